@@ -1,0 +1,1 @@
+"""Great Expectations suites (one per source) and the validation gate that runs them."""

@@ -1,0 +1,94 @@
+"""DDL for the schemas the pipeline writes itself: ``ops`` (ledger, runs) and ``raw`` (one table per
+source). Created idempotently at the start of every run; dbt owns everything downstream."""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from ingest.sources import SOURCES, Source
+
+PG_TYPES = {"text": "text", "year": "integer", "amount": "numeric", "decimal": "numeric", "date": "date",
+            "bool": "boolean", "enum": "text", "enum_list": "text"}
+BUDGET_BILL_TYPED = {"cross_func": "boolean", "obliged": "boolean", "amount_baht": "numeric",
+                     "amount_parse_error": "text", "fiscal_year_be": "integer", "has_extraction_warning": "boolean"}
+LINEAGE = (("file_id", "bigint"), ("source_row", "integer"), ("source_sheet", "text"))
+
+OPS_DDL = """
+CREATE SCHEMA IF NOT EXISTS ops;
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE TABLE IF NOT EXISTS ops.file_ledger (
+    file_id          bigserial PRIMARY KEY,
+    source           text        NOT NULL,
+    content_sha256   text        NOT NULL,
+    path             text        NOT NULL,
+    size_bytes       bigint      NOT NULL,
+    received_at      timestamptz NOT NULL,
+    processed_at     timestamptz NOT NULL DEFAULT now(),
+    run_id           text,
+    status           text        NOT NULL CHECK (status IN ('loaded', 'rejected')),
+    rows_in          integer     NOT NULL DEFAULT 0,
+    rows_loaded      integer     NOT NULL DEFAULT 0,
+    rows_rejected    integer     NOT NULL DEFAULT 0,
+    warnings         integer     NOT NULL DEFAULT 0,
+    encoding         text,
+    reject_code      text,
+    reject_reason    text,
+    quarantine_path  text,
+    fiscal_years_be  integer[],
+    agency_names     text[],
+    ref_doc          text,
+    CONSTRAINT rows_balance CHECK (rows_in = rows_loaded + rows_rejected),
+    CONSTRAINT same_bytes_once UNIQUE (source, content_sha256)
+);
+CREATE TABLE IF NOT EXISTS ops.rejected_rows (
+    file_id     bigint  NOT NULL REFERENCES ops.file_ledger (file_id),
+    source_row  integer,
+    source_sheet text,
+    column_name text,
+    value       text,
+    reason      text    NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ops.validation_runs (
+    validation_id bigserial PRIMARY KEY,
+    run_id        text,
+    file_id       bigint REFERENCES ops.file_ledger (file_id),
+    path          text,
+    suite         text        NOT NULL,
+    success       boolean     NOT NULL,
+    evaluated     integer     NOT NULL,
+    failed        integer     NOT NULL,
+    critical_failed integer   NOT NULL DEFAULT 0,
+    details       jsonb,
+    validated_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS ops.pipeline_runs (
+    run_id      text PRIMARY KEY,
+    started_at  timestamptz NOT NULL DEFAULT now(),
+    finished_at timestamptz,
+    status      text,
+    summary     jsonb
+);
+"""
+
+
+def raw_columns(source: Source) -> list[tuple[str, str]]:
+    cols = [(c.name, PG_TYPES[c.kind]) for c in source.columns]
+    if source.name == "budget_bill":
+        cols = [(n, BUDGET_BILL_TYPED.get(n, t)) for n, t in cols]
+        cols += [(n, t) for n, t in BUDGET_BILL_TYPED.items() if n not in dict(cols)]
+    return [*LINEAGE, *cols]
+
+
+def ensure_schema(conn: psycopg.Connection) -> None:
+    """Create ops and raw tables if missing (the pipeline role owns them)."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('dgwh.schema'))")
+        conn.execute(OPS_DDL)
+        for source in SOURCES.values():
+            cols = sql.SQL(", ").join(
+                sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t)) for n, t in raw_columns(source))
+            conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}, loaded_at timestamptz NOT NULL DEFAULT now())")
+                         .format(sql.Identifier("raw", source.name), cols))
+            conn.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (file_id)").format(
+                sql.Identifier(f"{source.name}_file_id_idx"), sql.Identifier("raw", source.name)))

@@ -1,0 +1,44 @@
+"""Configuration from environment variables, with working defaults (see contract.md)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    repo_root: Path
+    landing_zone: str
+    warehouse_url: str | None
+    state_dir: Path
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return Path(os.environ.get("QUARANTINE_DIR", self.state_dir / "quarantine"))
+
+    @property
+    def reports_dir(self) -> Path:
+        return Path(os.environ.get("REPORTS_DIR", self.state_dir / "reports"))
+
+    @property
+    def dbt_project_dir(self) -> Path:
+        return self.repo_root / "dbt_project"
+
+    @property
+    def seeds_dir(self) -> Path:
+        return self.dbt_project_dir / "seeds"
+
+
+def get_settings() -> Settings:
+    """Read the environment each call so tests and DAG runs can point elsewhere."""
+    repo_root = Path(os.environ.get("DGWH_REPO_ROOT", REPO_ROOT))
+    return Settings(
+        repo_root=repo_root,
+        landing_zone=os.environ.get("LANDING_ZONE") or str(repo_root / "landing"),
+        warehouse_url=os.environ.get("WAREHOUSE_URL") or None,
+        state_dir=Path(os.environ.get("DGWH_STATE_DIR", repo_root / ".state")),
+    )

@@ -1,0 +1,159 @@
+"""Thai-aware value parsing: text normalisation, digits, BE/CE years, dates and amounts.
+
+Every parser returns ``None`` for an empty cell and raises ``ValueError`` with a short reason for
+a value it cannot read, so callers can report the file, row and column.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+
+from pythainlp.util import normalize as thai_normalize
+from pythainlp.util import thai_digit_to_arabic_digit
+
+BE_OFFSET = 543
+_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_SPACES = re.compile(r"\s+")
+# Thai non-spacing marks: above/below vowels, tone marks, thanthakhat, nikhahit, yamakkan.
+_THAI_MARKS = re.compile("[\u0e31\u0e34-\u0e3a\u0e47-\u0e4e]")
+_KEY_DROP = re.compile(r"[\s.()\[\]\-_,'\"/]")
+PUBLIC_ORG_SUFFIX = "องค์การมหาชน"
+
+THAI_MONTHS = {
+    "มกราคม": 1, "ม.ค.": 1, "กุมภาพันธ์": 2, "ก.พ.": 2, "มีนาคม": 3, "มี.ค.": 3,
+    "เมษายน": 4, "เม.ย.": 4, "พฤษภาคม": 5, "พ.ค.": 5, "มิถุนายน": 6, "มิ.ย.": 6,
+    "กรกฎาคม": 7, "ก.ค.": 7, "สิงหาคม": 8, "ส.ค.": 8, "กันยายน": 9, "ก.ย.": 9,
+    "ตุลาคม": 10, "ต.ค.": 10, "พฤศจิกายน": 11, "พ.ย.": 11, "ธันวาคม": 12, "ธ.ค.": 12,
+}
+
+
+def is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value != value  # NaN
+
+
+@lru_cache(maxsize=65536)
+def normalize_text(value: str) -> str:
+    """NFC, no zero-width characters, PyThaiNLP's vowel/tone-mark repair, single spaces."""
+    text = unicodedata.normalize("NFC", value)
+    text = _ZERO_WIDTH.sub("", text)
+    text = thai_normalize(text)
+    return _SPACES.sub(" ", text).strip()
+
+
+@lru_cache(maxsize=65536)
+def name_key(value: str) -> str:
+    """Matching key for agency and plan names.
+
+    Drops what OCR and PDF extraction scramble or vary: Thai non-spacing marks (so a tone mark
+    or vowel stored after the wrong consonant still matches), spaces and punctuation, and the
+    "(องค์การมหาชน)" suffix. The dbt macro ``name_key`` computes the same key in SQL; a test keeps
+    the two equal.
+    """
+    text = normalize_text(value).replace(PUBLIC_ORG_SUFFIX, "")
+    text = _THAI_MARKS.sub("", text)
+    return _KEY_DROP.sub("", text).lower()
+
+
+def to_arabic_digits(value: str) -> str:
+    return thai_digit_to_arabic_digit(value) if re.search("[๐-๙]", value) else value
+
+
+def parse_text(value: object) -> str | None:
+    if is_blank(value):
+        return None
+    return normalize_text(str(value)) or None
+
+
+def parse_year_be(value: object) -> int | None:
+    """A year in BE or CE ("2565", "๒๕๖๕", "พ.ศ. 2565", "FY2022", 2022.0) as a BE integer."""
+    if is_blank(value):
+        return None
+    text = to_arabic_digits(str(value)).strip()
+    match = re.fullmatch(r"(?:พ\.?\s?ศ\.?|ค\.?\s?ศ\.?|ปี(?:งบประมาณ|งบฯ)?|FY|BE|CE)?\s*(\d{2,4})(?:\.0+)?", text, re.I)
+    if not match:
+        raise ValueError(f"not a year: {value!r}")
+    year = int(match.group(1))
+    if text.upper().startswith(("ค", "CE")) or 1900 <= year <= 2200:
+        year += BE_OFFSET
+    elif year < 100:
+        year += 2500
+    if not 2400 <= year <= 2800:
+        raise ValueError(f"year out of any plausible range: {value!r}")
+    return year
+
+
+def parse_amount(value: object, multiplier: Decimal = Decimal(1)) -> Decimal | None:
+    """Baht amounts: "8,659,600", "๑,๐๐๐ บาท", "2,409.3962 ล้านบาท", "(1,000)", 1.5e6."""
+    if is_blank(value):
+        return None
+    if isinstance(value, (int, float, Decimal)):
+        return Decimal(str(value)) * multiplier
+    text = to_arabic_digits(str(value)).strip()
+    if text in {"-", "–", "—"}:
+        return None
+    if "ล้าน" in text or re.search(r"million|\bM(?:B|THB)?\b", text, re.I):
+        multiplier = Decimal(1_000_000)
+    text = re.sub(r"ล้านบาท|ล้าน|บาท|THB|baht|million|\bMB?\b", "", text, flags=re.I)
+    negative = text.strip().startswith("(") and text.strip().endswith(")")
+    text = re.sub(r"[,\s()]", "", text)
+    if not re.fullmatch(r"-?\d+(\.\d+)?", text):
+        raise ValueError(f"not an amount: {value!r}")
+    try:
+        amount = Decimal(text) * multiplier
+    except InvalidOperation as exc:  # pragma: no cover - regex guards this
+        raise ValueError(f"not an amount: {value!r}") from exc
+    return -amount if negative else amount
+
+
+def parse_decimal(value: object) -> Decimal | None:
+    if is_blank(value):
+        return None
+    if isinstance(value, (int, float, Decimal)):
+        return Decimal(str(value))
+    text = to_arabic_digits(str(value)).strip().rstrip("%").replace(",", "")
+    try:
+        return Decimal(text)
+    except InvalidOperation as exc:
+        raise ValueError(f"not a number: {value!r}") from exc
+
+
+def _ce_year(year: int) -> int:
+    return year - BE_OFFSET if year > 2400 else year
+
+
+def parse_date(value: object) -> date | None:
+    """ISO, d/m/y (BE or CE) and Thai dates ("5 ม.ค. 2565", "๕ มกราคม ๒๕๖๕") as a CE date."""
+    if is_blank(value):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = normalize_text(to_arabic_digits(str(value)))
+    try:
+        if m := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?", text):
+            return date(_ce_year(int(m[1])), int(m[2]), int(m[3]))
+        if m := re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text):
+            return date(_ce_year(int(m[3])), int(m[2]), int(m[1]))
+        if m := re.fullmatch(r"(\d{1,2})\s*(\S+?)\s*(?:พ\.ศ\.\s*)?(\d{4})", text):
+            month = THAI_MONTHS.get(m[2]) or THAI_MONTHS.get(m[2].replace(" ", ""))
+            if month:
+                return date(_ce_year(int(m[3])), month, int(m[1]))
+    except ValueError as exc:
+        raise ValueError(f"not a valid date: {value!r}") from exc
+    raise ValueError(f"not a date: {value!r}")
+
+
+def parse_bool(value: object) -> bool | None:
+    if is_blank(value):
+        return None
+    text = normalize_text(str(value)).lower()
+    if text in {"true", "1", "yes", "y", "ใช่", "ตอบแล้ว", "ตอบ", "มี", "/", "✓"}:
+        return True
+    if text in {"false", "0", "no", "n", "ไม่ใช่", "ไม่ตอบ", "ยังไม่ตอบ", "ไม่มี"}:
+        return False
+    raise ValueError(f"not yes/no: {value!r}")

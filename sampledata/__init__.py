@@ -1,0 +1,1 @@
+"""Deterministic sample landing zone and agency registry (``python -m sampledata``)."""

@@ -1,0 +1,3 @@
+from sampledata.generate import main
+
+main()

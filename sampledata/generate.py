@@ -1,0 +1,428 @@
+"""Write the sample landing zone: four sources, BE 2559-2568, with the quirks of real submissions.
+
+Deterministic (fixed seed, fixed file times). The record-level data reproduce the published
+figures of contract.md only when aggregated: nothing here writes a total.
+
+    python -m sampledata.generate [--landing DIR] [--seeds DIR] [--shared DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import shutil
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+from ingest.settings import get_settings
+from ingest.sources import BUDGET_BILL_COLUMNS
+from sampledata.registry import Agency, build_registry, write_seeds
+
+BKK = timezone(timedelta(hours=7))
+THAI_DIGITS = str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙")
+THAI_MONTH_ABBR = ["ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค."]
+OBSTACLES_TH = {"law": "กฎหมาย", "budget": "งบประมาณ", "data": "ข้อมูล", "personnel": "บุคลากร",
+                "equipment": "อุปกรณ์", "other": "อื่นๆ"}
+STATUS_TH = {"started": "เริ่มดำเนินการแล้ว", "completed": "ดำเนินการแล้วเสร็จ", "not_started": "ยังไม่เริ่มดำเนินการ"}
+APPROACH_TH = {"digital_skills": "Digital Skills", "common_platform": "Digital Common Platform",
+               "e2e_services": "End-to-End Digital Data and Services"}
+FOCUS_TH = {"agriculture": "เกษตร", "education": "การศึกษา", "health": "สาธารณสุขและการแพทย์",
+            "welfare": "ความเหลื่อมล้ำและสิทธิสวัสดิการ", "transparency": "ความโปร่งใสและการมีส่วนร่วม", "sme": "SMEs",
+            "other": "อื่นๆ"}
+PILLARS = ["score_strategy", "score_public_services", "score_infrastructure", "score_data", "score_personnel",
+           "score_regulation"]
+PILLAR_TH = ["ยุทธศาสตร์และนโยบาย", "การให้บริการภาครัฐ", "โครงสร้างพื้นฐานดิจิทัล", "ข้อมูลภาครัฐ", "บุคลากรภาครัฐ",
+             "กฎหมายและกฎระเบียบ"]
+DG_PLAN = "แผนงานบูรณาการรัฐบาลดิจิทัล"
+DGA = "สำนักงานพัฒนารัฐบาลดิจิทัล (องค์การมหาชน)"
+
+# Plans: code, years, projects, planned-start years. Plan 1's reporting FY 2559 is fixed by seed 000.
+PLANS = [("dg_2559_2561", 2559, 2561, 36, {2559: 21, 2560: 15}, 25),
+         ("dg_2560_2564", 2560, 2564, 30, {2560: 10, 2561: 12, 2562: 8}, 22),
+         ("dg_2563_2565", 2563, 2565, 24, {2563: 12, 2564: 8, 2565: 4}, 18)]
+# Readiness targets per survey year: (department, special_local, province, response rates or exact counts).
+READINESS_TARGETS = {2559: (280, 2, 1500), 2560: (290, 2, 1540), 2561: (300, 2, 1580), 2562: (310, 2, 1600),
+                     2563: (315, 2, 1609), 2564: (328, 2, 1609), 2565: (320, 2, 1554), 2566: (325, 2, 1600),
+                     2567: (330, 2, 1620), 2568: (335, 2, 1640)}
+READINESS_RESPONDED = {2563: (292, 2, 1556)}
+READINESS_MEANS = {2561: {"department": Decimal("60.28"), "province": Decimal("45.67")}}
+INTEGRATION_YEARS = {2563: (24, 40), 2564: (27, 45), 2565: (29, 50), 2566: (31, 55), 2567: (30, 52), 2568: (32, 58)}
+INTEGRATION_TOTALS = {2565: 2_409_396_200}
+
+
+@dataclass
+class Project:
+    plan: str
+    code: str
+    name: str
+    strategy: int
+    domain: int
+    lead: Agency
+    planned: int
+    actual: int | None  # fiscal year it really started (None: not in any reported year)
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[object]], encoding: str = "utf-8",
+               title: list[str] | None = None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding=encoding, newline="") as fh:
+        w = csv.writer(fh, lineterminator="\r\n")
+        if title:
+            w.writerow(title)
+        w.writerow(header)
+        if encoding == "cp874":  # TIS-620 has no zero-width space: the old exports never carried one
+            rows = [[c.replace("\u200b", "") if isinstance(c, str) else c for c in r] for r in rows]
+        w.writerows(rows)
+
+
+def _write_xlsx(path: Path, header: list[str], rows: list[list[object]], title: str,
+                group: tuple[str, int, int] | None = None, extra_sheet: bool = True) -> None:
+    """A workbook as agencies send them: a notes sheet, title rows, optionally a merged group header."""
+    from openpyxl import Workbook
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = Workbook()
+    if extra_sheet:
+        notes = wb.active
+        notes.title = "คำอธิบาย"
+        notes.append(["แบบฟอร์มนี้จัดทำโดย สพร. กรุณากรอกข้อมูลในแผ่นงาน 'ข้อมูล'"])
+        ws = wb.create_sheet("ข้อมูล")
+    else:
+        ws = wb.active
+        ws.title = "ข้อมูล"
+    ws.append([title])
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(header))
+    ws.append([f"ข้อมูล ณ วันที่ {date(2022, 12, 1).day} ธ.ค. 2565"])
+    if group:
+        label, first, last = group
+        upper = [h if not (first <= i <= last) else (label if i == first else None) for i, h in enumerate(header)]
+        lower = [None if not (first <= i <= last) else h for i, h in enumerate(header)]
+        ws.append(upper)
+        ws.append(lower)
+        ws.merge_cells(start_row=3, start_column=first + 1, end_row=3, end_column=last + 1)
+        for i in range(len(header)):
+            if not (first <= i <= last):
+                ws.merge_cells(start_row=3, start_column=i + 1, end_row=4, end_column=i + 1)
+    else:
+        ws.append(header)
+    for row in rows:
+        ws.append(row)
+    wb.save(path)
+
+
+def _touch(path: Path, when: datetime) -> None:
+    ts = when.timestamp()
+    os.utime(path, (ts, ts))
+
+
+def _received(fy_be: int, month: int = 9, day: int = 15) -> datetime:
+    ce = fy_be - 543
+    return datetime(ce if month <= 9 else ce - 1, month, day, 10, 0, tzinfo=BKK)
+
+
+def _thai_date(d: date, digits: bool = False) -> str:
+    text = f"{d.day} {THAI_MONTH_ABBR[d.month - 1]} {d.year + 543}"
+    return text.translate(THAI_DIGITS) if digits else text
+
+
+def _scramble(name: str) -> str:
+    """PDF-extraction damage: an above vowel stored after the next consonant (รัฐ -> รฐั)."""
+    return name.replace("รัฐ", "รฐั", 1) if "รัฐ" in name else name.replace("ั", "", 0)
+
+
+def _variant(agency: Agency, year: int, rng: random.Random) -> str:
+    """How an officer writes the agency's name this year."""
+    name = agency.name_th
+    if name == DGA:
+        return "สำนักงานรัฐบาลอิเล็กทรอนิกส์ (องค์การมหาชน)" if year <= 2560 else rng.choice([DGA, "สพร.", DGA])
+    roll = rng.random()
+    if roll < 0.08 and "(องค์การมหาชน)" in name:
+        return name.replace(" (องค์การมหาชน)", "")
+    if roll < 0.12:
+        return _scramble(name)
+    if roll < 0.15:
+        return name.replace("สำนักงาน", "สำนักงาน\u200b", 1)
+    return name
+
+
+def build_projects(rng: random.Random, departments: list[Agency]) -> list[Project]:
+    dga = next(a for a in departments if a.name_th == DGA)
+    projects: list[Project] = []
+    for plan, _first, _last, count, starts, n_leads in PLANS:
+        leads = [dga, *rng.sample([d for d in departments[:150] if d is not dga], n_leads - 1)]
+        slots = leads + [rng.choice(leads) for _ in range(count - n_leads)]
+        rng.shuffle(slots)
+        planned_years = [y for y, n in starts.items() for _ in range(n)]
+        for i, (lead, planned) in enumerate(zip(slots, planned_years), start=1):
+            code = f"{plan.upper().replace('DG_', 'DG')}-{i:02d}"
+            projects.append(Project(plan, code, f"โครงการพัฒนาระบบรัฐบาลดิจิทัล {plan[-9:]} ที่ {i}",
+                                    (i - 1) % 4 + 1, rng.randint(1, 26 if plan != "dg_2559_2561" else 18), lead,
+                                    planned, None))
+    # Plan 1 as monitored in Sep 2559 (seed 000): of 21 due in 2559, 17 started; of 15 due in 2560, 6 early.
+    p1 = [p for p in projects if p.plan == "dg_2559_2561"]
+    due59 = [p for p in p1 if p.planned == 2559]
+    due60 = [p for p in p1 if p.planned == 2560]
+    for i, p in enumerate(due59):
+        p.actual = 2559 if i < 17 else 2560
+    for i, p in enumerate(due60):
+        p.actual = 2559 if i < 6 else (2560 if i < 13 else 2561)
+    for p in projects:
+        if p.actual is None:
+            p.actual = p.planned + rng.choice([-1, 0, 0, 0, 1, 1, 2])
+    return projects
+
+
+def write_plan_projects(projects: list[Project], seeds_dir: Path) -> None:
+    with open(seeds_dir / "plan_projects.csv", "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["plan_code", "project_code", "project_name_th", "strategy_no", "capability_domain_no",
+                    "lead_agency_id", "planned_start_fy_be"])
+        for p in projects:
+            w.writerow([p.plan, p.code, p.name, p.strategy, p.domain, p.lead.agency_id, p.planned])
+
+
+def write_project_reports(rng: random.Random, projects: list[Project], landing: Path) -> int:
+    plan_years = {code: (first, last) for code, first, last, *_ in PLANS}
+    files = 0
+    for year in range(2559, 2566):
+        by_lead: dict[str, list[Project]] = {}
+        for p in projects:
+            first, last = plan_years[p.plan]
+            if first <= year <= last:
+                by_lead.setdefault(p.lead.agency_id, []).append(p)
+        for n, (agency_id, items) in enumerate(sorted(by_lead.items())):
+            lead = items[0].lead
+            name = _variant(lead, year, rng)
+            use_ce = n % 5 == 1
+            rows = []
+            for p in items:
+                started = p.actual is not None and p.actual <= year
+                status = "completed" if started and year - p.actual >= 2 else ("started" if started else "not_started")
+                obstacles = rng.sample(list(OBSTACLES_TH), k=rng.choice([0, 1, 1, 2, 3]))
+                reported_year = year - 543 if use_ce else year
+                rows.append([p.plan, reported_year, p.code, p.name, name, p.planned, STATUS_TH[status],
+                             (p.actual if started else ""), ";".join(OBSTACLES_TH[o] for o in obstacles),
+                             "ขาดงบประมาณต่อเนื่อง" if "budget" in obstacles else "",
+                             _thai_date(date(year - 543, 9, 1 + n % 28), digits=n % 4 == 0)])
+            header = ["รหัสแผน", "ปีงบประมาณที่รายงาน", "รหัสโครงการ", "ชื่อโครงการ", "หน่วยงานรับผิดชอบหลัก",
+                      "ปีที่เริ่มตามแผน", "สถานะ", "ปีที่เริ่มดำเนินการจริง", "ปัญหาอุปสรรค", "รายละเอียดปัญหาอุปสรรค",
+                      "วันที่รายงาน"]
+            if n % 3 == 2:
+                header = ["plan", "reporting year", "project code", "project name", "lead agency", "planned start",
+                          "status", "actual start year", "obstacles", "notes", "report date"]
+            base = landing / "project_reports" / str(year)
+            if n % 4 == 3:
+                path = base / f"{agency_id}_status_{year}.xlsx"
+                _write_xlsx(path, header, rows, f"รายงานสถานะโครงการตามแผนพัฒนารัฐบาลดิจิทัล ปีงบประมาณ {year}")
+            else:
+                encoding = ["utf-8", "utf-8-sig", "cp874"][n % 3]
+                path = base / f"{agency_id}_status_{year}.csv"
+                _write_csv(path, header, rows, encoding)
+            _touch(path, _received(year, 9, 10 + n % 15))
+            files += 1
+    return files
+
+
+def _pillars(rng: random.Random, overall_cents: int) -> list[Decimal]:
+    """Six pillar scores (2 decimals, 0-100) whose mean is exactly overall_cents / 100."""
+    while True:
+        first = [max(0, min(10000, overall_cents + rng.randint(-1500, 1500))) for _ in range(5)]
+        last = overall_cents * 6 - sum(first)
+        if 0 <= last <= 10000:
+            return [Decimal(c) / 100 for c in (*first, last)]
+
+
+def _overalls(rng: random.Random, n: int, mean: Decimal | None, centre: int) -> list[int]:
+    """n overall scores in cents; with a mean given, their mean is exactly that."""
+    values = [max(500, min(9800, int(rng.gauss(centre, 1200)))) for _ in range(n)]
+    if mean is not None:  # spread the difference over everyone, a cent at a time
+        diff = int(mean * 100) * n - sum(values)
+        step, rest = divmod(abs(diff), n)
+        sign = 1 if diff > 0 else -1
+        values = [v + sign * (step + (1 if i < rest else 0)) for i, v in enumerate(values)]
+        assert all(0 <= v <= 10000 for v in values), "sample overall score out of range"
+    return values
+
+
+def write_readiness(rng: random.Random, agencies: list[Agency], landing: Path) -> int:
+    by_level = {lvl: [a for a in agencies if a.level == lvl] for lvl in ("department", "special_local", "province")}
+    files = 0
+    for year, targets in READINESS_TARGETS.items():
+        responded = READINESS_RESPONDED.get(year) or tuple(int(t * rng.uniform(0.9, 0.98)) for t in targets)
+        rows_by_file: dict[str, list[list[object]]] = {"department": [], "province": []}
+        for (level, pool), target, n_resp in zip(by_level.items(), targets, responded):
+            chosen = pool[:target] if level != "province" else rng.sample(pool, target)
+            answering = set(rng.sample(range(target), n_resp))
+            centre = {"department": 6000, "special_local": 6500, "province": 4600}[level] + (year - 2561) * 150
+            mean = READINESS_MEANS.get(year, {}).get(level)
+            overalls = iter(_overalls(rng, n_resp, mean, centre))
+            for i, agency in enumerate(chosen):
+                answered = i in answering
+                scores = _pillars(rng, next(overalls)) if answered else [None] * 6
+                level_th = {"department": "ระดับกรม", "special_local": "ท้องถิ่นรูปแบบพิเศษ", "province": "ระดับจังหวัด"}
+                row = [year, _variant(agency, year, rng), level_th[level], agency.province_th,
+                       "ตอบแล้ว" if answered else "ไม่ตอบ", *scores,
+                       _thai_date(date(year - 543, 8, 1 + i % 28)) if answered else ""]
+                rows_by_file["province" if level == "province" else "department"].append(row)
+        header = ["ปีที่สำรวจ", "ชื่อหน่วยงาน", "ระดับหน่วยงาน", "จังหวัด", "สถานะการตอบแบบสำรวจ", *PILLAR_TH, "วันที่ตอบ"]
+        for kind, rows in rows_by_file.items():
+            base = landing / "readiness" / str(year)
+            if year % 3 == 0:
+                path = base / f"readiness_{kind}_{year}.xlsx"
+                _write_xlsx(path, header, rows, f"ผลสำรวจระดับความพร้อมรัฐบาลดิจิทัล พ.ศ. {year}",
+                            group=("คะแนนรายมิติ (ร้อยละ)", 5, 10))
+            else:
+                encoding = "cp874" if year % 3 == 1 else "utf-8-sig"
+                if year == 2562:  # Thai digits throughout, as some offices still type them
+                    rows = [[str(c).translate(THAI_DIGITS) if c not in (None, "") else c for c in r] for r in rows]
+                path = base / f"readiness_{kind}_{year}.csv"
+                _write_csv(path, header, rows, encoding,
+                           title=[f"ผลสำรวจระดับความพร้อมรัฐบาลดิจิทัล พ.ศ. {year}"] if kind == "province" else None)
+            _touch(path, _received(year, 11 if year < 2568 else 9, 25))
+            files += 1
+    return files
+
+
+def _split(rng: random.Random, total: int, n: int) -> list[int]:
+    """n amounts in whole hundreds of baht summing exactly to total."""
+    weights = [rng.uniform(0.2, 3.0) for _ in range(n)]
+    units = total // 100
+    parts = [int(units * w / sum(weights)) for w in weights]
+    parts[-1] += units - sum(parts)
+    return [p * 100 for p in parts]
+
+
+def build_integration_plan(rng: random.Random, departments: list[Agency]) -> dict[int, list[list[object]]]:
+    plan: dict[int, list[list[object]]] = {}
+    for year, (n_agencies, n_projects) in INTEGRATION_YEARS.items():
+        dga = next(a for a in departments if a.name_th == DGA)
+        agencies = [dga, *rng.sample([d for d in departments[:200] if d is not dga], n_agencies - 1)]
+        owners = agencies + [rng.choice(agencies) for _ in range(n_projects - n_agencies)]
+        total = INTEGRATION_TOTALS.get(year, rng.randint(1800, 3200) * 1_000_000 + rng.randint(0, 9999) * 100)
+        amounts = _split(rng, total, n_projects)
+        rows = []
+        for i, (agency, allocated) in enumerate(zip(owners, amounts), start=1):
+            approach = list(APPROACH_TH)[i % 3]
+            rows.append([year, DG_PLAN, agency, f"IP{year}-{i:03d}", f"โครงการบูรณาการรัฐบาลดิจิทัล {year} ที่ {i}",
+                         approach, list(FOCUS_TH)[i % 7], int(allocated * rng.uniform(1.05, 1.6)) // 100 * 100,
+                         allocated])
+        plan[year] = rows
+    return plan
+
+
+def _million(baht: int) -> str:
+    return f"{Decimal(baht) / 1_000_000:,.4f}"
+
+
+def write_integration_plan(rng: random.Random, plan: dict[int, list[list[object]]], landing: Path) -> int:
+    files = 0
+    for year, rows in plan.items():
+        base = landing / "integration_plan" / str(year)
+        def as_rows(scale_million: bool, shift: float = 1.0) -> list[list[object]]:
+            out = []
+            for y, bplan, agency, code, name, approach, focus, requested, allocated in rows:
+                alloc = int(allocated * shift) // 100 * 100
+                out.append([y, bplan, _variant(agency, y, rng), code, name, APPROACH_TH[approach], FOCUS_TH[focus],
+                            _million(requested) if scale_million else f"{requested:,}",
+                            _million(alloc) if scale_million else f"{alloc:,} บาท"])
+            return out
+        header = ["ปีงบประมาณ", "แผนงาน", "หน่วยงาน", "รหัสโครงการ", "ชื่อโครงการ", "แนวทาง", "ด้าน"]
+        if year % 2 == 1:
+            path = base / f"integration_plan_{year}.xlsx"
+            _write_xlsx(path, [*header, "คำขอ (ล้านบาท)", "ได้รับจัดสรร (ล้านบาท)"], as_rows(True),
+                        f"{DG_PLAN} ประจำปีงบประมาณ พ.ศ. {year}", group=("งบประมาณ (ล้านบาท)", 7, 8))
+        else:
+            path = base / f"integration_plan_{year}.csv"
+            _write_csv(path, [*header, "คำของบประมาณ", "งบประมาณที่ได้รับจัดสรร"], as_rows(False), "utf-8")
+        _touch(path, _received(year, 1, 20))
+        files += 1
+        if year == 2565:
+            # The draft sent first and the corrected list that supersedes it: the draft's file is older.
+            draft = base / "integration_plan_2565_draft.csv"
+            _write_csv(draft, [*header, "คำของบประมาณ", "งบประมาณที่ได้รับจัดสรร"], as_rows(False, 1.07), "cp874")
+            _touch(draft, _received(year, 12, 10))
+            _touch(path, _received(year, 1, 20))
+            files += 1
+    return files
+
+
+def write_budget_bills(rng: random.Random, plan: dict[int, list[list[object]]], landing: Path,
+                       shared_dir: Path | None) -> int:
+    files = 0
+    books = shared_dir / "data" / "budget_bill_fy2565" if shared_dir else None
+    if books and books.exists():
+        for book in sorted(books.glob("*.csv")):
+            target = landing / "budget_bill" / "2565" / book.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(book, target)
+            _touch(target, _received(2565, 10, 1))
+            files += 1
+    for year, rows in plan.items():
+        if year == 2565 and files:
+            continue  # the real books carry FY 2565
+        ce = year - 543
+        ref = f"{ce}.3.99"
+        lines = []
+        for i, (_y, _p, agency, _code, name, *_rest, allocated) in enumerate(rows):
+            budget_plan = DG_PLAN + ("aedde" if i == 3 else "")
+            lines.append([i, f"{ref}.{i}", ref, 100 + i, agency.ministry_th, agency.name_th, True, budget_plan, "", name,
+                          "งบรายจ่ายอื่น", "", "", "", "", "", "ค่าใช้จ่ายในการพัฒนาระบบ", ce, f"{allocated:,}", False,
+                          "CATEGORY_LV1 is not as descripted" if i % 9 == 0 else ""])
+        path = landing / "budget_bill" / str(year) / f"{ce}-3-99.csv"
+        _write_csv(path, ["", *BUDGET_BILL_COLUMNS], lines)
+        _touch(path, _received(year, 10, 1))
+        files += 1
+    return files
+
+
+def write_bad_example(landing: Path) -> None:
+    """One late, mistyped submission: it must be quarantined while the rest of the night loads."""
+    path = landing / "project_reports" / "2562" / "late_resubmission_typo.csv"
+    _write_csv(path, ["รหัสแผน", "ปีงบประมาณที่รายงาน", "รหัสโครงการ", "หน่วยงานรับผิดชอบหลัก", "ปีที่เริ่มตามแผน", "สถานะ"],
+               [["dg_2560_2564", 2662, "DG2560_2564-01", DGA, 2560, "เริ่มดำเนินการแล้ว"]])
+    _touch(path, _received(2562, 9, 29))
+
+
+def generate(landing: Path, seeds_dir: Path, shared_dir: Path | None, seed: int = 2559) -> dict[str, int]:
+    rng = random.Random(seed)
+    agencies = build_registry(shared_dir)
+    departments = [a for a in agencies if a.level == "department"]
+    write_seeds(agencies, seeds_dir)
+    projects = build_projects(rng, departments)
+    write_plan_projects(projects, seeds_dir)
+    counts = {"project_reports": write_project_reports(rng, projects, landing),
+              "readiness": write_readiness(rng, agencies, landing)}
+    plan = build_integration_plan(rng, departments)
+    counts["integration_plan"] = write_integration_plan(rng, plan, landing)
+    counts["budget_bill"] = write_budget_bills(rng, plan, landing, shared_dir)
+    write_bad_example(landing)
+    counts["project_reports"] += 1
+    return counts
+
+
+def default_shared_dir() -> Path | None:
+    candidate = Path(os.environ.get("DGWH_SHARED_DIR", get_settings().repo_root.parent / "shared"))
+    return candidate if candidate.exists() else None
+
+
+def main() -> None:
+    settings = get_settings()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--landing", type=Path, default=Path(settings.landing_zone))
+    parser.add_argument("--seeds", type=Path, default=settings.seeds_dir)
+    parser.add_argument("--shared", type=Path, default=default_shared_dir())
+    parser.add_argument("--if-empty", action="store_true", help="do nothing when the landing zone has files")
+    args = parser.parse_args()
+    if args.if_empty and args.landing.exists() and any(p.is_file() for p in args.landing.rglob("*")):
+        print(f"landing zone {args.landing} already has files: no sample data written")
+        return
+    counts = generate(args.landing, args.seeds, args.shared)
+    print(f"sample landing zone written to {args.landing}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+if __name__ == "__main__":
+    main()
