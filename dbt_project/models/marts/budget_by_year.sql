@@ -1,0 +1,16 @@
+-- FY x budget plan x source. Integration plans only (other plans stay in staging).
+-- Lines whose amount did not parse are counted in line_items_unparsed, not in amount_baht.
+select
+    fiscal_year_be::integer as fiscal_year_be,
+    budget_plan_code::text as budget_plan_code,
+    source::text as source,
+    count(distinct coalesce(agency_id, 'name:' || agency_key))::integer as agencies,
+    count(distinct coalesce(agency_id, 'name:' || agency_key) || '|' || project_key)::integer as projects,
+    coalesce(sum(amount_baht), 0)::numeric(18, 2) as amount_baht,
+    round(coalesce(sum(amount_baht), 0) / 1000000, 4)::numeric(18, 4) as amount_million_baht,
+    count(*)::integer as line_items,
+    count(*) filter (where is_amount_unparsed)::integer as line_items_unparsed,
+    count(*) filter (where has_extraction_warning)::integer as line_items_with_warnings
+from {{ ref('int_budget_lines') }}
+where fiscal_year_be is not null
+group by fiscal_year_be, budget_plan_code, source

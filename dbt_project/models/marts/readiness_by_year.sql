@@ -1,0 +1,39 @@
+-- Survey year x agency (responding agencies): scores, maturity band, rank and change.
+with scored as (
+    select
+        r.survey_year_be,
+        r.agency_id,
+        coalesce(a.agency_name_th, r.agency_name) as agency_name_th,
+        r.agency_level,
+        r.agency_key,
+        r.overall_score,
+        r.score_strategy,
+        r.score_public_services,
+        r.score_infrastructure,
+        r.score_data,
+        r.score_personnel,
+        r.score_regulation
+    from {{ ref('int_readiness_current') }} as r
+    left join {{ ref('agencies') }} as a on a.agency_id = r.agency_id
+    where r.responded
+)
+select
+    s.survey_year_be::integer as survey_year_be,
+    s.agency_id::text as agency_id,
+    s.agency_name_th::text as agency_name_th,
+    s.agency_level::text as agency_level,
+    s.overall_score::numeric(5, 2) as overall_score,
+    s.score_strategy::numeric(5, 2) as score_strategy,
+    s.score_public_services::numeric(5, 2) as score_public_services,
+    s.score_infrastructure::numeric(5, 2) as score_infrastructure,
+    s.score_data::numeric(5, 2) as score_data,
+    s.score_personnel::numeric(5, 2) as score_personnel,
+    s.score_regulation::numeric(5, 2) as score_regulation,
+    b.readiness_band::text as readiness_band,
+    rank() over (partition by s.survey_year_be, s.agency_level order by s.overall_score desc)::integer
+        as rank_in_level,
+    (s.overall_score - lag(s.overall_score) over (
+        partition by coalesce(s.agency_id, s.agency_key) order by s.survey_year_be))::numeric(6, 2) as score_change
+from scored as s
+left join {{ ref('readiness_bands') }} as b
+    on s.overall_score >= b.min_score and s.overall_score < b.max_score

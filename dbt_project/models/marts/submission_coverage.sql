@@ -1,0 +1,59 @@
+-- FY x agency x submission type: who was expected to submit, what arrived, what was rejected.
+-- Expected: lead agencies of projects in a plan running that year (project_report), and the
+-- survey's targeted agencies (readiness_survey).
+with expected_reports as (
+    select distinct p.lead_agency_id as agency_id, y.fy as fiscal_year_be
+    from {{ ref('plan_projects') }} as p
+    join {{ ref('plans') }} as pl on pl.plan_code = p.plan_code
+    cross join lateral generate_series(pl.first_fy_be, pl.last_fy_be) as y(fy)
+    where y.fy in (select reporting_fy_be from {{ ref('stg_project_reports') }})
+),
+report_files as (
+    select k.agency_id, fy as fiscal_year_be, l.file_id, l.status, l.received_at
+    from {{ ref('stg_file_ledger') }} as l
+    cross join lateral unnest(l.agency_names) as name
+    cross join lateral unnest(l.fiscal_years_be) as fy
+    join {{ ref('int_agency_keys') }} as k on k.agency_key = {{ name_key('name') }}
+    where l.source = 'project_reports'
+),
+reports as (
+    select
+        e.fiscal_year_be,
+        e.agency_id,
+        'project_report' as submission_type,
+        count(distinct f.file_id) as files_received,
+        count(distinct f.file_id) filter (where f.status = 'rejected') as files_rejected,
+        max(f.received_at) as latest_received_at,
+        count(distinct f.file_id) filter (where f.status = 'loaded') > 0 as is_complete
+    from expected_reports as e
+    left join report_files as f on f.agency_id = e.agency_id and f.fiscal_year_be = e.fiscal_year_be
+    group by e.fiscal_year_be, e.agency_id
+),
+survey as (
+    select
+        r.survey_year_be as fiscal_year_be,
+        k.agency_id,
+        'readiness_survey' as submission_type,
+        count(distinct r.file_id) as files_received,
+        0 as files_rejected,
+        max(l.received_at) as latest_received_at,
+        bool_or(r.responded) as is_complete
+    from {{ ref('stg_readiness') }} as r
+    join {{ ref('int_agency_keys') }} as k on k.agency_key = r.agency_key
+    join {{ ref('stg_file_ledger') }} as l on l.file_id = r.file_id
+    group by r.survey_year_be, k.agency_id
+),
+unioned as (
+    select * from reports
+    union all
+    select * from survey
+)
+select
+    fiscal_year_be::integer as fiscal_year_be,
+    agency_id::text as agency_id,
+    submission_type::text as submission_type,
+    files_received::integer as files_received,
+    files_rejected::integer as files_rejected,
+    latest_received_at::timestamptz as latest_received_at,
+    coalesce(is_complete, false)::boolean as is_complete
+from unioned
