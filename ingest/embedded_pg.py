@@ -87,8 +87,15 @@ def _make_traversable(path: Path) -> None:
 
 def _pg(state: Path, args: list[str], user: str | None, **kw) -> subprocess.CompletedProcess:
     exe = _bin_dir() / args[0]
-    return subprocess.run([str(exe), *args[1:]], user=user, check=True, text=True,
-                          capture_output=True, cwd=str(state), **kw)
+    # Drop root's group too: keeping gid 0 would make a root-owned 0701 parent deny by its group bits.
+    ids = {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []} if user else {}
+    try:
+        return subprocess.run([str(exe), *args[1:]], check=True, text=True, capture_output=True,
+                              cwd=str(state), **ids, **kw)
+    except subprocess.CalledProcessError as exc:
+        if args[0] == "pg_ctl" and args[1] == "status":
+            raise
+        raise EmbeddedWarehouseError(f"{args[0]} failed: {exc.stderr.strip() or exc.stdout.strip()}") from exc
 
 
 class EmbeddedWarehouse:
@@ -155,9 +162,9 @@ class EmbeddedWarehouse:
         try:
             _pg(self.state, ["pg_ctl", "start", "-w", "-t", "60", "-D", str(self.pgdata),
                              "-l", str(self.log_path)], user)
-        except subprocess.CalledProcessError as exc:
+        except EmbeddedWarehouseError as exc:
             tail = self.log_path.read_text()[-2000:] if self.log_path.exists() else ""
-            raise EmbeddedWarehouseError(f"embedded PostgreSQL did not start: {exc.stderr}\n{tail}") from exc
+            raise EmbeddedWarehouseError(f"embedded PostgreSQL did not start: {exc}\n{tail}") from exc
 
     def _bootstrap(self) -> None:
         """Create the warehouse database and the pipeline role (the BI role comes with grants)."""

@@ -108,7 +108,11 @@ def _merged_header(upper: list[object], lower: list[object]) -> list[object]:
         up = upper[i] if i < len(upper) else None
         last = up if up not in (None, "") else last
         low = lower[i] if i < len(lower) else None
-        filled.append(low if low not in (None, "") else last)
+        if low in (None, ""):
+            filled.append(last)
+            continue
+        unit = _UNIT.search(str(last or ""))  # "งบประมาณ (ล้านบาท)" above "ได้รับจัดสรร" keeps its unit
+        filled.append(f"{low} ({unit.group(1)})" if unit and not _UNIT.search(str(low)) else low)
     return filled
 
 

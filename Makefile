@@ -1,0 +1,55 @@
+# The public commands (see README and ../shared/contract.md).
+SHELL := /bin/bash
+ROOT := $(abspath .)
+VENV := $(ROOT)/.venv
+PY := $(VENV)/bin/python
+export PYTHONPATH := $(ROOT)
+export GX_ANALYTICS_ENABLED := false
+AIRFLOW := $(ROOT)/scripts/airflow.sh
+
+.PHONY: run test backfill warehouse-url bi-url stop bench lint sample clean
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@echo "installing pinned dependencies into .venv (about a minute)..."
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@touch $@
+
+sample: $(VENV)/.installed
+	@$(PY) -m sampledata.generate --if-empty
+
+run: $(VENV)/.installed sample
+	@$(PY) -m ingest.warehouse url >/dev/null
+	@echo "running the nightly DAG through Airflow (dags test)..."
+	@$(AIRFLOW) dags test dg_nightly > $(ROOT)/.state/last_run.log 2>&1 || { tail -50 $(ROOT)/.state/last_run.log; exit 1; }
+	@$(PY) -m ingest.summary
+	@echo "full Airflow log: .state/last_run.log · warehouse URL: make warehouse-url"
+
+backfill: $(VENV)/.installed
+	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make backfill FROM=<BE year> TO=<BE year>"; exit 2; }
+	@$(PY) -m ingest.warehouse url >/dev/null
+	@$(AIRFLOW) dags test dg_backfill -c '{"fy_from": $(FROM), "fy_to": $(TO)}' > $(ROOT)/.state/last_backfill.log 2>&1 \
+		|| { tail -50 $(ROOT)/.state/last_backfill.log; exit 1; }
+	@grep -h "backfill FY" $(ROOT)/.state/last_backfill.log | tail -1
+
+warehouse-url: $(VENV)/.installed
+	@$(PY) -m ingest.warehouse url
+
+bi-url: $(VENV)/.installed
+	@$(PY) -m ingest.warehouse bi-url
+
+stop:
+	@if [ -x $(PY) ]; then $(PY) -m ingest.warehouse stop; else echo "nothing to stop"; fi
+
+test: $(VENV)/.installed
+	@$(PY) -m ruff check .
+	@$(PY) -m pytest
+
+bench: $(VENV)/.installed
+	@echo "benchmarks are not written yet (issue 7)"; exit 1
+
+lint: $(VENV)/.installed
+	@$(PY) -m ruff check .
+
+clean: stop
+	rm -rf .state dbt_project/target dbt_project/logs

@@ -1,0 +1,93 @@
+"""The nightly summary: what was loaded, rejected and built, and which names matched nothing."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+
+from ingest.registry import suggest
+from ingest.warehouse import mask_url, warehouse_url
+
+CONTRACT_MARTS = ("project_status_by_year", "obstacles_by_year", "budget_by_year", "budget_by_agency_year",
+                  "readiness_by_year", "readiness_summary_by_year", "submission_coverage", "dim_agency",
+                  "dim_fiscal_year")
+
+
+def build_summary(conn: psycopg.Connection, run_id: str, dbt: dict | None = None) -> dict:
+    files = conn.execute(
+        """SELECT status, count(*), coalesce(sum(rows_in), 0), coalesce(sum(rows_loaded), 0),
+                  coalesce(sum(rows_rejected), 0)
+           FROM ops.file_ledger WHERE run_id = %s GROUP BY status""", (run_id,)).fetchall()
+    by_status = {r[0]: {"files": r[1], "rows_in": r[2], "rows_loaded": r[3], "rows_rejected": r[4]} for r in files}
+    rejected = [{"path": r[0], "reason": r[1], "quarantine": r[2]} for r in conn.execute(
+        "SELECT path, reject_reason, quarantine_path FROM ops.file_ledger WHERE run_id = %s AND status = 'rejected' "
+        "ORDER BY path", (run_id,)).fetchall()]
+    marts = {}
+    for name in CONTRACT_MARTS:
+        exists = conn.execute("SELECT to_regclass(%s)", (f"marts.{name}",)).fetchone()[0]
+        if exists:
+            marts[name] = conn.execute(
+                psycopg.sql.SQL("SELECT count(*) FROM {}").format(psycopg.sql.Identifier("marts", name))).fetchone()[0]
+    unmatched = []
+    if conn.execute("SELECT to_regclass('intermediate.int_unmatched_agencies')").fetchone()[0]:
+        for source, name, rows in conn.execute(
+                "SELECT source, agency_name, row_count FROM intermediate.int_unmatched_agencies "
+                "ORDER BY row_count DESC, agency_name LIMIT 20").fetchall():
+            unmatched.append({"source": source, "name": name, "rows": rows, "suggestion": suggest(name)})
+    return {"run_id": run_id, "warehouse": mask_url(warehouse_url()), "files": by_status, "rejected": rejected,
+            "marts": marts, "unmatched_agencies": unmatched, "dbt": dbt or {}}
+
+
+def format_summary(summary: dict) -> str:
+    loaded = summary["files"].get("loaded", {})
+    rejected = summary["files"].get("rejected", {})
+    lines = [
+        f"=== Nightly summary · run {summary['run_id']} ===",
+        f"warehouse: {summary['warehouse']}",
+        f"files loaded:   {loaded.get('files', 0):>5}  rows in {loaded.get('rows_in', 0):,}, "
+        f"loaded {loaded.get('rows_loaded', 0):,}, rejected {loaded.get('rows_rejected', 0):,}",
+        f"files rejected: {rejected.get('files', 0):>5}  rows {rejected.get('rows_in', 0):,}",
+    ]
+    for r in summary["rejected"]:
+        lines.append(f"  - {r['path']}: {r['reason']}\n    report: {r['quarantine']}.report.md")
+    dbt = summary.get("dbt") or {}
+    if dbt:
+        lines.append(f"dbt build: {'ok' if dbt.get('success') else 'FAILED'}, {dbt.get('models', 0)} models and seeds, "
+                     f"{dbt.get('tests_passed', 0)} tests passed, {dbt.get('tests_failed', 0)} failed")
+        lines += [f"  - {f}" for f in dbt.get("failures", [])[:10]]
+    lines.append("marts: " + ", ".join(f"{k} ({v:,} rows)" for k, v in summary["marts"].items()))
+    if summary["unmatched_agencies"]:
+        lines.append("agency names not in the registry (add them to dbt_project/seeds/agency_aliases.csv):")
+        for u in summary["unmatched_agencies"]:
+            hint = f"  -> did you mean {u['suggestion'][0]}?" if u["suggestion"] else ""
+            lines.append(f"  - [{u['source']}] {u['name']} ({u['rows']} rows){hint}")
+    return "\n".join(lines)
+
+
+def record_run(conn: psycopg.Connection, summary: dict, status: str) -> None:
+    conn.execute(
+        """INSERT INTO ops.pipeline_runs (run_id, finished_at, status, summary) VALUES (%s, now(), %s, %s)
+           ON CONFLICT (run_id) DO UPDATE SET finished_at = now(), status = excluded.status,
+           summary = excluded.summary""",
+        (summary["run_id"], status, json.dumps(summary, ensure_ascii=False, default=str)))
+
+
+def main() -> int:
+    """Print the newest run's summary (``python -m ingest.summary``)."""
+    from ingest.warehouse import connect
+
+    with connect() as conn:
+        row = conn.execute(
+            "SELECT summary, status FROM ops.pipeline_runs ORDER BY coalesce(finished_at, started_at) DESC LIMIT 1"
+        ).fetchone()
+    if row is None:
+        print("no pipeline run recorded yet")
+        return 1
+    print(format_summary(row[0]))
+    print(f"run status: {row[1]}")
+    return 0 if row[1] == "success" else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

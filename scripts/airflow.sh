@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Run the Airflow CLI with this checkout's own home, DAGs and (SQLite) metadata database.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE="${DGWH_STATE_DIR:-$ROOT/.state}"
+export AIRFLOW_HOME="${AIRFLOW_HOME:-$STATE/airflow}"
+export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/dags"
+export AIRFLOW__CORE__LOAD_EXAMPLES=False
+export AIRFLOW__CORE__DEFAULT_TIMEZONE=Asia/Bangkok
+export AIRFLOW__LOGGING__LOGGING_LEVEL="${AIRFLOW__LOGGING__LOGGING_LEVEL:-WARNING}"
+export AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT=60
+export GX_ANALYTICS_ENABLED=false
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+mkdir -p "$AIRFLOW_HOME"
+if [ ! -f "$AIRFLOW_HOME/.migrated" ]; then
+  "$ROOT/.venv/bin/airflow" db migrate >"$AIRFLOW_HOME/migrate.log" 2>&1 || { cat "$AIRFLOW_HOME/migrate.log"; exit 1; }
+  touch "$AIRFLOW_HOME/.migrated"
+fi
+exec "$ROOT/.venv/bin/airflow" "$@"

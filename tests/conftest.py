@@ -1,0 +1,81 @@
+"""Shared fixtures: real embedded PostgreSQL warehouses in temporary state directories."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("DGWH_SHARED_DIR", REPO.parent / "shared"))
+BOOKS = SHARED / "data" / "budget_bill_fy2565"
+
+
+class Warehouse:
+    """A checkout-like state dir with its own embedded server; ``use()`` points the env at it."""
+
+    def __init__(self, root: Path) -> None:
+        self.state = root / "state"
+        self.landing = root / "landing"
+        self.landing.mkdir(parents=True, exist_ok=True)
+
+    def use(self) -> None:
+        os.environ["DGWH_STATE_DIR"] = str(self.state)
+        os.environ["LANDING_ZONE"] = str(self.landing)
+        os.environ.pop("WAREHOUSE_URL", None)
+
+    def url(self, role: str = "dg_pipeline") -> str:
+        from ingest.embedded_pg import EmbeddedWarehouse
+
+        return EmbeddedWarehouse(self.state).start().url(role)
+
+    def connect(self, role: str = "dg_pipeline") -> psycopg.Connection:
+        return psycopg.connect(self.url(role), autocommit=True)
+
+    def stop(self) -> None:
+        from ingest.embedded_pg import EmbeddedWarehouse
+
+        EmbeddedWarehouse(self.state).stop()
+
+
+@pytest.fixture(scope="session")
+def make_warehouse(tmp_path_factory) -> Iterator:
+    made: list[Warehouse] = []
+
+    def factory(name: str) -> Warehouse:
+        wh = Warehouse(tmp_path_factory.mktemp(name))
+        made.append(wh)
+        return wh
+
+    yield factory
+    for wh in made:
+        wh.stop()
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(make_warehouse) -> Warehouse:
+    """The full sample landing zone loaded through the pipeline functions and built with dbt."""
+    from expectations.gate import Gate
+    from ingest.pipeline import new_files, process_file
+    from ingest.registry import alias_keys
+    from ingest.transform import run_dbt
+    from sampledata.generate import generate
+
+    wh = make_warehouse("sample")
+    wh.use()
+    generate(wh.landing, REPO / "dbt_project" / "seeds", SHARED if SHARED.exists() else None)
+    gate = Gate(list(alias_keys()))
+    outcomes = [process_file(f, gate, "test-sample") for f in new_files()]
+    wh.outcomes = outcomes
+    outcome = run_dbt(["build"])
+    assert outcome.success, outcome.failures
+    return wh
+
+
+@pytest.fixture
+def sample(sample_warehouse) -> Warehouse:
+    sample_warehouse.use()
+    return sample_warehouse

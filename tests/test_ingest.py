@@ -1,0 +1,116 @@
+"""Ingest against a real warehouse: quirky files written to disk, bad files quarantined, reruns no-op."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from ingest.pipeline import new_files, process_file
+
+HEADER_TH = ["ปีงบประมาณ", "แผนงาน", "หน่วยงาน", "รหัสโครงการ", "ชื่อโครงการ", "แนวทาง", "ด้าน",
+             "คำของบประมาณ", "งบประมาณที่ได้รับจัดสรร"]
+PLAN = "แผนงานบูรณาการรัฐบาลดิจิทัล"
+
+
+def write_csv(path: Path, rows: list[list[object]], encoding: str = "utf-8", header=HEADER_TH) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding=encoding, newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def row(code: str, amount: str = "1,000,000", year: object = 2566, agency: str = "กรมสรรพากร") -> list[object]:
+    return [year, PLAN, agency, code, f"โครงการ {code}", "Digital Skills", "เกษตร", amount, amount]
+
+
+@pytest.fixture(scope="module")
+def ingest_wh(make_warehouse):
+    wh = make_warehouse("ingest")
+    wh.use()
+    base = wh.landing / "integration_plan"
+    write_csv(base / "utf8.csv", [row("A-1"), row("A-2", "2,500 บาท")])
+    write_csv(base / "bom.csv", [row("B-1", year="๒๕๖๖")], encoding="utf-8-sig")
+    write_csv(base / "tis620.csv", [row("C-1", year=2023, agency="สรอ.")], encoding="cp874")
+    wb = Workbook()
+    wb.active.title = "คำอธิบาย"
+    ws = wb.create_sheet("ข้อมูล")
+    ws.append(["แผนงานบูรณาการรัฐบาลดิจิทัล ปีงบประมาณ 2566"])
+    ws.append([])
+    ws.append([*HEADER_TH[:7], "งบประมาณ (ล้านบาท)", None])
+    ws.append([None] * 7 + ["คำขอ", "ได้รับจัดสรร"])
+    ws.merge_cells("H3:I3")
+    ws.append([2566, PLAN, "กรมบัญชีกลาง", "D-1", "โครงการ D-1", "Digital Common Platform", "การศึกษา", "1.5", "1.2345"])
+    wb.save(base / "merged_header.xlsx")
+    # Bad files: each must be quarantined with its own reason while the good ones load.
+    bad = wh.landing / "integration_plan" / "bad"
+    write_csv(bad / "negative.csv", [row("N-1", "-5,000")])
+    write_csv(bad / "year_out_of_range.csv", [row("Y-1", year=2700)])
+    write_csv(bad / "duplicate_keys.csv", [row("K-1"), row("K-1")])
+    write_csv(bad / "header_only.csv", [])
+    write_csv(bad / "missing_column.csv", [r[:3] + r[4:] for r in [row("M-1")]],
+              header=[h for h in HEADER_TH if h != "รหัสโครงการ"])
+    (bad / "empty.csv").write_bytes(b"")
+    (bad / "garbage.csv").write_bytes(bytes(range(256)) * 8)
+    (bad / "not_really.xlsx").write_bytes(b"PK\x03\x04 truncated zip")
+    outcomes = {Path(o.path).name: o for o in (process_file(f, run_id="test-ingest") for f in new_files())}
+    wh.outcomes = outcomes
+    return wh
+
+
+def test_good_files_load_with_their_quirks(ingest_wh):
+    o = ingest_wh.outcomes
+    for name in ("utf8.csv", "bom.csv", "tis620.csv", "merged_header.xlsx"):
+        assert o[name].status == "loaded", (name, o[name].reason)
+    with ingest_wh.connect() as conn:
+        rows = dict(conn.execute("SELECT project_code, allocated_baht FROM raw.integration_plan").fetchall())
+        years = dict(conn.execute("SELECT project_code, fiscal_year_be FROM raw.integration_plan").fetchall())
+        agency = conn.execute("SELECT agency_name FROM raw.integration_plan WHERE project_code='C-1'").fetchone()[0]
+    assert rows["A-2"] == 2500
+    assert rows["D-1"] == 1_234_500  # million baht from the merged header's unit
+    assert years["B-1"] == 2566 and years["C-1"] == 2566  # Thai digits; CE 2023 -> BE 2566
+    assert agency == "สรอ."  # TIS-620 decoded
+
+
+@pytest.mark.parametrize("name, code, column", [
+    ("negative.csv", "validation", "allocated_baht"),
+    ("year_out_of_range.csv", "validation", "fiscal_year_be"),
+    ("duplicate_keys.csv", "validation", "fiscal_year_be,project_code"),
+    ("header_only.csv", "validation", None),
+    ("missing_column.csv", "validation", "project_code"),
+    ("empty.csv", "empty", None),
+    ("garbage.csv", "not_text", None),
+    ("not_really.xlsx", "not_xlsx", None),
+])
+def test_bad_files_are_quarantined_with_reason(ingest_wh, name, code, column):
+    outcome = ingest_wh.outcomes[name]
+    assert outcome.status == "rejected"
+    assert outcome.reason.startswith(code)
+    with ingest_wh.connect() as conn:
+        quarantine, details = conn.execute(
+            """SELECT l.quarantine_path, v.details FROM ops.file_ledger l
+               LEFT JOIN ops.validation_runs v USING (file_id) WHERE l.path LIKE %s""", (f"%/{name}",)).fetchone()
+    assert Path(quarantine).exists()
+    report = Path(quarantine + ".report.md").read_text()
+    assert "Reason · สาเหตุ" in report
+    if column:
+        assert any(f["column"] == column and f["severity"] == "critical" for f in details)
+        assert column in report
+
+
+def test_rows_balance_per_file(ingest_wh):
+    with ingest_wh.connect() as conn:
+        bad = conn.execute("SELECT count(*) FROM ops.file_ledger WHERE rows_in <> rows_loaded + rows_rejected")
+        assert bad.fetchone()[0] == 0
+        loaded = conn.execute("SELECT coalesce(sum(rows_loaded),0) FROM ops.file_ledger").fetchone()[0]
+        raw = conn.execute("SELECT count(*) FROM raw.integration_plan").fetchone()[0]
+    assert loaded == raw == 5
+
+
+def test_second_run_loads_nothing(ingest_wh):
+    ingest_wh.use()
+    assert new_files() == []

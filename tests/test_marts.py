@@ -1,0 +1,116 @@
+"""The marts on the full sample: the published figures of contract.md, recomputed from records."""
+
+from __future__ import annotations
+
+import csv
+import unicodedata
+from decimal import Decimal
+
+import pytest
+
+from tests.conftest import BOOKS
+
+
+def one(wh, sql, params=()):
+    with wh.connect() as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def test_project_status_published_figures(sample):
+    rows = {r[0]: r[1:] for r in one(sample, """
+        SELECT planned_start_fy_be, projects_planned, started, started_early, not_started, pct_started, pct_not_started
+        FROM marts.project_status_by_year WHERE plan_code = 'dg_2559_2561' AND reporting_fy_be = 2559""")}
+    assert rows[2559] == (21, 17, 0, 4, Decimal("80.95"), Decimal("19.05"))
+    assert rows[2560] == (15, 6, 6, 9, Decimal("40.00"), Decimal("60.00"))
+
+
+def test_integration_plan_fy2565_with_resubmission(sample):
+    (row,) = one(sample, """SELECT agencies, projects, amount_baht, amount_million_baht FROM marts.budget_by_year
+        WHERE fiscal_year_be = 2565 AND budget_plan_code = 'dg_integration' AND source = 'integration_plan'""")
+    assert row == (29, 50, Decimal("2409396200.00"), Decimal("2409.3962"))
+    # the superseded draft is still in raw and the ledger
+    (draft,) = one(sample, "SELECT count(*) FROM ops.file_ledger WHERE path LIKE '%2565_draft.csv' AND status='loaded'")
+    assert draft == (1,)
+
+
+@pytest.mark.parametrize("level, targeted, responded, rate", [
+    ("department", 315, 292, Decimal("92.70")), ("special_local", 2, 2, Decimal("100.00")),
+    ("province", 1609, 1556, Decimal("96.71"))])
+def test_readiness_2563_response(sample, level, targeted, responded, rate):
+    (row,) = one(sample, """SELECT agencies_targeted, agencies_responded, response_rate_pct
+        FROM marts.readiness_summary_by_year WHERE survey_year_be = 2563 AND agency_level = %s""", (level,))
+    assert row == (targeted, responded, rate)
+
+
+def test_readiness_2561_means(sample):
+    rows = dict(one(sample, """SELECT agency_level, mean_overall_score FROM marts.readiness_summary_by_year
+                              WHERE survey_year_be = 2561"""))
+    assert rows["department"] == Decimal("60.28")
+    assert rows["province"] == Decimal("45.67")
+
+
+def _books_dg_total() -> Decimal:
+    """Independently of the pipeline: the books' own FY 2565 Digital Government lines."""
+    total = Decimal(0)
+    for book in sorted(BOOKS.glob("*.csv")):
+        with open(book, encoding="utf-8", newline="") as fh:
+            for r in csv.DictReader(fh):
+                plan = unicodedata.normalize("NFC", r["BUDGET_PLAN"]).replace(" ", "")
+                if plan.startswith("แผนงานบูรณาการรัฐบาลดิจิทัล") and r["FISCAL_YEAR"] == "2022":
+                    total += Decimal(r["AMOUNT"].replace(",", ""))
+    return total
+
+
+@pytest.mark.skipif(not BOOKS.exists(), reason="../shared/data is not beside this checkout")
+def test_real_books_dg_total(sample):
+    (row,) = one(sample, """SELECT amount_baht FROM marts.budget_by_year WHERE fiscal_year_be = 2565
+        AND budget_plan_code = 'dg_integration' AND source = 'budget_bill'""")
+    expected = _books_dg_total()
+    assert expected > 0
+    assert row[0] == expected
+
+
+def test_every_contract_mart_has_its_columns(sample):
+    contract = {
+        "project_status_by_year": ["plan_code", "reporting_fy_be", "planned_start_fy_be", "projects_planned", "started",
+                                   "started_early", "not_started", "pct_started", "pct_not_started"],
+        "obstacles_by_year": ["plan_code", "reporting_fy_be", "category", "projects_reporting"],
+        "budget_by_year": ["fiscal_year_be", "budget_plan_code", "source", "agencies", "projects", "amount_baht",
+                           "amount_million_baht"],
+        "budget_by_agency_year": ["fiscal_year_be", "budget_plan_code", "source", "agency_id", "agency_name_th",
+                                  "projects", "amount_baht"],
+        "readiness_by_year": ["survey_year_be", "agency_id", "agency_name_th", "agency_level", "overall_score",
+                              "readiness_band", "rank_in_level", "score_change"],
+        "readiness_summary_by_year": ["survey_year_be", "agency_level", "agencies_targeted", "agencies_responded",
+                                      "response_rate_pct", "mean_overall_score"],
+        "submission_coverage": ["fiscal_year_be", "agency_id", "submission_type", "files_received", "files_rejected",
+                                "latest_received_at", "is_complete"],
+        "dim_agency": ["agency_id", "agency_name_th", "agency_name_en", "ministry_name_th", "agency_level", "aliases"],
+        "dim_fiscal_year": ["fiscal_year_be", "fiscal_year_ce", "starts_on", "ends_on"],
+    }
+    for table, columns in contract.items():
+        found = {r[0] for r in one(sample, """SELECT column_name FROM information_schema.columns
+            WHERE table_schema = 'marts' AND table_name = %s""", (table,))}
+        assert set(columns) <= found, (table, set(columns) - found)
+        (count,) = one(sample, f'SELECT count(*) FROM marts."{table}"')[0]  # noqa: S608 - fixed names
+        assert count > 0, table
+
+
+def test_ega_and_dga_are_one_agency(sample):
+    rows = one(sample, """SELECT DISTINCT agency_id FROM intermediate.int_project_reports_current
+                         WHERE agency_name LIKE 'สำนักงานรัฐบาลอิเล็กทรอนิกส์%%' OR agency_name = 'สพร.'
+                            OR agency_name LIKE 'สำนักงานพัฒนารัฐบาลดิจิทัล%%'""")
+    assert len(rows) == 1 and rows[0][0] is not None
+
+
+def test_bi_reader_reads_marts_only(sample):
+    import psycopg
+
+    with sample.connect("bi_reader") as conn:
+        assert conn.execute("SELECT count(*) FROM marts.budget_by_year").fetchone()[0] > 0
+        for sql in ("SELECT 1 FROM raw.budget_bill LIMIT 1", "SELECT 1 FROM ops.file_ledger LIMIT 1",
+                    "SELECT 1 FROM staging.stg_budget_bill LIMIT 1",
+                    "SELECT 1 FROM intermediate.int_budget_lines LIMIT 1",
+                    "DELETE FROM marts.budget_by_year", "CREATE TABLE marts.x (i int)", "CREATE TABLE public.x (i int)"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(sql)
