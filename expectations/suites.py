@@ -57,8 +57,8 @@ def _specific(source: Source) -> Iterable[Expectation]:
                                        notes=f"{agency_column} must be in the agency alias registry")
     if source.name == "project_reports":
         yield E.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A="reporting_fy_be", column_B="actual_start_fy_be", or_equal=True, ignore_row_if="either_value_is_missing",
-            meta=CRITICAL)
+            column_A="reporting_fy_be", column_B="actual_start_fy_be", or_equal=True,
+            ignore_row_if="either_value_is_missing", meta=CRITICAL)
 
 
 def build_suite(source_name: str) -> gx.ExpectationSuite:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ingest import thai
-from ingest.readers import FileRejected, Table, read_tables
+from ingest.readers import Table, read_tables
 from ingest.sources import BUDGET_BILL, Column, Source
 
 

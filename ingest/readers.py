@@ -141,8 +141,7 @@ def _table(source: Source, sheet: str | None, head: list[list[object]], row_numb
     columns, multipliers, unknown = map_header(cells, source)
 
     def rows() -> Iterator[tuple[int, list[object]]]:
-        for n, row in zip(row_numbers[idx + 1:], head[idx + 1:]):
-            yield n, row
+        yield from zip(row_numbers[idx + 1:], head[idx + 1:], strict=True)
         yield from rest
 
     return Table(sheet, row_numbers[idx], columns, multipliers, unknown, rows(), encoding,

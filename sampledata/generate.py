@@ -157,7 +157,7 @@ def build_projects(rng: random.Random, departments: list[Agency]) -> list[Projec
         slots = leads + [rng.choice(leads) for _ in range(count - n_leads)]
         rng.shuffle(slots)
         planned_years = [y for y, n in starts.items() for _ in range(n)]
-        for i, (lead, planned) in enumerate(zip(slots, planned_years), start=1):
+        for i, (lead, planned) in enumerate(zip(slots, planned_years, strict=True), start=1):
             code = f"{plan.upper().replace('DG_', 'DG')}-{i:02d}"
             projects.append(Project(plan, code, f"โครงการพัฒนาระบบรัฐบาลดิจิทัล {plan[-9:]} ที่ {i}",
                                     (i - 1) % 4 + 1, rng.randint(1, 26 if plan != "dg_2559_2561" else 18), lead,
@@ -254,7 +254,7 @@ def write_readiness(rng: random.Random, agencies: list[Agency], landing: Path) -
     for year, targets in READINESS_TARGETS.items():
         responded = READINESS_RESPONDED.get(year) or tuple(int(t * rng.uniform(0.9, 0.98)) for t in targets)
         rows_by_file: dict[str, list[list[object]]] = {"department": [], "province": []}
-        for (level, pool), target, n_resp in zip(by_level.items(), targets, responded):
+        for (level, pool), target, n_resp in zip(by_level.items(), targets, responded, strict=True):
             chosen = pool[:target] if level != "province" else rng.sample(pool, target)
             answering = set(rng.sample(range(target), n_resp))
             centre = {"department": 6000, "special_local": 6500, "province": 4600}[level] + (year - 2561) * 150
@@ -305,7 +305,7 @@ def build_integration_plan(rng: random.Random, departments: list[Agency]) -> dic
         total = INTEGRATION_TOTALS.get(year, rng.randint(1800, 3200) * 1_000_000 + rng.randint(0, 9999) * 100)
         amounts = _split(rng, total, n_projects)
         rows = []
-        for i, (agency, allocated) in enumerate(zip(owners, amounts), start=1):
+        for i, (agency, allocated) in enumerate(zip(owners, amounts, strict=True), start=1):
             approach = list(APPROACH_TH)[i % 3]
             rows.append([year, DG_PLAN, agency, f"IP{year}-{i:03d}", f"โครงการบูรณาการรัฐบาลดิจิทัล {year} ที่ {i}",
                          approach, list(FOCUS_TH)[i % 7], int(allocated * rng.uniform(1.05, 1.6)) // 100 * 100,
@@ -322,7 +322,7 @@ def write_integration_plan(rng: random.Random, plan: dict[int, list[list[object]
     files = 0
     for year, rows in plan.items():
         base = landing / "integration_plan" / str(year)
-        def as_rows(scale_million: bool, shift: float = 1.0) -> list[list[object]]:
+        def as_rows(scale_million: bool, shift: float = 1.0, rows=rows) -> list[list[object]]:
             out = []
             for y, bplan, agency, code, name, approach, focus, requested, allocated in rows:
                 alloc = int(allocated * shift) // 100 * 100
@@ -369,8 +369,9 @@ def write_budget_bills(rng: random.Random, plan: dict[int, list[list[object]]], 
         lines = []
         for i, (_y, _p, agency, _code, name, *_rest, allocated) in enumerate(rows):
             budget_plan = DG_PLAN + ("aedde" if i == 3 else "")
-            lines.append([i, f"{ref}.{i}", ref, 100 + i, agency.ministry_th, agency.name_th, True, budget_plan, "", name,
-                          "งบรายจ่ายอื่น", "", "", "", "", "", "ค่าใช้จ่ายในการพัฒนาระบบ", ce, f"{allocated:,}", False,
+            lines.append([i, f"{ref}.{i}", ref, 100 + i, agency.ministry_th, agency.name_th, True, budget_plan,
+                          "", name, "งบรายจ่ายอื่น", "", "", "", "", "", "ค่าใช้จ่ายในการพัฒนาระบบ", ce,
+                          f"{allocated:,}", False,
                           "CATEGORY_LV1 is not as descripted" if i % 9 == 0 else ""])
         path = landing / "budget_bill" / str(year) / f"{ce}-3-99.csv"
         _write_csv(path, ["", *BUDGET_BILL_COLUMNS], lines)

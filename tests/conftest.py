@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,17 +44,21 @@ class Warehouse:
 
 
 @pytest.fixture(scope="session")
-def make_warehouse(tmp_path_factory) -> Iterator:
-    made: list[Warehouse] = []
+def make_warehouse() -> Iterator:
+    """Warehouses live in their own temp dirs: pytest resets its basetemp to 0700 on every start,
+    which would lock the unprivileged server user out of a running session's data."""
+    made: list[tuple[Warehouse, Path]] = []
 
     def factory(name: str) -> Warehouse:
-        wh = Warehouse(tmp_path_factory.mktemp(name))
-        made.append(wh)
+        root = Path(tempfile.mkdtemp(prefix=f"dgwh-test-{name}-"))
+        wh = Warehouse(root)
+        made.append((wh, root))
         return wh
 
     yield factory
-    for wh in made:
+    for wh, root in made:
         wh.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ def test_dags_import_without_errors_and_fast(tmp_path, monkeypatch):
 
     for dag_file in sorted((REPO / "dags").glob("*.py")):
         started = time.perf_counter()
-        bag = DagBag(dag_folder=str(dag_file), include_examples=False)
+        bag = DagBag(dag_folder=str(dag_file))
         elapsed = time.perf_counter() - started
         assert not bag.import_errors, bag.import_errors
         assert bag.dags, dag_file
@@ -34,7 +34,7 @@ def test_nightly_dag_run_loads_real_books_then_nothing(make_warehouse):
         (wh.landing / "budget_bill" / "2565").mkdir(parents=True, exist_ok=True)
         shutil.copy(book, wh.landing / "budget_bill" / "2565" / book.name)
     env = {**os.environ, "AIRFLOW_HOME": str(wh.state / "airflow")}
-    for attempt in (1, 2):
+    for _attempt in (1, 2):
         run = subprocess.run([str(REPO / "scripts" / "airflow.sh"), "dags", "test", "dg_nightly"], env=env,
                              capture_output=True, text=True, timeout=900)
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]

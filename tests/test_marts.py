@@ -111,6 +111,7 @@ def test_bi_reader_reads_marts_only(sample):
         for sql in ("SELECT 1 FROM raw.budget_bill LIMIT 1", "SELECT 1 FROM ops.file_ledger LIMIT 1",
                     "SELECT 1 FROM staging.stg_budget_bill LIMIT 1",
                     "SELECT 1 FROM intermediate.int_budget_lines LIMIT 1",
-                    "DELETE FROM marts.budget_by_year", "CREATE TABLE marts.x (i int)", "CREATE TABLE public.x (i int)"):
+                    "DELETE FROM marts.budget_by_year", "CREATE TABLE marts.x (i int)",
+                    "CREATE TABLE public.x (i int)"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(sql)
