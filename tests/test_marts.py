@@ -29,7 +29,8 @@ def test_integration_plan_fy2565_with_resubmission(sample):
         WHERE fiscal_year_be = 2565 AND budget_plan_code = 'dg_integration' AND source = 'integration_plan'""")
     assert row == (29, 50, Decimal("2409396200.00"), Decimal("2409.3962"))
     # the superseded draft is still in raw and the ledger
-    (draft,) = one(sample, "SELECT count(*) FROM ops.file_ledger WHERE path LIKE '%2565_draft.csv' AND status='loaded'")
+    (draft,) = one(sample, "SELECT count(*) FROM ops.file_ledger WHERE path LIKE %s AND status = 'loaded'",
+                   ("%2565_draft.csv",))
     assert draft == (1,)
 
 
