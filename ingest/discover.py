@@ -35,8 +35,21 @@ class LandingFile:
         return cls(**{**data, "received_at": datetime.fromisoformat(str(data["received_at"]))})  # type: ignore[arg-type]
 
 
+class LandingZoneError(RuntimeError):
+    """LANDING_ZONE cannot be opened (unknown protocol, its fsspec package missing, bad URL)."""
+
+
+def _is_local(fs: fsspec.AbstractFileSystem) -> bool:
+    protocols = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
+    return "file" in protocols or "local" in protocols
+
+
 def _fs(landing_zone: str) -> tuple[fsspec.AbstractFileSystem, str]:
-    fs, root = fsspec.core.url_to_fs(landing_zone)
+    try:
+        fs, root = fsspec.core.url_to_fs(landing_zone)
+    except (ImportError, ValueError) as exc:  # e.g. "Install s3fs to access S3"
+        scheme = landing_zone.split("://", 1)[0] if "://" in landing_zone else "a local path"
+        raise LandingZoneError(f"LANDING_ZONE ({scheme}) cannot be opened: {exc}") from exc
     return fs, root.rstrip("/")
 
 
@@ -61,6 +74,7 @@ def sha256_of(fs: fsspec.AbstractFileSystem, path: str) -> str:
 def discover(landing_zone: str) -> list[LandingFile]:
     """Every file of a known source and type, oldest first (the order of supersession)."""
     fs, root = _fs(landing_zone)
+    fs.invalidate_cache()  # object-store listings are cached per process; a long-lived worker must see new files
     found: list[LandingFile] = []
     for name, source in SOURCES.items():
         base = f"{root}/{name}"
@@ -72,8 +86,7 @@ def discover(landing_zone: str) -> list[LandingFile]:
                 continue  # hidden, Excel lock and underscore-prefixed (e.g. _quarantine) files
             if Path(path).suffix.lower() not in source.file_types:
                 continue
-            protocol = fs.protocol[0] if isinstance(fs.protocol, (tuple, list)) else fs.protocol
-            uri = path if protocol in ("file", "local") else f"{protocol}://{path}"
+            uri = path if _is_local(fs) else fs.unstrip_protocol(path)
             found.append(LandingFile(name, uri, rel, int(info.get("size") or 0), _mtime(info), sha256_of(fs, path)))
     return sorted(found, key=lambda f: (f.received_at, f.relative_path))
 
@@ -82,7 +95,7 @@ def discover(landing_zone: str) -> list[LandingFile]:
 def local_copy(uri: str) -> Iterator[Path]:
     """A local path for the file: itself when local, else a temporary download."""
     fs, path = fsspec.core.url_to_fs(uri)
-    if "file" in (fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)):
+    if _is_local(fs):
         yield Path(path)
         return
     with tempfile.TemporaryDirectory() as tmp:
