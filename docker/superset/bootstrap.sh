@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# superset-init (docker-compose.yml): metadata schema, admin user, roles, and the warehouse
+# connection as bi_reader. Every step is idempotent, so it runs on every `docker-compose up`;
+# a changed BI_READER_PASSWORD is picked up by re-running it.
+set -euo pipefail
+
+: "${SUPERSET_ADMIN_USER:?}" "${SUPERSET_ADMIN_PASSWORD:?}" "${SUPERSET_ADMIN_EMAIL:?}"
+superset db upgrade
+# Prints "User already exists" (and succeeds) from the second run on.
+superset fab create-admin --username "$SUPERSET_ADMIN_USER" --firstname Superset --lastname Admin \
+  --email "$SUPERSET_ADMIN_EMAIL" --password "$SUPERSET_ADMIN_PASSWORD"
+superset init
+name="$(python -c 'import superset_config as c; print(c.MARTS_DATABASE_NAME)')"
+uri="$(python -c 'import superset_config as c; print(c.marts_uri())')"
+superset set-database-uri --database_name "$name" --uri "$uri"
+echo "superset: database '$name' reads the marts as bi_reader"
