@@ -115,7 +115,8 @@ def test_compose_config_validates_with_env_example(example_env):
         assert (warehouse.hostname, warehouse.username, warehouse.path) == ("warehouse", "dg_pipeline", "/warehouse")
         assert warehouse.password == example["WAREHOUSE_PIPELINE_PASSWORD"]
         assert env["BI_READER_PASSWORD"] == example["BI_READER_PASSWORD"]
-        landing = [v for v in services[name]["volumes"] if isinstance(v, dict) and v["target"] == "/opt/dgwh/landing"]
+        # The host folder from .env is mounted read-only where the container's LANDING_ZONE points.
+        landing = [v for v in services[name]["volumes"] if isinstance(v, dict) and v["target"] == env["LANDING_ZONE"]]
         assert landing and landing[0]["source"] == example["LANDING_ZONE"] and landing[0]["read_only"] is True
         assert services[name]["build"]["dockerfile"] == "docker/airflow/Dockerfile"
     assert services["airflow-worker"]["command"] in ("celery worker", ["celery", "worker"])
@@ -297,10 +298,15 @@ def _copies(dockerfile: Path) -> list[tuple[str, str]]:
     return pairs
 
 
-def test_image_copy_sources_exist():
+def test_image_copy_sources_exist_and_are_in_the_build_context():
     for dockerfile in (AIRFLOW_DOCKERFILE, SUPERSET_DOCKERFILE):
+        ignore = dockerfile.with_name(dockerfile.name + ".dockerignore").read_text().splitlines()
+        assert "*" in ignore  # an allowlist: the context holds what the image copies and nothing else
+        allowed = [line[1:].rstrip("/") for line in ignore if line.startswith("!")]
         for source, _ in _copies(dockerfile):
             assert (REPO / source).exists(), f"{dockerfile.relative_to(REPO)} copies missing {source}"
+            assert any(source.rstrip("/") == a or source.startswith(a + "/") for a in allowed), \
+                f"{source} is excluded from the build context by {dockerfile.name}.dockerignore"
 
 
 def _imported_top_names(py_files: list[Path]) -> set[str]:
