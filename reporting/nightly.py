@@ -1,0 +1,262 @@
+"""Build the nightly HTML report from the marts.
+
+``build_report(conn, out_dir, run_id, links)`` is what the nightly DAG calls; ``python -m reporting.nightly``
+builds it against the current warehouse and prints the page's path as its last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import os
+import re
+import sys
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import psycopg
+from psycopg.pq import TransactionStatus
+
+from reporting import charts, queries
+from reporting.page import Chart, Section, link_href, render, table
+
+BANGKOK = ZoneInfo("Asia/Bangkok")
+APPROACH_COLUMNS = ("approach_name_th", "approach_code", "approach")
+FOCUS_COLUMNS = ("focus_area_name_th", "focus_area_code", "focus_area")
+AMOUNT_COLUMNS = {"amount_million_baht": 1.0, "amount_baht": 1e6}  # column -> divisor to million baht
+
+
+def safe_run_id(run_id: str) -> str:
+    """Airflow run ids hold ':' and '+'; keep a file-name-safe form."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("._-") or "run"
+
+
+def _empty_note(mart: str) -> str:
+    return f"ยังไม่มีข้อมูลใน <code>marts.{html.escape(mart)}</code> (no rows yet)."
+
+
+def _status_section(conn: psycopg.Connection) -> Section:
+    s = Section("status", "สถานะโครงการตามแผน · Project status per plan",
+                "โครงการในแผนพัฒนารัฐบาลดิจิทัลแต่ละแผน แยกตามปีที่รายงาน: เริ่มแล้ว (ไม่รวมที่เริ่มก่อนกำหนด), "
+                "เริ่มก่อนกำหนด, ยังไม่เริ่ม และไม่ได้รายงาน. Projects of each plan by reporting year; "
+                "'started early' is the part of started that began before its planned year.")
+    df = queries.project_status(conn)
+    if df.empty:
+        s.notes.append(_empty_note("project_status_by_year"))
+    else:
+        s.charts.append(Chart("project-status", charts.project_status(df),
+                              "คลิกที่คำอธิบายสัญลักษณ์เพื่อเน้นสถานะ · click the legend to highlight a status."))
+    return s
+
+
+def _approach_focus_chart(conn: psycopg.Connection, s: Section) -> None:
+    mart = queries.APPROACH_FOCUS_MART
+    if not queries.mart_exists(conn, mart):
+        s.notes.append(f"ไม่มีตาราง <code>marts.{mart}</code> ในคลังข้อมูลนี้ จึงไม่มีกราฟงบประมาณตามแนวทางและด้าน "
+                       f"(the mart marts.{mart} does not exist yet, so the budget by approach and focus area chart "
+                       "is not shown).")
+        return
+    cols = queries.mart_columns(conn, mart)
+    approach = next((c for c in APPROACH_COLUMNS if c in cols), None)
+    focus = next((c for c in FOCUS_COLUMNS if c in cols), None)
+    amount = next((c for c in AMOUNT_COLUMNS if c in cols), None)
+    if "fiscal_year_be" not in cols or not (approach and focus and amount):
+        s.notes.append(f"<code>marts.{mart}</code> has no recognisable fiscal_year_be / approach / focus area / "
+                       f"amount columns (found: {html.escape(', '.join(cols))}); chart not shown.")
+        return
+    df = queries.approach_focus(conn, "fiscal_year_be", approach, focus, amount)
+    if df.empty:
+        s.notes.append(_empty_note(mart))
+        return
+    spec = charts.approach_focus(df.assign(amount=df["amount"] / AMOUNT_COLUMNS[amount]), charts.MILLION_BAHT)
+    s.charts.append(Chart("budget-approach-focus", spec,
+                          f"งบประมาณตามแนวทางและด้าน จาก <code>marts.{mart}</code> · by approach and focus area."))
+
+
+def _budget_section(conn: psycopg.Connection) -> Section:
+    s = Section("budget", "งบประมาณ · Budget",
+                "งบประมาณรายปีตามแผนงานและแหล่งข้อมูล: แผนบูรณาการของ สพร. และรายการใน พ.ร.บ.งบประมาณ. "
+                "Budget per fiscal year by budget plan and source (DGA's integration plan, the budget bill).")
+    by_year = queries.budget_by_year(conn)
+    if by_year.empty:
+        s.notes.append(_empty_note("budget_by_year"))
+    else:
+        s.charts.append(Chart("budget-by-year", charts.budget_by_year(by_year)))
+    by_agency = queries.budget_by_agency(conn)
+    if by_agency.empty:
+        s.notes.append(_empty_note("budget_by_agency_year"))
+    else:
+        s.charts.append(Chart("budget-by-agency", charts.budget_by_agency(by_agency),
+                              "เลือกปีและแหล่งข้อมูลด้านบนกราฟ (รวมทุกแผนงาน) · pick the year and source above the "
+                              "chart; amounts are summed over budget plans."))
+    _approach_focus_chart(conn, s)
+    return s
+
+
+def _readiness_section(conn: psycopg.Connection) -> Section:
+    s = Section("readiness", "ความพร้อมรัฐบาลดิจิทัล · Digital-government readiness",
+                "การกระจายของระดับความพร้อม (ตามแบบจำลองของ Gartner) และแนวโน้มคะแนนเฉลี่ยรายระดับหน่วยงาน. "
+                "Maturity-band distribution and mean score trends by agency level.")
+    bands = queries.readiness_bands(conn)
+    if bands.empty:
+        s.notes.append(_empty_note("readiness_by_year"))
+    else:
+        s.charts.append(Chart("readiness-bands", charts.readiness_bands(bands)))
+    summary = queries.readiness_summary(conn)
+    if summary.empty:
+        s.notes.append(_empty_note("readiness_summary_by_year"))
+    else:
+        s.charts.append(Chart("readiness-mean-score", charts.readiness_mean_score(summary)))
+        s.charts.append(Chart("readiness-response-rate", charts.readiness_response_rate(summary)))
+    return s
+
+
+def _obstacles_section(conn: psycopg.Connection) -> Section:
+    s = Section("obstacles", "ปัญหาและอุปสรรค · Obstacles",
+                "จำนวนโครงการที่รายงานอุปสรรคแต่ละประเภท แยกตามแผนและปีที่รายงาน. "
+                "Projects naming each obstacle category, per plan and reporting year.")
+    df = queries.obstacles(conn)
+    if df.empty:
+        s.notes.append(_empty_note("obstacles_by_year"))
+    else:
+        s.charts.append(Chart("obstacles", charts.obstacles(df)))
+    return s
+
+
+def _missing_state(files_received: int | None, files_rejected: int | None) -> str:
+    if files_rejected:
+        return charts.COVERAGE["rejected"]
+    return charts.COVERAGE["incomplete" if files_received else "not_received"]
+
+
+def _received(ts: object) -> str:
+    return "" if pd.isna(ts) else ts.astimezone(BANGKOK).strftime("%Y-%m-%d %H:%M")
+
+
+def _coverage_tables(per_year: pd.DataFrame, missing: pd.DataFrame) -> str:
+    """Counts for the latest year of each submission type, then the agencies without a complete submission."""
+    latest = per_year.loc[per_year.groupby("submission_type")["fiscal_year_be"].idxmax()]
+    counts = table(
+        ["ประเภท (type)", "ปีล่าสุด (latest year, BE)", "ต้องส่ง (expected)"] + list(charts.COVERAGE.values()),
+        [[charts.SUBMISSION_TYPES.get(r.submission_type, r.submission_type), r.fiscal_year_be, r.expected]
+         + [getattr(r, state) for state in charts.COVERAGE] for r in latest.itertuples()])
+    out = [f'<h3>ปีล่าสุด · This year</h3><div id="coverage-counts">{counts}</div>']
+    missing_total = int((latest["expected"] - latest["complete"]).sum())
+    if missing.empty:
+        out.append("<p>ทุกหน่วยงานส่งครบแล้ว · every expected agency has a complete submission.</p>")
+        return "".join(out)
+    rows = [[charts.SUBMISSION_TYPES.get(r.submission_type, r.submission_type), r.fiscal_year_be, r.agency_id,
+             r.agency_name_th, charts.LEVELS.get(r.agency_level, r.agency_level), r.ministry_name_th,
+             _missing_state(r.files_received, r.files_rejected), r.files_received, r.files_rejected,
+             _received(r.latest_received_at)]
+            for r in missing.itertuples()]
+    out.append(f"<h3>หน่วยงานที่ยังไม่ได้ส่งครบ · Agencies without a complete submission ({missing_total:,})</h3>")
+    if len(rows) < missing_total:
+        out.append(f'<p class="note">แสดง {len(rows):,} รายการแรก (first {len(rows):,} of {missing_total:,}; '
+                   f"at most {queries.MISSING_ROWS_PER_TYPE} per type). The full list is in "
+                   "<code>marts.submission_coverage</code>.</p>")
+    out.append('<div class="scroll" id="missing-agencies">' + table(
+        ["ประเภท (type)", "ปี (year)", "รหัส (id)", "หน่วยงาน (agency)", "ระดับ (level)", "กระทรวง (ministry)",
+         "สถานะ (state)", "ไฟล์ที่ได้รับ (files received)", "ถูกปฏิเสธ (rejected)", "ได้รับล่าสุด (latest received)"],
+        rows) + "</div>")
+    return "".join(out)
+
+
+def _coverage_section(conn: psycopg.Connection) -> Section:
+    s = Section("coverage", "การส่งข้อมูล · Submission coverage",
+                "หน่วยงานที่ต้องส่งรายงานหรือแบบสำรวจในแต่ละปี และผู้ที่ยังไม่ได้ส่งในปีล่าสุดของข้อมูลแต่ละประเภท. "
+                "Who was expected to submit each year, and who has not submitted in the latest year of each type.")
+    per_year = queries.coverage_by_year(conn)
+    if per_year.empty:
+        s.notes.append(_empty_note("submission_coverage"))
+        return s
+    s.charts.append(Chart("coverage", charts.coverage(per_year)))
+    s.html_after = _coverage_tables(per_year, queries.missing_submissions(conn))
+    return s
+
+
+def _sections(conn: psycopg.Connection) -> list[Section]:
+    """Query every mart inside one read-only transaction (a consistent snapshot; writes are refused)."""
+    fresh = conn.info.transaction_status == TransactionStatus.IDLE
+    with conn.transaction():
+        if fresh:
+            conn.execute("SET TRANSACTION READ ONLY")
+        return [_status_section(conn), _budget_section(conn), _readiness_section(conn),
+                _obstacles_section(conn), _coverage_section(conn)]
+
+
+def _write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def build_report(conn: psycopg.Connection, out_dir: Path, run_id: str, links: dict[str, str] | None = None) -> Path:
+    """Write out_dir/nightly-<run id>.html and out_dir/latest.html from the marts; return the former.
+
+    ``links`` maps a label (e.g. "Data Docs") to a URL or a filesystem path; paths are written relative to
+    out_dir so the page keeps working when the folder is copied with its neighbours.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sections = _sections(conn)
+    link_rows = []
+    for label, target in (links or {}).items():
+        href = link_href(target, out_dir)
+        exists = href == target or Path(target).expanduser().exists()
+        link_rows.append((label, href, exists))
+    now = datetime.now(BANGKOK)
+    page = render(
+        title="รายงานประจำคืน คลังข้อมูลรัฐบาลดิจิทัล · Digital-government warehouse nightly report",
+        subtitle_lines=[f"รอบการทำงาน (run): <code>{html.escape(run_id)}</code>",
+                        f"สร้างเมื่อ (generated): {now:%Y-%m-%d %H:%M} (Asia/Bangkok, "
+                        f"พ.ศ. {now.year + 543})"],
+        links=link_rows, sections=sections,
+        footer="ข้อมูลจาก schema <code>marts</code> (อ่านอย่างเดียว) · data from schema marts, read only. "
+               "ปีเป็นพุทธศักราช · years are Buddhist Era.")
+    path = out_dir / f"nightly-{safe_run_id(run_id)}.html"
+    _write(path, page)
+    _write(out_dir / "latest.html", page)
+    return path
+
+
+def default_links(state_dir: Path) -> dict[str, str]:
+    """Where Data Docs and dbt docs usually are, for the CLI when no --link is given."""
+    return {
+        "Great Expectations Data Docs": str(state_dir / "data_docs" / "index.html"),
+        "dbt docs": str(state_dir / "dbt_target" / "index.html"),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ingest.settings import get_settings
+    from ingest.warehouse import connect
+
+    parser = argparse.ArgumentParser(prog="python -m reporting.nightly", description=__doc__)
+    parser.add_argument("--run-id", default=None, help="run id for the file name (default: manual__<timestamp>)")
+    parser.add_argument("--out-dir", type=Path, default=None, help="default: settings.reports_dir")
+    parser.add_argument("--link", action="append", default=[], metavar="LABEL=PATH_OR_URL",
+                        help="a documentation link; repeatable (default: Data Docs and dbt docs under the state dir)")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    links: dict[str, str] = {}
+    for item in args.link:
+        label, sep, target = item.partition("=")
+        if not sep or not label or not target:
+            parser.error(f"--link expects LABEL=PATH_OR_URL, got {item!r}")
+        links[label] = target
+    run_id = args.run_id or f"manual__{datetime.now(BANGKOK):%Y-%m-%dT%H:%M:%S}"
+    with connect() as conn:
+        path = build_report(conn, args.out_dir or settings.reports_dir, run_id,
+                            links or default_links(settings.state_dir))
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

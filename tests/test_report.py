@@ -1,0 +1,174 @@
+"""The nightly HTML report: built from the sample marts as bi_reader, rendered in headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from reporting.nightly import build_report
+from tests.conftest import REPO
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--virtual-time-budget=15000"]
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR", REPO / "test-artifacts"))
+THAI = re.compile(r"[\u0E00-\u0E7F]")
+THAI_FONTS = {"Noto Sans Thai", "Sarabun", "Loma", "Garuda", "Waree"}
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+ALWAYS_CHARTS = {"project-status", "budget-by-year", "budget-by-agency", "readiness-bands", "readiness-mean-score",
+                 "readiness-response-rate", "obstacles", "coverage"}
+
+
+class ChartScan(HTMLParser):
+    """Per chart container: <svg> count, drawn data-mark elements (children of Vega's role-mark groups),
+    <canvas> count, the text drawn in the SVG; plus the page's declared chart count."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.declared: int | None = None
+        self.charts: dict[str, dict] = {}
+        self.stack: list[tuple[str, str | None, bool]] = []  # tag, chart id, inside a role-mark group
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "meta" and a.get("name") == "dgwh-chart-count":
+            self.declared = int(a["content"] or "-1")
+        chart, in_mark = (self.stack[-1][1], self.stack[-1][2]) if self.stack else (None, False)
+        if "data-chart-spec" in a:
+            chart = (a.get("id") or "").removeprefix("chart-")
+            self.charts[chart] = {"svg": 0, "marks": 0, "canvas": 0, "text": [], "rendered": a.get("data-rendered")}
+        if chart is not None:
+            info = self.charts[chart]
+            info["svg"] += tag == "svg"
+            info["canvas"] += tag == "canvas"
+            info["marks"] += in_mark and tag in {"path", "rect", "line", "circle", "text", "image"}
+        in_mark = in_mark or (tag == "g" and "role-mark" in (a.get("class") or "").split())
+        if tag not in VOID:
+            self.stack.append((tag, chart, in_mark))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID:
+            self.stack.pop()
+
+    def handle_endtag(self, tag: str) -> None:
+        for i in range(len(self.stack) - 1, -1, -1):
+            if self.stack[i][0] == tag:
+                del self.stack[i:]
+                break
+
+    def handle_data(self, data: str) -> None:
+        if self.stack and self.stack[-1][1] is not None and self.stack[-1][0] in {"text", "tspan"} and data.strip():
+            self.charts[self.stack[-1][1]]["text"].append(data.strip())
+
+
+def chromium(page: Path, *args: str) -> subprocess.CompletedProcess:
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} missing: apt-get install -y chromium fonts-thai-tlwg"
+    with tempfile.TemporaryDirectory(prefix="report-chromium-") as profile:
+        return subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args, page.as_uri()],
+                              capture_output=True, text=True, timeout=120, check=True)
+
+
+def drawn_charts(dom: str) -> ChartScan:
+    """Scan the rendered DOM; fail unless every declared chart drew an SVG with data marks (or a canvas)."""
+    scan = ChartScan()
+    scan.feed(dom)
+    assert scan.declared == len(scan.charts), (scan.declared, scan.charts.keys())
+    undrawn = {cid: {k: v for k, v in info.items() if k != "text"} for cid, info in scan.charts.items()
+               if info["rendered"] != "ok" or not (info["svg"] and info["marks"] or info["canvas"])}
+    assert not undrawn, f"charts that did not draw: {undrawn}"
+    assert re.search(r'data-charts-done="(\d+)"', dom).group(1) == str(scan.declared)
+    return scan
+
+
+def test_nightly_report_renders_every_chart_with_thai_text(sample, tmp_path):
+    fonts = subprocess.run(["fc-list", ":lang=th", "family"], capture_output=True, text=True, check=True).stdout
+    assert THAI_FONTS & {f.strip() for line in fonts.splitlines() for f in line.split(",")}, \
+        f"no Thai font of the report's stack installed (apt-get install fonts-thai-tlwg); found: {fonts!r}"
+    data_docs = tmp_path / "gx" / "index.html"
+    data_docs.parent.mkdir()
+    data_docs.write_text("<html></html>", encoding="utf-8")
+    out_dir = tmp_path / "reports"
+
+    with sample.connect("bi_reader") as conn:
+        path = build_report(conn, out_dir, "scheduled__2026-11-23T02:00:00+07:00",
+                            links={"Data Docs": str(data_docs), "dbt docs": "https://docs.example.invalid/dbt/"})
+        top_agency = conn.execute(
+            "SELECT agency_name_th FROM marts.budget_by_agency_year WHERE source = 'integration_plan'"
+            " AND fiscal_year_be = (SELECT max(fiscal_year_be) FROM marts.budget_by_agency_year)"
+            " GROUP BY agency_name_th ORDER BY sum(amount_baht) DESC LIMIT 1").fetchone()[0]
+        not_submitted = conn.execute(
+            "SELECT a.agency_name_th FROM marts.submission_coverage c JOIN marts.dim_agency a USING (agency_id)"
+            " WHERE NOT c.is_complete AND c.fiscal_year_be = (SELECT max(fiscal_year_be)"
+            "  FROM marts.submission_coverage WHERE submission_type = c.submission_type)"
+            " ORDER BY a.agency_level, a.ministry_name_th, a.agency_name_th LIMIT 1").fetchone()[0]
+        approach_mart = conn.execute("SELECT to_regclass('marts.budget_by_approach_focus_year')").fetchone()[0]
+
+    assert path.parent == out_dir and re.fullmatch(r"nightly-[A-Za-z0-9._-]+\.html", path.name), path
+    assert (out_dir / "latest.html").read_bytes() == path.read_bytes()
+    source = path.read_text(encoding="utf-8")
+    assert '<meta charset="utf-8">' in source
+    fetches = re.search(r"<(script|link|img|iframe)\b[^>]*\b(src|href)=[\"']?(https?:)?//", source)
+    assert not fetches, f"the page would fetch from the network: {fetches.group(0)}"
+    assert 'href="../gx/index.html"' in source, "Data Docs link should be relative to the report"
+    assert 'href="https://docs.example.invalid/dbt/"' in source
+
+    dom = chromium(path, "--dump-dom").stdout
+    shot = tmp_path / "report.png"
+    chromium(path, "--window-size=1400,6400", f"--screenshot={shot}")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / ".gitignore").write_text("*\n", encoding="utf-8")
+    for artifact in (shot, path):
+        shutil.copy(artifact, ARTIFACTS / ("report-screenshot.png" if artifact == shot else "report.html"))
+    (ARTIFACTS / "report-dom.html").write_text(dom, encoding="utf-8")
+    print(f"report screenshot: {ARTIFACTS / 'report-screenshot.png'}")
+    assert shot.stat().st_size > 50_000, "screenshot looks blank"
+
+    scan = drawn_charts(dom)
+    expected = ALWAYS_CHARTS | ({"budget-approach-focus"} if approach_mart else set())
+    assert ALWAYS_CHARTS <= set(scan.charts) <= expected, scan.charts.keys()
+    if not approach_mart:
+        assert "marts.budget_by_approach_focus_year does not exist" in dom
+
+    chart_text = {cid: " ".join(info["text"]) for cid, info in scan.charts.items()}
+    assert all(THAI.search(text) for text in chart_text.values()), "a chart has no Thai text"
+    assert top_agency in chart_text["budget-by-agency"], f"top agency {top_agency!r} not drawn"
+    missing_table = dom[dom.index('id="missing-agencies"'):]
+    assert not_submitted in missing_table
+    assert THAI.search(dom[dom.index("<header"):dom.index("</header>")])
+
+
+def test_approach_focus_chart_appears_with_its_mart(sample, tmp_path):
+    """With marts.budget_by_approach_focus_year present (created here in a rolled-back transaction when dbt
+    does not build it yet), the page gains a drawn approach x focus-area chart."""
+    focus_th = "การศึกษา"
+    with sample.connect() as conn, conn.transaction(force_rollback=True):
+        if conn.execute("SELECT to_regclass('marts.budget_by_approach_focus_year')").fetchone()[0] is None:
+            conn.execute("CREATE TABLE marts.budget_by_approach_focus_year (fiscal_year_be integer,"
+                         " approach_code text, focus_area_code text, focus_area_name_th text, amount_baht numeric)")
+            conn.execute("INSERT INTO marts.budget_by_approach_focus_year VALUES"
+                         " (2566, 'digital_skills', 'education', %s, 1000000),"
+                         " (2566, 'e2e_services', 'health', 'สาธารณสุขและการแพทย์', 2500000),"
+                         " (2567, 'e2e_services', 'education', %s, 3000000)", (focus_th, focus_th))
+        else:
+            focus_th = ""
+        path = build_report(conn, tmp_path, "approach-focus")
+    scan = drawn_charts(chromium(path, "--dump-dom").stdout)
+    assert "budget-approach-focus" in scan.charts
+    assert focus_th in " ".join(scan.charts["budget-approach-focus"]["text"])
+
+
+@pytest.mark.parametrize("run_id", ["manual__2026-11-23T07:47:53+00:00", "../../etc/passwd", ":::"])
+def test_report_file_name_is_safe(run_id):
+    from reporting.nightly import safe_run_id
+
+    name = safe_run_id(run_id)
+    assert re.fullmatch(r"[A-Za-z0-9._-]+", name) and not name.startswith(".")
