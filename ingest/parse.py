@@ -12,8 +12,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from ingest import thai
+from ingest.plans import PlanRegistry, registered_plans, repair_plan_name
 from ingest.readers import Table, read_tables
 from ingest.sources import BUDGET_BILL, Column, Source
+
+# Plan-name column per source, and the header a person sees it under (for reports).
+PLAN_COLUMNS = {"budget_bill": ("budget_plan", "BUDGET_PLAN"), "integration_plan": ("budget_plan_name", None)}
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,20 @@ def _budget_bill_record(rec: dict[str, object], row: int, issues: list[RowIssue]
     rec["has_extraction_warning"] = bool(rec.get("debug_log"))
 
 
-def _records(table: Table, source: Source, parsed: ParsedFile) -> None:
+def _repair_plan(rec: dict[str, object], source: Source, row: int, sheet: str | None, plans: PlanRegistry,
+                 issues: list[RowIssue]) -> None:
+    """An OCR-damaged plan name is read as the registered one; the text as written stays beside it."""
+    column, header = PLAN_COLUMNS[source.name]
+    rec["budget_plan_as_written"] = None
+    written = rec.get(column)
+    fixed = repair_plan_name(written if isinstance(written, str) else None, plans)
+    if fixed is not None:
+        rec["budget_plan_as_written"], rec[column] = written, fixed
+        issues.append(RowIssue(row, sheet, header or column, str(written),
+                               f"damaged plan name read as the registered plan {fixed!r}"))
+
+
+def _records(table: Table, source: Source, parsed: ParsedFile, plans: PlanRegistry) -> None:
     columns = [(source.column(name), idx, table.multipliers.get(name, Decimal(1)))
                for name, idx in table.columns.items()]
     width = len(table.header_cells)
@@ -121,11 +138,16 @@ def _records(table: Table, source: Source, parsed: ParsedFile) -> None:
                 parsed.value_issues.append(RowIssue(row_no, table.sheet, column.name, str(raw), str(exc)))
         if is_bill:
             _budget_bill_record(rec, row_no, parsed.value_issues)
+        if source.name in PLAN_COLUMNS:
+            _repair_plan(rec, source, row_no, table.sheet, plans, parsed.value_issues)
         parsed.records.append(rec)
 
 
-def parse_file(path: Path, source: Source) -> ParsedFile:
-    """Parse one file; raises FileRejected when nothing in it can be read as the source."""
+def parse_file(path: Path, source: Source, plans: PlanRegistry | None = None) -> ParsedFile:
+    """Parse one file; raises FileRejected when nothing in it can be read as the source.
+
+    ``plans`` is the plan registry damaged plan names are repaired against (default: the dbt seed)."""
+    plans = plans if plans is not None else registered_plans()
     parsed = ParsedFile(source=source, path=path)
     tables = read_tables(path, source)
     found: set[str] = set()
@@ -135,6 +157,6 @@ def parse_file(path: Path, source: Source) -> ParsedFile:
             parsed.sheets.append(table.sheet)
         parsed.unknown_headers.extend(table.unknown_headers)
         found.update(table.columns)
-        _records(table, source, parsed)
+        _records(table, source, parsed, plans)
     parsed.missing_columns = [c for c in source.required if c not in found]
     return parsed

@@ -24,6 +24,7 @@ from ingest.thai import name_key
 HEADER_SCAN_ROWS = 25
 _UNIT = re.compile(r"[(\[]\s*(ล้านบาท|บาท|million baht|baht|mb|thb)\s*[)\]]", re.I)
 _BRACKETED = re.compile(r"[(\[].*?[)\]]")
+_ERA = re.compile(r"(?:พ|ค)\.\s?ศ\.?")  # "ปีงบประมาณ พ.ศ." is the year header with its era spelled out
 
 
 class FileRejected(Exception):
@@ -77,7 +78,7 @@ def detect_encoding(head: bytes) -> str:
 
 
 def _header_key(cell: object) -> str:
-    return name_key(_BRACKETED.sub("", str(cell))) if cell not in (None, "") else ""
+    return name_key(_ERA.sub("", _BRACKETED.sub("", str(cell)))) if cell not in (None, "") else ""
 
 
 def map_header(cells: list[object], source: Source) -> tuple[dict[str, int], dict[str, Decimal], list[str]]:

@@ -77,6 +77,7 @@ def raw_columns(source: Source) -> list[tuple[str, str]]:
     if source.name == "budget_bill":
         cols = [(n, BUDGET_BILL_TYPED.get(n, t)) for n, t in cols]
         cols += [(n, t) for n, t in BUDGET_BILL_TYPED.items() if n not in dict(cols)]
+    cols += [(n, t) for n, t in source.extra_raw if n not in dict(cols)]
     return [*LINEAGE, *cols]
 
 
@@ -90,5 +91,8 @@ def ensure_schema(conn: psycopg.Connection) -> None:
                 sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t)) for n, t in raw_columns(source))
             conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}, loaded_at timestamptz NOT NULL DEFAULT now())")
                          .format(sql.Identifier("raw", source.name), cols))
+            for name, pg_type in raw_columns(source):  # columns added since the table was created
+                conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
+                    sql.Identifier("raw", source.name), sql.Identifier(name), sql.SQL(pg_type)))
             conn.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (file_id)").format(
                 sql.Identifier(f"{source.name}_file_id_idx"), sql.Identifier("raw", source.name)))

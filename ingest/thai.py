@@ -28,7 +28,13 @@ THAI_MONTHS = {
     "เมษายน": 4, "เม.ย.": 4, "พฤษภาคม": 5, "พ.ค.": 5, "มิถุนายน": 6, "มิ.ย.": 6,
     "กรกฎาคม": 7, "ก.ค.": 7, "สิงหาคม": 8, "ส.ค.": 8, "กันยายน": 9, "ก.ย.": 9,
     "ตุลาคม": 10, "ต.ค.": 10, "พฤศจิกายน": 11, "พ.ย.": 11, "ธันวาคม": 12, "ธ.ค.": 12,
+    "กรกฏาคม": 7,  # a common misspelling (ฏ for ฎ)
 }
+# Month names and abbreviations without dots or spaces ("มค", "ม.ค" and "ม. ค." all read as January).
+# Marks are kept: "ม.ค." and "มี.ค." differ only by a vowel.
+_MONTH_KEYS = {re.sub(r"[.\s]", "", k): v for k, v in THAI_MONTHS.items()}
+_DATE_PREFIX = re.compile(r"^(?:ณ\s*)?(?:วัน(?:จันทร์|อังคาร|พุธ|พฤหัสบดี|พฤหัส|ศุกร์|เสาร์|อาทิตย์)?\s*ที่\s*)")
+_THAI_DATE = re.compile(r"(\d{1,2})\s*([^\d\s][^\d]*?)\s*(?:พ\.\s?ศ\.\s*)?(\d{4}|\d{2})")
 
 
 def is_blank(value: object) -> bool:
@@ -69,25 +75,27 @@ def parse_text(value: object) -> str | None:
 
 
 def parse_year_be(value: object) -> int | None:
-    """A year in BE or CE ("2565", "๒๕๖๕", "พ.ศ. 2565", "FY2022", 2022.0) as a BE integer."""
+    """A year in BE or CE ("2565", "๒๕๖๕", "พ.ศ. 2565", "ปีงบประมาณ พ.ศ. 2565", "FY2022", "65", 2022.0) as BE."""
     if is_blank(value):
         return None
     text = to_arabic_digits(str(value)).strip()
-    match = re.fullmatch(r"(?:พ\.?\s?ศ\.?|ค\.?\s?ศ\.?|ปี(?:งบประมาณ|งบฯ)?|FY|BE|CE)?\s*(\d{2,4})(?:\.0+)?", text, re.I)
+    match = re.fullmatch(r"(?:ปี(?:งบประมาณ|งบฯ|งบ)?\s*)?(พ\.?\s?ศ\.?|ค\.?\s?ศ\.?|FY|BE|CE)?\s*(\d{2,4})(?:\.0+)?",
+                         text, re.I)
     if not match:
         raise ValueError(f"not a year: {value!r}")
-    year = int(match.group(1))
-    if text.upper().startswith(("ค", "CE")) or 1900 <= year <= 2200:
+    year = int(match.group(2))
+    era = (match.group(1) or "").upper()
+    if year < 100:  # two digits: "65" is BE 2565, "FY22" / "ค.ศ. 22" is CE 2022
+        year += 2000 if era.startswith(("ค", "CE", "FY")) else 2500
+    if era.startswith(("ค", "CE")) or 1900 <= year <= 2200:
         year += BE_OFFSET
-    elif year < 100:
-        year += 2500
     if not 2400 <= year <= 2800:
         raise ValueError(f"year out of any plausible range: {value!r}")
     return year
 
 
 def parse_amount(value: object, multiplier: Decimal = Decimal(1)) -> Decimal | None:
-    """Baht amounts: "8,659,600", "๑,๐๐๐ บาท", "2,409.3962 ล้านบาท", "(1,000)", 1.5e6."""
+    """Baht amounts: "8,659,600", "๑,๐๐๐ บาท", "1,000.- บ.", "2,409.3962 ล้านบาท", "(1,000)", 1.5e6."""
     if is_blank(value):
         return None
     if isinstance(value, (int, float, Decimal)):
@@ -97,9 +105,10 @@ def parse_amount(value: object, multiplier: Decimal = Decimal(1)) -> Decimal | N
         return None
     if "ล้าน" in text or re.search(r"million|\bM(?:B|THB)?\b", text, re.I):
         multiplier = Decimal(1_000_000)
-    text = re.sub(r"ล้านบาท|ล้าน|บาท|THB|baht|million|\bMB?\b", "", text, flags=re.I)
+    text = re.sub(r"ล้านบาท|ล้าน|บาท|บ\.|THB|baht|million|\bMB?\b", "", text, flags=re.I)
     negative = text.strip().startswith("(") and text.strip().endswith(")")
     text = re.sub(r"[,\s()]", "", text)
+    text = re.sub(r"(?<=\d)\.-$", "", text)  # "1,000.-": a whole-baht amount, Thai style
     if not re.fullmatch(r"-?\d+(\.\d+)?", text):
         raise ValueError(f"not an amount: {value!r}")
     try:
@@ -126,7 +135,11 @@ def _ce_year(year: int) -> int:
 
 
 def parse_date(value: object) -> date | None:
-    """ISO, d/m/y (BE or CE) and Thai dates ("5 ม.ค. 2565", "๕ มกราคม ๒๕๖๕") as a CE date."""
+    """ISO, d/m/y (BE or CE) and Thai dates as a CE date.
+
+    Thai dates: "5 ม.ค. 2565", "๕ มกราคม ๒๕๖๕", "วันพุธที่ 5 ม.ค. 65" (two digits after a Thai month
+    are BE), abbreviations with dots or spaces lost ("5 มค 2565", "5 ม. ค. 2565").
+    """
     if is_blank(value):
         return None
     if isinstance(value, datetime):
@@ -139,10 +152,11 @@ def parse_date(value: object) -> date | None:
             return date(_ce_year(int(m[1])), int(m[2]), int(m[3]))
         if m := re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text):
             return date(_ce_year(int(m[3])), int(m[2]), int(m[1]))
-        if m := re.fullmatch(r"(\d{1,2})\s*(\S+?)\s*(?:พ\.ศ\.\s*)?(\d{4})", text):
-            month = THAI_MONTHS.get(m[2]) or THAI_MONTHS.get(m[2].replace(" ", ""))
+        if m := _THAI_DATE.fullmatch(_DATE_PREFIX.sub("", text)):
+            month = _MONTH_KEYS.get(re.sub(r"[.\s]", "", m[2]))
             if month:
-                return date(_ce_year(int(m[3])), month, int(m[1]))
+                year = int(m[3]) + (2500 if len(m[3]) == 2 else 0)
+                return date(_ce_year(year), month, int(m[1]))
     except ValueError as exc:
         raise ValueError(f"not a valid date: {value!r}") from exc
     raise ValueError(f"not a date: {value!r}")
