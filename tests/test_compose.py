@@ -358,6 +358,23 @@ def test_requirements_filter_keeps_the_lock_but_airflow_and_dev_tools():
         flt.image_requirements(["pandas>=2"])
 
 
+def test_pip_check_fails_the_build_only_for_what_the_stack_runs(tmp_path):
+    flt = load_module(DOCKER / "airflow" / "filter_requirements.py")
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("dbt-core==1.11.16\nprotobuf==6.33.6\n")
+    report = tmp_path / "pip-check.txt"
+    unused = "apache-airflow-providers-google 18.0.0 has requirement protobuf<6, but you have protobuf 6.33.6."
+    report.write_text(unused + "\n")
+    assert flt.check(report, requirements) == 0  # the base image's unused cloud provider: a warning
+    for line in ("dbt-core 1.11.16 has requirement protobuf<6, but you have protobuf 6.33.6.",
+                 "apache-airflow-providers-celery 3.26.0 requires kombu, which is not installed.",
+                 "apache-airflow-core 3.3.2 has requirement sqlalchemy<2.2, but you have sqlalchemy 2.2.0."):
+        report.write_text(f"{unused}\n{line}\n")
+        assert flt.check(report, requirements) == 1, line
+    report.write_text("No broken requirements found.\n")
+    assert flt.check(report, requirements) == 0
+
+
 def test_superset_config_builds_quoted_urls_from_the_environment(monkeypatch):
     path = DOCKER / "superset" / "superset_config.py"
     monkeypatch.delenv("SUPERSET_SECRET_KEY", raising=False)

@@ -8,9 +8,13 @@ constraints they were installed with (``~/constraints.txt``). So:
 - constraints: the image's constraints minus every package the lock pins, so the lock's tested
   versions win for our packages and everything else stays as the image has it.
 
-``pip check`` after the install then catches a lock pin that an image provider cannot live with.
+After the install, ``check`` reads ``pip check``'s report and fails on any conflict of a package the
+stack runs: the lock's packages, Airflow itself and the providers it is configured with. Conflicts of
+providers the base image ships but nothing here uses (say, a cloud provider wanting an older protobuf)
+are printed as warnings.
 
     python filter_requirements.py LOCK IMAGE_CONSTRAINTS OUT_REQUIREMENTS OUT_CONSTRAINTS
+    python filter_requirements.py check PIP_CHECK_REPORT REQUIREMENTS
 """
 
 from __future__ import annotations
@@ -20,6 +24,11 @@ import sys
 from pathlib import Path
 
 EXCLUDED = re.compile(r"^(apache-airflow(-.+)?|pgserver|pytest|ruff)$")
+# Airflow and the providers docker-compose.yml configures (executor, auth manager, broker, databases).
+RELIED_ON = {"apache-airflow", "apache-airflow-core", "apache-airflow-task-sdk",
+             *(f"apache-airflow-providers-{p}" for p in ("celery", "fab", "postgres", "redis", "standard",
+                                                          "common-sql", "common-compat", "common-io",
+                                                          "openlineage", "smtp"))}
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
@@ -69,9 +78,31 @@ def overridden(constraint_lines: list[str], requirements: list[str]) -> list[str
     return changes
 
 
+def conflicts(pip_check_report: list[str], requirements: list[str]) -> tuple[list[str], list[str]]:
+    """``pip check`` lines split into (conflicts of what the stack runs, the rest)."""
+    relied_on = RELIED_ON | {n for line in requirements if (n := requirement_name(line))}
+    fatal, other = [], []
+    for line in pip_check_report:
+        if not line.strip() or line.startswith("No broken requirements"):
+            continue
+        (fatal if requirement_name(line) in relied_on else other).append(line.strip())
+    return fatal, other
+
+
+def check(report: Path, requirements: Path) -> int:
+    fatal, other = conflicts(report.read_text().splitlines(), requirements.read_text().splitlines())
+    for line in other:
+        print(f"WARNING (a provider this stack does not use): {line}")
+    for line in fatal:
+        print(f"ERROR: {line}", file=sys.stderr)
+    return 1 if fatal else 0
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) == 3 and argv[0] == "check":
+        return check(Path(argv[1]), Path(argv[2]))
     if len(argv) != 4:
-        print(__doc__.strip().splitlines()[-1].strip(), file=sys.stderr)
+        print("usage:\n" + "\n".join(__doc__.strip().splitlines()[-2:]), file=sys.stderr)
         return 2
     lock, image_constraints_path, out_requirements, out_constraints = map(Path, argv)
     requirements = image_requirements(lock.read_text().splitlines())
