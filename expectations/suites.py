@@ -2,7 +2,9 @@
 
 ``severity`` in each expectation's meta decides the gate: a failed ``critical`` expectation keeps
 the file out of raw (quarantined with a report); a failed ``warning`` is recorded and the file
-loads.
+loads. Two columns are derived by the gate (``expectations.gate.frame_for``) rather than read from
+the file: ``unregistered_agency`` (names the alias registry does not know) and ``garbled_text``
+(text that looks like mojibake: Thai saved in one encoding and read in another).
 """
 
 from __future__ import annotations
@@ -18,13 +20,18 @@ FY_MIN_BE, FY_MAX_BE = 2550, 2600
 SCORE_MIN, SCORE_MAX = 0, 100
 CRITICAL = {"severity": "critical"}
 WARNING = {"severity": "warning"}
+UNREGISTERED_AGENCY = "unregistered_agency"
+GARBLED_TEXT = "garbled_text"
+DERIVED_COLUMNS = (UNREGISTERED_AGENCY, GARBLED_TEXT)
 
 
 def _common(source: Source) -> Iterable[Expectation]:
     E = gx.expectations
     yield E.ExpectTableRowCountToBeBetween(min_value=1, meta=CRITICAL)
+    # One set check for all required columns (cheaper than one expectation per column); the gate
+    # reports each missing column separately.
+    yield E.ExpectTableColumnsToMatchSet(column_set=list(source.required), exact_match=False, meta=CRITICAL)
     for name in source.required:
-        yield E.ExpectColumnToExist(column=name, meta=CRITICAL)
         yield E.ExpectColumnValuesToNotBeNull(column=name, meta=CRITICAL)
     for column in source.columns:
         if column.kind == "year":
@@ -39,6 +46,8 @@ def _common(source: Source) -> Iterable[Expectation]:
             yield E.ExpectColumnValuesToBeInSet(column=column.name, value_set=sorted(column.values), meta=CRITICAL)
     yield E.ExpectCompoundColumnsToBeUnique(column_list=list(source.key), meta=CRITICAL) if len(source.key) > 1 \
         else E.ExpectColumnValuesToBeUnique(column=source.key[0], meta=CRITICAL)
+    yield E.ExpectColumnValuesToBeNull(column=GARBLED_TEXT, meta=CRITICAL,
+                                       notes="text must be readable Thai or English (no mojibake)")
 
 
 def _specific(source: Source) -> Iterable[Expectation]:
@@ -52,8 +61,7 @@ def _specific(source: Source) -> Iterable[Expectation]:
         agency_column = "budgetary_unit"
     else:
         agency_column = "agency_name"
-    # The gate fills ``unregistered_agency`` with names the alias registry does not know.
-    yield E.ExpectColumnValuesToBeNull(column="unregistered_agency", meta=WARNING,
+    yield E.ExpectColumnValuesToBeNull(column=UNREGISTERED_AGENCY, meta=WARNING,
                                        notes=f"{agency_column} must be in the agency alias registry")
     if source.name == "project_reports":
         yield E.ExpectColumnPairValuesAToBeGreaterThanB(

@@ -1,4 +1,8 @@
-"""Quarantine: a copy of a rejected file and a report beside it (Thai and English).
+"""Quarantine: a copy of a rejected file, a report and a feedback note beside it (Thai and English).
+
+``<copy>.report.md`` is for the data team (every failed check, rows, columns, expected and found
+values); ``<copy>.feedback.txt`` is the short message for the agency officer who sent the file:
+what to fix, row by row. ``<copy>.report.json`` holds the same facts for machines.
 
 Values from the file are shown neutralised: a cell starting with = + - @ (a spreadsheet formula
 or DDE payload) is prefixed with a quote, and control characters are removed.
@@ -12,11 +16,18 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+from expectations.describe import CATEGORY_ORDER, CATEGORY_TEXT, explain, file_problem, template_headers
+from expectations.suites import GARBLED_TEXT
 from ingest.discover import LandingFile, local_copy
+from ingest.sources import SOURCES, Source
 
 _UNSAFE_NAME = re.compile(r"[^\w.\-]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 MAX_NAME = 120
+MAX_ITEMS = 10
+MAX_ROWS_SHOWN = 10
+MAX_VALUES_SHOWN = 5
+MAX_MESSAGE = 300
 
 
 def neutralise(value: object) -> str:
@@ -31,14 +42,79 @@ def safe_name(relative_path: str) -> str:
     return name[-MAX_NAME:]
 
 
-def quarantine(lf: LandingFile, quarantine_dir: Path, code: str, message_en: str, message_th: str,
-               failures: list[dict], run_id: str) -> Path:
-    day = datetime.now(UTC).strftime("%Y-%m-%d")
-    target_dir = quarantine_dir / day
-    target_dir.mkdir(parents=True, exist_ok=True)
-    target = target_dir / f"{lf.sha256[:12]}_{safe_name(lf.relative_path)}"
-    with local_copy(lf.uri) as src:
-        shutil.copyfile(src, target)
+def _rows(rows: list[int], total: int) -> tuple[str, str]:
+    shown = ", ".join(str(r) for r in rows[:MAX_ROWS_SHOWN])
+    more = max(total, len(rows)) - min(len(rows), MAX_ROWS_SHOWN)
+    if not shown:
+        return "", ""
+    label_en = ("row " if len(rows) == 1 else "rows ") + shown + (f" (and {more} more)" if more > 0 else "")
+    label_th = "แถวที่ " + shown + (f" (และอีก {more} แถว)" if more > 0 else "")
+    return label_en, label_th
+
+
+def _found(failure: dict) -> str:
+    values = [str(v) for v in failure.get("values", [])[:MAX_VALUES_SHOWN]]
+    if failure.get("column") == GARBLED_TEXT:  # "<column>: <text>"; the column is named already
+        values = [v.split(": ", 1)[-1] for v in values]
+    return ", ".join(neutralise(v) for v in values)
+
+
+def _summary(code: str, message_en: str, message_th: str) -> tuple[str, str]:
+    category = code.split(".", 1)[1] if code.startswith("validation.") else None
+    if category in CATEGORY_TEXT:
+        return CATEGORY_TEXT[category]
+    return message_en, message_th
+
+
+def feedback_text(lf: LandingFile, source: Source, code: str, message_en: str, message_th: str,
+                  failures: list[dict], sheets: list[str] | None = None) -> str:
+    """The officer's note: what is wrong and what to fix, in Thai then English."""
+    name = neutralise(lf.relative_path)
+    what_en, what_th = (neutralise(m)[:MAX_MESSAGE] for m in _summary(code, message_en, message_th))
+    where = f" (sheet {', '.join(neutralise(s) for s in sheets)})" if sheets else ""
+    where_th = f" (แผ่นงาน {', '.join(neutralise(s) for s in sheets)})" if sheets else ""
+    th = [f'ไฟล์ "{name}" ยังไม่ได้นำเข้าระบบ: {what_th}', "สิ่งที่ต้องแก้ไข:"]
+    en = [f'File "{name}" was not loaded: {what_en}.', "What to fix:"]
+    critical = sorted((f for f in failures if f.get("severity") == "critical"),
+                      key=lambda f: CATEGORY_ORDER.index(explain(f, source).category))
+    if not critical:
+        fix_en, fix_th = file_problem(code)
+        th.append(f"- {fix_th}")
+        en.append(f"- {fix_en}")
+        if code in ("no_header", "no_data_sheet"):
+            headers = "; ".join(template_headers(source))
+            th.append(f"- หัวคอลัมน์บังคับ: {headers}")
+            en.append(f"- Required column headers: {headers}")
+    for i, failure in enumerate(critical[:MAX_ITEMS], 1):
+        x = explain(failure, source)
+        rows_en, rows_th = _rows(failure.get("rows", []), int(failure.get("unexpected_count") or 0))
+        found_en = found_th = _found(failure)
+        if failure["expectation"] == "expect_column_values_to_not_be_null" and not found_en:
+            found_en, found_th = "an empty cell", "ช่องว่าง"
+        if failure["expectation"] == "expect_table_columns_to_match_set":
+            th.append(f"{i}. ไม่มีคอลัมน์ {x.column_th} ต้องการ: {x.expected_th}"
+                      + (f"; หัวตารางในไฟล์ที่ไม่รู้จัก: {found_th}" if found_th else ""))
+            en.append(f"{i}. Column {x.column_en} is missing: expected {x.expected_en}"
+                      + (f"; headers in your file we do not recognise: {found_en}" if found_en else ""))
+            continue
+        has_column = failure.get("column") is not None
+        place_th = " ".join(p for p in (rows_th + where_th, f"คอลัมน์ {x.column_th}" if has_column else "") if p)
+        place_en = ", ".join(p for p in (rows_en + where, f"column {x.column_en}" if has_column else "") if p)
+        place_en = place_en[:1].upper() + place_en[1:]
+        th.append(f"{i}. {place_th + ' ' if place_th else ''}ต้องการ: {x.expected_th}"
+                  + (f"; พบ: {found_th}" if found_th else ""))
+        en.append(f"{i}. {place_en + ': ' if place_en else ''}expected {x.expected_en}"
+                  + (f"; found: {found_en}" if found_en else ""))
+    if len(critical) > MAX_ITEMS:
+        th.append(f"... และอีก {len(critical) - MAX_ITEMS} รายการ (ดูรายงานฉบับเต็ม)")
+        en.append(f"... and {len(critical) - MAX_ITEMS} more (see the full report)")
+    th.append("กรุณาแก้ไขแล้วส่งไฟล์ใหม่ทั้งไฟล์อีกครั้ง")
+    en.append("Please fix the file and send the whole file again.")
+    return "\n".join([*th, "", *en]) + "\n"
+
+
+def _report(lf: LandingFile, source: Source, code: str, message_en: str, message_th: str, failures: list[dict],
+            run_id: str, feedback: str) -> str:
     lines = [
         f"# Rejected file · ไฟล์ที่ถูกปฏิเสธ: `{neutralise(lf.relative_path)}`",
         "",
@@ -46,22 +122,48 @@ def quarantine(lf: LandingFile, quarantine_dir: Path, code: str, message_en: str
         f"- SHA-256: {lf.sha256}",
         f"- Run · รอบการทำงาน: {run_id}",
         f"- Reason · สาเหตุ: **{code}**",
-        f"  - EN: {message_en}",
-        f"  - TH: {message_th}",
+        f"  - EN: {neutralise(message_en)}",
+        f"  - TH: {neutralise(message_th)}",
+        "",
+        "## What to fix · สิ่งที่ต้องแก้ไข",
+        "",
+        "```text",
+        feedback.rstrip("\n"),
+        "```",
         "",
     ]
     if failures:
-        lines += ["| check · การตรวจสอบ | column · คอลัมน์ | severity | rows · แถว | found · ค่าที่พบ |",
-                  "|---|---|---|---|---|"]
+        lines += ["## Checks · การตรวจสอบ", "",
+                  "| check · การตรวจสอบ | column · คอลัมน์ | severity · ระดับ | rows · แถว | expected · ค่าที่ถูกต้อง "
+                  "| found · ค่าที่พบ |", "|---|---|---|---|---|---|"]
         for f in failures:
+            x = explain(f, source)
             rows = ", ".join(str(r) for r in f.get("rows", [])[:20]) or "-"
+            more = int(f.get("unexpected_count") or 0) - min(len(f.get("rows", [])), 20)
+            rows += f" (+{more})" if more > 0 and f.get("rows") else ""
             values = ", ".join(neutralise(v) for v in f.get("values", [])[:10]) or "-"
-            lines.append(f"| {f['expectation']} | {neutralise(f.get('column') or '-')} | {f['severity']} | "
-                         f"{rows} | {values} |")
-    report = Path(str(target) + ".report.md")
-    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            lines.append(f"| {f['expectation']} | {neutralise(x.column_en)} | {f['severity']} | {rows} | "
+                         f"{neutralise(x.expected_en)} · {neutralise(x.expected_th)} | {values} |")
+    return "\n".join(lines) + "\n"
+
+
+def quarantine(lf: LandingFile, quarantine_dir: Path, code: str, message_en: str, message_th: str,
+               failures: list[dict], run_id: str, sheets: list[str] | None = None) -> Path:
+    """Copy the file to ``<quarantine_dir>/<UTC day>/`` and write the report, JSON and feedback beside it."""
+    source = SOURCES[lf.source]
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    target_dir = quarantine_dir / day
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / f"{lf.sha256[:12]}_{safe_name(lf.relative_path)}"
+    with local_copy(lf.uri) as src:
+        shutil.copyfile(src, target)
+    feedback = feedback_text(lf, source, code, message_en, message_th, failures, sheets)
+    Path(str(target) + ".feedback.txt").write_text(feedback, encoding="utf-8")
+    Path(str(target) + ".report.md").write_text(
+        _report(lf, source, code, message_en, message_th, failures, run_id, feedback), encoding="utf-8")
     Path(str(target) + ".report.json").write_text(json.dumps(
         {"file": lf.relative_path, "source": lf.source, "sha256": lf.sha256, "run_id": run_id, "code": code,
-         "message_en": message_en, "message_th": message_th, "failures": failures},
+         "message_en": message_en, "message_th": message_th, "failures": failures,
+         "explained": [explain(f, source).__dict__ for f in failures], "feedback": feedback},
         ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     return target
