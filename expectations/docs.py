@@ -10,20 +10,31 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import great_expectations as gx
-from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
-
-from expectations.suites import build_suite
 from ingest.settings import Settings, get_settings
 from ingest.sources import SOURCES
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+if TYPE_CHECKING:
+    from great_expectations.data_context import FileDataContext
+
 SITE = "local_site"
 
 
-def docs_context(settings: Settings | None = None) -> gx.data_context.FileDataContext:
+def run_name(run_id: str, relative_path: str) -> str:
+    """The GX run name of one file's validation: the pipeline run, then the file (no slashes)."""
+    from ingest.quarantine import safe_name
+
+    return f"{run_id}:{safe_name(relative_path)}"
+
+
+def docs_context(settings: Settings | None = None) -> FileDataContext:
     """The file-backed GX context under the state dir, with the suites as the code defines them."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx  # imported here: the summary only needs data_docs_index
+
+    from expectations.suites import build_suite
+
     settings = settings or get_settings()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="file", project_root_dir=settings.state_dir)
@@ -33,18 +44,29 @@ def docs_context(settings: Settings | None = None) -> gx.data_context.FileDataCo
     return context
 
 
+def data_docs_index(settings: Settings | None = None) -> Path:
+    """Where the site's ``index.html`` is (it exists once ``build_data_docs`` has run)."""
+    settings = settings or get_settings()
+    return settings.state_dir / "gx" / "uncommitted" / "data_docs" / SITE / "index.html"
+
+
 def build_data_docs(settings: Settings | None = None, run_id: str | None = None) -> Path:
     """Build Data Docs for the stored validations and return the site's ``index.html``.
 
     With ``run_id``, only that run's result pages (and the suites and the index) are rendered;
     earlier nights' pages stay as they were built. Without it, the whole site is rebuilt.
     """
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    from expectations.suites import build_suite
+
+    settings = settings or get_settings()
     context = docs_context(settings)
     identifiers = None
     if run_id is not None:
-        prefix = f"{run_id}:"
+        prefix = f"{run_id}:"  # every run_name(run_id, ...) starts so
         identifiers = [k for k in context.validation_results_store.list_keys()
                        if str(k.run_id.run_name or "").startswith(prefix)]
         identifiers += [ExpectationSuiteIdentifier(name=build_suite(n).name) for n in SOURCES]
-    built = context.build_data_docs(site_names=[SITE], resource_identifiers=identifiers)
-    return Path(context.root_directory) / "uncommitted" / "data_docs" / SITE / "index.html" if built else Path()
+    context.build_data_docs(site_names=[SITE], resource_identifiers=identifiers)
+    return data_docs_index(settings)

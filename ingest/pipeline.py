@@ -17,7 +17,7 @@ import psycopg
 from ingest.discover import LandingFile, discover, local_copy
 from ingest.load import LedgerEntry, load_file, processed_hashes, reject_file
 from ingest.parse import ParsedFile, RowIssue, parse_file
-from ingest.quarantine import quarantine, safe_name
+from ingest.quarantine import quarantine
 from ingest.readers import FileRejected, detect_encoding
 from ingest.schema import ensure_schema
 from ingest.settings import Settings, get_settings
@@ -130,10 +130,11 @@ def _reason(code: str, failures: list[dict], source_name: str) -> tuple[str, str
     what_en, what_th = CATEGORY_TEXT[code.split(".", 1)[1]]
     first = next(f for f in critical if explain(f, SOURCES[source_name]).category == code.split(".", 1)[1])
     column = first.get("column")
-    rows = ", ".join(str(r) for r in first.get("rows", [])[:5])
     found = "; ".join(str(v) for v in first.get("values", [])[:3])
-    en = [f"column {column}" if column else "", f"rows {rows}" if rows else "", f"found {found}" if found else ""]
-    th = [f"คอลัมน์ {column}" if column else "", f"แถวที่ {rows}" if rows else "", f"พบ {found}" if found else ""]
+    shown = ", ".join(str(r) for r in first.get("rows", [])[:5])
+    rows = (f"row {shown}" if len(first.get("rows", [])) == 1 else f"rows {shown}") if shown else ""
+    en = [f"column {column}" if column else "", rows, f"found {found}" if found else ""]
+    th = [f"คอลัมน์ {column}" if column else "", f"แถวที่ {shown}" if shown else "", f"พบ {found}" if found else ""]
     return (f"{what_en}: {', '.join(p for p in en if p)} ({len(critical)} critical check(s) failed)",
             f"{what_th}: {' '.join(p for p in th if p)} (ไม่ผ่านการตรวจสอบสำคัญ {len(critical)} รายการ)")
 
@@ -155,6 +156,7 @@ def process_file(lf: LandingFile, gate=None, run_id: str = "manual",
     rebuilt only when the agency registry changes, and storing results for Data Docs.
     """
     from expectations.describe import reject_code
+    from expectations.docs import run_name
 
     settings = settings or get_settings()
     if gate is None:
@@ -170,7 +172,7 @@ def process_file(lf: LandingFile, gate=None, run_id: str = "manual",
             except FileRejected as exc:
                 en, th = _unreadable_detail(exc, path)
                 return _reject(conn, lf, settings, run_id, exc.code, en, th, [], None, 0)
-            result = gate.validate(parsed, run_name=f"{run_id}:{safe_name(lf.relative_path)}")
+            result = gate.validate(parsed, run_name=run_name(run_id, lf.relative_path))
             failures = _with_parse_errors(_failures(result), parsed)
             truncated = _ends_mid_row(path, parsed, failures)
         failures += [truncated] if truncated else []

@@ -6,7 +6,9 @@ import json
 
 import psycopg
 
+from expectations.docs import data_docs_index
 from ingest.registry import suggest
+from ingest.settings import get_settings
 from ingest.warehouse import mask_url, warehouse_url
 
 CONTRACT_MARTS = ("project_status_by_year", "obstacles_by_year", "budget_by_year", "budget_by_agency_year",
@@ -20,9 +22,13 @@ def build_summary(conn: psycopg.Connection, run_id: str, dbt: dict | None = None
                   coalesce(sum(rows_rejected), 0)
            FROM ops.file_ledger WHERE run_id = %s GROUP BY status""", (run_id,)).fetchall()
     by_status = {r[0]: {"files": r[1], "rows_in": r[2], "rows_loaded": r[3], "rows_rejected": r[4]} for r in files}
-    rejected = [{"path": r[0], "reason": r[1], "quarantine": r[2]} for r in conn.execute(
-        "SELECT path, reject_reason, quarantine_path FROM ops.file_ledger WHERE run_id = %s AND status = 'rejected' "
-        "ORDER BY path", (run_id,)).fetchall()]
+    rejected = [{"path": r[0], "code": r[1], "reason": r[2], "quarantine": r[3],
+                 "feedback": f"{r[3]}.feedback.txt" if r[3] else None} for r in conn.execute(
+        "SELECT path, reject_code, reject_reason, quarantine_path FROM ops.file_ledger "
+        "WHERE run_id = %s AND status = 'rejected' ORDER BY path", (run_id,)).fetchall()]
+    checks = [{"suite": r[0], "success": r[1], "evaluated": r[2], "failed": r[3]} for r in conn.execute(
+        "SELECT suite, success, evaluated, failed FROM ops.validation_runs WHERE run_id = %s AND file_id IS NULL "
+        "ORDER BY validation_id", (run_id,)).fetchall()]
     marts = {}
     for name in CONTRACT_MARTS:
         exists = conn.execute("SELECT to_regclass(%s)", (f"marts.{name}",)).fetchone()[0]
@@ -35,8 +41,10 @@ def build_summary(conn: psycopg.Connection, run_id: str, dbt: dict | None = None
                 "SELECT source, agency_name, row_count FROM intermediate.int_unmatched_agencies "
                 "ORDER BY row_count DESC, agency_name LIMIT 20").fetchall():
             unmatched.append({"source": source, "name": name, "rows": rows, "suggestion": suggest(name)})
+    docs = data_docs_index(get_settings())
     return {"run_id": run_id, "warehouse": mask_url(warehouse_url()), "files": by_status, "rejected": rejected,
-            "marts": marts, "unmatched_agencies": unmatched, "dbt": dbt or {}}
+            "marts": marts, "unmatched_agencies": unmatched, "dbt": dbt or {}, "checks": checks,
+            "data_docs": str(docs) if docs.exists() else None}
 
 
 def format_summary(summary: dict) -> str:
@@ -50,12 +58,22 @@ def format_summary(summary: dict) -> str:
         f"files rejected: {rejected.get('files', 0):>5}  rows {rejected.get('rows_in', 0):,}",
     ]
     for r in summary["rejected"]:
-        lines.append(f"  - {r['path']}: {r['reason']}\n    report: {r['quarantine']}.report.md")
+        code = f"[{r['code']}] " if r.get("code") else ""
+        lines.append(f"  - {r['path']}: {code}{r['reason']}\n    report: {r['quarantine']}.report.md")
+        if r.get("feedback"):
+            lines.append(f"    feedback for the agency: {r['feedback']}")
     dbt = summary.get("dbt") or {}
     if dbt:
         lines.append(f"dbt build: {'ok' if dbt.get('success') else 'FAILED'}, {dbt.get('models', 0)} models and seeds, "
                      f"{dbt.get('tests_passed', 0)} tests passed, {dbt.get('tests_failed', 0)} failed")
         lines += [f"  - {f}" for f in dbt.get("failures", [])[:10]]
+    checks = summary.get("checks") or []
+    if checks:
+        failed = [c for c in checks if not c["success"]]
+        lines.append(f"checks after dbt: {len(checks) - len(failed)} of {len(checks)} passed"
+                     + "".join(f"; FAILED {c['suite']} ({c['failed']} mismatch(es))" for c in failed))
+    if summary.get("data_docs"):
+        lines.append(f"data docs: {summary['data_docs']}")
     lines.append("marts: " + ", ".join(f"{k} ({v:,} rows)" for k, v in summary["marts"].items()))
     if summary["unmatched_agencies"]:
         lines.append("agency names not in the registry (add them to dbt_project/seeds/agency_aliases.csv):")

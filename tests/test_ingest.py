@@ -1,4 +1,7 @@
-"""Ingest against a real warehouse: quirky files written to disk, bad files quarantined, reruns no-op."""
+"""Ingest against a real warehouse: quirky files written to disk load, reruns no-op.
+
+Bad files are in the committed corpus (tests/corpus), exercised by tests/test_validation.py.
+"""
 
 from __future__ import annotations
 
@@ -46,17 +49,6 @@ def ingest_wh(make_warehouse):
     ws.merge_cells("H3:I3")
     ws.append([2566, PLAN, "กรมบัญชีกลาง", "D-1", "โครงการ D-1", "Digital Common Platform", "การศึกษา", "1.5", "1.2345"])
     wb.save(base / "merged_header.xlsx")
-    # Bad files: each must be quarantined with its own reason while the good ones load.
-    bad = wh.landing / "integration_plan" / "bad"
-    write_csv(bad / "negative.csv", [row("N-1", "-5,000")])
-    write_csv(bad / "year_out_of_range.csv", [row("Y-1", year=2700)])
-    write_csv(bad / "duplicate_keys.csv", [row("K-1"), row("K-1")])
-    write_csv(bad / "header_only.csv", [])
-    write_csv(bad / "missing_column.csv", [r[:3] + r[4:] for r in [row("M-1")]],
-              header=[h for h in HEADER_TH if h != "รหัสโครงการ"])
-    (bad / "empty.csv").write_bytes(b"")
-    (bad / "garbage.csv").write_bytes(bytes(range(256)) * 8)
-    (bad / "not_really.xlsx").write_bytes(b"PK\x03\x04 truncated zip")
     outcomes = {Path(o.path).name: o for o in (process_file(f, run_id="test-ingest") for f in new_files())}
     wh.outcomes = outcomes
     return wh
@@ -74,32 +66,6 @@ def test_good_files_load_with_their_quirks(ingest_wh):
     assert rows["D-1"] == 1_234_500  # million baht from the merged header's unit
     assert years["B-1"] == 2566 and years["C-1"] == 2566  # Thai digits; CE 2023 -> BE 2566
     assert agency == "สรอ."  # TIS-620 decoded
-
-
-@pytest.mark.parametrize("name, code, column", [
-    ("negative.csv", "validation", "allocated_baht"),
-    ("year_out_of_range.csv", "validation", "fiscal_year_be"),
-    ("duplicate_keys.csv", "validation", "fiscal_year_be,project_code"),
-    ("header_only.csv", "validation", None),
-    ("missing_column.csv", "validation", "project_code"),
-    ("empty.csv", "empty", None),
-    ("garbage.csv", "not_text", None),
-    ("not_really.xlsx", "not_xlsx", None),
-])
-def test_bad_files_are_quarantined_with_reason(ingest_wh, name, code, column):
-    outcome = ingest_wh.outcomes[name]
-    assert outcome.status == "rejected"
-    assert outcome.reason.startswith(code)
-    with ingest_wh.connect() as conn:
-        quarantine, details = conn.execute(
-            """SELECT l.quarantine_path, v.details FROM ops.file_ledger l
-               LEFT JOIN ops.validation_runs v USING (file_id) WHERE l.path LIKE %s""", (f"%/{name}",)).fetchone()
-    assert Path(quarantine).exists()
-    report = Path(quarantine + ".report.md").read_text()
-    assert "Reason · สาเหตุ" in report
-    if column:
-        assert any(f["column"] == column and f["severity"] == "critical" for f in details)
-        assert column in report
 
 
 def test_rows_balance_per_file(ingest_wh):

@@ -1,0 +1,249 @@
+"""Validation end to end: the committed bad-file corpus and good files in one landing zone, one pass.
+
+Every bad file must be quarantined with its own reason (ledger code and reason, the report and the
+officer's feedback beside the copy) while the good files load; Data Docs are built from the
+stored GX results; the post-dbt reconciliation passes on the sample warehouse and catches a
+tampered mart.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from expectations.docs import build_data_docs
+from expectations.gate import Gate, get_gate
+from expectations.reconcile import reconcile
+from ingest.pipeline import new_files, process_file
+from ingest.settings import Settings, get_settings
+from ingest.summary import build_summary, format_summary
+from tests.corpus import make_bad_files
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+EXPECTED = list(csv.DictReader(open(CORPUS / "bad" / "expected.csv", encoding="utf-8", newline="")))
+GOOD_ROWS = dict(make_bad_files.GOOD)
+RUN_ID = "test-validation"
+
+
+def _landing_path(kind: str, rel: str) -> str:
+    source, name = rel.split("/", 1)
+    return f"{source}/{kind}/{name}"
+
+
+@pytest.fixture(scope="module")
+def corpus_run(make_warehouse):
+    """The whole corpus plus good files in one landing zone, one pass as the nightly DAG does it."""
+    wh = make_warehouse("validation")
+    wh.use()
+    for kind in ("bad", "good"):
+        for source_dir in (CORPUS / kind).iterdir():
+            if source_dir.is_dir():
+                shutil.copytree(source_dir, wh.landing / source_dir.name / kind)
+    wh.found = new_files()
+    wh.outcomes = {o.path: o for o in (process_file(f, run_id=RUN_ID) for f in wh.found)}
+    wh.docs = build_data_docs(run_id=RUN_ID)
+    with wh.connect() as conn:
+        wh.ledger = {r[0]: r[1:] for r in conn.execute(
+            """SELECT path, status, reject_code, reject_reason, quarantine_path, rows_in, rows_loaded, rows_rejected,
+                      file_id FROM ops.file_ledger""").fetchall()}
+    return wh
+
+
+def test_corpus_matches_its_generator(tmp_path):
+    """The committed files are exactly what make_bad_files.py writes (reproducible, nothing hand-edited)."""
+    written = make_bad_files.write(tmp_path)
+    assert len(written) == len(EXPECTED) + len(GOOD_ROWS) + 1
+    for path in written:
+        committed = CORPUS / path.relative_to(tmp_path)
+        assert committed.read_bytes() == path.read_bytes(), committed
+    on_disk = {p.relative_to(CORPUS / "bad").as_posix() for p in (CORPUS / "bad").rglob("*") if p.is_file()}
+    assert on_disk == {row["file"] for row in EXPECTED} | {"expected.csv"}
+
+
+def test_one_pass_sees_every_file(corpus_run):
+    assert len(corpus_run.found) == len(EXPECTED) + len(GOOD_ROWS)
+    assert set(corpus_run.ledger) == set(corpus_run.outcomes)
+
+
+@pytest.mark.parametrize("case", EXPECTED, ids=[row["file"] for row in EXPECTED])
+def test_bad_file_is_quarantined_with_its_reason(corpus_run, case):
+    path = _landing_path("bad", case["file"])
+    status, code, reason, quarantine, rows_in, loaded, rejected, file_id = corpus_run.ledger[path]
+    assert (status, code) == ("rejected", case["reject_code"]), reason
+    assert case["reason_contains"] in reason
+    assert corpus_run.outcomes[path].reason == f"{code}: {reason}"
+    assert loaded == 0 and rejected == rows_in
+    copy = Path(quarantine)
+    assert copy.read_bytes() == (corpus_run.landing / path).read_bytes()
+    report = Path(f"{quarantine}.report.md").read_text(encoding="utf-8")
+    assert path in report and f"**{code}**" in report
+    assert "Reason · สาเหตุ" in report and "What to fix · สิ่งที่ต้องแก้ไข" in report
+    data = json.loads(Path(f"{quarantine}.report.json").read_text(encoding="utf-8"))
+    assert (data["file"], data["code"]) == (path, code)
+    if case["column"]:
+        with corpus_run.connect() as conn:
+            suite, success, critical, details = conn.execute(
+                "SELECT suite, success, critical_failed, details FROM ops.validation_runs WHERE file_id = %s",
+                (file_id,)).fetchone()
+            flagged = conn.execute("SELECT count(*) FROM ops.rejected_rows WHERE file_id = %s AND column_name = %s",
+                                   (file_id, case["column"])).fetchone()[0]
+        assert suite == f"{case['file'].split('/')[0]}_suite" and not success and critical > 0
+        failure = next(f for f in details if f["column"] == case["column"] and f["severity"] == "critical")
+        assert case["column"] in report and failure["expectation"] in report
+        for row in failure["rows"]:
+            assert str(row) in report
+        assert flagged == len(failure["rows"])  # row-level failures are listed in ops.rejected_rows
+
+
+@pytest.mark.parametrize("rel, rows", make_bad_files.GOOD)
+def test_good_file_loads_in_the_same_run(corpus_run, rel, rows):
+    path = _landing_path("good", rel)
+    status, code, reason, quarantine, rows_in, loaded, rejected, file_id = corpus_run.ledger[path]
+    assert (status, rows_in, loaded, rejected, code, quarantine) == ("loaded", rows, rows, 0, None, None), reason
+    source = rel.split("/")[0]
+    with corpus_run.connect() as conn:
+        in_raw = conn.execute(psycopg.sql.SQL("SELECT count(*) FROM {} WHERE file_id = %s").format(
+            psycopg.sql.Identifier("raw", source)), (file_id,)).fetchone()[0]
+        success = conn.execute("SELECT success FROM ops.validation_runs WHERE file_id = %s", (file_id,)).fetchone()[0]
+    assert in_raw == rows and success
+
+
+def test_rows_in_equal_loaded_plus_rejected_for_every_ledger_row(corpus_run):
+    assert corpus_run.ledger
+    for path, (_status, _code, _reason, _q, rows_in, loaded, rejected, _id) in corpus_run.ledger.items():
+        assert rows_in == loaded + rejected, path
+    # files that had rows count them all as rejected (nothing vanishes)
+    assert corpus_run.ledger[_landing_path("bad", "integration_plan/duplicate_keys.csv")][4:7] == (3, 0, 3)
+
+
+@pytest.mark.parametrize("name, lines", [
+    ("integration_plan/negative_amount.csv",
+     ["แถวที่ 3", "Row 3", '"งบประมาณที่ได้รับจัดสรร" (allocated_baht)', "0 baht or more", "found: '-2500000"]),
+    ("project_reports/unknown_status.csv",
+     ["แถวที่ 2", "Row 2", '"สถานะ" (status)', "เริ่มดำเนินการแล้ว (started)", "found: รอพิจารณา"]),
+    ("integration_plan/renamed_columns.csv",
+     ['"รหัสโครงการ" (project_code) is missing', "Proj. No.", "หัวตารางในไฟล์ที่ไม่รู้จัก"]),
+    ("integration_plan/truncated_mid_row.csv", ["Row 5", "ends with a line break", "ไฟล์ขาดกลางแถว"]),
+    ("integration_plan/cover_sheet_only.xlsx", ["'คำอธิบาย'", "Required column headers", "รหัสโครงการ (project_code)"]),
+    ("readiness/score_out_of_range.csv", ["Row 3", "from 0 to 100", "found: 150", "ตัวเลขระหว่าง 0 ถึง 100"]),
+])
+def test_feedback_tells_the_officer_what_to_fix(corpus_run, name, lines):
+    quarantine = corpus_run.ledger[_landing_path("bad", name)][3]
+    feedback = Path(f"{quarantine}.feedback.txt").read_text(encoding="utf-8")
+    assert "สิ่งที่ต้องแก้ไข" in feedback and "What to fix" in feedback
+    for text in lines:
+        assert text in feedback, (text, feedback)
+    report = Path(f"{quarantine}.report.md").read_text(encoding="utf-8")
+    assert feedback.splitlines()[0] in report  # the same note heads the report
+
+
+def test_feedback_neutralises_formula_like_values(corpus_run):
+    quarantine = corpus_run.ledger[_landing_path("bad", "project_reports/formula_in_status.csv")][3]
+    feedback = Path(f"{quarantine}.feedback.txt").read_text(encoding="utf-8")
+    report = Path(f"{quarantine}.report.md").read_text(encoding="utf-8")
+    assert "found: '=cmd" in feedback and "พบ: '=cmd" in feedback
+    for text in (feedback, report):
+        assert not any(cell.strip().startswith(("=", "+", "@")) for line in text.splitlines()
+                       for cell in line.replace(":", "|").split("|")), text
+
+
+def test_every_rejected_file_has_feedback_in_thai_and_english(corpus_run):
+    rejected = [(p, row[3]) for p, row in corpus_run.ledger.items() if row[0] == "rejected"]
+    assert len(rejected) == len(EXPECTED)
+    for path, quarantine in rejected:
+        feedback = Path(f"{quarantine}.feedback.txt").read_text(encoding="utf-8")
+        assert f'File "{path}" was not loaded' in feedback and f'ไฟล์ "{path}" ยังไม่ได้นำเข้าระบบ' in feedback
+
+
+def test_data_docs_list_the_suites_and_the_nights_validations(corpus_run):
+    index = corpus_run.docs
+    assert index.name == "index.html" and index.exists()
+    html = index.read_text(encoding="utf-8")
+    for suite in ("integration_plan_suite", "project_reports_suite", "readiness_suite", "budget_bill_suite"):
+        assert suite in html
+        assert (index.parent / "expectations" / f"{suite}.html").exists()
+    validated = [o.path for o in corpus_run.outcomes.values() if o.status == "loaded" or
+                 (o.reason or "").startswith("validation.")]
+    pages = list((index.parent / "validations").rglob("*.html"))
+    assert len(pages) == len(validated)
+    for path in validated:
+        assert path.replace("/", "__") in html
+
+
+def test_summary_lists_rejected_files_with_codes_and_feedback(corpus_run):
+    corpus_run.use()
+    with corpus_run.connect() as conn:
+        summary = build_summary(conn, RUN_ID)
+    assert {r["path"] for r in summary["rejected"]} == {_landing_path("bad", r["file"]) for r in EXPECTED}
+    text = format_summary(summary)
+    assert "[validation.negative_amount]" in text and "feedback for the agency:" in text
+    assert summary["data_docs"] == str(corpus_run.docs)
+
+
+def test_gate_is_built_once_per_process_and_rebuilt_when_the_registry_changes(tmp_path):
+    seeds = tmp_path / "repo" / "dbt_project" / "seeds"
+    seeds.mkdir(parents=True)
+    for name in ("agencies.csv", "agency_aliases.csv"):
+        shutil.copyfile(get_settings().seeds_dir / name, seeds / name)
+    settings = Settings(repo_root=tmp_path / "repo", landing_zone=str(tmp_path / "landing"), warehouse_url=None,
+                        state_dir=tmp_path / "state")
+    gate = get_gate(settings)
+    assert isinstance(gate, Gate) and get_gate(settings) is gate
+    from ingest.thai import name_key
+
+    assert name_key("กรมทดสอบระบบใหม่") not in gate.known_agency_keys
+    with open(seeds / "agency_aliases.csv", "a", encoding="utf-8") as fh:
+        fh.write("กรมทดสอบระบบใหม่,D0026,added by a test\n")
+    rebuilt = get_gate(settings)
+    assert rebuilt is not gate and name_key("กรมทดสอบระบบใหม่") in rebuilt.known_agency_keys
+    assert get_gate(settings) is rebuilt
+
+
+def test_reconcile_passes_on_the_sample_warehouse(sample):
+    with psycopg.connect(sample.url()) as conn:  # one transaction, rolled back: the shared fixture stays as it was
+        try:
+            result = reconcile(conn, "test-reconcile")
+            recorded = conn.execute(
+                "SELECT suite, success, evaluated FROM ops.validation_runs WHERE run_id = 'test-reconcile' "
+                "ORDER BY suite").fetchall()
+        finally:
+            conn.rollback()
+    assert result.success, result.summary()
+    assert [c.name for c in result.checks] == ["reconcile.file_ledger", "reconcile.budget_by_year",
+                                               "reconcile.project_status_by_year",
+                                               "reconcile.readiness_summary_by_year"]
+    assert all(c.evaluated > 0 for c in result.checks)
+    assert sorted((c.name, True, c.evaluated) for c in result.checks) == recorded
+
+
+@pytest.mark.parametrize("tamper, failing", [
+    ("UPDATE marts.budget_by_year SET amount_baht = amount_baht + 1 WHERE ctid = "
+     "(SELECT ctid FROM marts.budget_by_year WHERE source = 'integration_plan' LIMIT 1)", {"reconcile.budget_by_year"}),
+    ("UPDATE marts.project_status_by_year SET started = started + 1 WHERE ctid = "
+     "(SELECT ctid FROM marts.project_status_by_year LIMIT 1)", {"reconcile.project_status_by_year"}),
+    ("DELETE FROM marts.readiness_summary_by_year WHERE ctid = "
+     "(SELECT ctid FROM marts.readiness_summary_by_year LIMIT 1)", {"reconcile.readiness_summary_by_year"}),
+    ("DELETE FROM raw.integration_plan WHERE ctid = (SELECT ctid FROM raw.integration_plan "
+     "WHERE file_id = (SELECT max(file_id) FROM raw.integration_plan) LIMIT 1)",
+     {"reconcile.file_ledger", "reconcile.budget_by_year"}),
+])
+def test_reconcile_catches_a_tampered_mart(sample, tamper, failing):
+    with psycopg.connect(sample.url()) as conn:
+        try:
+            conn.execute(tamper)
+            result = reconcile(conn, "test-reconcile-tampered")
+            recorded = dict(conn.execute(
+                "SELECT suite, success FROM ops.validation_runs WHERE run_id = 'test-reconcile-tampered'").fetchall())
+        finally:
+            conn.rollback()  # the shared sample warehouse is never changed
+    assert not result.success
+    assert {c.name for c in result.checks if not c.success} == failing
+    assert {k for k, ok in recorded.items() if not ok} == failing
+    for check in result.checks:
+        if not check.success:
+            assert check.mismatches and len(check.mismatches) <= check.evaluated
