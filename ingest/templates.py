@@ -23,7 +23,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ingest.settings import REPO_ROOT
-from ingest.sources import SOURCES, Column, Source
+from ingest.sources import SOURCES, Column, Source, is_thai
 
 DOC_PATH = Path("docs") / "sources.md"
 TEMPLATE_DIR = Path("templates")
@@ -60,14 +60,15 @@ def _cell(text: str) -> str:
 # ---------------------------------------------------------------- docs/sources.md
 
 def _column_table(source: Source) -> list[str]:
-    rows = ["| column | Thai header (หัวตาราง) | also accepted | type | required | allowed values | example "
-            "| meaning |", "|---|---|---|---|---|---|---|---|"]
+    rows = ["| column | Thai header (หัวตาราง) | English aliases | other Thai headers | type | required "
+            "| allowed values | example | meaning |", "|---|---|---|---|---|---|---|---|---|"]
     for c in source.columns:
         th, en, _ = TYPES[c.kind]
-        also = ", ".join(c.other_headers)
+        english = ", ".join(a for a in c.other_headers if not is_thai(a))
+        also = ", ".join(a for a in c.other_headers if is_thai(a))
         allowed = "<br>".join(f"`{code}` {c.value_label(code) or ''}".rstrip() for code in c.values or {}) \
             if c.values else (" / ".join(BOOL_LABELS) if c.kind == "bool" else "")
-        rows.append(f"| `{c.name}` | {_cell(c.header_th)} | {_cell(also)} | {en} ({th}) | "
+        rows.append(f"| `{c.name}` | {_cell(c.header_th)} | {_cell(english)} | {_cell(also)} | {en} ({th}) | "
                     f"{'yes' if c.required else 'no'} | {allowed} | {_cell(c.example)} | {_cell(c.description)} |")
     return rows
 
