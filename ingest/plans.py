@@ -1,6 +1,6 @@
 """Budget-plan names damaged beyond what the dbt plan match absorbs, read as the registered name.
 
-dbt (``int_budget_lines``) gives a budget line the code of the longest registered plan whose
+dbt (macro ``budget_plan_code``) gives a budget line the code of the longest registered plan whose
 ``name_key`` is a prefix of the line's. That already absorbs garbage after a name (the books'
 ``แผนงานบูรณาการรัฐบาลดิจิทัลaedde``, ``…ความมั่นคงเคง``), spaces and line breaks, and Thai marks
 dropped or stored out of order (``รฐัม``, ``ดิจทัล``). It cannot absorb damage inside a name: a

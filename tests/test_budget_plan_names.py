@@ -40,7 +40,7 @@ def seed_plans() -> dict[str, str]:
 
 
 def dbt_rule_code(name: str) -> str | None:
-    """What int_budget_lines does: the longest registered plan key that prefixes the name's key."""
+    """dbt macro budget_plan_code: the longest registered plan key that prefixes the name's key."""
     key = name_key(name)
     hits = [(len(name_key(n)), code) for n, code in seed_plans().items() if key.startswith(name_key(n))]
     return max(hits)[1] if hits else None
