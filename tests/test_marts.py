@@ -97,6 +97,43 @@ def test_every_contract_mart_has_its_columns(sample):
         assert count > 0, table
 
 
+def test_budget_by_approach_focus_adds_up_to_budget_by_year(sample):
+    """The approach x focus split of each year, plan and source sums to budget_by_year's figures."""
+    rows = one(sample, """
+        SELECT y.fiscal_year_be, y.budget_plan_code, y.source, y.amount_baht, y.line_items, sum(a.amount_baht),
+               sum(a.line_items), count(a.approach_code)
+        FROM marts.budget_by_year AS y
+        LEFT JOIN marts.budget_by_approach_focus_year AS a USING (fiscal_year_be, budget_plan_code, source)
+        GROUP BY 1, 2, 3, 4, 5""")
+    assert rows
+    for fy, plan, source, amount, lines, split_amount, split_lines, _ in rows:
+        assert (split_amount, split_lines) == (amount, lines), (fy, plan, source)
+    # the integration plan classifies every project: FY 2565 over the three approaches
+    (approaches, amount) = one(sample, """SELECT count(DISTINCT approach_code), sum(amount_baht)
+        FROM marts.budget_by_approach_focus_year
+        WHERE fiscal_year_be = 2565 AND budget_plan_code = 'dg_integration' AND source = 'integration_plan'
+          AND approach_code IS NOT NULL""")[0]
+    assert (approaches, amount) == (3, Decimal("2409396200.00"))
+
+
+def test_readiness_by_dimension_matches_the_summary(sample):
+    """Each responder scores every pillar, so each dimension has the summary's responders, and the
+    mean of the six dimension means is the mean overall score (up to per-agency rounding)."""
+    rows = one(sample, """
+        SELECT s.survey_year_be, s.agency_level, s.agencies_responded, s.mean_overall_score,
+               min(d.respondents), max(d.respondents), avg(d.mean_score), count(*)
+        FROM marts.readiness_summary_by_year AS s
+        JOIN marts.readiness_by_dimension_year AS d USING (survey_year_be, agency_level)
+        GROUP BY 1, 2, 3, 4""")
+    assert len(rows) == len(one(sample, "SELECT 1 FROM marts.readiness_summary_by_year WHERE agencies_responded > 0"))
+    for year, level, responded, mean, lo, hi, dimension_mean, dimensions in rows:
+        assert (lo, hi, dimensions) == (responded, responded, 6), (year, level)
+        assert abs(dimension_mean - mean) <= Decimal("0.01"), (year, level, dimension_mean, mean)
+    (dept_2561,) = one(sample, """SELECT round(avg(mean_score), 2) FROM marts.readiness_by_dimension_year
+                                 WHERE survey_year_be = 2561 AND agency_level = 'department'""")[0]
+    assert abs(dept_2561 - Decimal("60.28")) <= Decimal("0.01")
+
+
 def test_ega_and_dga_are_one_agency(sample):
     rows = one(sample, """SELECT DISTINCT agency_id FROM intermediate.int_project_reports_current
                          WHERE agency_name LIKE 'สำนักงานรัฐบาลอิเล็กทรอนิกส์%%' OR agency_name = 'สพร.'
@@ -111,7 +148,7 @@ def test_bi_reader_reads_marts_only(sample):
         assert conn.execute("SELECT count(*) FROM marts.budget_by_year").fetchone()[0] > 0
         for sql in ("SELECT 1 FROM raw.budget_bill LIMIT 1", "SELECT 1 FROM ops.file_ledger LIMIT 1",
                     "SELECT 1 FROM staging.stg_budget_bill LIMIT 1",
-                    "SELECT 1 FROM intermediate.int_budget_lines LIMIT 1",
+                    "SELECT 1 FROM intermediate.int_agency_keys LIMIT 1",
                     "DELETE FROM marts.budget_by_year", "CREATE TABLE marts.x (i int)",
                     "CREATE TABLE public.x (i int)"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):

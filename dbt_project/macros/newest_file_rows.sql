@@ -1,8 +1,13 @@
 {#
-  Supersession: the rows of the newest file (received_at, then file_id) within each scope, such
-  as agency + year. Older files' rows in the same scope drop out here; they stay in raw and the
-  ledger. Every row gets agency_id from the registry and received_at from the ledger.
+  Supersession: the rows of the newest file within each scope, such as agency + year. "Newest" is
+  newest_first(): latest received_at, then highest file_id. Older files' rows in the same scope
+  drop out here; they stay in raw and the ledger. Every row gets agency_id from the registry and
+  received_at from the ledger.
 #}
+{% macro newest_first() -%}
+    received_at desc, file_id desc
+{%- endmacro %}
+
 {% macro newest_file_rows(staging_model, scope) -%}
 with rows as (
     select s.*, k.agency_id, l.received_at
@@ -13,7 +18,7 @@ with rows as (
 ranked as (
     select
         *,
-        dense_rank() over (partition by {{ scope }} order by received_at desc, file_id desc) as recency
+        dense_rank() over (partition by {{ scope }} order by {{ newest_first() }}) as recency
     from rows
 )
 select * from ranked where recency = 1

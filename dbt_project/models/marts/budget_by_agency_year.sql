@@ -8,8 +8,8 @@ select
     coalesce(a.agency_name_th, min(b.agency_name))::text as agency_name_th,
     count(distinct b.project_key)::integer as projects,
     coalesce(sum(b.amount_baht), 0)::numeric(18, 2) as amount_baht
-from {{ ref('int_budget_lines') }} as b
+from {{ ref('fct_budget_lines') }} as b
 left join {{ ref('agencies') }} as a on a.agency_id = b.agency_id
-where b.fiscal_year_be is not null
+where b.fiscal_year_be is not null and b.budget_plan_code is not null
 group by b.fiscal_year_be, b.budget_plan_code, b.source, b.agency_id, a.agency_name_th,
     case when b.agency_id is null then b.agency_key end

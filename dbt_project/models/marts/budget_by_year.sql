@@ -11,6 +11,6 @@ select
     count(*)::integer as line_items,
     count(*) filter (where is_amount_unparsed)::integer as line_items_unparsed,
     count(*) filter (where has_extraction_warning)::integer as line_items_with_warnings
-from {{ ref('int_budget_lines') }}
-where fiscal_year_be is not null
+from {{ ref('fct_budget_lines') }}
+where fiscal_year_be is not null and budget_plan_code is not null
 group by fiscal_year_be, budget_plan_code, source

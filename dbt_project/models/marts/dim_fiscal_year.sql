@@ -1,7 +1,8 @@
--- Thai fiscal years: FY BE n runs 1 Oct (CE n-544) to 30 Sep (CE n-543).
+-- Thai fiscal years from the fiscal_years seed: FY BE n runs 1 Oct (CE n-544) to 30 Sep (CE n-543);
+-- tests/assert_fiscal_years_follow_the_calendar.sql checks every row against that rule.
 select
-    fy::integer as fiscal_year_be,
-    (fy - 543)::integer as fiscal_year_ce,
-    make_date(fy - 544, 10, 1)::date as starts_on,
-    make_date(fy - 543, 9, 30)::date as ends_on
-from generate_series(2550, 2600) as fy
+    fiscal_year_be::integer as fiscal_year_be,
+    fiscal_year_ce::integer as fiscal_year_ce,
+    starts_on::date as starts_on,
+    ends_on::date as ends_on
+from {{ ref('fiscal_years') }}

@@ -5,7 +5,7 @@ with scored as (
         r.agency_id,
         coalesce(a.agency_name_th, r.agency_name) as agency_name_th,
         r.agency_level,
-        r.agency_key,
+        r.partition_key,
         r.overall_score,
         r.score_strategy,
         r.score_public_services,
@@ -13,7 +13,7 @@ with scored as (
         r.score_data,
         r.score_personnel,
         r.score_regulation
-    from {{ ref('int_readiness_current') }} as r
+    from {{ ref('fct_readiness_responses') }} as r
     left join {{ ref('agencies') }} as a on a.agency_id = r.agency_id
     where r.responded
 )
@@ -33,7 +33,7 @@ select
     rank() over (partition by s.survey_year_be, s.agency_level order by s.overall_score desc)::integer
         as rank_in_level,
     (s.overall_score - lag(s.overall_score) over (
-        partition by coalesce(s.agency_id, s.agency_key) order by s.survey_year_be))::numeric(6, 2) as score_change
+        partition by s.partition_key order by s.survey_year_be))::numeric(6, 2) as score_change
 from scored as s
 left join {{ ref('readiness_bands') }} as b
     on s.overall_score >= b.min_score and s.overall_score < b.max_score

@@ -6,5 +6,5 @@ select
     count(*) filter (where responded)::integer as agencies_responded,
     round(100.0 * count(*) filter (where responded) / count(*), 2)::numeric(5, 2) as response_rate_pct,
     round(avg(overall_score) filter (where responded), 2)::numeric(5, 2) as mean_overall_score
-from {{ ref('int_readiness_current') }}
+from {{ ref('fct_readiness_responses') }}
 group by survey_year_be, agency_level

@@ -1,5 +1,6 @@
 select
     file_id,
+    source_sheet,
     source_row,
     item_id,
     ref_doc,

@@ -1,5 +1,6 @@
 select
     file_id,
+    source_sheet,
     source_row,
     fiscal_year_be,
     budget_plan_name,

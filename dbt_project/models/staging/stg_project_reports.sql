@@ -1,5 +1,6 @@
 select
     file_id,
+    source_sheet,
     source_row,
     lower(trim(plan_code)) as plan_code,
     reporting_fy_be,

@@ -1,5 +1,6 @@
 select
     file_id,
+    source_sheet,
     source_row,
     survey_year_be,
     agency_name,
