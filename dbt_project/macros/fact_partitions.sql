@@ -12,7 +12,8 @@
   The pre-hook (rebuild_partitions_hook) first deletes partitions that must be rebuilt for other
   reasons, so they count as missing: partitions whose agency match (or budget plan code) no longer
   agrees with the registry seeds, and, when vars fy_from/fy_to are set, every partition of those
-  fiscal years (the backfill). Both run in the model's transaction.
+  fiscal years (the backfill). Both run in the model's transaction, which holds an advisory lock
+  on the fact so that concurrent builds of it run one after the other.
 #}
 
 {#- vars fy_from / fy_to (BE): none, or [from, to] after validation. Values may arrive as strings. -#}
@@ -71,6 +72,9 @@ true
   `changed` is a condition on alias d (a fact row) that marks its partition stale.
 -#}
 {% macro rebuild_partitions_hook(fy_column, changed) %}
+    {#- Two builds of one fact at once (a nightly and a backfill) would both re-insert the partitions
+        they deleted; the lock makes the second wait and then see the first's result. -#}
+    select pg_advisory_xact_lock(hashtext({{ dbt.string_literal(this | string) }}));
     {%- if is_incremental() -%}
         {%- set range = fy_range() -%}
         delete from {{ this }} as t
