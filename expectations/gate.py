@@ -35,8 +35,9 @@ logging.getLogger("great_expectations").setLevel(logging.WARNING)
 MAX_ROWS_REPORTED = 50
 REGISTRY_FILES = ("agencies.csv", "agency_aliases.csv")
 # Mojibake: UTF-8 Thai read as Latin-1/cp1252 ("à¸", "à¹"), double-encoded Latin ("Ã©"), the
-# replacement character, C1 control characters, and Thai lost to "???" by a non-Thai export.
-GARBLED = re.compile(r"à[¸¹]|Ã[\x80-\xbf]|\ufffd|[\x80-\x9f]|\?{3,}")
+# replacement character, C1 control characters, and a cell whose Thai a non-Thai export turned
+# into question marks ("???? ?????"; "ทำไม???" is fine).
+GARBLED = re.compile(r"à[¸¹]|Ã[\x80-\xbf]|\ufffd|[\x80-\x9f]|^[\s\d.,()/-]*\?{3,}[\s\d.,()/?-]*$")
 KWARGS_KEPT = ("min_value", "max_value", "value_set", "column_list", "column_set", "or_equal")
 
 
@@ -75,10 +76,11 @@ def _garbled(frame: pd.DataFrame) -> pd.Series:
     """Per row, the first text cell that looks like mojibake, as ``column: value``; else None."""
     found = pd.Series([None] * len(frame), index=frame.index, dtype=object)
     for col in frame.columns:
-        if col in ("source_row", UNREGISTERED_AGENCY):
+        if col in ("source_row", UNREGISTERED_AGENCY) or frame[col].dtype.kind in "biufcmM":
             continue
-        hits = frame[col].map(lambda v: isinstance(v, str) and GARBLED.search(v) is not None).astype(bool)
-        if hits.any():
+        bad = {v for v in frame[col].dropna().unique() if isinstance(v, str) and GARBLED.search(v)}
+        if bad:  # distinct values only: a column repeats few of them (agencies, levels, plans)
+            hits = frame[col].isin(bad)
             found = found.where(found.notna() | ~hits, frame[col].map(lambda v, c=col: f"{c}: {v}"))
     return found
 
@@ -94,8 +96,9 @@ def frame_for(parsed: ParsedFile, known_agency_keys: frozenset[str] = frozenset(
         if frame[col].map(lambda v: isinstance(v, Decimal)).any():
             frame[col] = frame[col].map(lambda v: float(v) if isinstance(v, Decimal) else v).astype("float64")
     if agency_col in frame.columns:
-        frame[UNREGISTERED_AGENCY] = frame[agency_col].map(
-            lambda v: v if isinstance(v, str) and name_key(v) not in known_agency_keys else None).astype(object)
+        unknown = {v for v in frame[agency_col].dropna().unique()
+                   if isinstance(v, str) and name_key(v) not in known_agency_keys}
+        frame[UNREGISTERED_AGENCY] = frame[agency_col].where(frame[agency_col].isin(unknown), None).astype(object)
     else:
         frame[UNREGISTERED_AGENCY] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
     frame[GARBLED_TEXT] = _garbled(frame)

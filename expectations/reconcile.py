@@ -80,7 +80,7 @@ class _Registry:
         self.agency_ids = {k: v[1] for k, v in ranked.items()}
         plans = [(name_key(n), code) for code, n in conn.execute(
             "SELECT budget_plan_code, budget_plan_name_th FROM reference.budget_plans").fetchall()]
-        self.plans = sorted(plans, key=lambda p: -len(p[0]))
+        self.plans = sorted(plans, key=lambda p: (-len(p[0]), p[1]))  # longest key, then code
         self._plan_cache: dict[str | None, str | None] = {}
 
     def agency(self, name: object) -> tuple[str | None, str | None]:
@@ -88,9 +88,9 @@ class _Registry:
         return self.agency_ids.get(key) if key is not None else None, key
 
     def scope(self, name: object) -> str | None:
-        """Supersession scope of a name: its agency id, else its key (as ``coalesce(agency_id, agency_key)``)."""
+        """Supersession scope of a name: ``coalesce(agency_id, 'name:' || agency_key)``."""
         agency_id, key = self.agency(name)
-        return agency_id or key
+        return agency_id or (None if key is None else f"name:{key}")
 
     def plan_code(self, plan_name: object) -> str | None:
         key = _key(plan_name)
