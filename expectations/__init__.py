@@ -1,1 +1,2 @@
-"""Great Expectations suites (one per source) and the validation gate that runs them."""
+"""Great Expectations suites (one per source), the gate that runs them on each file, the words
+that explain a failure to people (describe), Data Docs (docs) and the post-dbt checks (reconcile)."""

@@ -111,15 +111,18 @@ def _unreadable_detail(exc: FileRejected, path: Path) -> tuple[str, str]:
             cells = ", ".join(repr(c[:30]) for c in first[:6]) + (", ..." if len(first) > 6 else "")
             return f"{en}; the first row reads: {cells}", f"{th}; แถวแรกของไฟล์คือ: {cells}"
         if exc.code == "not_xlsx":
-            data = path.read_bytes()
-            if not data.startswith(b"PK\x03\x04"):
+            with open(path, "rb") as fh:
+                start = fh.read(4)
+                fh.seek(max(0, path.stat().st_size - 65557))  # the ZIP end record sits in the last 64 KiB
+                tail = fh.read()
+            if start != b"PK\x03\x04":
                 return (f"{en}; the bytes are not an .xlsx (ZIP) workbook at all",
                         f"{th}; เนื้อไฟล์ไม่ใช่ไฟล์ Excel (.xlsx) เลย")
-            if b"PK\x05\x06" not in data[-65557:]:
+            if b"PK\x05\x06" not in tail:
                 return (f"{en}; the workbook is truncated: the end of its ZIP archive is missing",
                         f"{th}; ไฟล์ Excel ไม่ครบ (ส่วนท้ายของไฟล์หายไป) อาจอัปโหลดไม่สมบูรณ์")
-    except (OSError, ValueError, FileRejected, RuntimeError):
-        pass  # the reader's own message stands
+    except Exception:  # noqa: BLE001 - only an extra detail: the reader's own message stands
+        pass
     return en, th
 
 

@@ -247,3 +247,21 @@ def test_reconcile_catches_a_tampered_mart(sample, tamper, failing):
     for check in result.checks:
         if not check.success:
             assert check.mismatches and len(check.mismatches) <= check.evaluated
+
+
+@pytest.mark.parametrize("note, garbled", [("ทำไม??? งบประมาณไม่พอ", False), ("??????? ????", True),
+                                           ("à¸‡à¸šà¸›à¸£à¸°à¸¡à¸²à¸“", True), ("ข้อมูลไม่ครบ (รอ สพร.)", False)])
+def test_mojibake_check_flags_garbled_cells_only(tmp_path, note, garbled):
+    from ingest.parse import parse_file
+    from ingest.sources import SOURCES
+
+    header = make_bad_files.PR_HEADER
+    row = make_bad_files._pr("DG63-601")
+    row[header.index("รายละเอียดปัญหาอุปสรรค")] = note
+    path = tmp_path / "status.csv"
+    path.write_bytes(make_bad_files._csv_bytes(header, [row]))
+    result = Gate(frozenset()).validate(parse_file(path, SOURCES["project_reports"]))
+    flagged = [f for f in result.critical if f.column == "garbled_text"]
+    assert bool(flagged) == garbled
+    if garbled:
+        assert flagged[0].rows == [2] and flagged[0].values == [f"obstacle_note: {note}"]
