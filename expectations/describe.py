@@ -70,7 +70,7 @@ class Explained:
 def column_label(source: Source, name: str | None) -> tuple[str, str]:
     """(English, Thai) label of a column: the template's header and the canonical name."""
     if not name:
-        return "-", "-"
+        return "(whole file)", "(ทั้งไฟล์)"
     if name == GARBLED_TEXT:
         return "(text)", "(ข้อความ)"
     if name == UNREGISTERED_AGENCY:

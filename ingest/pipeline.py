@@ -90,7 +90,7 @@ def _ends_mid_row(path: Path, parsed: ParsedFile, failures: list[dict]) -> dict 
     if not any(last in f.get("rows", []) for f in failures if f["severity"] == "critical"):
         return None
     return {"expectation": "file_ends_mid_row", "column": None, "severity": "critical", "unexpected_count": 1,
-            "rows": [last], "values": ["no line break at the end of the file"], "kwargs": {},
+            "rows": [last], "values": ["no line break at the end of the file · ไม่มีการขึ้นบรรทัดใหม่ท้ายไฟล์"], "kwargs": {},
             "notes": "the file ends in the middle of its last row: it looks truncated"}
 
 

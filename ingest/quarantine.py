@@ -36,6 +36,11 @@ def neutralise(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
+def _md(text: str) -> str:
+    """Our own text in a Markdown table cell (values from the file go through ``neutralise``)."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
 def safe_name(relative_path: str) -> str:
     """A flat, harmless file name: no directories, no ``..``, no shell or SQL punctuation."""
     name = _UNSAFE_NAME.sub("_", relative_path.replace("/", "__")).strip("._") or "file"
@@ -142,8 +147,8 @@ def _report(lf: LandingFile, source: Source, code: str, message_en: str, message
             more = int(f.get("unexpected_count") or 0) - min(len(f.get("rows", [])), 20)
             rows += f" (+{more})" if more > 0 and f.get("rows") else ""
             values = ", ".join(neutralise(v) for v in f.get("values", [])[:10]) or "-"
-            lines.append(f"| {f['expectation']} | {neutralise(x.column_en)} | {f['severity']} | {rows} | "
-                         f"{neutralise(x.expected_en)} · {neutralise(x.expected_th)} | {values} |")
+            lines.append(f"| {f['expectation']} | {_md(x.column_en)} | {f['severity']} | {rows} | "
+                         f"{_md(x.expected_en)} · {_md(x.expected_th)} | {values} |")
     return "\n".join(lines) + "\n"
 
 

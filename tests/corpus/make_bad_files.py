@@ -157,7 +157,7 @@ def bad_files() -> dict[str, bytes]:
     renamed = [h if h not in ("รหัสโครงการ", "งบประมาณที่ได้รับจัดสรร") else {"รหัสโครงการ": "Proj. No."}.get(h, "Approved")
                for h in IP_HEADER]
     truncated_csv = _csv_bytes(IP_HEADER, [_ip("IP66-T1"), _ip("IP66-T2"), _ip("IP66-T3"), _ip("IP66-T4")])
-    cut = truncated_csv.rindex(b"IP66-T4") + len("IP66-T4,โครงการ IP".encode())
+    cut = truncated_csv.rindex("เกษตร".encode()) + len("เกษ".encode())  # inside the last row's focus-area cell
     return {
         "integration_plan/wrong_encoding_mixed.csv": mixed,
         "integration_plan/mojibake_values.csv": _csv_bytes(
