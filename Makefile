@@ -6,8 +6,12 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := $(ROOT)
 export GX_ANALYTICS_ENABLED := false
 AIRFLOW := $(ROOT)/scripts/airflow.sh
+STATE := $(or $(DGWH_STATE_DIR),$(ROOT)/.state)
+# The DAGs render one Airflow task per dbt model from this manifest (dbt parse; no warehouse needed).
+MANIFEST := dbt_project/target/manifest.json
+DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 
-.PHONY: run test backfill warehouse-url bi-url stop bench lint sample clean
+.PHONY: run test backfill warehouse-url bi-url stop bench lint sample manifest clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -15,22 +19,28 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	@touch $@
 
+$(MANIFEST): $(VENV)/.installed $(DBT_FILES)
+	@$(PY) -m ingest.transform >/dev/null
+
+manifest: $(MANIFEST)
+
 sample: $(VENV)/.installed
 	@$(PY) -m sampledata.generate --if-empty
 
-run: $(VENV)/.installed sample
+run: $(VENV)/.installed $(MANIFEST) sample
 	@$(PY) -m ingest.warehouse url >/dev/null
 	@echo "running the nightly DAG through Airflow (dags test)..."
-	@$(AIRFLOW) dags test dg_nightly > $(ROOT)/.state/last_run.log 2>&1 || { tail -50 $(ROOT)/.state/last_run.log; exit 1; }
+	@$(AIRFLOW) dags test dg_nightly > $(STATE)/last_run.log 2>&1 || { tail -50 $(STATE)/last_run.log; exit 1; }
 	@$(PY) -m ingest.summary
-	@echo "full Airflow log: .state/last_run.log · warehouse URL: make warehouse-url"
+	@echo "full Airflow log: $(STATE)/last_run.log · warehouse URL: make warehouse-url"
 
-backfill: $(VENV)/.installed
+backfill: $(VENV)/.installed $(MANIFEST)
 	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make backfill FROM=<BE year> TO=<BE year>"; exit 2; }
 	@$(PY) -m ingest.warehouse url >/dev/null
-	@$(AIRFLOW) dags test dg_backfill -c '{"fy_from": $(FROM), "fy_to": $(TO)}' > $(ROOT)/.state/last_backfill.log 2>&1 \
-		|| { tail -50 $(ROOT)/.state/last_backfill.log; exit 1; }
-	@grep -h "backfill FY" $(ROOT)/.state/last_backfill.log | tail -1
+	@$(AIRFLOW) dags test dg_backfill -c '{"fy_from": $(FROM), "fy_to": $(TO)}' > $(STATE)/last_backfill.log 2>&1 \
+		|| { tail -50 $(STATE)/last_backfill.log; exit 1; }
+	@grep -h "backfill FY" $(STATE)/last_backfill.log | tail -1
+	@grep -q "backfill FY .*: ok" $(STATE)/last_backfill.log || { echo "backfill failed: see $(STATE)/last_backfill.log"; exit 1; }
 
 warehouse-url: $(VENV)/.installed
 	@$(PY) -m ingest.warehouse url
@@ -41,7 +51,7 @@ bi-url: $(VENV)/.installed
 stop:
 	@if [ -x $(PY) ]; then $(PY) -m ingest.warehouse stop; else echo "nothing to stop"; fi
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(MANIFEST)
 	@$(PY) -m ruff check .
 	@$(PY) -m pytest
 

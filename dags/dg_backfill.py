@@ -1,8 +1,9 @@
-"""Backfill: rebuild the marts for fiscal years FROM..TO (BE) from everything ever received.
+"""Backfill: rebuild fiscal years FROM..TO (BE) from everything ever received.
 
-Every file ever received is in raw and the ledger; the marts are rebuilt from them with
-``dbt build --full-refresh``, so a backfill is idempotent. The range is a parameter, never
-derived from the clock."""
+Every file ever received is in raw and the ledger. The incremental facts delete and re-insert exactly
+the partitions of those years (dbt vars ``fy_from``/``fy_to``); the marts above them are rebuilt from
+the facts. Running the same range twice leaves the same marts. The range is a parameter, never derived
+from the clock; the run takes the same warehouse lease as the nightly."""
 
 from __future__ import annotations
 
@@ -10,6 +11,15 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Param, dag, task
+from common import run_lock
+from common.assets import MARTS
+from common.dbt_group import cross_model_tests, dbt_task_group, run_cross_model_tests
+
+FY_VARS = {"fy_from": "{{ params.fy_from }}", "fy_to": "{{ params.fy_to }}"}
+
+
+def _on_failure(context) -> None:
+    run_lock.give_back(context["dag_run"].run_id)
 
 
 @dag(
@@ -21,25 +31,43 @@ from airflow.sdk import Param, dag, task
     params={"fy_from": Param(2559, type="integer", minimum=2550, maximum=2600),
             "fy_to": Param(2568, type="integer", minimum=2550, maximum=2600)},
     default_args={"retries": 1, "retry_delay": timedelta(minutes=1), "execution_timeout": timedelta(hours=2)},
+    on_failure_callback=_on_failure,
     tags=["dg-warehouse"],
     doc_md=__doc__,
 )
 def dg_backfill():
-    @task
-    def rebuild(params=None) -> dict:
-        from ingest.transform import run_dbt
-
+    @task(retries=0)
+    def check_range_and_lock(params=None, dag_run=None) -> None:
         fy_from, fy_to = int(params["fy_from"]), int(params["fy_to"])
         if fy_from > fy_to:
             raise ValueError(f"FROM ({fy_from}) is after TO ({fy_to})")
-        outcome = run_dbt(["build", "--full-refresh"])
-        if not outcome.success:
-            raise RuntimeError("dbt build failed: " + "; ".join(outcome.failures[:5]))
-        print(f"backfill FY {fy_from}-{fy_to}: {outcome.models} models and seeds rebuilt, "
-              f"{outcome.tests_passed} tests passed")
-        return outcome.__dict__
+        run_lock.take(dag_run.run_id)
 
-    rebuild()
+    @task
+    def dbt_cross_model_tests(names: list[str], params=None, dag_run=None) -> dict:
+        return run_cross_model_tests(dag_run.run_id, names,
+                                     {"fy_from": int(params["fy_from"]), "fy_to": int(params["fy_to"])})
+
+    @task(outlets=MARTS, trigger_rule="all_done", retries=0)
+    def finish(params=None, dag_run=None) -> str:
+        from ingest.transform import dbt_results_for_run
+        from ingest.warehouse import connect
+
+        try:
+            with connect(autocommit=True) as conn:
+                outcome = dbt_results_for_run(conn, dag_run.run_id)
+        finally:
+            run_lock.give_back(dag_run.run_id)
+        line = (f"backfill FY {params['fy_from']}-{params['fy_to']}: {'ok' if outcome.success else 'FAILED'}, "
+                f"{outcome.models} models and seeds rebuilt, {outcome.tests_passed} tests passed, "
+                f"{outcome.tests_failed} failed")
+        print(line)
+        if not outcome.success:
+            raise RuntimeError(line + ": " + "; ".join(outcome.failures[:10]))
+        return line
+
+    dbt = dbt_task_group("dbt", dbt_vars=FY_VARS)
+    check_range_and_lock() >> dbt >> dbt_cross_model_tests(cross_model_tests()) >> finish()
 
 
 dg_backfill()

@@ -1,26 +1,29 @@
 """Nightly load: discover new landing-zone files, validate and load each (one mapped task per file),
-build the marts with dbt, and print a summary. Logic lives in ingest/ and expectations/."""
+build the marts with dbt (one task per model, from the dbt manifest), publish the mart Assets, write the
+HTML report and record a summary. Logic lives in ingest/, expectations/ and reporting/; this is wiring."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
+from common import run_lock
+from common.assets import MARTS
+from common.dbt_group import cross_model_tests, dbt_task_group, run_cross_model_tests
 
-MARTS = [Asset(f"postgres://warehouse/marts/{name}") for name in (
-    "project_status_by_year", "obstacles_by_year", "budget_by_year", "budget_by_agency_year",
-    "readiness_by_year", "readiness_summary_by_year", "submission_coverage", "dim_agency", "dim_fiscal_year")]
 
-
-def _record_failure(context) -> None:
+def _on_failure(context) -> None:
+    """Record what the run did and hand the warehouse back, whatever failed."""
     from ingest.summary import build_summary, record_run
+    from ingest.transform import dbt_results_for_run
     from ingest.warehouse import connect
 
     run_id = context["dag_run"].run_id
     with connect(autocommit=True) as conn:
-        record_run(conn, build_summary(conn, run_id), "failed")
+        record_run(conn, build_summary(conn, run_id, dbt_results_for_run(conn, run_id).__dict__), "failed")
+    run_lock.give_back(run_id)
 
 
 @dag(
@@ -31,11 +34,17 @@ def _record_failure(context) -> None:
     max_active_runs=1,
     default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "retry_exponential_backoff": True,
                   "execution_timeout": timedelta(minutes=30)},
-    on_failure_callback=_record_failure,
+    on_failure_callback=_on_failure,
     tags=["dg-warehouse"],
     doc_md=__doc__,
 )
 def dg_nightly():
+    @task(retries=0, execution_timeout=timedelta(hours=1))
+    def take_run_lock(dag_run=None) -> str:
+        """Waits (DGWH_LOCK_WAIT_S) while another run, nightly or backfill, uses the warehouse."""
+        run_lock.take(dag_run.run_id)
+        return dag_run.run_id
+
     @task
     def discover_new_files() -> list[dict]:
         from ingest.pipeline import new_files
@@ -49,31 +58,97 @@ def dg_nightly():
 
         return process_file(LandingFile.from_dict(file), run_id=dag_run.run_id).as_dict()
 
-    @task(trigger_rule="all_done", outlets=MARTS)
-    def dbt_build() -> dict:
-        from ingest.transform import run_dbt
-
-        outcome = run_dbt(["build"])
-        if not outcome.success:
-            raise RuntimeError("dbt build failed: " + "; ".join(outcome.failures[:5]))
-        return outcome.__dict__
-
     @task(trigger_rule="all_done")
-    def summarise(dbt: dict | None = None, dag_run=None) -> str:
-        from ingest.summary import build_summary, format_summary, record_run
+    def loads_done(lock_owner: str | None = None, dag_run=None) -> str:
+        """One file's failure must not stop the marts being built from everything else, but a run
+        without the lock builds nothing. Builds the night's GX Data Docs."""
+        import logging
+
+        from airflow.exceptions import AirflowSkipException
+
+        from expectations.docs import build_data_docs
+
+        if lock_owner != dag_run.run_id:
+            raise AirflowSkipException("this run does not hold the warehouse lock: nothing to build")
+        try:
+            return str(build_data_docs(run_id=dag_run.run_id))
+        except Exception:  # the docs are a view of results already stored in ops.validation_runs
+            logging.getLogger(__name__).exception("building GX Data Docs failed; the loads stand")
+            return ""
+
+    @task
+    def reconcile_marts(dag_run=None) -> str:
+        """Marts agree with raw: budget totals, project counts, survey responses, ledger counts."""
+        from expectations.reconcile import reconcile
         from ingest.warehouse import connect
 
         with connect(autocommit=True) as conn:
-            summary = build_summary(conn, dag_run.run_id, dbt)
-            record_run(conn, summary, "success" if dbt and dbt.get("success") else "failed")
+            result = reconcile(conn, dag_run.run_id)
+        if not result.success:
+            raise RuntimeError(result.summary())
+        return result.summary()
+
+    @task
+    def dbt_cross_model_tests(names: list[str], dag_run=None) -> dict:
+        return run_cross_model_tests(dag_run.run_id, names)
+
+    @task(outlets=MARTS)
+    def publish_marts(dag_run=None) -> dict:
+        """Every dbt task succeeded: tell data-aware DAGs and BI refreshes the marts changed."""
+        from ingest.transform import dbt_results_for_run
+        from ingest.warehouse import connect
+
+        with connect(autocommit=True) as conn:
+            return dbt_results_for_run(conn, dag_run.run_id).__dict__
+
+    @task
+    def dbt_docs() -> str:
+        """dbt's documentation site (catalog of every mart and column), linked from the report."""
+        import logging
+
+        from ingest.transform import run_dbt
+
+        outcome = run_dbt(["docs", "generate"])
+        if not outcome.success:
+            logging.getLogger(__name__).warning("dbt docs generate failed; the marts stand")
+        return "ok" if outcome.success else "failed"
+
+    @task(trigger_rule="all_done", retries=0)
+    def summarise(dbt: dict | None = None, dag_run=None) -> str:
+        from ingest.settings import get_settings
+        from ingest.summary import build_summary, format_summary, record_run
+        from ingest.transform import dbt_results_for_run
+        from ingest.warehouse import connect
+        from reporting.nightly import build_report, default_links
+
+        settings = get_settings()
+        try:
+            with connect(autocommit=True) as conn:
+                dbt = dbt or dbt_results_for_run(conn, dag_run.run_id).__dict__
+                ok = bool(dbt.get("success"))
+                report = build_report(conn, settings.reports_dir, dag_run.run_id,
+                                      links=default_links(settings.state_dir))
+                summary = build_summary(conn, dag_run.run_id, dbt)
+                summary["report"] = str(report)
+                record_run(conn, summary, "success" if ok else "failed")
+        finally:
+            run_lock.give_back(dag_run.run_id)
         text = format_summary(summary)
         print(text)
+        if not ok:
+            raise RuntimeError("the run did not complete (lock, loads or dbt): see the failed tasks and the summary")
         return text
 
-    loaded = load_file.expand(file=discover_new_files())
-    built = dbt_build()
-    loaded >> built
-    summarise(built)
+    lock = take_run_lock()
+    files = discover_new_files()
+    lock >> files
+    loaded = load_file.expand(file=files)
+    gate = loads_done(lock)
+    dbt = dbt_task_group("dbt")
+    tested = dbt_cross_model_tests(cross_model_tests())
+    published = publish_marts()
+    loaded >> gate >> dbt >> tested >> reconcile_marts() >> published
+    published >> dbt_docs() >> summarise(published)
 
 
 dg_nightly()

@@ -74,6 +74,8 @@ def format_summary(summary: dict) -> str:
                      + "".join(f"; FAILED {c['suite']} ({c['failed']} mismatch(es))" for c in failed))
     if summary.get("data_docs"):
         lines.append(f"data docs: {summary['data_docs']}")
+    if summary.get("report"):
+        lines.append(f"report: {summary['report']}")
     lines.append("marts: " + ", ".join(f"{k} ({v:,} rows)" for k, v in summary["marts"].items()))
     if summary["unmatched_agencies"]:
         lines.append("agency names not in the registry (add them to dbt_project/seeds/agency_aliases.csv):")

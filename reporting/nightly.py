@@ -7,6 +7,7 @@ builds it against the current warehouse and prints the page's path as its last l
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import html
 import os
 import re
@@ -227,8 +228,12 @@ def build_report(conn: psycopg.Connection, out_dir: Path, run_id: str, links: di
 
 def default_links(state_dir: Path) -> dict[str, str]:
     """Where Data Docs and dbt docs usually are, for the CLI when no --link is given."""
+    from expectations.docs import data_docs_index
+    from ingest.settings import get_settings
+
+    settings = get_settings()
     return {
-        "Great Expectations Data Docs": str(state_dir / "data_docs" / "index.html"),
+        "Great Expectations Data Docs": str(data_docs_index(dataclasses.replace(settings, state_dir=state_dir))),
         "dbt docs": str(state_dir / "dbt_target" / "index.html"),
     }
 

@@ -62,6 +62,18 @@ def make_warehouse() -> Iterator:
 
 
 @pytest.fixture(scope="session")
+def sample_files() -> Iterator[Path]:
+    """The generated sample landing zone, written once per session to a temp dir (seeds there too)."""
+    from sampledata.generate import generate
+
+    root = Path(tempfile.mkdtemp(prefix="dgwh-test-sample-files-"))
+    (root / "seeds").mkdir()
+    generate(root / "landing", root / "seeds", SHARED if SHARED.exists() else None)
+    yield root / "landing"
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
 def sample_warehouse(make_warehouse) -> Warehouse:
     """The full sample landing zone loaded through the pipeline functions and built with dbt."""
     from expectations.gate import Gate

@@ -1,20 +1,30 @@
-"""Real Airflow: DAG files import fast and cleanly, and the nightly DAG runs end to end."""
+"""Real Airflow: DAG files import fast and cleanly, the nightly DAG runs end to end with one task per dbt
+model, a second run waits for the first's lock, and a two-year backfill (twice) leaves the marts of the
+full run."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import subprocess
 import time
 from decimal import Decimal
+from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from tests.conftest import BOOKS, REPO
+
+BUILD_COLUMNS = {"dbt_invocation_id", "dbt_built_at"}  # when a fact row was built, not what it says
 
 
 def test_dags_import_without_errors_and_fast(tmp_path, monkeypatch):
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    monkeypatch.syspath_prepend(str(REPO / "dags"))  # Airflow puts the DAGs folder on sys.path
     from airflow.dag_processing.dagbag import DagBag
 
     for dag_file in sorted((REPO / "dags").glob("*.py")):
@@ -26,24 +36,138 @@ def test_dags_import_without_errors_and_fast(tmp_path, monkeypatch):
         assert elapsed < 2.0, f"{dag_file.name} took {elapsed:.2f}s to parse"
 
 
-@pytest.mark.skipif(not BOOKS.exists(), reason="../shared/data is not beside this checkout")
-def test_nightly_dag_run_loads_real_books_then_nothing(make_warehouse):
+def test_nightly_dag_shape(tmp_path, monkeypatch):
+    """Idiom checks: Bangkok schedule, no catch-up, mapped loads, one Airflow task per dbt model and seed,
+    Assets for every contract mart."""
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    monkeypatch.syspath_prepend(str(REPO / "dags"))
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(REPO / "dags" / "dg_nightly.py")).dags["dg_nightly"]
+    assert dag.catchup is False and dag.max_active_runs == 1
+    timetable = dag.timetable.serialize()
+    assert timetable["expression"] == "0 2 * * *" and timetable["timezone"] == "Asia/Bangkok"
+    assert type(dag.get_task("load_file")).__name__.endswith("MappedOperator")
+    manifest = json.loads((REPO / "dbt_project" / "target" / "manifest.json").read_text())
+    nodes = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] in ("model", "seed")}
+    dbt_tasks = {t.task_id.removeprefix("dbt.").rsplit("_", 2)[0] for t in dag.tasks if t.task_id.startswith("dbt.")}
+    assert nodes == dbt_tasks
+    contract = ["project_status_by_year", "obstacles_by_year", "budget_by_year", "budget_by_agency_year",
+                "readiness_by_year", "readiness_summary_by_year", "submission_coverage", "dim_agency",
+                "dim_fiscal_year"]
+    outlets = {a.uri for a in dag.get_task("publish_marts").outlets}
+    assert {f"postgres://warehouse/marts/{m}" for m in contract} <= outlets
+    for task in dag.tasks:
+        assert task.execution_timeout is not None, task.task_id
+
+
+def _airflow(wh, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "AIRFLOW_HOME": str(wh.state / "airflow"), **(extra_env or {})}
+    return subprocess.run([str(REPO / "scripts" / "airflow.sh"), *args], env=env, capture_output=True, text=True,
+                          timeout=1200)
+
+
+def _marts_fingerprint(conn: psycopg.Connection) -> dict[str, str]:
+    """A digest of every mart's rows (build-time columns left out), table by table."""
+    prints = {}
+    for (table,) in conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' "
+                                 "ORDER BY table_name").fetchall():
+        cols = [c for (c,) in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'marts' AND table_name = %s "
+            "ORDER BY ordinal_position", (table,)).fetchall() if c not in BUILD_COLUMNS]
+        rows = conn.execute(sql.SQL("SELECT {} FROM {} ORDER BY 1, 2, 3").format(
+            sql.SQL(", ").join(map(sql.Identifier, cols)), sql.Identifier("marts", table))).fetchall()
+        prints[table] = f"{len(rows)}:" + hashlib.sha256(repr(sorted(map(repr, rows))).encode()).hexdigest()
+    return prints
+
+
+@pytest.fixture(scope="module")
+def airflow_wh(make_warehouse, sample_files: Path):
+    """A landing zone of a few years of every source plus the two real books, run once through Airflow."""
     wh = make_warehouse("airflow")
     wh.use()
+    wh.sample_files = sample_files
+    picks = ["readiness/2562", "readiness/2563", "readiness/2564", "readiness/2565", "integration_plan/2564",
+             "integration_plan/2565", "budget_bill/2564"]
+    for rel in picks:
+        shutil.copytree(sample_files / rel, wh.landing / rel)
+    for path in sorted((sample_files / "project_reports" / "2563").iterdir())[:6]:
+        (wh.landing / "project_reports" / "2563").mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, wh.landing / "project_reports" / "2563" / path.name)
     for book in BOOKS.glob("*.csv"):
         (wh.landing / "budget_bill" / "2565").mkdir(parents=True, exist_ok=True)
         shutil.copy(book, wh.landing / "budget_bill" / "2565" / book.name)
-    env = {**os.environ, "AIRFLOW_HOME": str(wh.state / "airflow")}
-    for _attempt in (1, 2):
-        run = subprocess.run([str(REPO / "scripts" / "airflow.sh"), "dags", "test", "dg_nightly"], env=env,
-                             capture_output=True, text=True, timeout=900)
-        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-        with wh.connect() as conn:
-            files, rows = conn.execute("SELECT count(*), sum(rows_loaded) FROM ops.file_ledger").fetchone()
-            status = conn.execute("SELECT status FROM ops.pipeline_runs ORDER BY finished_at DESC LIMIT 1").fetchone()
-            raw = conn.execute("SELECT count(*) FROM raw.budget_bill").fetchone()[0]
-            total = conn.execute("""SELECT amount_baht FROM marts.budget_by_year WHERE fiscal_year_be = 2565
-                AND budget_plan_code = 'dg_integration' AND source = 'budget_bill'""").fetchone()[0]
-        assert status == ("success",)
-        assert files == 2 and rows == raw == 2598 + 1990  # the second run added nothing
-        assert total > Decimal(0)
+    wh.files_in_landing = sum(1 for p in wh.landing.rglob("*") if p.is_file())
+    run = _airflow(wh, "dags", "test", "dg_nightly")
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    wh.first_run_log = run.stdout + run.stderr
+    return wh
+
+
+def test_nightly_dag_run_loads_everything_and_builds_marts(airflow_wh):
+    with airflow_wh.connect() as conn:
+        files, rows_in, loaded, rejected = conn.execute(
+            "SELECT count(*), sum(rows_in), sum(rows_loaded), sum(rows_rejected) FROM ops.file_ledger").fetchone()
+        run_id, status, summary = conn.execute(
+            "SELECT run_id, status, summary FROM ops.pipeline_runs ORDER BY finished_at DESC LIMIT 1").fetchone()
+        book_rows = conn.execute("SELECT count(*) FROM raw.budget_bill b JOIN ops.file_ledger l USING (file_id) "
+                                 "WHERE l.path LIKE %s", ("budget_bill/2565/%",)).fetchone()[0]
+        total = conn.execute("""SELECT amount_baht FROM marts.budget_by_year WHERE fiscal_year_be = 2565
+            AND budget_plan_code = 'dg_integration' AND source = 'budget_bill'""").fetchone()[0]
+        per_model = conn.execute("SELECT count(DISTINCT invocation_id) FROM ops.dbt_results WHERE run_id = %s",
+                                 (run_id,)).fetchone()[0]
+        readiness = conn.execute("SELECT count(DISTINCT survey_year_be) FROM marts.readiness_summary_by_year"
+                                 ).fetchone()[0]
+    assert files == airflow_wh.files_in_landing and rows_in == loaded + rejected
+    assert status == "success", summary
+    assert book_rows == 2598 + 1990 and total > Decimal(0)
+    assert readiness == 4
+    assert per_model > 20, "dbt ran as one invocation, not one Airflow task per model"
+    assert summary["dbt"]["success"] and summary["dbt"]["tests_failed"] == 0
+    assert Path(summary["report"]).is_file()
+    assert "=== Nightly summary" in airflow_wh.first_run_log
+
+
+def test_second_run_waits_for_the_lock_then_gives_up_clearly(airflow_wh):
+    """Two runs at once: while one holds the warehouse, another waits, then stops with a clear message,
+    having loaded nothing; it does not steal or release the other's lock."""
+    from ingest.runlock import acquire, release
+
+    extra = airflow_wh.landing / "readiness" / "2566"
+    shutil.copytree(airflow_wh.sample_files / "readiness" / "2566", extra)
+    with airflow_wh.connect() as conn:
+        before = conn.execute("SELECT count(*) FROM ops.file_ledger").fetchone()[0]
+        acquire(conn, "other-run", wait_s=0)
+        try:
+            run = _airflow(airflow_wh, "dags", "test", "dg_nightly", extra_env={"DGWH_LOCK_WAIT_S": "3"})
+            held_by = conn.execute("SELECT owner FROM ops.run_lock").fetchone()
+        finally:
+            assert release(conn, "other-run")
+        after = conn.execute("SELECT count(*) FROM ops.file_ledger").fetchone()[0]
+    out = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "another pipeline run (other-run" in out
+    assert held_by == ("other-run",)
+    assert after == before
+    shutil.rmtree(extra)
+
+
+def test_two_year_backfill_twice_gives_the_full_runs_marts(airflow_wh):
+    with airflow_wh.connect() as conn:
+        full = _marts_fingerprint(conn)
+        built = dict(conn.execute("SELECT survey_year_be, min(dbt_invocation_id) FROM marts.fct_readiness_responses "
+                                  "GROUP BY 1").fetchall())
+    assert set(built) == {2562, 2563, 2564, 2565}
+    for attempt in (1, 2):
+        run = subprocess.run(["make", "-s", "backfill", "FROM=2563", "TO=2564"], cwd=REPO, capture_output=True,
+                             text=True, timeout=1200,
+                             env={**os.environ, "AIRFLOW_HOME": str(airflow_wh.state / "airflow")})
+        assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+        assert "backfill FY 2563-2564: ok" in run.stdout
+        with airflow_wh.connect() as conn:
+            assert _marts_fingerprint(conn) == full, f"backfill {attempt} changed the marts"
+            rebuilt = dict(conn.execute("SELECT survey_year_be, min(dbt_invocation_id) "
+                                        "FROM marts.fct_readiness_responses GROUP BY 1").fetchall())
+        assert rebuilt[2562] == built[2562] and rebuilt[2565] == built[2565], "years outside the range were rebuilt"
+        assert rebuilt[2563] != built[2563] and rebuilt[2564] != built[2564], "the range was not rebuilt"
+        built = rebuilt

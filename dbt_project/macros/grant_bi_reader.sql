@@ -4,7 +4,9 @@
 #}
 {% macro grant_bi_reader() %}
   {% if execute %}
-    {% set exists = run_query("select 1 from pg_roles where rolname = 'bi_reader'") %}
+    {# Airflow builds one model per dbt invocation: early ones run before schema marts exists. #}
+    {% set exists = run_query("select 1 from pg_roles where rolname = 'bi_reader'
+                               and exists (select 1 from pg_namespace where nspname = 'marts')") %}
     {% if exists.rows | length > 0 %}
       grant usage on schema marts to bi_reader;
       grant select on all tables in schema marts to bi_reader;

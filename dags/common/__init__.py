@@ -1,0 +1,1 @@
+"""Wiring shared by the DAG files (not DAGs themselves; see dags/.airflowignore)."""

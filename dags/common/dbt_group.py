@@ -1,0 +1,81 @@
+"""The dbt project as an Airflow task group: one task per model and seed (astronomer-cosmos).
+
+Rendered from the prebuilt ``dbt_project/target/manifest.json`` (``make manifest``), so parsing a DAG
+never runs dbt. Each task runs ``dbt build --select <node>`` in-process (dbtRunner): the model's own tests
+run with it (cautious indirect selection), and a failed model is retried on its own. Tests that span
+several models run in one task after the group (``cross_model_tests``). Warehouse credentials reach dbt
+through the task's environment, set just before it runs; they never appear in rendered templates or logs.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from ingest.settings import get_settings
+
+
+def _warehouse_env(context: Any) -> None:
+    """pre_execute hook: credentials for profiles.yml and the run id dbt records in ops.dbt_results."""
+    import os
+
+    from ingest.transform import dbt_env
+
+    os.environ.update(dbt_env())
+    os.environ["DGWH_RUN_ID"] = str(context["run_id"])
+
+
+def manifest_path():
+    return get_settings().dbt_project_dir / "target" / "manifest.json"
+
+
+def cross_model_tests() -> list[str]:
+    """Tests reading more than one model or seed (relationships, reconciliations). A per-model build
+    cannot run them before every parent exists, so they run together after the group."""
+    import json
+
+    nodes = json.loads(manifest_path().read_text())["nodes"]
+    return sorted(node["name"] for node in nodes.values() if node["resource_type"] == "test"
+                  and len({n for n in node["depends_on"]["nodes"] if not n.startswith("test.")}) > 1)
+
+
+def dbt_task_group(group_id: str, dbt_vars: dict[str, Any] | None = None, full_refresh: bool = False):
+    """The dbt DAG as tasks; ``dbt_vars`` values may be Jinja templates (e.g. ``{{ params.fy_from }}``)."""
+    from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
+
+    project = get_settings().dbt_project_dir
+    manifest = manifest_path()
+    if not manifest.exists():
+        raise FileNotFoundError(f"{manifest} is missing: run `make manifest` (dbt parse) before loading the DAGs")
+    return DbtTaskGroup(
+        group_id=group_id,
+        project_config=ProjectConfig(dbt_project_path=project, manifest_path=manifest, partial_parse=True),
+        profile_config=ProfileConfig(profile_name="dg_warehouse", target_name="warehouse",
+                                     profiles_yml_filepath=project / "profiles.yml"),
+        execution_config=ExecutionConfig(execution_mode=ExecutionMode.LOCAL,
+                                         invocation_mode=InvocationMode.DBT_RUNNER,
+                                         test_indirect_selection=TestIndirectSelection.CAUTIOUS),
+        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD),
+        operator_args={"pre_execute": _warehouse_env, "install_deps": False, "emit_datasets": False,
+                       "full_refresh": full_refresh, "vars": dbt_vars or {}},
+        default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True,
+                      "execution_timeout": timedelta(minutes=30)},
+    )
+
+
+def run_cross_model_tests(run_id: str, names: list[str], dbt_vars: dict[str, Any] | None = None) -> dict:
+    """The body of the task after the group: one ``dbt test`` over the cross-model tests."""
+    import json
+    import os
+
+    from ingest.transform import run_dbt
+
+    os.environ["DGWH_RUN_ID"] = run_id
+    args = ["test", "--select", *names] if names else ["test", "--select", "tag:__none__"]
+    if dbt_vars:
+        args += ["--vars", json.dumps(dbt_vars)]
+    outcome = run_dbt(args)
+    if not outcome.success:
+        raise RuntimeError("cross-model dbt tests failed: " + "; ".join(outcome.failures[:10]))
+    return outcome.__dict__
