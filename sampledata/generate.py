@@ -3,7 +3,11 @@
 Deterministic (fixed seed, fixed file times). The record-level data reproduce the published
 figures of contract.md only when aggregated: nothing here writes a total.
 
-    python -m sampledata.generate [--landing DIR] [--seeds DIR] [--shared DIR]
+    python -m sampledata.generate [--landing DIR] [--seeds DIR] [--shared DIR] [--scale N]
+
+``--scale N`` (1-16, for benchmarks) adds local administrative organisations: N/16 of the 7,850
+(all of them at 16) are registered and answer the readiness survey every year 2559-2568, one file
+per year, on top of everything else. Without it (scale 0) the output is the published sample.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 
 from ingest.settings import get_settings
 from ingest.sources import BUDGET_BILL_COLUMNS
+from ingest.thai import name_key
 from sampledata.registry import Agency, build_registry, write_seeds
 
 BKK = timezone(timedelta(hours=7))
@@ -52,6 +57,16 @@ READINESS_RESPONDED = {2563: (292, 2, 1556)}
 READINESS_MEANS = {2561: {"department": Decimal("60.28"), "province": Decimal("45.67")}}
 INTEGRATION_YEARS = {2563: (24, 40), 2564: (27, 45), 2565: (29, 50), 2566: (31, 55), 2567: (30, 52), 2568: (32, 58)}
 INTEGRATION_TOTALS = {2565: 2_409_396_200}
+# Local administrative organisations (scale > 0): kinds and national counts, 7,850 in all.
+PAO = "องค์การบริหารส่วนจังหวัด"
+LOCAL_KINDS = [("เทศบาลนคร", 30), ("เทศบาลเมือง", 195), ("เทศบาลตำบล", 2247), ("องค์การบริหารส่วนตำบล", 5302)]
+LOCAL_TOTAL = 7850
+MAX_SCALE = 16
+PLACE_HEADS = ["บ้าน", "หนอง", "โนน", "ดอน", "นา", "ห้วย", "ท่า", "วัง", "บาง", "คลอง", "โคก", "บึง", "ทุ่ง", "เขา",
+               "ป่า", "สระ", "ไร่", "หัว", "แม่", "ปาก"]
+PLACE_TAILS = ["ใหญ่", "แก้ว", "ทอง", "สูง", "ยาง", "หลวง", "ใต้", "เหนือ", "ไผ่", "บัว", "ช้าง", "สะแก", "งาม", "ขาม",
+               "จาน", "แดง", "ม่วง", "กลาง", "น้อย", "เกลือ", "ตะเคียน", "โพธิ์", "ไทร", "มะขาม", "ขี้เหล็ก", "กระทุ่ม",
+               "ลาน", "หิน", "ทราย", "เตย"]
 
 
 @dataclass
@@ -388,11 +403,62 @@ def write_bad_example(landing: Path) -> None:
     _touch(path, _received(2562, 9, 29))
 
 
-def generate(landing: Path, seeds_dir: Path, shared_dir: Path | None, seed: int = 2559) -> dict[str, int]:
+def local_organisations(provinces: list[str], seed: int) -> list[Agency]:
+    """All 7,850 local administrative organisations (synthetic place names, unique per name key),
+    in a fixed shuffled order so that any prefix spreads over provinces and kinds."""
+    rng = random.Random(f"{seed}-local-registry")
+    kinds = [kind for kind, n in LOCAL_KINDS for _ in range(n)]
+    places = {p: [h + t for h in PLACE_HEADS for t in PLACE_TAILS] for p in provinces}
+    for names in places.values():
+        rng.shuffle(names)
+    used: set[str] = set()
+    made = [(f"{PAO}{p}", p) for p in provinces]
+    for i, kind in enumerate(kinds):
+        province = provinces[i % len(provinces)]
+        while True:
+            name = f"{kind}{places[province].pop()} จังหวัด{province}"
+            if name_key(name) not in used:
+                break
+        used.add(name_key(name))
+        made.append((name, province))
+    assert len(made) == LOCAL_TOTAL, len(made)
+    rng.shuffle(made)
+    return [Agency(f"L{i:04d}", name, "", "กระทรวงมหาดไทย", "local", province)
+            for i, (name, province) in enumerate(made, start=1)]
+
+
+def write_local_readiness(rng: random.Random, local: list[Agency], landing: Path) -> int:
+    """One readiness file per survey year with every local organisation of the scale (about 90% answer)."""
+    header = ["ปีที่สำรวจ", "ชื่อหน่วยงาน", "ระดับหน่วยงาน", "จังหวัด", "สถานะการตอบแบบสำรวจ", *PILLAR_TH, "วันที่ตอบ"]
+    files = 0
+    for year in READINESS_TARGETS:
+        answering = set(rng.sample(range(len(local)), int(len(local) * rng.uniform(0.85, 0.95))))
+        overalls = iter(_overalls(rng, len(answering), None, 4000 + (year - 2561) * 150))
+        rows = []
+        for i, agency in enumerate(local):
+            answered = i in answering
+            scores = _pillars(rng, next(overalls)) if answered else [None] * 6
+            rows.append([year, _variant(agency, year, rng), "องค์กรปกครองส่วนท้องถิ่น", agency.province_th,
+                         "ตอบแล้ว" if answered else "ไม่ตอบ", *scores,
+                         _thai_date(date(year - 543, 8, 1 + i % 28)) if answered else ""])
+        path = landing / "readiness" / str(year) / f"readiness_local_{year}.csv"
+        _write_csv(path, header, rows, ["utf-8-sig", "cp874", "utf-8"][year % 3])
+        _touch(path, _received(year, 11 if year < 2568 else 9, 26))
+        files += 1
+    return files
+
+
+def generate(landing: Path, seeds_dir: Path, shared_dir: Path | None, seed: int = 2559,
+             scale: int = 0) -> dict[str, int]:
+    """The sample; ``scale`` 1-16 adds scale/16 of the local administrative organisations (see module doc)."""
+    if not 0 <= scale <= MAX_SCALE:
+        raise ValueError(f"scale must be 0-{MAX_SCALE}, got {scale}")
     rng = random.Random(seed)
     agencies = build_registry(shared_dir)
     departments = [a for a in agencies if a.level == "department"]
-    write_seeds(agencies, seeds_dir)
+    provinces = list(dict.fromkeys(a.province_th for a in agencies if a.level == "province"))
+    local = local_organisations(provinces, seed)[:LOCAL_TOTAL * scale // MAX_SCALE] if scale else []
+    write_seeds(agencies + local, seeds_dir)
     projects = build_projects(rng, departments)
     write_plan_projects(projects, seeds_dir)
     counts = {"project_reports": write_project_reports(rng, projects, landing),
@@ -402,6 +468,8 @@ def generate(landing: Path, seeds_dir: Path, shared_dir: Path | None, seed: int 
     counts["budget_bill"] = write_budget_bills(rng, plan, landing, shared_dir)
     write_bad_example(landing)
     counts["project_reports"] += 1
+    if local:  # its own random stream: the files above stay the same at every scale
+        counts["readiness"] += write_local_readiness(random.Random(f"{seed}-local-{scale}"), local, landing)
     return counts
 
 
@@ -417,11 +485,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=Path, default=settings.seeds_dir)
     parser.add_argument("--shared", type=Path, default=default_shared_dir())
     parser.add_argument("--if-empty", action="store_true", help="do nothing when the landing zone has files")
+    parser.add_argument("--scale", type=int, default=0, choices=range(MAX_SCALE + 1), metavar=f"0-{MAX_SCALE}",
+                        help=f"add scale/{MAX_SCALE} of the {LOCAL_TOTAL:,} local organisations (benchmarks)")
     args = parser.parse_args()
     if args.if_empty and args.landing.exists() and any(p.is_file() for p in args.landing.rglob("*")):
         print(f"landing zone {args.landing} already has files: no sample data written")
         return
-    counts = generate(args.landing, args.seeds, args.shared)
+    counts = generate(args.landing, args.seeds, args.shared, scale=args.scale)
     print(f"sample landing zone written to {args.landing}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
