@@ -55,8 +55,8 @@ test: $(VENV)/.installed $(MANIFEST)
 	@$(PY) -m ruff check .
 	@$(PY) -m pytest
 
-bench: $(VENV)/.installed
-	@echo "benchmarks are not written yet (issue 7)"; exit 1
+bench: $(VENV)/.installed $(MANIFEST)
+	@$(PY) -m bench.run
 
 lint: $(VENV)/.installed
 	@$(PY) -m ruff check .

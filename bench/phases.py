@@ -1,0 +1,174 @@
+"""The two measured phases. Each runs in the process that calls it (``bench.run`` gives each a fresh
+spawned process, so peak memory is the phase's own) against a workspace's embedded warehouse.
+
+- ``ingest_phase``: the local organisations' readiness files of one scale, loaded three ways.
+- ``nightly_phase``: the whole landing zone as history, then the nights: no-op, one new file, full rebuild.
+
+The nightly is the pipeline's own functions in the order the ``dg_nightly`` DAG calls them
+(``new_files``, ``process_file`` per file, ``dbt build``), without Airflow around them.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from bench.loaders import BenchError, Timing, copy_files, ingest_files, reset_schema, to_sql_files
+from bench.measure import Clock, RssSampler
+from bench.workspace import Workspace, write_agency_correction, write_local_correction
+
+FACT = ("marts", "fct_readiness_responses")
+
+
+def ingest_phase(root: str, scale: int, copy_repeats: int = 3) -> dict[str, object]:
+    """Project ingest (first, for a clean memory peak), then raw COPY (median of ``copy_repeats``),
+    then ``to_sql``, all of the same files; the three must agree on the row count."""
+    ws = Workspace(Path(root), scale)
+    ws.use()
+    from expectations.gate import get_gate
+    from ingest.parse import parse_file
+    from ingest.pipeline import new_files
+    from ingest.schema import ensure_schema
+    from ingest.sources import SOURCES
+    from ingest.warehouse import connect, warehouse_url
+
+    url = warehouse_url()
+    with connect(autocommit=True) as conn:
+        ensure_schema(conn)
+        server_version = str(conn.execute("SHOW server_version").fetchone()[0])
+        reset_schema(conn)
+    gate_build = Clock()
+    with gate_build:
+        gate = get_gate()
+    paths = ws.local_files()
+    wanted = {p.resolve() for p in paths}
+    files = [f for f in new_files() if Path(f.uri).resolve() in wanted]
+    if len(files) != len(paths):
+        raise BenchError(f"expected {len(paths)} new local-organisation files, found {len(files)}")
+    # Warm-up, not loaded: the first validation imports and caches what every later one reuses.
+    gate.validate(parse_file(paths[0], SOURCES["readiness"]))
+    gc.collect()
+    with RssSampler() as ingest_rss:
+        ingest = ingest_files(files, gate, f"bench-scale-{scale}")
+    with connect(autocommit=True) as conn:
+        copies = sorted((copy_files(conn, paths, "copy_readiness") for _ in range(max(1, copy_repeats))),
+                        key=lambda t: t.seconds)
+        copy = copies[len(copies) // 2]
+        with RssSampler() as to_sql_rss:
+            to_sql = to_sql_files(url, paths, "to_sql_readiness")
+        reset_schema(conn)
+    if not ingest.rows == copy.rows == to_sql.rows:
+        raise BenchError(f"row counts differ: ingest {ingest.rows}, COPY {copy.rows}, to_sql {to_sql.rows}")
+    return {
+        "scale": scale, "files": len(paths), "rows": ingest.rows, "rows_per_file": ingest.rows // len(paths),
+        "bytes": sum(p.stat().st_size for p in paths), "server_version": server_version,
+        "gate_build_s": round(gate_build.seconds, 3),
+        "ingest": ingest.as_dict(), "copy": copy.as_dict(), "copy_runs_s": [round(t.seconds, 4) for t in copies],
+        "to_sql": to_sql.as_dict(),
+        "ingest_rss": {"baseline_mb": round(ingest_rss.baseline_mb, 1), "peak_mb": round(ingest_rss.peak_mb, 1),
+                       "growth_mb": round(ingest_rss.growth_mb, 1)},
+        "to_sql_rss": {"baseline_mb": round(to_sql_rss.baseline_mb, 1), "peak_mb": round(to_sql_rss.peak_mb, 1),
+                       "growth_mb": round(to_sql_rss.growth_mb, 1)},
+    }
+
+
+def _dbt_summary(state: Path) -> dict[str, object]:
+    """Where dbt spent its time (run_results.json): per resource type and the slowest nodes."""
+    data = json.loads((state / "dbt_target" / "run_results.json").read_text())
+    by_type: dict[str, float] = defaultdict(float)
+    counts: dict[str, int] = defaultdict(int)
+    for r in data["results"]:
+        kind = r["unique_id"].split(".", 1)[0]
+        by_type[kind] += r["execution_time"]
+        counts[kind] += 1
+    slowest = sorted(data["results"], key=lambda r: r["execution_time"], reverse=True)[:8]
+    return {"elapsed_s": round(data["elapsed_time"], 2), "invocation_id": data["metadata"]["invocation_id"],
+            "node_seconds_by_type": {k: round(v, 2) for k, v in sorted(by_type.items())}, "nodes": dict(counts),
+            "slowest": [[r["unique_id"].split(".")[-1], round(r["execution_time"], 2)] for r in slowest]}
+
+
+def _dbt(args: list[str], state: Path) -> dict[str, object]:
+    from psycopg import sql
+
+    from ingest.transform import run_dbt
+    from ingest.warehouse import connect
+
+    start = time.perf_counter()
+    outcome = run_dbt(args)
+    seconds = time.perf_counter() - start
+    if not outcome.success:
+        raise BenchError(f"dbt {' '.join(args)} failed: {outcome.failures[:5]}")
+    summary = _dbt_summary(state)
+    with connect(autocommit=True) as conn:
+        rows, rebuilt = conn.execute(
+            sql.SQL("SELECT count(*), count(*) FILTER (WHERE dbt_invocation_id = %s) FROM {}").format(
+                sql.Identifier(*FACT)), (summary["invocation_id"],)).fetchone()
+    return {"seconds": round(seconds, 3), "models": outcome.models, "tests_passed": outcome.tests_passed,
+            "fact_rows": rows, "fact_rows_written": rebuilt, **summary}
+
+
+def _nightly(gate, run_id: str, select: list[str], state: Path, expect_files: int) -> dict[str, object]:
+    """One night as the DAG runs it: discover, load each new file, dbt build."""
+    from ingest.pipeline import new_files, process_file
+
+    start = time.perf_counter()
+    files = new_files()
+    discovered = time.perf_counter()
+    if len(files) != expect_files:
+        raise BenchError(f"{run_id}: expected {expect_files} new file(s), found {[f.relative_path for f in files]}")
+    rows = 0
+    for lf in files:
+        outcome = process_file(lf, gate, run_id)
+        if outcome.status != "loaded":
+            raise BenchError(f"{run_id}: {lf.relative_path} was {outcome.status}: {outcome.reason}")
+        rows += outcome.rows_loaded
+    loaded = time.perf_counter()
+    dbt = _dbt(["build", *select], state)
+    return {"seconds": round(time.perf_counter() - start, 3), "discover_s": round(discovered - start, 3),
+            "load_s": round(loaded - discovered, 3), "files": [f.relative_path for f in files], "rows": rows,
+            "dbt": dbt}
+
+
+def _load_history(gate) -> dict[str, object]:
+    """Every file not loaded yet (the sample's one bad file is rejected, as designed)."""
+    from ingest.pipeline import new_files, process_file
+
+    start = time.perf_counter()
+    files = new_files()
+    outcomes = [process_file(lf, gate, "bench-history") for lf in files]
+    timing = Timing(sum(o.rows_loaded for o in outcomes), time.perf_counter() - start, len(files))
+    return {**timing.as_dict(), "files_by_status": {s: sum(1 for o in outcomes if o.status == s)
+                                                   for s in ("loaded", "rejected", "skipped")}}
+
+
+def nightly_phase(root: str, scale: int, dbt_args: list[str] | None = None) -> dict[str, object]:
+    """History (every file not yet loaded) and the first build, then: a no-op night, a night with the
+    national local-organisation file corrected, a no-op night again, a night with one agency's one-row
+    answer, and a full rebuild (``dbt build --full-refresh``). ``dbt_args`` narrow dbt (smoke test only)."""
+    ws = Workspace(Path(root), scale)
+    ws.use()
+    from expectations.gate import get_gate
+
+    select = list(dbt_args or [])
+    gate = get_gate()
+    with RssSampler() as rss:
+        history = _load_history(gate)
+        first_build = _dbt(["build", *select], ws.state)
+        noop_1 = _nightly(gate, "bench-noop-1", select, ws.state, 0)
+        write_local_correction(ws)
+        delta = _nightly(gate, "bench-delta-local", select, ws.state, 1)
+        noop_2 = _nightly(gate, "bench-noop-2", select, ws.state, 0)
+        write_agency_correction(ws)
+        delta_small = _nightly(gate, "bench-delta-agency", select, ws.state, 1)
+        full = _dbt(["build", "--full-refresh", *select], ws.state)
+    return {
+        "scale": scale, "dbt_args": select,
+        "history": history,
+        "first_build": first_build, "noop_1": noop_1, "delta": delta, "noop_2": noop_2, "delta_small": delta_small,
+        "full_rebuild": full,
+        "rss": {"baseline_mb": round(rss.baseline_mb, 1), "peak_mb": round(rss.peak_mb, 1),
+                "growth_mb": round(rss.growth_mb, 1)},
+    }
