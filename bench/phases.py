@@ -155,7 +155,8 @@ def nightly_phase(root: str, scale: int, dbt_args: list[str] | None = None) -> d
     select = list(dbt_args or [])
     gate = get_gate()
     with RssSampler() as rss:
-        history = _load_history(gate)
+        with RssSampler() as history_rss:  # every file of ten years, one after the other
+            history = _load_history(gate)
         first_build = _dbt(["build", *select], ws.state)
         noop_1 = _nightly(gate, "bench-noop-1", select, ws.state, 0)
         write_local_correction(ws)
@@ -166,7 +167,9 @@ def nightly_phase(root: str, scale: int, dbt_args: list[str] | None = None) -> d
         full = _dbt(["build", "--full-refresh", *select], ws.state)
     return {
         "scale": scale, "dbt_args": select,
-        "history": history,
+        "history": {**history, "rss": {"baseline_mb": round(history_rss.baseline_mb, 1),
+                                       "peak_mb": round(history_rss.peak_mb, 1),
+                                       "growth_mb": round(history_rss.growth_mb, 1)}},
         "first_build": first_build, "noop_1": noop_1, "delta": delta, "noop_2": noop_2, "delta_small": delta_small,
         "full_rebuild": full,
         "rss": {"baseline_mb": round(rss.baseline_mb, 1), "peak_mb": round(rss.peak_mb, 1),

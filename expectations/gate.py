@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import great_expectations as gx
+import numpy as np
 import pandas as pd
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.base import DataContextConfig, InMemoryStoreBackendDefaults
@@ -92,9 +93,12 @@ def frame_for(parsed: ParsedFile, known_agency_keys: frozenset[str] = frozenset(
     if not parsed.records:
         columns += [c.name for c in parsed.source.columns if c.name not in parsed.missing_columns]
     frame = pd.DataFrame.from_records(parsed.records, columns=list(dict.fromkeys(columns)))
-    for col in frame.columns:
-        if frame[col].map(lambda v: isinstance(v, Decimal)).any():
-            frame[col] = frame[col].map(lambda v: float(v) if isinstance(v, Decimal) else v).astype("float64")
+    for col in frame.columns:  # Decimal amounts and scores as float64; only object columns can hold them
+        if frame[col].dtype != object:
+            continue
+        values = frame[col].to_numpy()
+        if any(isinstance(v, Decimal) for v in values):
+            frame[col] = np.array([float(v) if isinstance(v, Decimal) else v for v in values], dtype="float64")
     if agency_col in frame.columns:
         unknown = {v for v in frame[agency_col].dropna().unique()
                    if isinstance(v, str) and name_key(v) not in known_agency_keys}

@@ -47,7 +47,8 @@ def _enum_lookup(values: dict[str, list[str]]) -> dict[str, str]:
     return {thai.name_key(s): code for code, spellings in values.items() for s in (code, *spellings)}
 
 
-def _parse_value(column: Column, raw: object, multiplier: Decimal) -> object:
+def _parse_value(column: Column, raw: object, multiplier: Decimal, lookup: dict[str, str] | None = None) -> object:
+    """One cell as the column's kind; ``lookup`` is the enum's spellings (built here when not given)."""
     kind = column.kind
     if kind == "text":
         return thai.parse_text(raw)
@@ -63,7 +64,7 @@ def _parse_value(column: Column, raw: object, multiplier: Decimal) -> object:
         return thai.parse_bool(raw)
     if thai.is_blank(raw):
         return None
-    lookup = _enum_lookup(column.values or {})
+    lookup = lookup if lookup is not None else _enum_lookup(column.values or {})
     parts = [p for p in str(raw).replace(",", ";").replace("|", ";").split(";") if p.strip()]
     if kind == "enum":
         parts = [str(raw)]
@@ -115,6 +116,8 @@ def _repair_plan(rec: dict[str, object], source: Source, row: int, sheet: str | 
 def _records(table: Table, source: Source, parsed: ParsedFile, plans: PlanRegistry) -> None:
     columns = [(source.column(name), idx, table.multipliers.get(name, Decimal(1)))
                for name, idx in table.columns.items()]
+    # Enum spellings once per table, not once per cell.
+    lookups = {c.name: _enum_lookup(c.values or {}) for c, _, _ in columns if c.kind in ("enum", "enum_list")}
     width = len(table.header_cells)
     is_bill = source is BUDGET_BILL
     for row_no, cells in table.rows:
@@ -132,7 +135,7 @@ def _records(table: Table, source: Source, parsed: ParsedFile, plans: PlanRegist
                     else thai.parse_text(raw)
                 continue
             try:
-                rec[column.name] = _parse_value(column, raw, multiplier)
+                rec[column.name] = _parse_value(column, raw, multiplier, lookups.get(column.name))
             except ValueError as exc:
                 rec[column.name] = None
                 parsed.value_issues.append(RowIssue(row_no, table.sheet, column.name, str(raw), str(exc)))
