@@ -1,9 +1,18 @@
-"""Find landing-zone files, on local disk or object storage (any fsspec URL), with their hashes."""
+"""Find landing-zone files, on local disk or object storage (any fsspec URL), with their hashes.
+
+A file that cannot be read (no permission, a broken link, a pipe or device, a link pointing
+outside the landing zone) is skipped with a warning naming it and the reason, and tried again the
+next run: one bad entry never stops the others, nothing is recorded for it, and nothing outside
+the landing zone is ever read.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +25,7 @@ import fsspec
 from ingest.sources import SOURCES
 
 CHUNK = 1 << 20
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,12 @@ class LandingFile:
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> LandingFile:
         return cls(**{**data, "received_at": datetime.fromisoformat(str(data["received_at"]))})  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    relative_path: str
+    reason: str
 
 
 class LandingZoneError(RuntimeError):
@@ -71,10 +87,27 @@ def sha256_of(fs: fsspec.AbstractFileSystem, path: str) -> str:
     return digest.hexdigest()
 
 
-def discover(landing_zone: str) -> list[LandingFile]:
-    """Every file of a known source and type, oldest first (the order of supersession)."""
+def _unusable(path: str, real_root: str) -> str | None:
+    """Why a local entry must not be opened, or None: it must resolve, inside the landing zone, to a file."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return f"cannot be opened ({exc.strerror or exc}): a broken or looping link?"
+    if os.path.commonpath([os.path.realpath(path), real_root]) != real_root:
+        return "is a link to a place outside the landing zone"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file (a pipe, socket or device)"
+    return None
+
+
+def discover(landing_zone: str, skipped: list[SkippedFile] | None = None) -> list[LandingFile]:
+    """Every readable file of a known source and type, oldest first (the order of supersession).
+
+    Entries that cannot be read are logged and appended to ``skipped`` (when given), not returned."""
     fs, root = _fs(landing_zone)
     fs.invalidate_cache()  # object-store listings are cached per process; a long-lived worker must see new files
+    local = _is_local(fs)
+    real_root = os.path.realpath(root) if local else ""
     found: list[LandingFile] = []
     for name, source in SOURCES.items():
         base = f"{root}/{name}"
@@ -86,8 +119,19 @@ def discover(landing_zone: str) -> list[LandingFile]:
                 continue  # hidden, Excel lock and underscore-prefixed (e.g. _quarantine) files
             if Path(path).suffix.lower() not in source.file_types:
                 continue
-            uri = path if _is_local(fs) else fs.unstrip_protocol(path)
-            found.append(LandingFile(name, uri, rel, int(info.get("size") or 0), _mtime(info), sha256_of(fs, path)))
+            problem = _unusable(path, real_root) if local else None
+            if problem is None:
+                try:
+                    digest = sha256_of(fs, path)
+                except OSError as exc:
+                    problem = f"cannot be read ({exc.strerror or exc})"
+            if problem is not None:
+                log.warning("landing file %s %s; skipped this run, tried again the next", rel, problem)
+                if skipped is not None:
+                    skipped.append(SkippedFile(rel, problem))
+                continue
+            uri = path if local else fs.unstrip_protocol(path)
+            found.append(LandingFile(name, uri, rel, int(info.get("size") or 0), _mtime(info), digest))
     return sorted(found, key=lambda f: (f.received_at, f.relative_path))
 
 

@@ -4,6 +4,10 @@ Data lives in ``<state>/pgdata``; the server listens on 127.0.0.1 on a free port
 first start (kept in ``<state>/pg.json``), so two clones on one machine never clash. Passwords
 are generated once and kept in that file (mode 0600), never in the repo. As root, PostgreSQL
 refuses to run, so the server runs as an unprivileged system user.
+
+Roles as in the production init script (docker/warehouse/10-warehouse-roles.sh): ``dg_pipeline``
+owns the database and what it creates, with no superuser, CREATEROLE or CREATEDB; ``bi_reader``
+may connect to the warehouse only (dbt's grant macro gives it schema ``marts``); PUBLIC gets nothing.
 """
 
 from __future__ import annotations
@@ -155,6 +159,7 @@ class EmbeddedWarehouse:
             self._bootstrap()
         elif not self.is_running():
             self._start()
+            self._harden()  # warehouses made before the roles were narrowed get narrowed too
         return self.config()
 
     def _start(self) -> None:
@@ -163,33 +168,58 @@ class EmbeddedWarehouse:
             _pg(self.state, ["pg_ctl", "start", "-w", "-t", "60", "-D", str(self.pgdata),
                              "-l", str(self.log_path)], user)
         except EmbeddedWarehouseError as exc:
-            tail = self.log_path.read_text()[-2000:] if self.log_path.exists() else ""
-            raise EmbeddedWarehouseError(f"embedded PostgreSQL did not start: {exc}\n{tail}") from exc
+            tail = self.log_path.read_text(errors="replace")[-2000:] if self.log_path.exists() else ""
+            message = f"embedded PostgreSQL ({self.pgdata}) did not start: {exc}\n{tail}"
+            for password in self.config().passwords.values():  # a server log may quote a statement
+                message = message.replace(password, "***")
+            raise EmbeddedWarehouseError(message) from None
+
+    def _admin(self, database: str = "postgres"):
+        import psycopg
+
+        url = self.config().url(ADMIN_ROLE, database)
+        for _ in range(50):
+            try:
+                return psycopg.connect(url, autocommit=True)
+            except psycopg.OperationalError:
+                time.sleep(0.1)
+        raise EmbeddedWarehouseError("embedded PostgreSQL started but refuses connections")
 
     def _bootstrap(self) -> None:
-        """Create the warehouse database and the pipeline role (the BI role comes with grants)."""
-        import psycopg
+        """Create the warehouse database, the pipeline role that owns it and the BI role."""
         from psycopg import sql
 
         cfg = self.config()
-        admin = cfg.url(ADMIN_ROLE, "postgres")
-        for _ in range(50):
-            try:
-                conn = psycopg.connect(admin, autocommit=True)
-                break
-            except psycopg.OperationalError:
-                time.sleep(0.1)
-        else:
-            raise EmbeddedWarehouseError("embedded PostgreSQL started but refuses connections")
-        with conn:
-            conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEROLE PASSWORD {}").format(
+        with self._admin() as conn:
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
                 sql.Identifier(PIPELINE_ROLE), sql.Literal(cfg.passwords[PIPELINE_ROLE])))
             conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
                 sql.Identifier(DATABASE), sql.Identifier(PIPELINE_ROLE)))
             conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
                 sql.Identifier(BI_ROLE), sql.Literal(cfg.passwords[BI_ROLE])))
-            conn.execute(sql.SQL("GRANT {} TO {} WITH ADMIN OPTION").format(
-                sql.Identifier(BI_ROLE), sql.Identifier(PIPELINE_ROLE)))
+        self._harden()
+
+    def _harden(self) -> None:
+        """Least privilege, idempotently: the same grants as the production init script."""
+        from psycopg import sql
+
+        pipeline, bi, db = sql.Identifier(PIPELINE_ROLE), sql.Identifier(BI_ROLE), sql.Identifier(DATABASE)
+        with self._admin() as conn:
+            roles = {r for (r,) in conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)",
+                                                ([PIPELINE_ROLE, BI_ROLE],))}
+            if roles != {PIPELINE_ROLE, BI_ROLE}:
+                return  # not a warehouse this module bootstrapped
+            conn.execute(sql.SQL("ALTER ROLE {} NOSUPERUSER NOCREATEDB NOCREATEROLE").format(pipeline))
+            conn.execute(sql.SQL("ALTER ROLE {} NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT").format(bi))
+            if conn.execute("SELECT 1 FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid "
+                            "JOIN pg_roles u ON u.oid = m.member WHERE r.rolname = %s AND u.rolname = %s",
+                            (BI_ROLE, PIPELINE_ROLE)).fetchone():
+                conn.execute(sql.SQL("REVOKE {} FROM {}").format(bi, pipeline))  # granted by older versions
+            conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(db))
+            conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(db, bi))
+            conn.execute("REVOKE ALL ON DATABASE postgres FROM PUBLIC")
+        with self._admin(DATABASE) as conn:
+            conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
 
     def stop(self) -> bool:
         if not self.is_running():

@@ -17,7 +17,7 @@ import psycopg
 from ingest.discover import LandingFile, discover, local_copy
 from ingest.load import LedgerEntry, load_file, processed_hashes, reject_file
 from ingest.parse import ParsedFile, RowIssue, parse_file
-from ingest.quarantine import quarantine
+from ingest.quarantine import formula_safe, quarantine, safe_name
 from ingest.readers import FileRejected, detect_encoding
 from ingest.schema import ensure_schema
 from ingest.settings import Settings, get_settings
@@ -133,7 +133,7 @@ def _reason(code: str, failures: list[dict], source_name: str) -> tuple[str, str
     what_en, what_th = CATEGORY_TEXT[code.split(".", 1)[1]]
     first = next(f for f in critical if explain(f, SOURCES[source_name]).category == code.split(".", 1)[1])
     column = first.get("column")
-    found = "; ".join(str(v) for v in first.get("values", [])[:3])
+    found = "; ".join(formula_safe(v) for v in first.get("values", [])[:3])  # file values quoted, as in reports
     shown = ", ".join(str(r) for r in first.get("rows", [])[:5])
     rows = (f"row {shown}" if len(first.get("rows", [])) == 1 else f"rows {shown}") if shown else ""
     en = [f"column {column}" if column else "", rows, f"found {found}" if found else ""]
@@ -174,8 +174,10 @@ def process_file(lf: LandingFile, gate=None, run_id: str = "manual",
                 parsed = parse_file(path, source)
             except FileRejected as exc:
                 en, th = _unreadable_detail(exc, path)
-                return _reject(conn, lf, settings, run_id, exc.code, en, th, [], None, 0)
-            result = gate.validate(parsed, run_name=run_name(run_id, lf.relative_path))
+                return _reject(conn, lf, settings, run_id, exc.code, en, th, [], None, exc.rows_in)
+            # GX stores the result in a folder named "<run id>:<file>": keep it within a 255-byte file name.
+            short = safe_name(lf.relative_path, 255 - len(f"{run_id}:".encode()))
+            result = gate.validate(parsed, run_name=run_name(run_id, short))
             failures = _with_parse_errors(_failures(result), parsed)
             truncated = _ends_mid_row(path, parsed, failures)
         failures += [truncated] if truncated else []

@@ -4,8 +4,10 @@
 values); ``<copy>.feedback.txt`` is the short message for the agency officer who sent the file:
 what to fix, row by row. ``<copy>.report.json`` holds the same facts for machines.
 
-Values from the file are shown neutralised: a cell starting with = + - @ (a spreadsheet formula
-or DDE payload) is prefixed with a quote, and control characters are removed.
+Values from the file are shown neutralised in all three: a cell starting with = + - @ (a
+spreadsheet formula or DDE payload, leading spaces ignored) is prefixed with a quote, and control
+characters are removed. Quarantine names are flat and at most ``MAX_NAME_BYTES`` of UTF-8, so a
+255-byte Thai file name still fits beside its reports.
 """
 
 from __future__ import annotations
@@ -21,19 +23,28 @@ from expectations.suites import GARBLED_TEXT
 from ingest.discover import LandingFile, local_copy
 from ingest.sources import SOURCES, Source
 
-_UNSAFE_NAME = re.compile(r"[^\w.\-]+")
+_UNSAFE_NAME = re.compile(r"[^\w.\-\u0e00-\u0e7f]+")  # Thai vowel and tone marks are not \w
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-MAX_NAME = 120
+FORMULA_START = ("=", "+", "-", "@")
+REPORT_SUFFIXES = (".report.md", ".report.json", ".feedback.txt")
+# Most filesystems allow 255-byte names: "<12 hex digits>_" + name + the longest suffix must fit.
+MAX_NAME_BYTES = 255 - len("0123456789ab_") - max(map(len, REPORT_SUFFIXES))
 MAX_ITEMS = 10
 MAX_ROWS_SHOWN = 10
 MAX_VALUES_SHOWN = 5
 MAX_MESSAGE = 300
 
 
+def formula_safe(value: object) -> str:
+    """The value as text that no spreadsheet will run: control characters removed, formula starts quoted."""
+    text = _CONTROL.sub("", str(value))
+    return "'" + text if text.lstrip()[:1] in FORMULA_START else text
+
+
 def neutralise(value: object) -> str:
-    text = _CONTROL.sub("", str(value))[:200]
-    text = text.replace("|", "\\|").replace("\n", " ")
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    """A value from the file for the Markdown report and the feedback note (one line, at most 200 characters)."""
+    text = _CONTROL.sub("", str(value).replace("\n", " "))[:200]
+    return formula_safe(text.replace("|", "\\|"))
 
 
 def _md(text: str) -> str:
@@ -41,10 +52,15 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def safe_name(relative_path: str) -> str:
-    """A flat, harmless file name: no directories, no ``..``, no shell or SQL punctuation."""
-    name = _UNSAFE_NAME.sub("_", relative_path.replace("/", "__")).strip("._") or "file"
-    return name[-MAX_NAME:]
+def safe_name(relative_path: str, max_bytes: int = MAX_NAME_BYTES) -> str:
+    """A flat, harmless file name: no directories, no ``..``, no shell or SQL punctuation, and at most
+    ``max_bytes`` of UTF-8 (the end is kept: the file's own name and extension)."""
+    name = _UNSAFE_NAME.sub("_", relative_path.replace("/", "__")).strip("._")
+    data = name.encode("utf-8")
+    max_bytes = max(max_bytes, 16)
+    if len(data) > max_bytes:  # cut on a byte boundary, dropping a character split in two
+        name = data[-max_bytes:].decode("utf-8", errors="ignore").lstrip("._")
+    return name or "file"
 
 
 def _rows(rows: list[int], total: int) -> tuple[str, str]:
@@ -168,7 +184,8 @@ def quarantine(lf: LandingFile, quarantine_dir: Path, code: str, message_en: str
         _report(lf, source, code, message_en, message_th, failures, run_id, feedback), encoding="utf-8")
     Path(str(target) + ".report.json").write_text(json.dumps(
         {"file": lf.relative_path, "source": lf.source, "sha256": lf.sha256, "run_id": run_id, "code": code,
-         "message_en": message_en, "message_th": message_th, "failures": failures,
+         "message_en": message_en, "message_th": message_th,
+         "failures": [{**f, "values": [formula_safe(v) for v in f.get("values") or []]} for f in failures],
          "explained": [explain(f, source).__dict__ for f in failures], "feedback": feedback},
         ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     return target

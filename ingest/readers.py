@@ -3,7 +3,14 @@
 CSV: UTF-8, UTF-8 with BOM or TIS-620/Windows-874, detected from the bytes, read as a stream.
 XLSX: every sheet whose header matches the source (title rows above it and a two-row merged
 header are found by scoring candidate rows against the source's column aliases). Cells are read
-as stored values: formulas are never evaluated.
+as stored values: formulas are never evaluated (a formula cell gives the value Excel cached when
+the file was saved, or nothing; text that merely looks like a formula stays text).
+
+Limits (``FileLimits``): a file with more data rows than ``DGWH_MAX_FILE_ROWS``, larger than
+``DGWH_MAX_FILE_MB`` (a workbook: once unpacked) or with a line longer than ``MAX_LINE_CHARS`` is
+refused before any row is parsed, its rows counted while streaming and never held, so one oversized
+or hostile file cannot exhaust a worker's memory. Within the limits a file's parsed rows are held
+in memory for validation.
 """
 
 from __future__ import annotations
@@ -11,7 +18,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,14 +34,70 @@ HEADER_SCAN_ROWS = 25
 _UNIT = re.compile(r"[(\[]\s*(ล้านบาท|บาท|million baht|baht|mb|thb)\s*[)\]]", re.I)
 _BRACKETED = re.compile(r"[(\[].*?[)\]]")
 _ERA = re.compile(r"(?:พ|ค)\.\s?ศ\.?")  # "ปีงบประมาณ พ.ศ." is the year header with its era spelled out
+DEFAULT_MAX_FILE_MB = 512  # the largest real file (a budget-bill book) is about 2 MB
+DEFAULT_MAX_FILE_ROWS = 250_000  # a national readiness survey year is about 10,000 rows
+MAX_LINE_CHARS = 1 << 20  # a budget-bill line is about 1,000 characters; csv's own limit is 128 KiB per field
 
 
 class FileRejected(Exception):
-    """The whole file cannot be read; ``code`` is stable, the messages are for people."""
+    """The whole file cannot be read; ``code`` is stable, the messages are for people.
 
-    def __init__(self, code: str, message_en: str, message_th: str, row: int | None = None) -> None:
+    ``rows_in`` is the number of data rows counted before the file was refused (0 when unknown)."""
+
+    def __init__(self, code: str, message_en: str, message_th: str, row: int | None = None,
+                 rows_in: int = 0) -> None:
         super().__init__(message_en)
         self.code, self.message_en, self.message_th, self.row = code, message_en, message_th, row
+        self.rows_in = rows_in
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    max_bytes: int
+    max_rows: int
+
+    @classmethod
+    def from_env(cls) -> FileLimits:
+        mb = float(os.environ.get("DGWH_MAX_FILE_MB") or DEFAULT_MAX_FILE_MB)
+        return cls(int(mb * 1_000_000), int(os.environ.get("DGWH_MAX_FILE_ROWS") or DEFAULT_MAX_FILE_ROWS))
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1_000_000:,.1f} MB"
+
+
+def _too_large(size: int, limits: FileLimits, rows: int) -> FileRejected:
+    """``size``: of the file, or of a workbook once unpacked."""
+    return FileRejected(
+        "too_large", f"the file is {_mb(size)}; at most {_mb(limits.max_bytes)} per file is accepted "
+                     f"(DGWH_MAX_FILE_MB): split it, e.g. by agency or year",
+        f"ไฟล์มีขนาด {_mb(size)} เกินขนาดสูงสุด {_mb(limits.max_bytes)} ต่อไฟล์ กรุณาแบ่งเป็นหลายไฟล์ (เช่น ตามหน่วยงานหรือปี)",
+        rows_in=rows)
+
+
+def _too_many_rows(rows: int, limits: FileLimits) -> FileRejected:
+    return FileRejected(
+        "too_many_rows", f"the file has {rows:,} data rows; at most {limits.max_rows:,} per file are accepted "
+                         f"(DGWH_MAX_FILE_ROWS): split it, e.g. by agency or year",
+        f"ไฟล์มีข้อมูล {rows:,} แถว เกินจำนวนสูงสุด {limits.max_rows:,} แถวต่อไฟล์ กรุณาแบ่งเป็นหลายไฟล์ (เช่น ตามหน่วยงานหรือปี)",
+        rows_in=rows)
+
+
+def _lines(stream: IO[str], line_no: list[int]) -> Iterator[str]:
+    """Physical lines, each read with a bound: a file without line breaks is refused, never read whole."""
+    while line := stream.readline(MAX_LINE_CHARS + 1):
+        line_no[0] += 1
+        if len(line) > MAX_LINE_CHARS:
+            raise FileRejected(
+                "line_too_long", f"line {line_no[0]} is longer than {MAX_LINE_CHARS:,} characters (no line breaks?)",
+                f"บรรทัดที่ {line_no[0]} ยาวเกิน {MAX_LINE_CHARS:,} ตัวอักษร (ไม่มีการขึ้นบรรทัดใหม่?)", line_no[0])
+        yield line
+
+
+def _nul(where_en: str, where_th: str) -> FileRejected:
+    """PostgreSQL text cannot hold NUL: a file with one is refused whole, never half-loaded."""
+    return FileRejected("nul_byte", f"a NUL character (binary data) in {where_en}",
+                        f"พบอักขระ NUL (ข้อมูลไบนารี) ใน{where_th}")
 
 
 @dataclass
@@ -149,20 +214,16 @@ def _table(source: Source, sheet: str | None, head: list[list[object]], row_numb
                  [str(c) if c is not None else "" for c in cells])
 
 
-def read_csv(path: Path, source: Source) -> list[Table]:
-    with open(path, "rb") as fh:
-        sample = fh.read(65536)
-    if not sample.strip():
-        raise FileRejected("empty", "the file is empty", "ไฟล์ว่างเปล่า")
-    encoding = detect_encoding(sample)
-    stream: IO[str] = io.TextIOWrapper(open(path, "rb"), encoding=encoding, errors="strict", newline="")
-    reader = csv.reader(stream)
-
-    def numbered() -> Iterator[tuple[int, list[object]]]:
+def _csv_records(path: Path, encoding: str) -> Iterator[tuple[int, list[str]]]:
+    """Non-blank records with the line they end on; a NUL, bad bytes or broken quoting refuse the file."""
+    with io.TextIOWrapper(open(path, "rb"), encoding=encoding, errors="strict", newline="") as stream:
+        reader = csv.reader(_lines(stream, [0]))
         try:
             for record in reader:
                 if any(cell.strip() for cell in record):
-                    yield reader.line_num, list(record)
+                    if "\x00" in "".join(record):
+                        raise _nul(f"line {reader.line_num}", f"บรรทัดที่ {reader.line_num}")
+                    yield reader.line_num, record
         except UnicodeDecodeError as exc:
             raise FileRejected("encoding", f"bytes not valid {encoding} after line {reader.line_num}",
                                f"พบไบต์ที่ไม่ถูกต้องตามการเข้ารหัส {encoding} หลังบรรทัดที่ {reader.line_num}",
@@ -170,10 +231,16 @@ def read_csv(path: Path, source: Source) -> list[Table]:
         except csv.Error as exc:
             raise FileRejected("csv_syntax", f"CSV syntax error at line {reader.line_num}: {exc}",
                                f"รูปแบบ CSV ผิดพลาดที่บรรทัด {reader.line_num}: {exc}", reader.line_num) from exc
-        finally:
-            stream.close()
 
-    it = numbered()
+
+def read_csv(path: Path, source: Source, limits: FileLimits | None = None) -> list[Table]:
+    limits = limits or FileLimits.from_env()
+    with open(path, "rb") as fh:
+        sample = fh.read(65536)
+    if not sample.strip():
+        raise FileRejected("empty", "the file is empty", "ไฟล์ว่างเปล่า")
+    encoding = detect_encoding(sample)
+    it = _csv_records(path, encoding)
     head: list[list[object]] = []
     numbers: list[int] = []
     for n, row in it:
@@ -183,28 +250,55 @@ def read_csv(path: Path, source: Source) -> list[Table]:
             break
     table = _table(source, None, head, numbers, it, encoding)
     if table is None:
-        stream.close()
+        it.close()
         raise FileRejected("no_header", "no header row with the expected columns was found",
                            "ไม่พบแถวหัวตารางที่มีคอลัมน์ตามแบบฟอร์ม")
+    size = path.stat().st_size
+    if size > limits.max_bytes or size >= 2 * limits.max_rows:  # a row takes 2 bytes at least
+        rows = sum(1 for n, _ in _csv_records(path, encoding) if n > table.header_row)  # streamed, nothing kept
+        if size > limits.max_bytes or rows > limits.max_rows:
+            it.close()
+            raise _too_large(size, limits, rows) if size > limits.max_bytes else _too_many_rows(rows, limits)
     return [table]
 
 
-def read_xlsx(path: Path, source: Source) -> list[Table]:
+def _unpacked_size(path: Path) -> int:
+    """Bytes the workbook's parts take once unzipped (0 if it is not a ZIP: calamine says why)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return sum(info.file_size for info in zf.infolist())
+    except (zipfile.BadZipFile, OSError):
+        return 0
+
+
+def read_xlsx(path: Path, source: Source, limits: FileLimits | None = None) -> list[Table]:
     from python_calamine import CalamineWorkbook
 
+    limits = limits or FileLimits.from_env()
+    size = max(path.stat().st_size, _unpacked_size(path))  # checked before calamine reads a sheet into memory
+    if size > limits.max_bytes:
+        raise _too_large(size, limits, 0)
     try:
         workbook = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types for every kind of damage
         raise FileRejected("not_xlsx", f"not a readable Excel workbook: {exc}",
                            "ไม่ใช่ไฟล์ Excel ที่อ่านได้ หรือไฟล์เสียหาย") from exc
     tables: list[Table] = []
+    data_rows = 0
     for sheet in workbook.sheet_names:
         data = workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
         numbered = [(i + 1, list(r)) for i, r in enumerate(data) if any(c not in (None, "") for c in r)]
         head = [r for _, r in numbered]
         table = _table(source, sheet, head, [n for n, _ in numbered], iter(()), None)
-        if table is not None and len(table.columns) >= max(1, len(source.required) // 2):
-            tables.append(table)
+        if table is None or len(table.columns) < max(1, len(source.required) // 2):
+            continue
+        for n, row in numbered:  # OOXML escapes (_x0000_) can smuggle a NUL into a cell or a sheet name
+            if "\x00" in sheet or any(isinstance(c, str) and "\x00" in c for c in row):
+                raise _nul(f"sheet {sheet!r}, row {n}", f"แผ่นงาน {sheet!r} แถวที่ {n}")
+        data_rows += sum(1 for n, _ in numbered if n > table.header_row)
+        tables.append(table)
+    if data_rows > limits.max_rows:
+        raise _too_many_rows(data_rows, limits)
     if not tables:
         raise FileRejected("no_data_sheet", "no sheet has a header with the expected columns",
                            "ไม่พบแผ่นงานที่มีหัวตารางตามแบบฟอร์ม")

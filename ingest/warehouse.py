@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -48,18 +49,32 @@ def bi_reader_password() -> str:
     return pw
 
 
+_DSN_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
+
+
+class WarehouseUnavailable(psycopg.OperationalError):
+    """The warehouse cannot be reached; the message names it with the password masked."""
+
+
 def mask_url(url: str) -> str:
-    """The URL with its password replaced, for logs and summaries."""
+    """The URL (or key=value connection string) with every password replaced, for logs and summaries."""
+    if "://" not in url:
+        return _DSN_PASSWORD.sub(r"\1***", url)
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@")
+    query = "&".join("password=***" if q.split("=", 1)[0].lower() == "password" else q
+                     for q in parts.query.split("&")) if parts.query else ""
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def connect(autocommit: bool = False, url: str | None = None) -> psycopg.Connection:
-    return psycopg.connect(url or warehouse_url(), autocommit=autocommit,
-                           application_name="dg_warehouse")
+    url = url or warehouse_url()
+    try:
+        return psycopg.connect(url, autocommit=autocommit, application_name="dg_warehouse")
+    except psycopg.OperationalError as exc:
+        raise WarehouseUnavailable(f"cannot connect to the warehouse {mask_url(url)}: {exc}") from None
 
 
 def main(argv: list[str]) -> int:

@@ -60,7 +60,8 @@ def link_href(target: str, out_dir: Path) -> str:
 
 
 def _json_script(element_id: str, payload: Any) -> str:
-    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    # No "<" at all inside the script element: neither "</script" nor "<!--" from a value can end or derail it.
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
     return f'<script type="application/json" id="{html.escape(element_id)}">{text}</script>'
 
 

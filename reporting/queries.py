@@ -11,10 +11,20 @@ from psycopg import sql
 SCHEMA = "marts"
 APPROACH_FOCUS_MART = "budget_by_approach_focus_year"
 MISSING_ROWS_PER_TYPE = 500
+FORMULA_START = ("=", "+", "-", "@")
+
+
+def formula_safe(value: object) -> object:
+    """Text as written in an agency's file (e.g. an unregistered agency name) may start like a spreadsheet
+    formula; the report shows it quoted, as the quarantine reports do, so a copy into a spreadsheet runs nothing."""
+    if isinstance(value, str) and value.lstrip()[:1] in FORMULA_START:
+        return "'" + value
+    return value
 
 
 def _frame(conn: psycopg.Connection, query: sql.Composable, params: tuple | dict = ()) -> pd.DataFrame:
-    """Rows as a DataFrame; numeric (Decimal) columns become floats so charts get JSON numbers."""
+    """Rows as a DataFrame; numeric (Decimal) columns become floats so charts get JSON numbers, and text
+    that looks like a formula is quoted."""
     with conn.cursor() as cur:
         cur.execute(query, params)
         columns = [d.name for d in cur.description or []]
@@ -22,6 +32,8 @@ def _frame(conn: psycopg.Connection, query: sql.Composable, params: tuple | dict
     for col in df.columns:
         if df[col].map(lambda v: isinstance(v, Decimal)).any():
             df[col] = df[col].map(lambda v: None if v is None else float(v)).astype("float64")
+        elif df[col].map(lambda v: isinstance(v, str)).any():
+            df[col] = df[col].map(formula_safe)
     return df
 
 
