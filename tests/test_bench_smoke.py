@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import zipfile
 from pathlib import Path
 
 from bench.run import KEYS, BenchConfig, headline, run_bench, table
@@ -52,3 +53,44 @@ def test_bench_smoke(tmp_path):
     assert "| ingest (parse + GX + load) |" in table(written)
     assert not Path(written["config"]["workdir"]).exists(), "workspaces are removed after the run"
     assert {k: os.environ.get(k) for k in env_before} == env_before
+
+
+def _contents(root: Path) -> dict[str, bytes]:
+    """Every file's bytes (a workbook's parts without docProps, where openpyxl stamps the save time),
+    and for landing files their modification time too: it is when the pipeline says they arrived."""
+    out: dict[str, bytes] = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        if path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as z:
+                data = b"".join(z.read(n) for n in sorted(z.namelist()) if not n.startswith("docProps/"))
+        else:
+            data = path.read_bytes()
+        relative = path.relative_to(root)
+        received = str(path.stat().st_mtime).encode() if relative.parts[0] == "landing" else b""
+        out[str(relative)] = data + b"|" + received
+    return out
+
+
+def test_scale_adds_local_organisations_and_changes_nothing_else(tmp_path):
+    """The published figures come from the default sample: a scale may only add to it."""
+    from sampledata.generate import LOCAL_TOTAL, generate
+    from tests.conftest import SHARED
+
+    shared = SHARED if SHARED.exists() else None
+    for name, scale in (("default", 0), ("scaled", 2)):
+        (tmp_path / name / "seeds").mkdir(parents=True)
+        generate(tmp_path / name / "landing", tmp_path / name / "seeds", shared, scale=scale)
+    default, scaled = _contents(tmp_path / "default"), _contents(tmp_path / "scaled")
+
+    added = sorted(set(scaled) - set(default))
+    assert len(added) == 10 and all("readiness_local_" in p for p in added)
+    assert {p: scaled[p] for p in default if p != "seeds/agencies.csv"} == \
+        {p: b for p, b in default.items() if p != "seeds/agencies.csv"}
+    registry = scaled["seeds/agencies.csv"].removesuffix(b"|")
+    base = default["seeds/agencies.csv"].removesuffix(b"|")
+    assert registry.startswith(base)
+    locals_added = registry[len(base):].decode().splitlines()
+    assert len(locals_added) == LOCAL_TOTAL * 2 // 16
+    assert all(",local," in line and line.startswith("L") for line in locals_added)
+    with open(tmp_path / "scaled" / "landing" / added[0].removeprefix("landing/"), encoding="utf-8-sig") as fh:
+        assert len(fh.read().splitlines()) == 1 + len(locals_added)  # header + every registered local unit
