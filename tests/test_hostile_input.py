@@ -66,6 +66,8 @@ NAMES = {  # relative path -> loads (False: a bad value, so it goes to quarantin
 }
 HOSTILE_HEADERS = ["x'; DROP TABLE raw.readiness;--", '=HYPERLINK("http://x","y")', 'a"b', "../../etc"]
 RUN_ID = "scheduled__2026-11-23T19:00:00+00:00"
+BAD_ANSWER = "yes'); DELETE FROM ops.file_ledger;--"  # not a yes/no: the file is refused, the value reported
+NUL_AT = 5000  # past the first 64 KiB, where the encoding sniffing already refuses binary files
 FORMULA_TEXT = ["=cmd|' /C calc'!A0", '=HYPERLINK("http://x","y")', "@SUM(1+1)*cmd|' /C calc'!A0", "+1+1",
                 "-2+3"]
 
@@ -119,11 +121,15 @@ def hostile(make_warehouse):
     wh = make_warehouse("hostile")
     wh.use()
     for year, (rel, loads) in enumerate(NAMES.items(), 2560):
-        _csv(wh.landing / rel, HEADER, _survey_rows(year, "ตอบแล้ว" if loads else "maybe"))
+        _csv(wh.landing / rel, HEADER, _survey_rows(year, "ตอบแล้ว" if loads else BAD_ANSWER))
     _csv(wh.landing / "readiness/headers/extra_columns.csv", HEADER + HOSTILE_HEADERS,
          [r + ["1", "2", "3", "4"] for r in _survey_rows(2570)])
     _csv(wh.landing / "readiness/headers/no_responded.csv", HEADER[:3] + HOSTILE_HEADERS,
          [r[:3] + ["1", "2", "3", "4"] for r in _survey_rows(2571)])
+    nul = _csv(wh.landing / "readiness/nul/late_nul.csv", HEADER,
+               [[2572, f"หน่วยงาน {i}", "department", "ตอบแล้ว"] for i in range(NUL_AT)])
+    with open(nul, "a", encoding="utf-8") as fh:
+        fh.write("2572,กรม\x00ทดสอบ,department,ตอบแล้ว\n")
     base = wh.landing / "integration_plan" / "xlsx"
     base.mkdir(parents=True)
     plan = [2565, DG_PLAN]
@@ -133,6 +139,8 @@ def hostile(make_warehouse):
          "=NOW()", 10, 10],
         [*plan, FORMULA_TEXT[2], "DG65-X3", FORMULA_TEXT[3], "แพลตฟอร์มกลาง", "เกษตร", 20, 20],
     ], cached={"E3": "5"})
+    _workbook(base / "nul_escape.xlsx", [[*plan, "กรม_x0000_ทดสอบ", "DG65-Z1", "โครงการ ค", "แพลตฟอร์มกลาง",
+                                          "เกษตร", 1, 1]], cached={})
     _workbook(base / "formulas_rejected.xlsx", [
         [*plan, FORMULA_TEXT[0], "DG65-Y1", "โครงการ ก", FORMULA_TEXT[1], "เกษตร", 100, 90],
         [*plan, FORMULA_TEXT[4], "DG65-Y2", "โครงการ ข", "แพลตฟอร์มกลาง", "เกษตร", 100, -90],
@@ -176,7 +184,22 @@ def test_hostile_names_are_quarantined_under_flat_names_that_fit(hostile, rel):
         beside = Path(f"{quarantine}{suffix}")
         assert beside.is_file() and len(beside.name.encode()) <= 255
     feedback = Path(f"{quarantine}.feedback.txt").read_text(encoding="utf-8")
-    assert "responded" in feedback and "maybe" in feedback
+    assert "responded" in feedback and BAD_ANSWER in feedback
+    with hostile.connect() as conn:  # the hostile value, as a bound parameter into jsonb and back
+        details = conn.execute("SELECT details FROM ops.validation_runs WHERE file_id = %s",
+                               (hostile.ledger[rel][1],)).fetchone()[0]
+    assert [f["values"][:1] for f in details if f["column"] == "responded"] == [[BAD_ANSWER]] * 2
+
+
+@pytest.mark.parametrize("rel, where", [("readiness/nul/late_nul.csv", f"line {NUL_AT + 2}"),
+                                        ("integration_plan/xlsx/nul_escape.xlsx", "row 2")])
+def test_a_nul_character_refuses_the_file_instead_of_failing_the_load(hostile, rel, where):
+    """PostgreSQL text cannot hold NUL: before, such a file failed its COPY on every retry, every night."""
+    status, _id, rows_in, loaded, rejected, quarantine, code = hostile.ledger[rel]
+    assert (status, code, loaded, rejected) == ("rejected", "nul_byte", 0, rows_in)
+    assert hostile.outcomes[rel].reason.startswith("nul_byte: a NUL character (binary data) in ")
+    assert where in hostile.outcomes[rel].reason
+    assert Path(quarantine).is_file()
 
 
 @pytest.mark.parametrize("rel", ["../../etc/passwd", "/etc/passwd", "readiness/../../../root/.ssh/x.csv",

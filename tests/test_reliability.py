@@ -439,3 +439,13 @@ def test_no_password_in_logs_summary_reports_or_any_file_the_pipeline_wrote(rel,
     for pw in passwords(rel):
         assert pw not in shown
     assert scanned > 20 and {"dbt.log", "postgres.log"} <= {p.name for p in rel.state.rglob("*.log")}
+
+
+def test_the_generated_passwords_never_reach_git():
+    """pg.json (the embedded warehouse's passwords) lives in the state dir, which git ignores wherever it is."""
+    for path in (".state/pg.json", ".state/postgres.log", ".state/dbt_logs/dbt.log", ".env"):
+        ignored = subprocess.run(["git", "check-ignore", "-q", path], cwd=REPO)
+        assert ignored.returncode == 0, f"{path} is not ignored by git"
+    tracked = subprocess.run(["git", "ls-files", "--", ".state", "*pg.json", ".env"], cwd=REPO, capture_output=True,
+                             text=True, check=True).stdout.split()
+    assert tracked == []
