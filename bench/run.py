@@ -88,8 +88,12 @@ def _call(config: BenchConfig, log_path: Path, fn: Callable[..., dict], *args: o
             raise
 
 
-def _ratio(a: float, b: float) -> float:
-    return round(a / b, 4) if b else math.inf
+def _ratio(a: float, b: float) -> float | None:
+    return round(a / b, 4) if b else None
+
+
+def _x(value: float | None, spec: str) -> str:
+    return format(value, spec) if value is not None else "n/a"
 
 
 def _growth(per_scale: list[dict], method: str) -> dict[str, object]:
@@ -213,12 +217,13 @@ def headline(results: dict) -> str:
     """The key ratios, one line."""
     targets = results["targets"]
     mark = ["met" if x["met"] else "NOT met" for x in targets]
-    return (f"ingest/COPY {results['ingest_vs_copy']:.3f}x (target >=0.5: {mark[0]}) · "
-            f"to_sql/COPY {results['to_sql_vs_copy']:.3f}x · "
+    return (f"ingest/COPY {_x(results['ingest_vs_copy'], '.3f')}x (target >=0.5: {mark[0]}) · "
+            f"to_sql/COPY {_x(results['to_sql_vs_copy'], '.3f')}x · "
             f"GX {results['gx_share_of_ingest']:.0%} of ingest (<=25%: {mark[1]}) · "
-            f"nightly delta/no-op {targets[2]['value']:.2f}x (<=2: {mark[2]}) · "
-            f"delta/full {targets[3]['value']:.2f}x (<=0.10: {mark[3]}) · "
-            f"peak RSS {results['peak_rss_mb']:.0f} MB, {targets[4]['value']} MB/10k rows per file (flat: {mark[4]})")
+            f"nightly delta/no-op {_x(targets[2]['value'], '.2f')}x (<=2: {mark[2]}) · "
+            f"delta/full {_x(targets[3]['value'], '.2f')}x (<=0.10: {mark[3]}) · "
+            f"peak RSS {results['peak_rss_mb']:.0f} MB, {_x(targets[4]['value'], '.1f')} MB/10k rows per file "
+            f"(flat: {mark[4]})")
 
 
 def table(results: dict) -> str:
