@@ -13,8 +13,10 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -39,17 +41,27 @@ def _empty_note(mart: str) -> str:
     return f"ยังไม่มีข้อมูลใน <code>marts.{html.escape(mart)}</code> (no rows yet)."
 
 
+def _chart_or_note(s: Section, df: pd.DataFrame, mart: str, chart_id: str,
+                   build: Callable[[pd.DataFrame], dict[str, Any]], caption: str = "") -> bool:
+    """Add the chart ``build(df)`` to the section, or the empty-mart note when ``df`` has no rows.
+
+    Returns whether the chart was added, for sections that add more from the same rows.
+    """
+    if df.empty:
+        s.notes.append(_empty_note(mart))
+        return False
+    s.charts.append(Chart(chart_id, build(df), caption))
+    return True
+
+
 def _status_section(conn: psycopg.Connection) -> Section:
     s = Section("status", "สถานะโครงการตามแผน · Project status per plan",
                 "โครงการในแผนพัฒนารัฐบาลดิจิทัลแต่ละแผน แยกตามปีที่รายงาน: เริ่มแล้ว (ไม่รวมที่เริ่มก่อนกำหนด), "
                 "เริ่มก่อนกำหนด, ยังไม่เริ่ม และไม่ได้รายงาน. Projects of each plan by reporting year; "
                 "'started early' is the part of started that began before its planned year.")
-    df = queries.project_status(conn)
-    if df.empty:
-        s.notes.append(_empty_note("project_status_by_year"))
-    else:
-        s.charts.append(Chart("project-status", charts.project_status(df),
-                              "คลิกที่คำอธิบายสัญลักษณ์เพื่อเน้นสถานะ · click the legend to highlight a status."))
+    _chart_or_note(s, queries.project_status(conn), "project_status_by_year", "project-status",
+                   charts.project_status,
+                   "คลิกที่คำอธิบายสัญลักษณ์เพื่อเน้นสถานะ · click the legend to highlight a status.")
     return s
 
 
@@ -68,31 +80,22 @@ def _approach_focus_chart(conn: psycopg.Connection, s: Section) -> None:
         s.notes.append(f"<code>marts.{mart}</code> has no recognisable fiscal_year_be / approach / focus area / "
                        f"amount columns (found: {html.escape(', '.join(cols))}); chart not shown.")
         return
-    df = queries.approach_focus(conn, "fiscal_year_be", approach, focus, amount)
-    if df.empty:
-        s.notes.append(_empty_note(mart))
-        return
-    spec = charts.approach_focus(df.assign(amount=df["amount"] / AMOUNT_COLUMNS[amount]), charts.MILLION_BAHT)
-    s.charts.append(Chart("budget-approach-focus", spec,
-                          f"งบประมาณตามแนวทางและด้าน จาก <code>marts.{mart}</code> · by approach and focus area."))
+    divisor = AMOUNT_COLUMNS[amount]
+    _chart_or_note(s, queries.approach_focus(conn, "fiscal_year_be", approach, focus, amount), mart,
+                   "budget-approach-focus",
+                   lambda df: charts.approach_focus(df.assign(amount=df["amount"] / divisor), charts.MILLION_BAHT),
+                   f"งบประมาณตามแนวทางและด้าน จาก <code>marts.{mart}</code> · by approach and focus area.")
 
 
 def _budget_section(conn: psycopg.Connection) -> Section:
     s = Section("budget", "งบประมาณ · Budget",
                 "งบประมาณรายปีตามแผนงานและแหล่งข้อมูล: แผนบูรณาการของ สพร. และรายการใน พ.ร.บ.งบประมาณ. "
                 "Budget per fiscal year by budget plan and source (DGA's integration plan, the budget bill).")
-    by_year = queries.budget_by_year(conn)
-    if by_year.empty:
-        s.notes.append(_empty_note("budget_by_year"))
-    else:
-        s.charts.append(Chart("budget-by-year", charts.budget_by_year(by_year)))
-    by_agency = queries.budget_by_agency(conn)
-    if by_agency.empty:
-        s.notes.append(_empty_note("budget_by_agency_year"))
-    else:
-        s.charts.append(Chart("budget-by-agency", charts.budget_by_agency(by_agency),
-                              "เลือกปีและแหล่งข้อมูลด้านบนกราฟ (รวมทุกแผนงาน) · pick the year and source above the "
-                              "chart; amounts are summed over budget plans."))
+    _chart_or_note(s, queries.budget_by_year(conn), "budget_by_year", "budget-by-year", charts.budget_by_year)
+    _chart_or_note(s, queries.budget_by_agency(conn), "budget_by_agency_year", "budget-by-agency",
+                   charts.budget_by_agency,
+                   "เลือกปีและแหล่งข้อมูลด้านบนกราฟ (รวมทุกแผนงาน) · pick the year and source above the "
+                   "chart; amounts are summed over budget plans.")
     _approach_focus_chart(conn, s)
     return s
 
@@ -101,16 +104,10 @@ def _readiness_section(conn: psycopg.Connection) -> Section:
     s = Section("readiness", "ความพร้อมรัฐบาลดิจิทัล · Digital-government readiness",
                 "การกระจายของระดับความพร้อม (ตามแบบจำลองของ Gartner) และแนวโน้มคะแนนเฉลี่ยรายระดับหน่วยงาน. "
                 "Maturity-band distribution and mean score trends by agency level.")
-    bands = queries.readiness_bands(conn)
-    if bands.empty:
-        s.notes.append(_empty_note("readiness_by_year"))
-    else:
-        s.charts.append(Chart("readiness-bands", charts.readiness_bands(bands)))
+    _chart_or_note(s, queries.readiness_bands(conn), "readiness_by_year", "readiness-bands", charts.readiness_bands)
     summary = queries.readiness_summary(conn)
-    if summary.empty:
-        s.notes.append(_empty_note("readiness_summary_by_year"))
-    else:
-        s.charts.append(Chart("readiness-mean-score", charts.readiness_mean_score(summary)))
+    if _chart_or_note(s, summary, "readiness_summary_by_year", "readiness-mean-score",
+                      charts.readiness_mean_score):
         s.charts.append(Chart("readiness-response-rate", charts.readiness_response_rate(summary)))
     return s
 
@@ -119,11 +116,7 @@ def _obstacles_section(conn: psycopg.Connection) -> Section:
     s = Section("obstacles", "ปัญหาและอุปสรรค · Obstacles",
                 "จำนวนโครงการที่รายงานอุปสรรคแต่ละประเภท แยกตามแผนและปีที่รายงาน. "
                 "Projects naming each obstacle category, per plan and reporting year.")
-    df = queries.obstacles(conn)
-    if df.empty:
-        s.notes.append(_empty_note("obstacles_by_year"))
-    else:
-        s.charts.append(Chart("obstacles", charts.obstacles(df)))
+    _chart_or_note(s, queries.obstacles(conn), "obstacles_by_year", "obstacles", charts.obstacles)
     return s
 
 
@@ -171,11 +164,8 @@ def _coverage_section(conn: psycopg.Connection) -> Section:
                 "หน่วยงานที่ต้องส่งรายงานหรือแบบสำรวจในแต่ละปี และผู้ที่ยังไม่ได้ส่งในปีล่าสุดของข้อมูลแต่ละประเภท. "
                 "Who was expected to submit each year, and who has not submitted in the latest year of each type.")
     per_year = queries.coverage_by_year(conn)
-    if per_year.empty:
-        s.notes.append(_empty_note("submission_coverage"))
-        return s
-    s.charts.append(Chart("coverage", charts.coverage(per_year)))
-    s.html_after = _coverage_tables(per_year, queries.missing_submissions(conn))
+    if _chart_or_note(s, per_year, "submission_coverage", "coverage", charts.coverage):
+        s.html_after = _coverage_tables(per_year, queries.missing_submissions(conn))
     return s
 
 
