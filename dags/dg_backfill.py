@@ -36,11 +36,13 @@ def _on_failure(context) -> None:
     doc_md=__doc__,
 )
 def dg_backfill():
-    @task(retries=0)
+    @task(**run_lock.CONNECT_RETRY)
     def check_range_and_lock(params=None, dag_run=None) -> None:
+        from airflow.sdk.exceptions import AirflowFailException
+
         fy_from, fy_to = int(params["fy_from"]), int(params["fy_to"])
         if fy_from > fy_to:
-            raise ValueError(f"FROM ({fy_from}) is after TO ({fy_to})")
+            raise AirflowFailException(f"FROM ({fy_from}) is after TO ({fy_to})")
         run_lock.take(dag_run.run_id)
 
     @task

@@ -39,9 +39,10 @@ def _on_failure(context) -> None:
     doc_md=__doc__,
 )
 def dg_nightly():
-    @task(retries=0, execution_timeout=timedelta(hours=1))
+    @task(execution_timeout=timedelta(hours=1), **run_lock.CONNECT_RETRY)
     def take_run_lock(dag_run=None) -> str:
-        """Waits (DGWH_LOCK_WAIT_S) while another run, nightly or backfill, uses the warehouse."""
+        """Waits (DGWH_LOCK_WAIT_S) while another run, nightly or backfill, uses the warehouse; retried
+        while the warehouse cannot be reached."""
         run_lock.take(dag_run.run_id)
         return dag_run.run_id
 
@@ -64,7 +65,7 @@ def dg_nightly():
         without the lock builds nothing. Builds the night's GX Data Docs."""
         import logging
 
-        from airflow.exceptions import AirflowSkipException
+        from airflow.sdk.exceptions import AirflowSkipException
 
         from expectations.docs import build_data_docs
 

@@ -4,14 +4,18 @@ full run."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+import socket
 import subprocess
+import threading
 import time
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -59,6 +63,7 @@ def test_nightly_dag_shape(tmp_path, monkeypatch):
     assert {f"postgres://warehouse/marts/{m}" for m in contract} <= outlets
     for task in dag.tasks:
         assert task.execution_timeout is not None, task.task_id
+    assert dag.get_task("take_run_lock").retries >= 3, "a warehouse down at start must be retried"
 
 
 def _airflow(wh, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -171,3 +176,86 @@ def test_two_year_backfill_twice_gives_the_full_runs_marts(airflow_wh):
         assert rebuilt[2562] == built[2562] and rebuilt[2565] == built[2565], "years outside the range were rebuilt"
         assert rebuilt[2563] != built[2563] and rebuilt[2564] != built[2564], "the range was not rebuilt"
         built = rebuilt
+
+
+class _LateProxy:
+    """A TCP port where nothing listens until ``open()``; then it forwards every connection to the warehouse.
+    The warehouse seen through it is 'down at start' and comes back while Airflow waits to retry."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.server: socket.socket | None = None
+
+    def open(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        if self.server:
+            self.server.close()
+
+
+def test_warehouse_down_at_start_is_retried_by_airflow_then_the_run_completes(airflow_wh):
+    """The first attempt of take_run_lock finds no warehouse: a clear error naming it (password masked),
+    nothing loaded; Airflow retries the task, the warehouse is back by then and the night completes."""
+    new = airflow_wh.landing / "readiness" / "2566"
+    shutil.copytree(airflow_wh.sample_files / "readiness" / "2566", new)
+    url = urlsplit(airflow_wh.url())
+    with airflow_wh.connect() as conn:
+        files_before = conn.execute("SELECT count(*) FROM ops.file_ledger").fetchone()[0]
+    proxy = _LateProxy(url.port)
+    env = {**os.environ, "AIRFLOW_HOME": str(airflow_wh.state / "airflow"), "DGWH_CONNECT_RETRY_DELAY_S": "2",
+           "WAREHOUSE_URL": urlunsplit(url._replace(netloc=url.netloc.replace(f":{url.port}", f":{proxy.port}")))}
+    run = subprocess.Popen([str(REPO / "scripts" / "airflow.sh"), "dags", "test", "dg_nightly"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines, files_while_down = [], None
+    try:
+        for line in run.stdout:
+            lines.append(line)
+            if proxy.server is None and "cannot connect to the warehouse" in line:
+                with airflow_wh.connect() as conn:
+                    files_while_down = conn.execute("SELECT count(*) FROM ops.file_ledger").fetchone()[0]
+                proxy.open()
+        run.wait(timeout=1200)
+    finally:
+        proxy.close()
+        run.kill()
+    out = "".join(lines)
+    assert run.returncode == 0, out[-4000:]
+    assert files_while_down == files_before, "something loaded while the warehouse was down"
+    assert f"cannot connect to the warehouse postgresql://dg_pipeline:***@127.0.0.1:{proxy.port}/" in out
+    assert url.password not in out
+    with airflow_wh.connect() as conn:
+        status, summary = conn.execute(
+            "SELECT status, summary FROM ops.pipeline_runs ORDER BY finished_at DESC LIMIT 1").fetchone()
+        files_after, rows_in, loaded, rejected = conn.execute(
+            "SELECT count(*), sum(rows_in), sum(rows_loaded), sum(rows_rejected) FROM ops.file_ledger").fetchone()
+        held = conn.execute("SELECT count(*) FROM ops.run_lock WHERE expires_at > now()").fetchone()[0]
+    assert status == "success", summary
+    assert files_after == files_before + sum(1 for p in new.rglob("*") if p.is_file())
+    assert rows_in == loaded + rejected and held == 0
