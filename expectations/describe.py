@@ -55,6 +55,22 @@ FILE_FIXES = {
                  "เปิดไฟล์ Excel ไม่ได้ (ไฟล์เสียหายหรืออัปโหลดไม่ครบ) กรุณาเปิดใน Excel บันทึกเป็น .xlsx ใหม่แล้วส่งอีกครั้ง"),
     "file_type": ("This file type is not accepted. Send .csv (UTF-8) or .xlsx.",
                   "ไม่รับไฟล์ชนิดนี้ กรุณาส่งไฟล์ .csv (UTF-8) หรือ .xlsx"),
+    "too_large": ("The file is larger than one file may be. Split it into several files, for example one per "
+                  "agency or per year, each with the template's header row, and send them all.",
+                  "ไฟล์มีขนาดใหญ่เกินกว่าที่รับได้ต่อหนึ่งไฟล์ กรุณาแบ่งเป็นหลายไฟล์ เช่น ไฟล์ละหนึ่งหน่วยงานหรือหนึ่งปี "
+                  "โดยทุกไฟล์มีแถวหัวตารางตามแบบฟอร์ม แล้วส่งมาทั้งหมด"),
+    "too_many_rows": ("The file has more rows than one file may have. Split it into several files, for example one "
+                      "per agency or per year, each with the template's header row, and send them all.",
+                      "ไฟล์มีจำนวนแถวเกินกว่าที่รับได้ต่อหนึ่งไฟล์ กรุณาแบ่งเป็นหลายไฟล์ เช่น ไฟล์ละหนึ่งหน่วยงานหรือหนึ่งปี "
+                      "โดยทุกไฟล์มีแถวหัวตารางตามแบบฟอร์ม แล้วส่งมาทั้งหมด"),
+    "line_too_long": ("A line of the file is far too long: the line breaks between rows are missing or the file is "
+                      "not a CSV table. Export it again from the spreadsheet as 'CSV UTF-8', one row per line.",
+                      "บางบรรทัดในไฟล์ยาวเกินไป (ไม่มีการขึ้นบรรทัดใหม่ระหว่างแถว หรือไม่ใช่ตาราง CSV) "
+                      "กรุณาส่งออกจากโปรแกรมตารางคำนวณเป็น 'CSV UTF-8' ใหม่ หนึ่งแถวต่อหนึ่งบรรทัด"),
+    "nul_byte": ("The file contains binary data (a NUL character), so it cannot be read as text. It may be damaged "
+                 "or not the exported table: export it again as 'CSV UTF-8' or .xlsx and resend.",
+                 "ไฟล์มีข้อมูลไบนารี (อักขระ NUL) จึงอ่านเป็นข้อความไม่ได้ ไฟล์อาจเสียหายหรือไม่ใช่ตารางที่ส่งออกมา "
+                 "กรุณาส่งออกเป็น 'CSV UTF-8' หรือ .xlsx ใหม่แล้วส่งอีกครั้ง"),
 }
 
 

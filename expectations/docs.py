@@ -22,10 +22,12 @@ SITE = "local_site"
 
 
 def run_name(run_id: str, relative_path: str) -> str:
-    """The GX run name of one file's validation: the pipeline run, then the file (no slashes)."""
+    """The GX run name of one file's validation: the pipeline run, then the file (no slashes). GX stores the
+    result in a folder of that name, so the whole name stays within a 255-byte file name."""
     from ingest.quarantine import safe_name
 
-    return f"{run_id}:{safe_name(relative_path)}"
+    prefix = f"{run_id}:"
+    return prefix + safe_name(relative_path, 255 - len(prefix.encode()))
 
 
 def docs_context(settings: Settings | None = None) -> FileDataContext:

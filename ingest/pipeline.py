@@ -17,7 +17,7 @@ import psycopg
 from ingest.discover import LandingFile, discover, local_copy
 from ingest.load import LedgerEntry, load_file, processed_hashes, reject_file
 from ingest.parse import ParsedFile, RowIssue, parse_file
-from ingest.quarantine import formula_safe, quarantine, safe_name
+from ingest.quarantine import formula_safe, quarantine
 from ingest.readers import FileRejected, detect_encoding
 from ingest.schema import ensure_schema
 from ingest.settings import Settings, get_settings
@@ -175,9 +175,7 @@ def process_file(lf: LandingFile, gate=None, run_id: str = "manual",
             except FileRejected as exc:
                 en, th = _unreadable_detail(exc, path)
                 return _reject(conn, lf, settings, run_id, exc.code, en, th, [], None, exc.rows_in)
-            # GX stores the result in a folder named "<run id>:<file>": keep it within a 255-byte file name.
-            short = safe_name(lf.relative_path, 255 - len(f"{run_id}:".encode()))
-            result = gate.validate(parsed, run_name=run_name(run_id, short))
+            result = gate.validate(parsed, run_name=run_name(run_id, lf.relative_path))
             failures = _with_parse_errors(_failures(result), parsed)
             truncated = _ends_mid_row(path, parsed, failures)
         failures += [truncated] if truncated else []

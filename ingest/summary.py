@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import psycopg
 
@@ -47,6 +48,15 @@ def build_summary(conn: psycopg.Connection, run_id: str, dbt: dict | None = None
             "data_docs": str(docs) if docs.exists() else None}
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _inert(value: object) -> str:
+    """A file's path, name or reason as one visible line: control, line-break and bidi characters become
+    ``\\uXXXX``, so a file name cannot forge summary lines or terminal escapes."""
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", str(value))
+
+
 def format_summary(summary: dict) -> str:
     loaded = summary["files"].get("loaded", {})
     rejected = summary["files"].get("rejected", {})
@@ -59,14 +69,15 @@ def format_summary(summary: dict) -> str:
     ]
     for r in summary["rejected"]:
         code = f"[{r['code']}] " if r.get("code") else ""
-        lines.append(f"  - {r['path']}: {code}{r['reason']}\n    report: {r['quarantine']}.report.md")
+        lines.append(f"  - {_inert(r['path'])}: {_inert(code)}{_inert(r['reason'])}\n"
+                     f"    report: {_inert(r['quarantine'])}.report.md")
         if r.get("feedback"):
-            lines.append(f"    feedback for the agency: {r['feedback']}")
+            lines.append(f"    feedback for the agency: {_inert(r['feedback'])}")
     dbt = summary.get("dbt") or {}
     if dbt:
         lines.append(f"dbt build: {'ok' if dbt.get('success') else 'FAILED'}, {dbt.get('models', 0)} models and seeds, "
                      f"{dbt.get('tests_passed', 0)} tests passed, {dbt.get('tests_failed', 0)} failed")
-        lines += [f"  - {f}" for f in dbt.get("failures", [])[:10]]
+        lines += [f"  - {_inert(f)}" for f in dbt.get("failures", [])[:10]]
     checks = summary.get("checks") or []
     if checks:
         failed = [c for c in checks if not c["success"]]
@@ -81,7 +92,7 @@ def format_summary(summary: dict) -> str:
         lines.append("agency names not in the registry (add them to dbt_project/seeds/agency_aliases.csv):")
         for u in summary["unmatched_agencies"]:
             hint = f"  -> did you mean {u['suggestion'][0]}?" if u["suggestion"] else ""
-            lines.append(f"  - [{u['source']}] {u['name']} ({u['rows']} rows){hint}")
+            lines.append(f"  - [{u['source']}] {_inert(u['name'])} ({u['rows']} rows){_inert(hint)}")
     return "\n".join(lines)
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from expectations.describe import FILE_FIXES, file_problem
 from expectations.docs import build_data_docs
 from expectations.gate import Gate, get_gate
 from expectations.reconcile import reconcile
@@ -183,6 +185,33 @@ def test_summary_lists_rejected_files_with_codes_and_feedback(corpus_run):
     text = format_summary(summary)
     assert "[validation.negative_amount]" in text and "feedback for the agency:" in text
     assert summary["data_docs"] == str(corpus_run.docs)
+
+
+def test_every_file_level_reject_code_has_its_own_fix_in_both_languages():
+    """Each code the readers can refuse a file with gets an instruction of its own, not the generic one."""
+    source = (Path(__file__).parents[1] / "ingest" / "readers.py").read_text()
+    codes = set(re.findall(r'FileRejected\(\s*"(\w+)"', source))
+    assert {"empty", "encoding", "too_large", "too_many_rows", "line_too_long", "nul_byte"} <= codes
+    generic = file_problem("no-such-code")
+    for code in codes:
+        fix_en, fix_th = file_problem(code)
+        assert (fix_en, fix_th) != generic and code in FILE_FIXES, code
+        assert re.search("[\u0e00-\u0e7f]", fix_th) and not re.search("[\u0e00-\u0e7f]", fix_en), code
+
+
+def test_summary_keeps_each_hostile_name_on_its_own_visible_line():
+    """A file name or reason with line breaks, terminal escapes or bidi overrides cannot forge summary lines."""
+    hostile = "readiness/2566/a\nfiles loaded:   999\x1b[2J\u202eวสฟ.csv"
+    summary = {"run_id": "r1", "warehouse": "postgresql://u:***@h/w", "files": {"rejected": {"files": 1}},
+               "rejected": [{"path": hostile, "code": "csv_syntax", "reason": "bad\rquote", "quarantine": "q/x",
+                             "feedback": "q/x.feedback.txt"}],
+               "marts": {}, "unmatched_agencies": [{"source": "readiness", "name": "กรม\nX", "rows": 1,
+                                                     "suggestion": []}], "dbt": {}, "checks": []}
+    text = format_summary(summary)
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f\u202e]", text)
+    assert sum(line.startswith("files loaded:") for line in text.splitlines()) == 1
+    assert "readiness/2566/a\\u000afiles loaded:   999\\u001b[2J\\u202eวสฟ.csv" in text
+    assert "กรม\\u000aX" in text and "bad\\u000dquote" in text
 
 
 def test_gate_is_built_once_per_process_and_rebuilt_when_the_registry_changes(tmp_path):
