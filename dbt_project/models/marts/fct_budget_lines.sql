@@ -1,19 +1,12 @@
 -- One row per current budget line of both sources: integration-plan projects (DGA's allocations)
 -- and budget-bill line items, every plan (budget_plan_code is null for plans that are not
 -- integration plans; the budget marts leave those out), with agency, amounts and file lineage.
--- Incremental by partition (see macros/fact_partitions.sql; vars fy_from/fy_to):
+-- Incremental by partition (see macros/fact_partitions.sql and macros/partitioned_fact_config.sql;
+-- vars fy_from/fy_to):
 --   integration_plan: fiscal year x agency (newest file per agency and year wins);
 --   budget_bill: the book's fiscal year x book (REF_DOC; newest file per book wins), so a
 --   resubmitted book replaces every line of the old version whatever years its lines carry.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['partition_fy_be', 'partition_key'],
-    on_schema_change='fail',
-    pre_hook="{{ rebuild_partitions_hook('partition_fy_be', agency_match_changed('d') ~ ' or ' ~ budget_plan_changed('d')) }}",
-    post_hook="{{ analyze_this() }}",
-    indexes=[{'columns': ['partition_fy_be', 'partition_key', 'file_id']}],
-) }}
+{{ config(**partitioned_fact_config('partition_fy_be', ['agency_match_changed', 'budget_plan_changed'])) }}
 
 with plan_staged as (
     select

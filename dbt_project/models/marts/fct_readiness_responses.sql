@@ -1,16 +1,9 @@
 -- One row per current readiness survey row: survey year x targeted agency (responded or not),
 -- with the six pillar scores and the overall score (mean of the pillars the agency has).
 -- Incremental by partition = survey year x agency, the supersession scope: a run rebuilds only the
--- partitions whose newest file changed (see macros/fact_partitions.sql; vars fy_from/fy_to).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['survey_year_be', 'partition_key'],
-    on_schema_change='fail',
-    pre_hook="{{ rebuild_partitions_hook('survey_year_be', agency_match_changed('d')) }}",
-    post_hook="{{ analyze_this() }}",
-    indexes=[{'columns': ['survey_year_be', 'partition_key', 'file_id']}],
-) }}
+-- partitions whose newest file changed (see macros/fact_partitions.sql and
+-- macros/partitioned_fact_config.sql; vars fy_from/fy_to).
+{{ config(**partitioned_fact_config('survey_year_be', ['agency_match_changed'])) }}
 
 with staged as (
     select
