@@ -1,13 +1,18 @@
 """Nightly load: discover new landing-zone files, validate and load each (one mapped task per file),
 build the marts with dbt (one task per model, from the dbt manifest), publish the mart Assets, write the
-HTML report and record a summary. Logic lives in ingest/, expectations/ and reporting/; this is wiring."""
+HTML report and record a summary. Logic lives in ingest/, expectations/ and reporting/; this is wiring.
+
+A night with nothing to do skips dbt: when no file was loaded, the dbt project is unchanged since the last
+successful build and every mart is there (``ingest.transform.build_needed``), the dbt tasks, the checks
+after them, the Asset events and dbt docs are skipped and the run is recorded as a success saying why.
+Trigger with the param ``force_build`` (conf ``{"force_build": true}``) to build anyway."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import Param, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 from common import run_lock
 from common.assets import MARTS
@@ -35,6 +40,9 @@ def _on_failure(context) -> None:
     default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "retry_exponential_backoff": True,
                   "execution_timeout": timedelta(minutes=30)},
     on_failure_callback=_on_failure,
+    params={"force_build": Param(False, type="boolean", title="Force the dbt build",
+                                 description="Build and test every model even when no file arrived and "
+                                             "the dbt project is unchanged since the last build.")},
     tags=["dg-warehouse"],
     doc_md=__doc__,
 )
@@ -77,6 +85,25 @@ def dg_nightly():
             logging.getLogger(__name__).exception("building GX Data Docs failed; the loads stand")
             return ""
 
+    @task.short_circuit(ignore_downstream_trigger_rules=False)
+    def build_needed(params=None, dag_run=None, ti=None) -> bool:
+        """Skips the dbt group (and, through their trigger rules, the checks, Assets and docs after it)
+        when nothing changed since the last successful build; ``summarise`` still runs and says why."""
+        import logging
+
+        from ingest.transform import build_needed as decide
+        from ingest.transform import project_fingerprint
+        from ingest.warehouse import connect
+
+        fingerprint = project_fingerprint()
+        with connect(autocommit=True) as conn:
+            needed, reason = decide(conn, dag_run.run_id, fingerprint)
+        if not needed and (params or {}).get("force_build"):
+            needed, reason = True, "dbt build forced (param force_build); otherwise: " + reason
+        logging.getLogger(__name__).info("%s", reason)
+        ti.xcom_push(key="decision", value={"build": needed, "reason": reason, "fingerprint": fingerprint})
+        return needed
+
     @task
     def reconcile_marts(dag_run=None) -> str:
         """Marts agree with raw: budget totals, project counts, survey responses, ledger counts."""
@@ -94,13 +121,18 @@ def dg_nightly():
         return run_cross_model_tests(dag_run.run_id, names)
 
     @task(outlets=MARTS)
-    def publish_marts(dag_run=None) -> dict:
-        """Every dbt task succeeded: tell data-aware DAGs and BI refreshes the marts changed."""
-        from ingest.transform import dbt_results_for_run
+    def publish_marts(dag_run=None, ti=None) -> dict:
+        """Every dbt task and check succeeded: record the build (so a night with nothing new can skip
+        dbt) and tell data-aware DAGs and BI refreshes the marts changed."""
+        from ingest.transform import dbt_results_for_run, record_build
         from ingest.warehouse import connect
 
+        decision = ti.xcom_pull(task_ids="build_needed", key="decision") or {}
         with connect(autocommit=True) as conn:
-            return dbt_results_for_run(conn, dag_run.run_id).__dict__
+            outcome = dbt_results_for_run(conn, dag_run.run_id)
+            if outcome.success and decision.get("fingerprint"):
+                record_build(conn, dag_run.run_id, decision["fingerprint"])
+            return {**outcome.__dict__, "reason": decision.get("reason")}
 
     @task
     def dbt_docs() -> str:
@@ -115,7 +147,7 @@ def dg_nightly():
         return "ok" if outcome.success else "failed"
 
     @task(trigger_rule="all_done", retries=0)
-    def summarise(dbt: dict | None = None, dag_run=None) -> str:
+    def summarise(dbt: dict | None = None, dag_run=None, ti=None) -> str:
         from ingest.settings import get_settings
         from ingest.summary import build_summary, format_summary, record_run
         from ingest.transform import dbt_results_for_run
@@ -125,7 +157,11 @@ def dg_nightly():
         settings = get_settings()
         try:
             with connect(autocommit=True) as conn:
-                dbt = dbt or dbt_results_for_run(conn, dag_run.run_id).__dict__
+                decision = ti.xcom_pull(task_ids="build_needed", key="decision") or {}
+                if decision and not decision.get("build"):
+                    dbt = {"success": True, "skipped": True, "reason": decision["reason"], "models": 0,
+                           "tests_passed": 0, "tests_failed": 0, "failures": []}
+                dbt = dbt or {**dbt_results_for_run(conn, dag_run.run_id).__dict__, "reason": decision.get("reason")}
                 ok = bool(dbt.get("success"))
                 report = build_report(conn, settings.reports_dir, dag_run.run_id,
                                       links=default_links(settings.state_dir))
@@ -148,7 +184,7 @@ def dg_nightly():
     dbt = dbt_task_group("dbt")
     tested = dbt_cross_model_tests(cross_model_tests())
     published = publish_marts()
-    loaded >> gate >> dbt >> tested >> reconcile_marts() >> published
+    loaded >> gate >> build_needed() >> dbt >> tested >> reconcile_marts() >> published
     published >> dbt_docs() >> summarise(published)
 
 

@@ -10,11 +10,10 @@ import psycopg
 from expectations.docs import data_docs_index
 from ingest.registry import suggest
 from ingest.settings import get_settings
+from ingest.transform import CONTRACT_MARTS
 from ingest.warehouse import mask_url, warehouse_url
 
-CONTRACT_MARTS = ("project_status_by_year", "obstacles_by_year", "budget_by_year", "budget_by_agency_year",
-                  "readiness_by_year", "readiness_summary_by_year", "submission_coverage", "dim_agency",
-                  "dim_fiscal_year")
+__all__ = ["CONTRACT_MARTS", "build_summary", "format_summary", "record_run"]
 
 
 def build_summary(conn: psycopg.Connection, run_id: str, dbt: dict | None = None) -> dict:
@@ -74,9 +73,14 @@ def format_summary(summary: dict) -> str:
         if r.get("feedback"):
             lines.append(f"    feedback for the agency: {_inert(r['feedback'])}")
     dbt = summary.get("dbt") or {}
-    if dbt:
+    if dbt.get("skipped"):
+        lines.append("dbt build: skipped, nothing to build (marts, checks, Asset events and dbt docs unchanged)")
+        lines.append(f"  why: {_inert(dbt.get('reason') or 'no reason recorded')}")
+    elif dbt:
         lines.append(f"dbt build: {'ok' if dbt.get('success') else 'FAILED'}, {dbt.get('models', 0)} models and seeds, "
                      f"{dbt.get('tests_passed', 0)} tests passed, {dbt.get('tests_failed', 0)} failed")
+        if dbt.get("reason"):
+            lines.append(f"  why: {_inert(dbt['reason'])}")
         lines += [f"  - {_inert(f)}" for f in dbt.get("failures", [])[:10]]
     checks = summary.get("checks") or []
     if checks:

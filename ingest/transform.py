@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +11,11 @@ from urllib.parse import unquote, urlsplit
 
 from ingest.settings import get_settings
 from ingest.warehouse import warehouse_url
+
+# The marts BI tools and the reports rely on (the summary counts their rows; a night rebuilds any missing).
+CONTRACT_MARTS = ("project_status_by_year", "obstacles_by_year", "budget_by_year", "budget_by_agency_year",
+                  "readiness_by_year", "readiness_summary_by_year", "submission_coverage", "dim_agency",
+                  "dim_fiscal_year")
 
 
 @dataclass
@@ -92,6 +99,124 @@ def dbt_results_for_run(conn, run_id: str) -> DbtOutcome:
     failures = [f"{uid}: {status}" for uid, _, status in rows if status not in ok]
     tests_failed = sum(1 for _, kind, status in rows if kind in ("test", "unit_test") and status not in ok)
     return DbtOutcome(bool(rows) and not failures, models, tests_passed, tests_failed, failures)
+
+
+# --- Whether a night needs dbt at all --------------------------------------------------------------------------
+
+_NODE_KEYS = ("unique_id", "resource_type", "checksum", "config", "depends_on", "test_metadata", "contract",
+              "alias", "given", "expect", "overrides")
+_DBT_OK = ("success", "pass", "warn")
+DBT_BUILDS_DDL = """CREATE TABLE IF NOT EXISTS ops.dbt_builds (
+    run_id      text        PRIMARY KEY,
+    fingerprint text        NOT NULL,
+    built_at    timestamptz NOT NULL DEFAULT now()
+)"""
+
+
+def _manifest_path() -> Path:
+    return get_settings().dbt_project_dir / "target" / "manifest.json"
+
+
+def project_fingerprint(manifest_path: Path | None = None) -> str:
+    """A SHA-256 of what ``dbt build`` would build, from the parsed manifest (``make manifest``; parsed here
+    when missing): every model, seed, test, unit test, hook, source and macro (its checksum, config and
+    dependencies, never paths or parse times), the project's vars and the dbt version. A seed dbt checksums
+    by path (files over 1 MB) is hashed by its bytes. Any change to a model's SQL, a seed CSV or a test
+    changes it."""
+    path = manifest_path or _manifest_path()
+    if manifest_path is None and not path.exists():
+        path = build_manifest()
+    manifest = json.loads(path.read_text())
+    project_dir = path.parent.parent
+    parts: dict[str, object] = {
+        "dbt": [manifest["metadata"].get(k) for k in ("dbt_version", "adapter_type", "project_name")],
+        "vars": _project_vars(project_dir),
+    }
+    for section in ("nodes", "unit_tests", "sources"):
+        for uid, node in sorted((manifest.get(section) or {}).items()):
+            entry = {k: node.get(k) for k in _NODE_KEYS if k in node}
+            checksum = node.get("checksum") or {}
+            if node.get("resource_type") == "seed" and checksum.get("name") == "path":
+                seed = project_dir / node["original_file_path"]
+                entry["bytes"] = hashlib.sha256(seed.read_bytes()).hexdigest() if seed.exists() else None
+            parts[f"{section}:{uid}"] = entry
+    for uid, macro in sorted((manifest.get("macros") or {}).items()):
+        parts[f"macros:{uid}"] = [macro.get("macro_sql"), macro.get("depends_on")]
+    blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _project_vars(project_dir: Path) -> object:
+    import yaml
+
+    project_file = project_dir / "dbt_project.yml"
+    if not project_file.exists():
+        return None
+    return (yaml.safe_load(project_file.read_text()) or {}).get("vars")
+
+
+def record_build(conn, run_id: str, fingerprint: str) -> None:
+    """Remember that ``run_id`` built and tested the whole project of ``fingerprint`` successfully."""
+    conn.execute(DBT_BUILDS_DDL)
+    conn.execute(
+        """INSERT INTO ops.dbt_builds (run_id, fingerprint, built_at) VALUES (%s, %s, now())
+           ON CONFLICT (run_id) DO UPDATE SET fingerprint = excluded.fingerprint, built_at = excluded.built_at""",
+        (run_id, fingerprint))
+
+
+def last_build(conn) -> tuple[str, str, object] | None:
+    """(run_id, fingerprint, built_at) of the newest successful nightly build, if any."""
+    if conn.execute("SELECT to_regclass('ops.dbt_builds')").fetchone()[0] is None:
+        return None
+    return conn.execute(
+        "SELECT run_id, fingerprint, built_at FROM ops.dbt_builds ORDER BY built_at DESC LIMIT 1").fetchone()
+
+
+def build_needed(conn, run_id: str, fingerprint: str | None = None) -> tuple[bool, str]:
+    """Whether this night must run dbt, and why (one sentence for the log and the summary).
+
+    A build is needed when this run loaded a file, no successful build is recorded, the dbt project changed
+    since the last one (``project_fingerprint``), a contract mart is missing, or a dbt run since then failed
+    (a failed node in ``ops.dbt_results``, or a run recorded 'failed' after dbt had started). Otherwise the
+    marts already are what a build would make of the same raw data and the same project."""
+    fingerprint = fingerprint or project_fingerprint()
+    reasons: list[str] = []
+    loaded = conn.execute("SELECT count(*) FROM ops.file_ledger WHERE run_id = %s AND status = 'loaded'",
+                          (run_id,)).fetchone()[0]
+    if loaded:
+        reasons.append(f"{loaded} new file(s) loaded in this run")
+    last = last_build(conn)
+    if last is None:
+        reasons.append("no successful build is recorded")
+    else:
+        last_run, last_fingerprint, built_at = last
+        if last_fingerprint != fingerprint:
+            reasons.append(f"the dbt project changed since run {last_run} (models, seeds, tests or macros)")
+        failed = _dbt_failed_since(conn, run_id, built_at)
+        if failed:
+            reasons.append(f"a dbt run since the last successful build failed (run {failed})")
+    missing = [name for name in CONTRACT_MARTS
+               if conn.execute("SELECT to_regclass(%s)", (f"marts.{name}",)).fetchone()[0] is None]
+    if missing:
+        reasons.append(f"mart(s) missing: {', '.join(missing)}")
+    if reasons:
+        return True, "dbt build needed: " + "; ".join(reasons)
+    return False, (f"no new files and the dbt project is unchanged since run {last[0]} "
+                   f"(built {last[2]:%Y-%m-%d %H:%M %Z}): marts left as they are")
+
+
+def _dbt_failed_since(conn, run_id: str, since) -> str | None:
+    """The newest other run whose dbt results after ``since`` include a failure, or which is recorded
+    'failed' in ``ops.pipeline_runs`` after running dbt nodes."""
+    if conn.execute("SELECT to_regclass('ops.dbt_results')").fetchone()[0] is None:
+        return None
+    row = conn.execute(
+        """SELECT r.run_id FROM ops.dbt_results AS r LEFT JOIN ops.pipeline_runs AS p USING (run_id)
+           WHERE r.recorded_at > %s AND r.run_id <> %s
+           GROUP BY r.run_id
+           HAVING bool_or(r.status <> ALL (%s)) OR bool_or(coalesce(p.status, '') = 'failed')
+           ORDER BY max(r.recorded_at) DESC LIMIT 1""", (since, run_id, list(_DBT_OK))).fetchone()
+    return row[0] if row else None
 
 
 if __name__ == "__main__":
