@@ -259,3 +259,63 @@ def test_warehouse_down_at_start_is_retried_by_airflow_then_the_run_completes(ai
     assert status == "success", summary
     assert files_after == files_before + sum(1 for p in new.rglob("*") if p.is_file())
     assert rows_in == loaded + rejected and held == 0
+
+
+def _task_states(wh, run_id: str) -> dict[str, str]:
+    """Each task's final state in the run (Airflow's own metadata database, SQLite under AIRFLOW_HOME)."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(wh.state / "airflow" / "airflow.db")) as db:
+        return {task: state for task, state, index in db.execute(
+            "SELECT task_id, state, map_index FROM task_instance WHERE dag_id = 'dg_nightly' AND run_id = ?",
+            (run_id,)) if index in (-1, 0)}
+
+
+def _last_run(wh) -> tuple[str, str, dict, int]:
+    with wh.connect() as conn:
+        run_id, status, summary = conn.execute(
+            "SELECT run_id, status, summary FROM ops.pipeline_runs ORDER BY finished_at DESC LIMIT 1").fetchone()
+        dbt_rows = conn.execute("SELECT count(*) FROM ops.dbt_results WHERE run_id = %s", (run_id,)).fetchone()[0]
+    return run_id, status, summary, dbt_rows
+
+
+def test_a_night_with_nothing_new_skips_dbt_and_force_build_builds(airflow_wh):
+    """After the last test's night built 2566, a night without new files runs no dbt task, leaves the marts
+    as they are, publishes no Asset event and is recorded as a success saying why; ``force_build`` builds."""
+    with airflow_wh.connect() as conn:
+        marts = _marts_fingerprint(conn)
+        files = conn.execute("SELECT count(*) FROM ops.file_ledger").fetchone()[0]
+    started = time.perf_counter()
+    run = _airflow(airflow_wh, "dags", "test", "dg_nightly")
+    elapsed = time.perf_counter() - started
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-4000:]
+    run_id, status, summary, dbt_rows = _last_run(airflow_wh)
+    assert status == "success", summary
+    assert dbt_rows == 0, "a dbt task ran on a night with nothing to do"
+    assert summary["dbt"]["skipped"] and "no new files and the dbt project is unchanged" in summary["dbt"]["reason"]
+    assert "dbt build: skipped" in out and "marts left as they are" in out
+    states = _task_states(airflow_wh, run_id)
+    assert states["build_needed"] == "success" and states["summarise"] == "success"
+    skipped = [t for t in states if t.startswith("dbt.")] + ["dbt_cross_model_tests", "reconcile_marts",
+                                                            "publish_marts", "dbt_docs"]
+    assert {t: states[t] for t in skipped} == dict.fromkeys(skipped, "skipped")
+    with airflow_wh.connect() as conn:
+        assert _marts_fingerprint(conn) == marts
+        assert conn.execute("SELECT count(*) FROM ops.file_ledger").fetchone()[0] == files
+    assert elapsed < 120, f"a night with nothing to do took {elapsed:.0f} s"
+    shown = subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "ingest.summary"], cwd=REPO,
+                           capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert shown.returncode == 0 and "dbt build: skipped" in shown.stdout, shown.stdout + shown.stderr
+
+    run = _airflow(airflow_wh, "dags", "test", "dg_nightly", "-c", json.dumps({"force_build": True}))
+    assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
+    run_id, status, summary, dbt_rows = _last_run(airflow_wh)
+    assert status == "success", summary
+    assert dbt_rows > 20 and not summary["dbt"].get("skipped") and summary["dbt"]["tests_failed"] == 0
+    assert summary["dbt"]["reason"].startswith("dbt build forced")
+    assert _task_states(airflow_wh, run_id)["publish_marts"] == "success"
+    with airflow_wh.connect() as conn:
+        assert _marts_fingerprint(conn) == marts
+        assert conn.execute("SELECT run_id FROM ops.dbt_builds ORDER BY built_at DESC LIMIT 1").fetchone()[0] == run_id
