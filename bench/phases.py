@@ -5,7 +5,8 @@ spawned process, so peak memory is the phase's own) against a workspace's embedd
 - ``nightly_phase``: the whole landing zone as history, then the nights: no-op, one new file, full rebuild.
 
 The nightly is the pipeline's own functions in the order the ``dg_nightly`` DAG calls them
-(``new_files``, ``process_file`` per file, ``dbt build``), without Airflow around them.
+(``new_files``, ``process_file`` per file, ``build_needed``, then ``dbt build`` and ``record_build`` when
+needed), without Airflow around them.
 """
 
 from __future__ import annotations
@@ -110,28 +111,6 @@ def _dbt(args: list[str], state: Path) -> dict[str, object]:
             "fact_rows": rows, "fact_rows_written": rebuilt, **summary}
 
 
-def _nightly(gate, run_id: str, select: list[str], state: Path, expect_files: int) -> dict[str, object]:
-    """One night as the DAG runs it: discover, load each new file, dbt build."""
-    from ingest.pipeline import new_files, process_file
-
-    start = time.perf_counter()
-    files = new_files()
-    discovered = time.perf_counter()
-    if len(files) != expect_files:
-        raise BenchError(f"{run_id}: expected {expect_files} new file(s), found {[f.relative_path for f in files]}")
-    rows = 0
-    for lf in files:
-        outcome = process_file(lf, gate, run_id)
-        if outcome.status != "loaded":
-            raise BenchError(f"{run_id}: {lf.relative_path} was {outcome.status}: {outcome.reason}")
-        rows += outcome.rows_loaded
-    loaded = time.perf_counter()
-    dbt = _dbt(["build", *select], state)
-    return {"seconds": round(time.perf_counter() - start, 3), "discover_s": round(discovered - start, 3),
-            "load_s": round(loaded - discovered, 3), "files": [f.relative_path for f in files], "rows": rows,
-            "dbt": dbt}
-
-
 def _load_history(gate) -> dict[str, object]:
     """Every file not loaded yet (the sample's one bad file is rejected, as designed)."""
     from ingest.pipeline import new_files, process_file
@@ -149,11 +128,57 @@ def _rss(sampler: RssSampler) -> dict[str, float]:
             "growth_mb": round(sampler.growth_mb, 1)}
 
 
+def _night(gate, run_id: str, select: list[str], state: Path, expect_files: int) -> dict[str, object]:
+    """One night as the ``dg_nightly`` DAG runs it: discover, load each new file, decide
+    (``build_needed``: skip dbt when nothing was loaded and the project is unchanged since the last
+    recorded build), then ``dbt build`` and record the build only when needed."""
+    from ingest.pipeline import new_files, process_file
+    from ingest.transform import build_needed, project_fingerprint
+    from ingest.warehouse import connect
+
+    start = time.perf_counter()
+    files = new_files()
+    discovered = time.perf_counter()
+    if len(files) != expect_files:
+        raise BenchError(f"{run_id}: expected {expect_files} new file(s), found {[f.relative_path for f in files]}")
+    rows = 0
+    for lf in files:
+        outcome = process_file(lf, gate, run_id)
+        if outcome.status != "loaded":
+            raise BenchError(f"{run_id}: {lf.relative_path} was {outcome.status}: {outcome.reason}")
+        rows += outcome.rows_loaded
+    loaded = time.perf_counter()
+    fingerprint = project_fingerprint()
+    with connect(autocommit=True) as conn:
+        needed, reason = build_needed(conn, run_id, fingerprint)
+    decided = time.perf_counter()
+    if needed:
+        dbt = _built(["build", *select], state, run_id, fingerprint)
+    else:
+        dbt = {"skipped": True, "reason": reason, "seconds": 0.0, "fact_rows_written": 0}
+    return {"seconds": round(time.perf_counter() - start, 3), "discover_s": round(discovered - start, 3),
+            "load_s": round(loaded - discovered, 3), "decide_s": round(decided - loaded, 3),
+            "build_needed": needed, "reason": reason, "files": [f.relative_path for f in files], "rows": rows,
+            "dbt": dbt}
+
+
+def _built(args: list[str], state: Path, run_id: str, fingerprint: str | None = None) -> dict[str, object]:
+    """``dbt <args>`` (``bench.phases._dbt``: it raises unless dbt succeeded), then the build recorded as
+    the DAG's ``publish_marts`` records it."""
+    from ingest.transform import project_fingerprint, record_build
+    from ingest.warehouse import connect
+
+    result = _dbt(args, state)
+    with connect(autocommit=True) as conn:
+        record_build(conn, run_id, fingerprint or project_fingerprint())
+    return result
+
+
 def nightly_phase(root: str, scale: int, dbt_args: list[str] | None = None, repeats: int = 2) -> dict[str, object]:
-    """History (every file not yet loaded) and the first build, then the nights: no-op, the national
-    local-organisation file corrected, no-op again, one agency's one-row answer, and full rebuilds
-    (``dbt build --full-refresh``). No-op and full rebuild run ``repeats`` times each (1 or 2; the machine
-    may be shared). ``dbt_args`` narrow dbt (smoke test only)."""
+    """History (every file not yet loaded) and the first build, then the nights as ``dg_nightly`` runs them
+    (``_night``): no-op, the national local-organisation file corrected, no-op again, one agency's one-row
+    answer; then full rebuilds (``dbt build --full-refresh``). No-op and full rebuild run ``repeats`` times
+    each (1 or 2; the machine may be shared). ``dbt_args`` narrow dbt (smoke test only)."""
     ws = Workspace(Path(root), scale)
     ws.use()
     from expectations.gate import get_gate
@@ -164,15 +189,16 @@ def nightly_phase(root: str, scale: int, dbt_args: list[str] | None = None, repe
     with RssSampler() as rss:
         with RssSampler() as history_rss:  # every file of ten years, one after the other
             history = _load_history(gate)
-        first_build = _dbt(["build", *select], ws.state)
-        noop.append(_nightly(gate, "bench-noop-1", select, ws.state, 0))
+        first_build = _built(["build", *select], ws.state, "bench-history")
+        noop.append(_night(gate, "bench-noop-1", select, ws.state, 0))
         write_local_correction(ws)
-        delta = _nightly(gate, "bench-delta-local", select, ws.state, 1)
+        delta = _night(gate, "bench-delta-local", select, ws.state, 1)
         if repeats > 1:
-            noop.append(_nightly(gate, "bench-noop-2", select, ws.state, 0))
+            noop.append(_night(gate, "bench-noop-2", select, ws.state, 0))
         write_agency_correction(ws)
-        delta_small = _nightly(gate, "bench-delta-agency", select, ws.state, 1)
-        full = [_dbt(["build", "--full-refresh", *select], ws.state) for _ in range(max(1, repeats))]
+        delta_small = _night(gate, "bench-delta-agency", select, ws.state, 1)
+        full = [_built(["build", "--full-refresh", *select], ws.state, f"bench-full-{i + 1}")
+                for i in range(max(1, repeats))]
     return {"scale": scale, "dbt_args": select, "history": {**history, "rss": _rss(history_rss)},
             "first_build": first_build, "noop": noop, "delta": delta, "delta_small": delta_small,
             "full_rebuild": full, "rss": _rss(rss)}

@@ -28,9 +28,9 @@ from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 
-from bench.measure import RssSampler, machine_info
-from bench.phases import _dbt, _load_history, _rss, ingest_phase
-from bench.workspace import Workspace, write_agency_correction, write_local_correction
+from bench.measure import machine_info
+from bench.phases import ingest_phase, nightly_phase
+from bench.workspace import Workspace
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_OUT = BENCH_DIR / "results.json"
@@ -171,83 +171,6 @@ def summarise(per_scale: list[dict], nightly: dict, config: BenchConfig, machine
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "elapsed_s": round(elapsed_s, 1),
     }
-
-
-def _night(gate, run_id: str, select: list[str], state: Path, expect_files: int) -> dict[str, object]:
-    """One night as the ``dg_nightly`` DAG runs it: discover, load each new file, decide
-    (``build_needed``: skip dbt when nothing was loaded and the project is unchanged since the last
-    recorded build), then ``dbt build`` and record the build only when needed."""
-    from bench.loaders import BenchError
-    from ingest.pipeline import new_files, process_file
-    from ingest.transform import build_needed, project_fingerprint
-    from ingest.warehouse import connect
-
-    start = time.perf_counter()
-    files = new_files()
-    discovered = time.perf_counter()
-    if len(files) != expect_files:
-        raise BenchError(f"{run_id}: expected {expect_files} new file(s), found {[f.relative_path for f in files]}")
-    rows = 0
-    for lf in files:
-        outcome = process_file(lf, gate, run_id)
-        if outcome.status != "loaded":
-            raise BenchError(f"{run_id}: {lf.relative_path} was {outcome.status}: {outcome.reason}")
-        rows += outcome.rows_loaded
-    loaded = time.perf_counter()
-    fingerprint = project_fingerprint()
-    with connect(autocommit=True) as conn:
-        needed, reason = build_needed(conn, run_id, fingerprint)
-    decided = time.perf_counter()
-    if needed:
-        dbt = _built(["build", *select], state, run_id, fingerprint)
-    else:
-        dbt = {"skipped": True, "reason": reason, "seconds": 0.0, "fact_rows_written": 0}
-    return {"seconds": round(time.perf_counter() - start, 3), "discover_s": round(discovered - start, 3),
-            "load_s": round(loaded - discovered, 3), "decide_s": round(decided - loaded, 3),
-            "build_needed": needed, "reason": reason, "files": [f.relative_path for f in files], "rows": rows,
-            "dbt": dbt}
-
-
-def _built(args: list[str], state: Path, run_id: str, fingerprint: str | None = None) -> dict[str, object]:
-    """``dbt <args>`` (``bench.phases._dbt``: it raises unless dbt succeeded), then the build recorded as
-    the DAG's ``publish_marts`` records it."""
-    from ingest.transform import project_fingerprint, record_build
-    from ingest.warehouse import connect
-
-    result = _dbt(args, state)
-    with connect(autocommit=True) as conn:
-        record_build(conn, run_id, fingerprint or project_fingerprint())
-    return result
-
-
-def nightly_phase(root: str, scale: int, dbt_args: list[str] | None = None, repeats: int = 2) -> dict[str, object]:
-    """History (every file not yet loaded) and the first build, then the nights as ``dg_nightly`` runs them
-    (``_night``): no-op, the national local-organisation file corrected, no-op again, one agency's one-row
-    answer; then full rebuilds (``dbt build --full-refresh``). No-op and full rebuild run ``repeats`` times
-    each (1 or 2; the machine may be shared). ``dbt_args`` narrow dbt (smoke test only)."""
-    ws = Workspace(Path(root), scale)
-    ws.use()
-    from expectations.gate import get_gate
-
-    select = list(dbt_args or [])
-    gate = get_gate()
-    noop: list[dict[str, object]] = []
-    with RssSampler() as rss:
-        with RssSampler() as history_rss:  # every file of ten years, one after the other
-            history = _load_history(gate)
-        first_build = _built(["build", *select], ws.state, "bench-history")
-        noop.append(_night(gate, "bench-noop-1", select, ws.state, 0))
-        write_local_correction(ws)
-        delta = _night(gate, "bench-delta-local", select, ws.state, 1)
-        if repeats > 1:
-            noop.append(_night(gate, "bench-noop-2", select, ws.state, 0))
-        write_agency_correction(ws)
-        delta_small = _night(gate, "bench-delta-agency", select, ws.state, 1)
-        full = [_built(["build", "--full-refresh", *select], ws.state, f"bench-full-{i + 1}")
-                for i in range(max(1, repeats))]
-    return {"scale": scale, "dbt_args": select, "history": {**history, "rss": _rss(history_rss)},
-            "first_build": first_build, "noop": noop, "delta": delta, "delta_small": delta_small,
-            "full_rebuild": full, "rss": _rss(rss)}
 
 
 def run_bench(config: BenchConfig) -> dict[str, object]:

@@ -97,9 +97,7 @@ def dg_nightly():
 
         fingerprint = project_fingerprint()
         with connect(autocommit=True) as conn:
-            needed, reason = decide(conn, dag_run.run_id, fingerprint)
-        if not needed and (params or {}).get("force_build"):
-            needed, reason = True, "dbt build forced (param force_build); otherwise: " + reason
+            needed, reason = decide(conn, dag_run.run_id, fingerprint, force=bool((params or {}).get("force_build")))
         logging.getLogger(__name__).info("%s", reason)
         ti.xcom_push(key="decision", value={"build": needed, "reason": reason, "fingerprint": fingerprint})
         return needed

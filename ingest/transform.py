@@ -172,19 +172,20 @@ def last_build(conn) -> tuple[str, str, object] | None:
         "SELECT run_id, fingerprint, built_at FROM ops.dbt_builds ORDER BY built_at DESC LIMIT 1").fetchone()
 
 
-def build_needed(conn, run_id: str, fingerprint: str | None = None) -> tuple[bool, str]:
+def build_needed(conn, run_id: str, fingerprint: str | None = None, force: bool = False) -> tuple[bool, str]:
     """Whether this night must run dbt, and why (one sentence for the log and the summary).
 
-    A build is needed when this run loaded a file, no successful build is recorded, the dbt project changed
+    A build is needed when forced, when this run received a file (loaded, or rejected: the coverage mart
+    counts rejections), when no successful build is recorded, the dbt project changed
     since the last one (``project_fingerprint``), a contract mart is missing, or a dbt run since then failed
     (a failed node in ``ops.dbt_results``, or a run recorded 'failed' after dbt had started). Otherwise the
     marts already are what a build would make of the same raw data and the same project."""
     fingerprint = fingerprint or project_fingerprint()
     reasons: list[str] = []
-    loaded = conn.execute("SELECT count(*) FROM ops.file_ledger WHERE run_id = %s AND status = 'loaded'",
-                          (run_id,)).fetchone()[0]
-    if loaded:
-        reasons.append(f"{loaded} new file(s) loaded in this run")
+    received = dict(conn.execute("SELECT status, count(*) FROM ops.file_ledger WHERE run_id = %s GROUP BY status",
+                                 (run_id,)).fetchall())
+    if received:
+        reasons.append(" and ".join(f"{n} new file(s) {status} in this run" for status, n in sorted(received.items())))
     last = last_build(conn)
     if last is None:
         reasons.append("no successful build is recorded")
@@ -199,6 +200,8 @@ def build_needed(conn, run_id: str, fingerprint: str | None = None) -> tuple[boo
                if conn.execute("SELECT to_regclass(%s)", (f"marts.{name}",)).fetchone()[0] is None]
     if missing:
         reasons.append(f"mart(s) missing: {', '.join(missing)}")
+    if force:
+        return True, "dbt build forced (param force_build)" + (": also " + "; ".join(reasons) if reasons else "")
     if reasons:
         return True, "dbt build needed: " + "; ".join(reasons)
     return False, (f"no new files and the dbt project is unchanged since run {last[0]} "

@@ -104,14 +104,18 @@ def test_build_needed_until_a_build_is_recorded_then_only_when_something_changed
     needed, reason = build_needed(tx, "night-2", "f" * 64)
     assert needed and "the dbt project changed since run night-1" in reason
 
-    # A file loaded by this run: build. A rejected one changes nothing.
+    # Forced: build, saying so.
+    needed, reason = build_needed(tx, "night-2", fingerprint, force=True)
+    assert needed and reason == "dbt build forced (param force_build)"
+
+    # A file received by this run, loaded or rejected (submission_coverage counts rejections): build.
     for status, rows in (("rejected", 0), ("loaded", 1)):
+        night = f"night-{status}"
         tx.execute("""INSERT INTO ops.file_ledger (source, content_sha256, path, size_bytes, received_at, run_id,
-                      status, rows_in, rows_loaded, rows_rejected) VALUES ('readiness', %s, %s, 1, now(), 'night-2',
-                      %s, 1, %s, %s)""", (f"test-{status}", f"readiness/{status}.csv", status, rows, 1 - rows))
-        needed, reason = build_needed(tx, "night-2", fingerprint)
-        assert needed is (status == "loaded"), reason
-    assert "1 new file(s) loaded in this run" in reason
+                      status, rows_in, rows_loaded, rows_rejected) VALUES ('readiness', %s, %s, 1, now(), %s,
+                      %s, 1, %s, %s)""", (f"test-{status}", f"readiness/{status}.csv", night, status, rows, 1 - rows))
+        needed, reason = build_needed(tx, night, fingerprint)
+        assert needed and f"1 new file(s) {status} in this run" in reason, reason
     assert not build_needed(tx, "night-3", fingerprint)[0], "another run's files were built by night-1"
 
 
