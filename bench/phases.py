@@ -165,12 +165,14 @@ def _night(gate, run_id: str, select: list[str], state: Path, expect_files: int)
 def _built(args: list[str], state: Path, run_id: str, fingerprint: str | None = None) -> dict[str, object]:
     """``dbt <args>`` (``bench.phases._dbt``: it raises unless dbt succeeded), then the build recorded as
     the DAG's ``publish_marts`` records it."""
-    from ingest.transform import project_fingerprint, record_build
+    from ingest.transform import ledger_mark, project_fingerprint, record_build
     from ingest.warehouse import connect
 
+    with connect(autocommit=True) as conn:
+        files_through = ledger_mark(conn)
     result = _dbt(args, state)
     with connect(autocommit=True) as conn:
-        record_build(conn, run_id, fingerprint or project_fingerprint())
+        record_build(conn, run_id, fingerprint or project_fingerprint(), files_through)
     return result
 
 

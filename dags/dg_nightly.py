@@ -92,14 +92,16 @@ def dg_nightly():
         import logging
 
         from ingest.transform import build_needed as decide
-        from ingest.transform import project_fingerprint
+        from ingest.transform import ledger_mark, project_fingerprint
         from ingest.warehouse import connect
 
         fingerprint = project_fingerprint()
         with connect(autocommit=True) as conn:
+            files_through = ledger_mark(conn)  # what the build will include; later files wait for the next
             needed, reason = decide(conn, dag_run.run_id, fingerprint, force=bool((params or {}).get("force_build")))
         logging.getLogger(__name__).info("%s", reason)
-        ti.xcom_push(key="decision", value={"build": needed, "reason": reason, "fingerprint": fingerprint})
+        ti.xcom_push(key="decision", value={"build": needed, "reason": reason, "fingerprint": fingerprint,
+                                               "files_through": files_through})
         return needed
 
     @task
@@ -129,7 +131,7 @@ def dg_nightly():
         with connect(autocommit=True) as conn:
             outcome = dbt_results_for_run(conn, dag_run.run_id)
             if outcome.success and decision.get("fingerprint"):
-                record_build(conn, dag_run.run_id, decision["fingerprint"])
+                record_build(conn, dag_run.run_id, decision["fingerprint"], decision["files_through"])
             return {**outcome.__dict__, "reason": decision.get("reason")}
 
     @task

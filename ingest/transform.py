@@ -107,10 +107,11 @@ _NODE_KEYS = ("unique_id", "resource_type", "checksum", "config", "depends_on", 
               "alias", "given", "expect", "overrides")
 _DBT_OK = ("success", "pass", "warn")
 DBT_BUILDS_DDL = """CREATE TABLE IF NOT EXISTS ops.dbt_builds (
-    run_id      text        PRIMARY KEY,
-    fingerprint text        NOT NULL,
-    built_at    timestamptz NOT NULL DEFAULT now()
-)"""
+    run_id        text        PRIMARY KEY,
+    fingerprint   text        NOT NULL,
+    built_at      timestamptz NOT NULL DEFAULT now()
+);
+ALTER TABLE ops.dbt_builds ADD COLUMN IF NOT EXISTS files_through bigint NOT NULL DEFAULT 0"""
 
 
 def _manifest_path() -> Path:
@@ -155,42 +156,54 @@ def _project_vars(project_dir: Path) -> object:
     return (yaml.safe_load(project_file.read_text()) or {}).get("vars")
 
 
-def record_build(conn, run_id: str, fingerprint: str) -> None:
-    """Remember that ``run_id`` built and tested the whole project of ``fingerprint`` successfully."""
-    conn.execute(DBT_BUILDS_DDL)
+def ledger_mark(conn) -> int:
+    """The newest ledger entry's file_id: taken before dbt starts, it says which files a build included."""
+    return conn.execute("SELECT coalesce(max(file_id), 0) FROM ops.file_ledger").fetchone()[0]
+
+
+def record_build(conn, run_id: str, fingerprint: str, files_through: int) -> None:
+    """Remember that ``run_id`` built and tested the whole project of ``fingerprint`` successfully, from
+    every file up to ledger entry ``files_through`` (``ledger_mark`` before the build)."""
+    for statement in DBT_BUILDS_DDL.split(";"):
+        conn.execute(statement)
     conn.execute(
-        """INSERT INTO ops.dbt_builds (run_id, fingerprint, built_at) VALUES (%s, %s, now())
-           ON CONFLICT (run_id) DO UPDATE SET fingerprint = excluded.fingerprint, built_at = excluded.built_at""",
-        (run_id, fingerprint))
+        """INSERT INTO ops.dbt_builds (run_id, fingerprint, built_at, files_through)
+           VALUES (%s, %s, clock_timestamp(), %s)
+           ON CONFLICT (run_id) DO UPDATE SET fingerprint = excluded.fingerprint, built_at = excluded.built_at,
+               files_through = excluded.files_through""",
+        (run_id, fingerprint, files_through))
 
 
-def last_build(conn) -> tuple[str, str, object] | None:
-    """(run_id, fingerprint, built_at) of the newest successful nightly build, if any."""
+def last_build(conn) -> tuple[str, str, object, int] | None:
+    """(run_id, fingerprint, built_at, files_through) of the newest successful nightly build, if any."""
     if conn.execute("SELECT to_regclass('ops.dbt_builds')").fetchone()[0] is None:
         return None
-    return conn.execute(
-        "SELECT run_id, fingerprint, built_at FROM ops.dbt_builds ORDER BY built_at DESC LIMIT 1").fetchone()
+    return conn.execute("SELECT run_id, fingerprint, built_at, files_through FROM ops.dbt_builds "
+                        "ORDER BY built_at DESC, files_through DESC LIMIT 1").fetchone()
 
 
 def build_needed(conn, run_id: str, fingerprint: str | None = None, force: bool = False) -> tuple[bool, str]:
     """Whether this night must run dbt, and why (one sentence for the log and the summary).
 
-    A build is needed when forced, when this run received a file (loaded, or rejected: the coverage mart
-    counts rejections), when no successful build is recorded, the dbt project changed
+    A build is needed when forced, when no successful build is recorded, when a file was received since the
+    last one (loaded, or rejected: the coverage mart counts rejections; by this run or by one that died before
+    its build), when the dbt project changed
     since the last one (``project_fingerprint``), a contract mart is missing, or a dbt run since then failed
     (a failed node in ``ops.dbt_results``, or a run recorded 'failed' after dbt had started). Otherwise the
     marts already are what a build would make of the same raw data and the same project."""
     fingerprint = fingerprint or project_fingerprint()
     reasons: list[str] = []
-    received = dict(conn.execute("SELECT status, count(*) FROM ops.file_ledger WHERE run_id = %s GROUP BY status",
-                                 (run_id,)).fetchall())
-    if received:
-        reasons.append(" and ".join(f"{n} new file(s) {status} in this run" for status, n in sorted(received.items())))
     last = last_build(conn)
+    received = dict(conn.execute(
+        "SELECT status, count(*) FROM ops.file_ledger WHERE file_id > %s OR run_id = %s GROUP BY status",
+        (last[3] if last else 0, run_id)).fetchall())
+    if received:
+        reasons.append(" and ".join(f"{n} new file(s) {status}" for status, n in sorted(received.items()))
+                       + (f" since run {last[0]}'s build" if last else ""))
     if last is None:
         reasons.append("no successful build is recorded")
     else:
-        last_run, last_fingerprint, built_at = last
+        last_run, last_fingerprint, built_at, _ = last
         if last_fingerprint != fingerprint:
             reasons.append(f"the dbt project changed since run {last_run} (models, seeds, tests or macros)")
         failed = _dbt_failed_since(conn, run_id, built_at)

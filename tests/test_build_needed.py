@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingest.transform import CONTRACT_MARTS, build_needed, project_fingerprint, record_build
+from ingest.transform import CONTRACT_MARTS, build_needed, ledger_mark, project_fingerprint, record_build
 from tests.conftest import REPO
 
 MANIFEST = REPO / "dbt_project" / "target" / "manifest.json"
@@ -94,7 +94,7 @@ def test_build_needed_until_a_build_is_recorded_then_only_when_something_changed
     needed, reason = build_needed(tx, "night-1", fingerprint)
     assert needed and "no successful build is recorded" in reason
 
-    record_build(tx, "night-1", fingerprint)
+    record_build(tx, "night-1", fingerprint, ledger_mark(tx))
     needed, reason = build_needed(tx, "night-2", fingerprint)
     assert not needed, reason
     assert reason.startswith("no new files and the dbt project is unchanged since run night-1")
@@ -108,20 +108,24 @@ def test_build_needed_until_a_build_is_recorded_then_only_when_something_changed
     needed, reason = build_needed(tx, "night-2", fingerprint, force=True)
     assert needed and reason == "dbt build forced (param force_build)"
 
-    # A file received by this run, loaded or rejected (submission_coverage counts rejections): build.
+    # A file received since the build, loaded or rejected (submission_coverage counts rejections): build,
+    # whether this run received it or an earlier one that died before its own build.
     for status, rows in (("rejected", 0), ("loaded", 1)):
-        night = f"night-{status}"
-        tx.execute("""INSERT INTO ops.file_ledger (source, content_sha256, path, size_bytes, received_at, run_id,
-                      status, rows_in, rows_loaded, rows_rejected) VALUES ('readiness', %s, %s, 1, now(), %s,
-                      %s, 1, %s, %s)""", (f"test-{status}", f"readiness/{status}.csv", night, status, rows, 1 - rows))
-        needed, reason = build_needed(tx, night, fingerprint)
-        assert needed and f"1 new file(s) {status} in this run" in reason, reason
-    assert not build_needed(tx, "night-3", fingerprint)[0], "another run's files were built by night-1"
+        with tx.transaction(force_rollback=True):
+            tx.execute("""INSERT INTO ops.file_ledger (source, content_sha256, path, size_bytes, received_at,
+                          run_id, status, rows_in, rows_loaded, rows_rejected) VALUES ('readiness', %s, %s, 1, now(),
+                          'night-2', %s, 1, %s, %s)""",
+                       (f"test-{status}", f"readiness/{status}.csv", status, rows, 1 - rows))
+            for night in ("night-2", "night-3"):
+                needed, reason = build_needed(tx, night, fingerprint)
+                assert needed and f"1 new file(s) {status} since run night-1's build" in reason, (night, reason)
+            record_build(tx, "night-3", fingerprint, ledger_mark(tx))
+            assert not build_needed(tx, "night-4", fingerprint)[0], "night-3's build included the file"
 
 
 def test_build_needed_after_a_failed_dbt_run_or_with_a_mart_missing(tx):
     fingerprint = project_fingerprint()
-    record_build(tx, "night-1", fingerprint)
+    record_build(tx, "night-1", fingerprint, ledger_mark(tx))
     assert not build_needed(tx, "night-2", fingerprint)[0]
 
     with tx.transaction(force_rollback=True):
