@@ -2,9 +2,10 @@
 build the marts with dbt (one task per model, from the dbt manifest), publish the mart Assets, write the
 HTML report and record a summary. Logic lives in ingest/, expectations/ and reporting/; this is wiring.
 
-A night with nothing to do skips dbt: when no file was loaded, the dbt project is unchanged since the last
-successful build and every mart is there (``ingest.transform.build_needed``), the dbt tasks, the checks
-after them, the Asset events and dbt docs are skipped and the run is recorded as a success saying why.
+A night with nothing to do skips dbt: when no file arrived since the last successful build, the dbt
+project is unchanged since then and every model's relation is there (``ingest.transform.build_needed``),
+the dbt tasks, the checks after them, the Asset events and dbt docs are skipped and the run is recorded
+as a success saying why.
 Trigger with the param ``force_build`` (conf ``{"force_build": true}``) to build anyway."""
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def _on_failure(context) -> None:
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Bangkok"),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "retry_exponential_backoff": True,
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "retry_exponential_backoff": 2.0,
                   "execution_timeout": timedelta(minutes=30)},
     on_failure_callback=_on_failure,
     params={"force_build": Param(False, type="boolean", title="Force the dbt build",
@@ -47,7 +48,7 @@ def _on_failure(context) -> None:
     doc_md=__doc__,
 )
 def dg_nightly():
-    @task(execution_timeout=timedelta(hours=1), **run_lock.CONNECT_RETRY)
+    @task(**run_lock.CONNECT_RETRY)
     def take_run_lock(dag_run=None) -> str:
         """Waits (DGWH_LOCK_WAIT_S) while another run, nightly or backfill, uses the warehouse; retried
         while the warehouse cannot be reached."""
@@ -149,7 +150,7 @@ def dg_nightly():
     @task(trigger_rule="all_done", retries=0)
     def summarise(dbt: dict | None = None, dag_run=None, ti=None) -> str:
         from ingest.settings import get_settings
-        from ingest.summary import build_summary, format_summary, record_run
+        from ingest.summary import build_summary, format_summary, night_outcome, record_run
         from ingest.transform import dbt_results_for_run
         from ingest.warehouse import connect
         from reporting.nightly import build_report, default_links
@@ -158,11 +159,8 @@ def dg_nightly():
         try:
             with connect(autocommit=True) as conn:
                 decision = ti.xcom_pull(task_ids="build_needed", key="decision") or {}
-                if decision and not decision.get("build"):
-                    dbt = {"success": True, "skipped": True, "reason": decision["reason"], "models": 0,
-                           "tests_passed": 0, "tests_failed": 0, "failures": []}
+                ok, dbt = night_outcome(decision, dbt)
                 dbt = dbt or {**dbt_results_for_run(conn, dag_run.run_id).__dict__, "reason": decision.get("reason")}
-                ok = bool(dbt.get("success"))
                 report = build_report(conn, settings.reports_dir, dag_run.run_id,
                                       links=default_links(settings.state_dir))
                 summary = build_summary(conn, dag_run.run_id, dbt)
@@ -173,7 +171,8 @@ def dg_nightly():
         text = format_summary(summary)
         print(text)
         if not ok:
-            raise RuntimeError("the run did not complete (lock, loads or dbt): see the failed tasks and the summary")
+            raise RuntimeError("the run did not complete (lock, loads, dbt or the checks after it): "
+                               "see the failed tasks and the summary")
         return text
 
     lock = take_run_lock()

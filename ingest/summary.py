@@ -100,6 +100,17 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def night_outcome(decision: dict | None, published: dict | None) -> tuple[bool, dict | None]:
+    """(success, dbt part of the summary) of a nightly run, from ``build_needed``'s decision and what
+    ``publish_marts`` returned. A skipped build is a success; a build is one only when ``publish_marts``
+    ran, which it does only after dbt, the cross-model tests and the reconciliation all passed. No decision
+    (the run never held the lock, or failed before deciding) is a failure. ``None``: read dbt's results."""
+    if decision and not decision.get("build"):
+        return True, {"success": True, "skipped": True, "reason": decision.get("reason"), "models": 0,
+                      "tests_passed": 0, "tests_failed": 0, "failures": []}
+    return bool(decision and published and published.get("success")), published
+
+
 def record_run(conn: psycopg.Connection, summary: dict, status: str) -> None:
     conn.execute(
         """INSERT INTO ops.pipeline_runs (run_id, finished_at, status, summary) VALUES (%s, now(), %s, %s)

@@ -114,6 +114,10 @@ DBT_BUILDS_DDL = """CREATE TABLE IF NOT EXISTS ops.dbt_builds (
 ALTER TABLE ops.dbt_builds ADD COLUMN IF NOT EXISTS files_through bigint NOT NULL DEFAULT 0"""
 
 
+_PROJECT_SUFFIXES = {".sql", ".yml", ".yaml", ".csv"}
+_NOT_PROJECT = {"target", "logs", "dbt_packages"}
+
+
 def _manifest_path() -> Path:
     return get_settings().dbt_project_dir / "target" / "manifest.json"
 
@@ -121,9 +125,9 @@ def _manifest_path() -> Path:
 def project_fingerprint(manifest_path: Path | None = None) -> str:
     """A SHA-256 of what ``dbt build`` would build, from the parsed manifest (``make manifest``; parsed here
     when missing): every model, seed, test, unit test, hook, source and macro (its checksum, config and
-    dependencies, never paths or parse times), the project's vars and the dbt version. A seed dbt checksums
-    by path (files over 1 MB) is hashed by its bytes. Any change to a model's SQL, a seed CSV or a test
-    changes it."""
+    dependencies, never paths or parse times), the project's vars and the dbt version; and the bytes of the
+    project's .sql, .yml and .csv files, since dbt builds from the files even when nobody re-parsed the
+    manifest after editing them. Any change to a model's SQL, a seed CSV or a test changes it."""
     path = manifest_path or _manifest_path()
     if manifest_path is None and not path.exists():
         path = build_manifest()
@@ -135,14 +139,14 @@ def project_fingerprint(manifest_path: Path | None = None) -> str:
     }
     for section in ("nodes", "unit_tests", "sources"):
         for uid, node in sorted((manifest.get(section) or {}).items()):
-            entry = {k: node.get(k) for k in _NODE_KEYS if k in node}
-            checksum = node.get("checksum") or {}
-            if node.get("resource_type") == "seed" and checksum.get("name") == "path":
-                seed = project_dir / node["original_file_path"]
-                entry["bytes"] = hashlib.sha256(seed.read_bytes()).hexdigest() if seed.exists() else None
-            parts[f"{section}:{uid}"] = entry
+            parts[f"{section}:{uid}"] = {k: node.get(k) for k in _NODE_KEYS if k in node}
     for uid, macro in sorted((manifest.get("macros") or {}).items()):
         parts[f"macros:{uid}"] = [macro.get("macro_sql"), macro.get("depends_on")]
+    for file in sorted(project_dir.rglob("*")):
+        relative = file.relative_to(project_dir)
+        if (file.suffix in _PROJECT_SUFFIXES and relative.parts[0] not in _NOT_PROJECT
+                and not any(part.startswith(".") for part in relative.parts) and file.is_file()):
+            parts[f"file:{relative.as_posix()}"] = hashlib.sha256(file.read_bytes()).hexdigest()
     blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -178,18 +182,21 @@ def last_build(conn) -> tuple[str, str, object, int] | None:
     """(run_id, fingerprint, built_at, files_through) of the newest successful nightly build, if any."""
     if conn.execute("SELECT to_regclass('ops.dbt_builds')").fetchone()[0] is None:
         return None
+    for statement in DBT_BUILDS_DDL.split(";"):  # a table made before files_through existed gains it
+        conn.execute(statement)
     return conn.execute("SELECT run_id, fingerprint, built_at, files_through FROM ops.dbt_builds "
                         "ORDER BY built_at DESC, files_through DESC LIMIT 1").fetchone()
 
 
-def build_needed(conn, run_id: str, fingerprint: str | None = None, force: bool = False) -> tuple[bool, str]:
+def build_needed(conn, run_id: str, fingerprint: str | None = None, force: bool = False,
+                 manifest_path: Path | None = None) -> tuple[bool, str]:
     """Whether this night must run dbt, and why (one sentence for the log and the summary).
 
     A build is needed when forced, when no successful build is recorded, when a file was received since the
     last one (loaded, or rejected: the coverage mart counts rejections; by this run or by one that died before
-    its build), when the dbt project changed
-    since the last one (``project_fingerprint``), a contract mart is missing, or a dbt run since then failed
-    (a failed node in ``ops.dbt_results``, or a run recorded 'failed' after dbt had started). Otherwise the
+    its build), when the dbt project changed since the last one (``project_fingerprint``), a model's or seed's
+    relation is missing, or a dbt run since then failed (a failed node in ``ops.dbt_results``, or a run
+    recorded 'failed' after dbt had started). Otherwise the
     marts already are what a build would make of the same raw data and the same project."""
     fingerprint = fingerprint or project_fingerprint()
     reasons: list[str] = []
@@ -209,10 +216,9 @@ def build_needed(conn, run_id: str, fingerprint: str | None = None, force: bool 
         failed = _dbt_failed_since(conn, run_id, built_at)
         if failed:
             reasons.append(f"a dbt run since the last successful build failed (run {failed})")
-    missing = [name for name in CONTRACT_MARTS
-               if conn.execute("SELECT to_regclass(%s)", (f"marts.{name}",)).fetchone()[0] is None]
+    missing = _missing_relations(conn, manifest_path or _manifest_path())
     if missing:
-        reasons.append(f"mart(s) missing: {', '.join(missing)}")
+        reasons.append(f"relation(s) missing: {', '.join(missing[:10])}" + (" …" if len(missing) > 10 else ""))
     if force:
         return True, "dbt build forced (param force_build)" + (": also " + "; ".join(reasons) if reasons else "")
     if reasons:
@@ -221,17 +227,33 @@ def build_needed(conn, run_id: str, fingerprint: str | None = None, force: bool 
                    f"(built {last[2]:%Y-%m-%d %H:%M %Z}): marts left as they are")
 
 
+def _missing_relations(conn, manifest_path: Path) -> list[str]:
+    """schema.name of every model and seed in the manifest (ephemeral models aside) not in the warehouse."""
+    manifest = json.loads(manifest_path.read_text())
+    wanted = [(n["schema"], n.get("alias") or n["name"]) for n in manifest["nodes"].values()
+              if n["resource_type"] in ("model", "seed") and n["config"].get("materialized") != "ephemeral"]
+    rows = conn.execute(
+        """SELECT s || '.' || a FROM unnest(%s::text[], %s::text[]) AS t(s, a)
+           WHERE to_regclass(quote_ident(s) || '.' || quote_ident(a)) IS NULL ORDER BY 1""",
+        ([s for s, _ in wanted], [a for _, a in wanted])).fetchall()
+    return [r[0] for r in rows]
+
+
 def _dbt_failed_since(conn, run_id: str, since) -> str | None:
-    """The newest other run whose dbt results after ``since`` include a failure, or which is recorded
-    'failed' in ``ops.pipeline_runs`` after running dbt nodes."""
+    """The newest other run whose dbt results after ``since`` include a failure (a node's last attempt in
+    that run: a retry that succeeded is not one), or which is recorded 'failed' in ``ops.pipeline_runs``
+    after running dbt nodes."""
     if conn.execute("SELECT to_regclass('ops.dbt_results')").fetchone()[0] is None:
         return None
     row = conn.execute(
-        """SELECT r.run_id FROM ops.dbt_results AS r LEFT JOIN ops.pipeline_runs AS p USING (run_id)
-           WHERE r.recorded_at > %s AND r.run_id <> %s
-           GROUP BY r.run_id
-           HAVING bool_or(r.status <> ALL (%s)) OR bool_or(coalesce(p.status, '') = 'failed')
-           ORDER BY max(r.recorded_at) DESC LIMIT 1""", (since, run_id, list(_DBT_OK))).fetchone()
+        """WITH latest AS (
+               SELECT DISTINCT ON (run_id, unique_id) run_id, status, recorded_at FROM ops.dbt_results
+               WHERE recorded_at > %s AND run_id <> %s
+               ORDER BY run_id, unique_id, recorded_at DESC)
+           SELECT l.run_id FROM latest AS l LEFT JOIN ops.pipeline_runs AS p USING (run_id)
+           GROUP BY l.run_id
+           HAVING bool_or(l.status <> ALL (%s)) OR bool_or(coalesce(p.status, '') = 'failed')
+           ORDER BY max(l.recorded_at) DESC LIMIT 1""", (since, run_id, list(_DBT_OK))).fetchone()
     return row[0] if row else None
 
 

@@ -186,13 +186,14 @@ class _LateProxy:
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.server: socket.socket | None = None
+        self.server = socket.socket()  # bound, not listening: the port is ours and refuses connections
+        self.server.bind(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.listening = False
 
     def open(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", self.port))
+        self.server.listen()
+        self.listening = True
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -218,8 +219,7 @@ class _LateProxy:
                     s.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
-        if self.server:
-            self.server.close()
+        self.server.close()
 
 
 def _task_states(wh, run_id: str) -> dict[str, str]:
@@ -254,21 +254,28 @@ def test_warehouse_down_at_start_is_retried_then_a_night_with_nothing_new_skips_
            "WAREHOUSE_URL": urlunsplit(url._replace(netloc=url.netloc.replace(f":{url.port}", f":{proxy.port}")))}
     run = subprocess.Popen([str(REPO / "scripts" / "airflow.sh"), "dags", "test", "dg_nightly"], env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines, files_while_down = [], None
-    try:
+    lines: list[str] = []
+    files_while_down: list[int] = []
+
+    def follow() -> None:  # the warehouse comes back once the first attempt has failed on it
         for line in run.stdout:
             lines.append(line)
-            if proxy.server is None and "cannot connect to the warehouse" in line:
+            if not proxy.listening and "cannot connect to the warehouse" in line:
                 with airflow_wh.connect() as conn:
-                    files_while_down = conn.execute("SELECT count(*) FROM ops.file_ledger").fetchone()[0]
+                    files_while_down.append(conn.execute("SELECT count(*) FROM ops.file_ledger").fetchone()[0])
                 proxy.open()
+
+    reader = threading.Thread(target=follow, daemon=True)
+    reader.start()
+    try:
         run.wait(timeout=1200)
+        reader.join(timeout=60)
     finally:
         proxy.close()
         run.kill()
     out = "".join(lines)
     assert run.returncode == 0, out[-4000:]
-    assert files_while_down == files_before, "something loaded while the warehouse was down"
+    assert files_while_down == [files_before], "something loaded while the warehouse was down"
     assert f"cannot connect to the warehouse postgresql://dg_pipeline:***@127.0.0.1:{proxy.port}/" in out
     assert url.password not in out
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,12 +22,13 @@ MANIFEST = REPO / "dbt_project" / "target" / "manifest.json"
 
 
 def _changed(tmp_path: Path, change) -> str:
-    """The fingerprint of a copy of the manifest after ``change(manifest)``."""
+    """The fingerprint of a copy of the project and its manifest after ``change(manifest)``."""
     manifest = json.loads(MANIFEST.read_text())
     change(manifest)
     project = tmp_path / "dbt_project"
+    if not project.exists():
+        shutil.copytree(REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs"))
     (project / "target").mkdir(parents=True, exist_ok=True)
-    (project / "dbt_project.yml").write_text((REPO / "dbt_project" / "dbt_project.yml").read_text())
     path = project / "target" / "manifest.json"
     path.write_text(json.dumps(manifest))
     return project_fingerprint(path)
@@ -64,19 +66,24 @@ def test_fingerprint_is_stable_and_follows_models_seeds_tests_and_macros(tmp_pat
     assert project_fingerprint(yml.parent / "target" / "manifest.json") != base
 
 
-def test_a_seed_too_big_for_dbt_checksums_is_hashed_by_its_bytes(tmp_path):
-    def by_path(m):
-        node = _node(m, "seed", "agencies")
-        node["checksum"] = {"name": "path", "checksum": node["original_file_path"]}
-
-    first = _changed(tmp_path, by_path)
-    seed = tmp_path / "dbt_project" / "seeds" / "agencies.csv"
-    seed.parent.mkdir(parents=True)
-    seed.write_text("code,name\nA,one\n")
-    second = project_fingerprint(tmp_path / "dbt_project" / "target" / "manifest.json")
-    seed.write_text("code,name\nA,two\n")
-    third = project_fingerprint(tmp_path / "dbt_project" / "target" / "manifest.json")
-    assert len({first, second, third}) == 3
+def test_editing_project_files_without_reparsing_changes_the_fingerprint(tmp_path):
+    """dbt builds from the files: an edited seed or model counts even when the manifest was not re-parsed;
+    dbt's own output and hidden files do not."""
+    base = _changed(tmp_path, lambda m: None)
+    assert base == project_fingerprint(MANIFEST)
+    project = tmp_path / "dbt_project"
+    manifest = project / "target" / "manifest.json"
+    (project / "logs").mkdir(exist_ok=True)
+    (project / "logs" / "dbt.log.csv").write_text("noise")
+    (project / ".user.yml").write_text("id: someone\n")
+    (project / "target" / "run_results.sql").write_text("select 1")
+    assert project_fingerprint(manifest) == base
+    aliases = project / "seeds" / "agency_aliases.csv"
+    aliases.write_text(aliases.read_text() + "กรมตัวอย่าง,DEPT-X\n")
+    seeded = project_fingerprint(manifest)
+    model = project / "models" / "marts" / "budget_by_year.sql"
+    model.write_text(model.read_text() + "\n-- edited\n")
+    assert len({base, seeded, project_fingerprint(manifest)}) == 3
 
 
 @pytest.fixture
@@ -131,14 +138,14 @@ def test_build_needed_after_a_failed_dbt_run_or_with_a_mart_missing(tx):
     with tx.transaction(force_rollback=True):
         tx.execute("""INSERT INTO ops.dbt_results (invocation_id, run_id, unique_id, resource_type, status,
                       recorded_at) VALUES ('i', 'backfill-x', 'model.dg_warehouse.budget_by_year', 'model',
-                      'error', now() + interval '1 second')""")
+                      'error', clock_timestamp() + interval '1 second')""")
         needed, reason = build_needed(tx, "night-2", fingerprint)
         assert needed and "failed (run backfill-x)" in reason
 
     with tx.transaction(force_rollback=True):  # dbt ran, then the run died and was recorded failed
         tx.execute("""INSERT INTO ops.dbt_results (invocation_id, run_id, unique_id, resource_type, status,
                       recorded_at) VALUES ('i', 'night-x', 'seed.dg_warehouse.plans', 'seed', 'success',
-                      now() + interval '1 second')""")
+                      clock_timestamp() + interval '1 second')""")
         assert not build_needed(tx, "night-2", fingerprint)[0], "a successful dbt run is not a failure"
         tx.execute("INSERT INTO ops.pipeline_runs (run_id, status, summary) VALUES ('night-x', 'failed', '{}')")
         assert build_needed(tx, "night-2", fingerprint)[0]
@@ -146,5 +153,32 @@ def test_build_needed_after_a_failed_dbt_run_or_with_a_mart_missing(tx):
     with tx.transaction(force_rollback=True):
         tx.execute(f"ALTER TABLE marts.{CONTRACT_MARTS[0]} RENAME TO gone")  # noqa: S608 (a constant)
         needed, reason = build_needed(tx, "night-2", fingerprint)
-        assert needed and f"mart(s) missing: {CONTRACT_MARTS[0]}" in reason
+        assert needed and f"relation(s) missing: marts.{CONTRACT_MARTS[0]}" in reason
+    assert not build_needed(tx, "night-2", fingerprint)[0]
+
+
+def test_a_retried_node_that_succeeded_is_not_a_failure_but_a_missing_model_relation_is(tx):
+    fingerprint = project_fingerprint()
+    record_build(tx, "night-1", fingerprint, ledger_mark(tx))
+    with tx.transaction(force_rollback=True):  # first attempt failed, Airflow's retry succeeded
+        for status, later in (("error", "1 second"), ("success", "2 seconds")):
+            tx.execute("""INSERT INTO ops.dbt_results (invocation_id, run_id, unique_id, resource_type, status,
+                          recorded_at) VALUES (%s, 'backfill-y', 'model.dg_warehouse.budget_by_year', 'model', %s,
+                          clock_timestamp() + %s::interval)""", (f"i-{status}", status, later))
+        assert not build_needed(tx, "night-2", fingerprint)[0], "a retry that succeeded counted as a failure"
+    with tx.transaction(force_rollback=True):  # not a contract mart, still something dbt builds
+        tx.execute("ALTER TABLE intermediate.int_agency_keys RENAME TO gone")
+        needed, reason = build_needed(tx, "night-2", fingerprint)
+        assert needed and "relation(s) missing: intermediate.int_agency_keys" in reason, reason
+
+
+def test_a_build_record_table_from_before_files_through_still_works(tx):
+    """A warehouse whose ops.dbt_builds predates the files_through column gains it instead of failing."""
+    fingerprint = project_fingerprint()
+    tx.execute("CREATE TABLE ops.dbt_builds (run_id text PRIMARY KEY, fingerprint text NOT NULL, "
+               "built_at timestamptz NOT NULL DEFAULT now())")
+    tx.execute("INSERT INTO ops.dbt_builds (run_id, fingerprint) VALUES ('night-0', %s)", (fingerprint,))
+    needed, reason = build_needed(tx, "night-1", fingerprint)
+    assert needed and "since run night-0's build" in reason, "files_through 0: every ledger file is newer"
+    record_build(tx, "night-1", fingerprint, ledger_mark(tx))
     assert not build_needed(tx, "night-2", fingerprint)[0]

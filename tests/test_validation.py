@@ -23,7 +23,7 @@ from expectations.gate import Gate, get_gate
 from expectations.reconcile import reconcile
 from ingest.pipeline import new_files, process_file
 from ingest.settings import Settings, get_settings
-from ingest.summary import build_summary, format_summary
+from ingest.summary import build_summary, format_summary, night_outcome
 from tests.corpus import make_bad_files
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -212,6 +212,19 @@ def test_summary_keeps_each_hostile_name_on_its_own_visible_line():
     assert sum(line.startswith("files loaded:") for line in text.splitlines()) == 1
     assert "readiness/2566/a\\u000afiles loaded:   999\\u001b[2J\\u202eวสฟ.csv" in text
     assert "กรม\\u000aX" in text and "bad\\u000dquote" in text
+
+
+def test_a_night_succeeds_only_when_it_skipped_or_published_after_every_check():
+    skipped = {"build": False, "reason": "no new files"}
+    built = {"build": True, "reason": "1 new file(s) loaded"}
+    ok, dbt = night_outcome(skipped, None)
+    assert ok and dbt["skipped"] and dbt["reason"] == "no new files"
+    assert night_outcome(built, {"success": True, "models": 35}) == (True, {"success": True, "models": 35})
+    # publish_marts did not run: dbt, a cross-model test or the reconciliation failed
+    assert night_outcome(built, None) == (False, None)
+    assert night_outcome(built, {"success": False}) == (False, {"success": False})
+    # never decided: the run did not hold the lock, or failed before
+    assert night_outcome({}, None)[0] is False and night_outcome(None, {"success": True})[0] is False
 
 
 def test_gate_is_built_once_per_process_and_rebuilt_when_the_registry_changes(tmp_path):

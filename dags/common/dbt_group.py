@@ -59,7 +59,7 @@ def dbt_task_group(group_id: str, dbt_vars: dict[str, Any] | None = None, full_r
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD),
         operator_args={"pre_execute": _warehouse_env, "install_deps": False, "emit_datasets": False,
                        "full_refresh": full_refresh, "vars": dbt_vars or {}},
-        default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True,
+        default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": 2.0,
                       "execution_timeout": timedelta(minutes=30)},
     )
 

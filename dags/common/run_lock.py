@@ -9,11 +9,16 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-# take_run_lock's retries when the warehouse is down at start: 1, 2, 4, 8 x the delay (default 1 minute).
+# The task that takes the lease: retried when the warehouse is down at start (about 1, 2, 4, 8 x the delay,
+# default 1 minute, plus Airflow's jitter), and given time to wait DGWH_LOCK_WAIT_S for the lease, so a
+# long wait ends in RunLocked (no retry) rather than in a timeout (which would be retried). Both are read
+# when the DAG is parsed: set them where the dag-processor runs.
+LOCK_WAIT_S = float(os.environ.get("DGWH_LOCK_WAIT_S", 1800))
 CONNECT_RETRY = {
     "retries": 4,
     "retry_delay": timedelta(seconds=float(os.environ.get("DGWH_CONNECT_RETRY_DELAY_S", 60))),
-    "retry_exponential_backoff": True,
+    "retry_exponential_backoff": 2.0,
+    "execution_timeout": timedelta(seconds=LOCK_WAIT_S + 600),
 }
 
 
