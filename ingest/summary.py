@@ -47,7 +47,7 @@ def build_summary(conn: psycopg.Connection, run_id: str, dbt: dict | None = None
             "data_docs": str(docs) if docs.exists() else None}
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def _inert(value: object) -> str:
