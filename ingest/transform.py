@@ -218,7 +218,8 @@ def build_needed(conn, run_id: str, fingerprint: str | None = None, force: bool 
             reasons.append(f"a dbt run since the last successful build failed (run {failed})")
     missing = _missing_relations(conn, manifest_path or _manifest_path())
     if missing:
-        reasons.append(f"relation(s) missing: {', '.join(missing[:10])}" + (" …" if len(missing) > 10 else ""))
+        reasons.append(f"relation(s) missing: {', '.join(missing[:3])}"
+                       + (f" and {len(missing) - 3} more" if len(missing) > 3 else ""))
     if force:
         return True, "dbt build forced (param force_build)" + (": also " + "; ".join(reasons) if reasons else "")
     if reasons:
