@@ -69,6 +69,14 @@ CREATE TABLE IF NOT EXISTS ops.pipeline_runs (
     status      text,
     summary     jsonb
 );
+-- Successful nightly builds (ingest.transform.record_build): what a night with nothing new can skip.
+CREATE TABLE IF NOT EXISTS ops.dbt_builds (
+    run_id        text        PRIMARY KEY,
+    fingerprint   text        NOT NULL,
+    built_at      timestamptz NOT NULL DEFAULT now(),
+    files_through bigint      NOT NULL DEFAULT 0
+);
+ALTER TABLE ops.dbt_builds ADD COLUMN IF NOT EXISTS files_through bigint NOT NULL DEFAULT 0;
 """
 
 

@@ -13,8 +13,6 @@ from ingest.settings import get_settings
 from ingest.transform import CONTRACT_MARTS
 from ingest.warehouse import mask_url, warehouse_url
 
-__all__ = ["CONTRACT_MARTS", "build_summary", "format_summary", "record_run"]
-
 
 def build_summary(conn: psycopg.Connection, run_id: str, dbt: dict | None = None) -> dict:
     files = conn.execute(

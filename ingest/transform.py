@@ -106,13 +106,6 @@ def dbt_results_for_run(conn, run_id: str) -> DbtOutcome:
 _NODE_KEYS = ("unique_id", "resource_type", "checksum", "config", "depends_on", "test_metadata", "contract",
               "alias", "given", "expect", "overrides")
 _DBT_OK = ("success", "pass", "warn")
-DBT_BUILDS_DDL = """CREATE TABLE IF NOT EXISTS ops.dbt_builds (
-    run_id        text        PRIMARY KEY,
-    fingerprint   text        NOT NULL,
-    built_at      timestamptz NOT NULL DEFAULT now()
-);
-ALTER TABLE ops.dbt_builds ADD COLUMN IF NOT EXISTS files_through bigint NOT NULL DEFAULT 0"""
-
 
 _PROJECT_SUFFIXES = {".sql", ".yml", ".yaml", ".csv"}
 _NOT_PROJECT = {"target", "logs", "dbt_packages"}
@@ -167,9 +160,8 @@ def ledger_mark(conn) -> int:
 
 def record_build(conn, run_id: str, fingerprint: str, files_through: int) -> None:
     """Remember that ``run_id`` built and tested the whole project of ``fingerprint`` successfully, from
-    every file up to ledger entry ``files_through`` (``ledger_mark`` before the build)."""
-    for statement in DBT_BUILDS_DDL.split(";"):
-        conn.execute(statement)
+    every file up to ledger entry ``files_through`` (``ledger_mark`` before the build). ops.dbt_builds is
+    made by ``ensure_schema``, which ``build_needed`` runs."""
     conn.execute(
         """INSERT INTO ops.dbt_builds (run_id, fingerprint, built_at, files_through)
            VALUES (%s, %s, clock_timestamp(), %s)
@@ -180,10 +172,6 @@ def record_build(conn, run_id: str, fingerprint: str, files_through: int) -> Non
 
 def last_build(conn) -> tuple[str, str, object, int] | None:
     """(run_id, fingerprint, built_at, files_through) of the newest successful nightly build, if any."""
-    if conn.execute("SELECT to_regclass('ops.dbt_builds')").fetchone()[0] is None:
-        return None
-    for statement in DBT_BUILDS_DDL.split(";"):  # a table made before files_through existed gains it
-        conn.execute(statement)
     return conn.execute("SELECT run_id, fingerprint, built_at, files_through FROM ops.dbt_builds "
                         "ORDER BY built_at DESC, files_through DESC LIMIT 1").fetchone()
 
@@ -198,6 +186,9 @@ def build_needed(conn, run_id: str, fingerprint: str | None = None, force: bool 
     relation is missing, or a dbt run since then failed (a failed node in ``ops.dbt_results``, or a run
     recorded 'failed' after dbt had started). Otherwise the
     marts already are what a build would make of the same raw data and the same project."""
+    from ingest.schema import ensure_schema
+
+    ensure_schema(conn)  # ops tables, and columns added since a warehouse was made (files_through)
     fingerprint = fingerprint or project_fingerprint()
     reasons: list[str] = []
     last = last_build(conn)

@@ -1,7 +1,7 @@
 """Whether a night needs dbt: ``project_fingerprint`` and ``build_needed`` against the real sample warehouse.
 
 Every check runs inside one transaction that is rolled back, so the shared sample warehouse is left as it was
-(no ``ops.dbt_builds`` table, no extra ledger rows, every mart in place).
+(no build recorded in ``ops.dbt_builds``, no extra ledger rows, every mart in place).
 """
 
 from __future__ import annotations
@@ -175,6 +175,7 @@ def test_a_retried_node_that_succeeded_is_not_a_failure_but_a_missing_model_rela
 def test_a_build_record_table_from_before_files_through_still_works(tx):
     """A warehouse whose ops.dbt_builds predates the files_through column gains it instead of failing."""
     fingerprint = project_fingerprint()
+    tx.execute("DROP TABLE ops.dbt_builds")  # as an earlier version made it
     tx.execute("CREATE TABLE ops.dbt_builds (run_id text PRIMARY KEY, fingerprint text NOT NULL, "
                "built_at timestamptz NOT NULL DEFAULT now())")
     tx.execute("INSERT INTO ops.dbt_builds (run_id, fingerprint) VALUES ('night-0', %s)", (fingerprint,))
