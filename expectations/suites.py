@@ -83,8 +83,6 @@ def _specific(source: Source) -> Iterable[Expectation]:
         # ones are flagged (and kept apart from the bill's own year in the marts), never fatal.
         yield E.ExpectColumnValuesToBeBetween(column="fiscal_year_be", min_value=FY_MIN_BE, max_value=FY_MAX_BE,
                                               meta=WARNING, notes="instalment year outside the plausible range")
-        yield E.ExpectColumnValuesToNotBeNull(column="amount_baht", meta=ROW,
-                                              notes="the amount was lost or damaged in the extraction")
         yield E.ExpectColumnValuesToBeBetween(column="amount_baht", min_value=0, meta=ROW)
         yield E.ExpectColumnValuesToMatchRegex(column="ref_doc", regex=REF_DOC_PATTERN, meta=ROW,
                                                notes="REF_DOC must start with the bill's year: <year>.<issue>.<book>")

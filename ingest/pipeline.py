@@ -9,6 +9,7 @@ import csv
 import dataclasses
 import io
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from ingest.sources import SOURCES
 from ingest.warehouse import connect
 
 log = logging.getLogger(__name__)
+BOOK_NAME = re.compile(r"((?:19|20|25)\d\d)[-._](\d{1,2})[-._](\d{1,3})")
 
 
 @dataclass
@@ -182,11 +184,20 @@ def _reason(code: str, failures: list[dict], source_name: str) -> tuple[str, str
             f"{what_th}: {' '.join(p for p in th if p)} (ไม่ผ่านการตรวจสอบสำคัญ {len(critical)} รายการ)")
 
 
-def _describe(parsed: ParsedFile) -> dict[str, object]:
+def _book_from_name(name: str) -> str | None:
+    """A budget book with no readable line: its file name says which one (2022-3-1.csv = REF_DOC 2022.3.1)."""
+    book = BOOK_NAME.search(name.rsplit("/", 1)[-1])
+    return ".".join(book.groups()) if book else None
+
+
+def _describe(parsed: ParsedFile, name: str) -> dict[str, object]:
+    """What the ledger records of a file's content: years, agencies, budget books (``name``: its landing path)."""
     years = sorted({int(r[c]) for r in parsed.records for c in ("reporting_fy_be", "survey_year_be",
                                                                "fiscal_year_be") if r.get(c)})
     agencies = sorted({str(r["agency_name"]) for r in parsed.records if r.get("agency_name")})
     ref_docs = sorted({str(r["ref_doc"]) for r in parsed.records if r.get("ref_doc")})
+    if parsed.source.third_party and not ref_docs:
+        return {"fiscal_years_be": None, "agency_names": None, "ref_doc": _book_from_name(name)}
     return {"fiscal_years_be": years or None, "agency_names": agencies[:50] or None,
             "ref_doc": ",".join(ref_docs) or None}
 
@@ -241,7 +252,7 @@ def process_file(lf: LandingFile, gate=None, run_id: str = "manual",
         entry = LedgerEntry(status="loaded", rows_in=parsed.rows_in, rows_loaded=len(kept),
                             rows_rejected=rows_rejected, warnings=len(result.warnings) + len(parsed.notes),
                             encoding=parsed.encoding, quarantine_path=report, reject_code=code, reject_reason=en,
-                            **_describe(parsed))
+                            **_describe(parsed, lf.relative_path))
         file_id = load_file(conn, lf, parsed, entry, run_id, validation, kept, row_issues)
     if file_id is None:
         return FileOutcome(lf.relative_path, lf.source, "skipped", reason="already loaded by another run")
@@ -275,7 +286,8 @@ def _reject(conn: psycopg.Connection, lf: LandingFile, settings: Settings, run_i
     entry = LedgerEntry(status="rejected", rows_in=rows_in, rows_rejected=rows_in, reject_code=code,
                         reject_reason=en, quarantine_path=str(target),
                         encoding=parsed.encoding if parsed else None,
-                        **(_describe(parsed) if parsed else {}))
+                        **(_describe(parsed, lf.relative_path) if parsed else
+                           {"ref_doc": _book_from_name(lf.relative_path)} if SOURCES[lf.source].third_party else {}))
     file_id = reject_file(conn, lf, entry, run_id, issues, validation)
     log.warning("rejected %s: %s", lf.relative_path, en)
     return FileOutcome(lf.relative_path, lf.source, "rejected" if file_id else "skipped", file_id, rows_in, 0,
