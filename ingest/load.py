@@ -59,10 +59,11 @@ def _insert_rejected_rows(conn: psycopg.Connection, file_id: int, issues: list[R
     if not issues:
         return
     with conn.cursor().copy(
-        "COPY ops.rejected_rows (file_id, source_row, source_sheet, column_name, value, reason) FROM STDIN"
+        "COPY ops.rejected_rows (file_id, source_row, source_sheet, column_name, value, reason, agency_name,"
+        " fiscal_year_be) FROM STDIN"
     ) as copy:
         for i in issues:
-            copy.write_row((file_id, i.row, i.sheet, i.column, i.value, i.message))
+            copy.write_row((file_id, i.row, i.sheet, i.column, i.value, i.message, i.agency, i.year))
 
 
 def record_validation(conn: psycopg.Connection, file_id: int | None, lf: LandingFile, run_id: str,

@@ -31,6 +31,8 @@ class RowIssue:
     value: str | None
     message: str
     record: int | None = None  # position in ParsedFile.records, for cells of rows that were read
+    agency: str | None = None  # the agency and year the row was meant for (rejected rows)
+    year: int | None = None
 
 
 @dataclass

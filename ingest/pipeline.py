@@ -104,9 +104,10 @@ def _rejected_rows(parsed: ParsedFile, result, source) -> list[RowIssue]:
     for record_no, failed in sorted(result.rejected.items()):
         rec = parsed.records[record_no]
         row, sheet = int(rec["source_row"]), rec.get("source_sheet")
+        meant = _meant_for(rec)
         for failure, value in failed:
             if failure.column == UNREADABLE_VALUE:
-                issues += [RowIssue(row, sheet, i.column, i.value, f"unparseable_value: {i.message}", record_no)
+                issues += [RowIssue(row, sheet, i.column, i.value, f"unparseable_value: {i.message}", record_no, *meant)
                            for i in unreadable.get(record_no, [])]
                 continue
             if failure.expectation == "expect_column_values_to_not_be_null" and any(
@@ -115,8 +116,19 @@ def _rejected_rows(parsed: ParsedFile, result, source) -> list[RowIssue]:
             x = explain(dataclasses.asdict(failure), source)
             note = f" ({failure.notes})" if failure.notes else ""
             issues.append(RowIssue(row, sheet, failure.column, value, f"{x.category}: expected {x.expected_en}{note}",
-                                   record_no))
+                                   record_no, *meant))
     return issues
+
+
+YEAR_COLUMNS = ("reporting_fy_be", "survey_year_be", "fiscal_year_be")
+AGENCY_COLUMNS = ("agency_name", "budgetary_unit")
+
+
+def _meant_for(rec: dict[str, object]) -> tuple[str | None, int | None]:
+    """The agency (as written) and year a row was meant for, where the row says."""
+    agency = next((str(rec[c]) for c in AGENCY_COLUMNS if rec.get(c)), None)
+    year = next((int(rec[c]) for c in YEAR_COLUMNS if isinstance(rec.get(c), int)), None)
+    return agency, year
 
 
 def _ends_mid_row(path: Path, parsed: ParsedFile, failures: list[dict]) -> dict | None:
@@ -192,13 +204,12 @@ def _book_from_name(name: str) -> str | None:
 
 def _describe(parsed: ParsedFile, name: str) -> dict[str, object]:
     """What the ledger records of a file's content: years, agencies, budget books (``name``: its landing path)."""
-    years = sorted({int(r[c]) for r in parsed.records for c in ("reporting_fy_be", "survey_year_be",
-                                                               "fiscal_year_be") if r.get(c)})
+    years = sorted({int(r[c]) for r in parsed.records for c in YEAR_COLUMNS if isinstance(r.get(c), int)})
     agencies = sorted({str(r["agency_name"]) for r in parsed.records if r.get("agency_name")})
     ref_docs = sorted({str(r["ref_doc"]) for r in parsed.records if r.get("ref_doc")})
     if parsed.source.third_party and not ref_docs:
         return {"fiscal_years_be": None, "agency_names": None, "ref_doc": _book_from_name(name)}
-    return {"fiscal_years_be": years or None, "agency_names": agencies[:50] or None,
+    return {"fiscal_years_be": years or None, "agency_names": agencies or None,
             "ref_doc": ",".join(ref_docs) or None}
 
 
