@@ -98,6 +98,40 @@ def _specific(source: Source) -> Iterable[Expectation]:
             ignore_row_if="either_value_is_missing", meta=ROW)
 
 
+# Why a check rejects what it rejects, where its own notes do not say.
+WHY = {
+    "expect_column_values_to_not_be_null": "a required value is empty: that row cannot be used, the others can",
+    "expect_column_values_to_be_unique": "rows sharing a key: which one is right cannot be told, so all of them go",
+    "expect_compound_columns_to_be_unique": "rows sharing a key: which one is right cannot be told, so all of them go",
+    "expect_column_values_to_be_in_set": "not an allowed value (the parser already reads the documents' labels)",
+    "expect_column_pair_values_a_to_be_greater_than_b": "a project cannot have started after the year reported on",
+}
+KIND_WHY = {"year": f"a year outside the plausible fiscal years (BE {FY_MIN_BE}-{FY_MAX_BE}, dbt vars fy_min/max_be)",
+            "amount": "a negative amount", "decimal": f"a score outside {SCORE_MIN}-{SCORE_MAX}"}
+LEVEL_TEXT = {
+    "file": "file: the whole file is rejected (it cannot stand as a whole)",
+    "row": "row: the rows that fail are rejected, with the reason per row; the rest of the file loads",
+    "warning": "warning: recorded in the report; the row loads",
+}
+
+
+def checks(source: Source) -> list[tuple[str, str, str, str]]:
+    """(check, columns, level, why) for each expectation of a source's suite, for docs/sources.md."""
+    out = []
+    for e in (*_common(source), *_specific(source)):
+        columns = getattr(e, "column", None) or ", ".join(getattr(e, "column_list", None) or getattr(
+            e, "column_set", None) or []) or ", ".join(c for c in (getattr(e, "column_A", None),
+                                                                  getattr(e, "column_B", None)) if c)
+        meta = e.meta or {}
+        kind = "warning" if meta.get("severity") == "warning" else level(meta)
+        column = source.columns_by_name.get(getattr(e, "column", None) or "")
+        why = e.notes or WHY.get(e.expectation_type) or (KIND_WHY.get(column.kind, "") if column else "")
+        if not why and getattr(e, "column", None) == "amount_baht":
+            why = KIND_WHY["amount"]
+        out.append((e.expectation_type, columns or "(table)", kind, why))
+    return out
+
+
 def build_suite(source_name: str) -> gx.ExpectationSuite:
     source = SOURCES[source_name]
     suite = gx.ExpectationSuite(name=f"{source_name}_suite")

@@ -105,6 +105,10 @@ class Source:
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
 
+    @property
+    def columns_by_name(self) -> dict[str, Column]:
+        return {c.name: c for c in self.columns}
+
 
 # The registered name a repaired, OCR-damaged plan name is read as; the text as written is kept here.
 PLAN_AS_WRITTEN = (("budget_plan_as_written", "text"),)

@@ -328,3 +328,18 @@ def test_mojibake_check_flags_garbled_cells_only(tmp_path, note, garbled):
     assert bool(flagged) == garbled
     if garbled:
         assert flagged[0].rows == [2] and flagged[0].values == [f"obstacle_note: {note}"]
+
+
+def test_every_check_has_a_level_and_every_budget_bill_value_check_rejects_rows_only():
+    """One place says what each check rejects; the bill (third-party extractions) is never lost whole
+    over a value. docs/sources.md lists the same table (the templates test keeps it fresh)."""
+    from expectations.suites import checks
+    from ingest.sources import SOURCES
+
+    for source in SOURCES.values():
+        found = checks(source)
+        assert all(level in ("file", "row", "warning") and why for _, _, level, why in found), source.name
+        file_level = {check for check, _, level, _ in found if level == "file"}
+        assert file_level == {"expect_table_row_count_to_be_between", "expect_table_columns_to_match_set"}
+    docs = (Path(__file__).parents[1] / "docs" / "sources.md").read_text(encoding="utf-8")
+    assert docs.count("| check (GX expectation) | column(s) | rejects | why |") == len(SOURCES)
