@@ -17,6 +17,15 @@ report_files as (
     join {{ ref('int_agency_keys') }} as k on k.agency_key = {{ name_key('name') }}
     where l.source = 'project_reports'
 ),
+-- Rows rejected at the gate, for the agency and year they were meant for.
+rejected_rows as (
+    select l.source, rr.fiscal_year_be, k.agency_id, count(distinct (rr.file_id, rr.source_row)) as rows_rejected
+    from {{ source('ops', 'rejected_rows') }} as rr
+    join {{ ref('stg_file_ledger') }} as l on l.file_id = rr.file_id
+    join {{ ref('int_agency_keys') }} as k on k.agency_key = {{ name_key('rr.agency_name') }}
+    where rr.fiscal_year_be is not null
+    group by l.source, rr.fiscal_year_be, k.agency_id
+),
 reports as (
     select
         e.fiscal_year_be,
@@ -69,11 +78,15 @@ unioned as (
     select * from survey
 )
 select
-    fiscal_year_be::integer as fiscal_year_be,
-    agency_id::text as agency_id,
-    submission_type::text as submission_type,
-    files_received::integer as files_received,
-    files_rejected::integer as files_rejected,
-    latest_received_at::timestamptz as latest_received_at,
-    coalesce(is_complete, false)::boolean as is_complete
-from unioned
+    u.fiscal_year_be::integer as fiscal_year_be,
+    u.agency_id::text as agency_id,
+    u.submission_type::text as submission_type,
+    u.files_received::integer as files_received,
+    u.files_rejected::integer as files_rejected,
+    coalesce(r.rows_rejected, 0)::integer as rows_rejected,
+    u.latest_received_at::timestamptz as latest_received_at,
+    coalesce(u.is_complete, false)::boolean as is_complete
+from unioned as u
+left join rejected_rows as r
+    on r.agency_id = u.agency_id and r.fiscal_year_be = u.fiscal_year_be
+    and r.source = case u.submission_type when 'project_report' then 'project_reports' else 'readiness' end
