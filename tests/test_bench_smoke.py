@@ -88,7 +88,7 @@ def test_scale_adds_local_organisations_and_changes_nothing_else(tmp_path):
     default, scaled = _contents(tmp_path / "default"), _contents(tmp_path / "scaled")
 
     added = sorted(set(scaled) - set(default))
-    assert len(added) == 10 and all("readiness_local_" in p for p in added)
+    assert len(added) == len(READINESS_TARGETS) and all("readiness_local_" in p for p in added)
     assert {p: scaled[p] for p in default if p != "seeds/agencies.csv"} == \
         {p: b for p, b in default.items() if p != "seeds/agencies.csv"}
     registry = scaled["seeds/agencies.csv"].removesuffix(b"|")
