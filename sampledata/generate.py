@@ -307,7 +307,7 @@ def write_readiness(rng: random.Random, agencies: list[Agency], landing: Path) -
                 path = base / f"readiness_{kind}_{year}.csv"
                 _write_csv(path, header, rows, encoding,
                            title=[f"ผลสำรวจระดับความพร้อมรัฐบาลดิจิทัล พ.ศ. {year}"] if kind == "province" else None)
-            _touch(path, _received(year, 11 if year < 2568 else 9, 25))
+            _touch(path, _received(year, 9, 25))
             files += 1
     return files
 
@@ -454,7 +454,7 @@ def write_local_readiness(rng: random.Random, local: list[Agency], landing: Path
                          _thai_date(date(year - 543, 8, 1 + i % 28)) if answered else ""])
         path = landing / "readiness" / str(year) / f"readiness_local_{year}.csv"
         _write_csv(path, header, rows, ["utf-8-sig", "cp874", "utf-8"][year % 3])
-        _touch(path, _received(year, 11 if year < 2568 else 9, 26))
+        _touch(path, _received(year, 9, 26))
         files += 1
     return files
 
