@@ -138,6 +138,8 @@ def hostile(make_warehouse):
         [*plan, HOSTILE_VALUES[5].replace("<script>", "</script><script>"), "DG65-X2", "=1+1", "แพลตฟอร์มกลาง",
          "=NOW()", 10, 10],
         [*plan, FORMULA_TEXT[2], "DG65-X3", FORMULA_TEXT[3], "แพลตฟอร์มกลาง", "เกษตร", 20, 20],
+        [*plan, HOSTILE_VALUES[5].replace("<script>", "</script><script>"), "DG65-X4", "โครงการ ง", "แพลตฟอร์มกลาง",
+         "เกษตร", 5, 5],
     ], cached={"E3": "5"})
     _workbook(base / "nul_escape.xlsx", [[*plan, "กรม_x0000_ทดสอบ", "DG65-Z1", "โครงการ ค", "แพลตฟอร์มกลาง",
                                           "เกษตร", 1, 1]], cached={})
@@ -253,15 +255,20 @@ def _assert_formulas_quoted(quarantine: Path) -> None:
 
 def test_workbook_formulas_are_never_evaluated(hostile):
     status, file_id, rows_in, loaded, *_ = hostile.ledger["integration_plan/xlsx/formulas.xlsx"]
-    assert (status, rows_in, loaded) == ("loaded", 3, 3)
+    assert (status, rows_in, loaded) == ("loaded", 4, 3)
     with hostile.connect() as conn:
         rows = conn.execute("SELECT agency_name, project_name_th, focus_area FROM raw.integration_plan "
                             "WHERE file_id = %s ORDER BY source_row", (file_id,)).fetchall()
+        rejected = conn.execute("SELECT source_row, column_name, value FROM ops.rejected_rows WHERE file_id = %s",
+                                (file_id,)).fetchall()
     assert rows == [
         (FORMULA_TEXT[0], FORMULA_TEXT[1], "agriculture"),  # text that looks like a formula stays text
-        ("</script><script>alert(1)</script>", "5", None),  # =1+1 as cached (5), never computed; =NOW(): nothing
         (FORMULA_TEXT[2], FORMULA_TEXT[3], "agriculture"),
+        ("</script><script>alert(1)</script>", "โครงการ ง", "agriculture"),
     ]
+    # "=NOW()" typed as text is no focus area: that row alone is rejected, the text kept as written
+    # (=1+1 beside it was read as its cached 5, never computed).
+    assert rejected == [(3, "focus_area", "=NOW()")]
 
 
 def test_workbook_formula_values_are_quoted_in_every_report(hostile):

@@ -245,7 +245,8 @@ def test_two_loaders_racing_on_the_same_files_load_each_once(rel, tmp_path):
         projects = [(f"DG68-{i:02d}-{j}", 100_000 * (j + 1)) for j in range(i % 3 + 1)]
         write_plan(rel, f"integration_plan/2568/race_{i:02d}.csv", 2568, OPM, projects, 8)
         expected_rows[f"integration_plan/2568/race_{i:02d}.csv"] = len(projects)
-    write_plan(rel, "integration_plan/2568/race_bad.csv", 2568, PRD, [("DG68-B1", 5), ("DG68-B2", -5)], 8)
+    # every row fails a value check, so the file is rejected whole
+    write_plan(rel, "integration_plan/2568/race_bad.csv", 2568, PRD, [("DG68-B1", -5), ("DG68-B2", -5)], 8)
     go = tmp_path / "go"
     env = {**os.environ, "PYTHONPATH": str(REPO), "GX_ANALYTICS_ENABLED": "false"}
     racers = [subprocess.Popen([sys.executable, "-c", RACER, "integration_plan/2568/", order, str(go), f"race-{n}"],
@@ -302,7 +303,9 @@ def test_corrupt_resubmission_leaves_the_earlier_good_data_in_the_marts(rel):
         good = conn.execute(query, (OPM,)).fetchall()
         budget_before = [r for r in mart_rows(conn, "budget_by_year") if r[0] == 2565]
     assert good == [(2, 3_500_000)]
-    write_plan(rel, "integration_plan/2565/opm_corrected.csv", 2565, OPM, [("DG65-R1", 1_200_000), ("DG65-R2", -1)], 20)
+    # every row fails (a file with some good rows would load them and supersede the earlier file)
+    write_plan(rel, "integration_plan/2565/opm_corrected.csv", 2565, OPM, [("DG65-R1", -1_200_000), ("DG65-R2", -1)],
+               20)
     (pending,) = new_files()
     outcome = process_file(pending, rel.gate, "rel-corrupt")
     assert (outcome.status, outcome.rows_in, outcome.rows_rejected) == ("rejected", 2, 2)
