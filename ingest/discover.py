@@ -8,6 +8,7 @@ the landing zone is ever read.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -17,7 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import fsspec
@@ -25,6 +26,7 @@ import fsspec
 from ingest.sources import SOURCES
 
 CHUNK = 1 << 20
+DEFAULT_SETTLE_S = 60.0
 log = logging.getLogger(__name__)
 
 
@@ -69,6 +71,40 @@ def _fs(landing_zone: str) -> tuple[fsspec.AbstractFileSystem, str]:
     return fs, root.rstrip("/")
 
 
+def check_landing_zone(landing_zone: str) -> None:
+    """Raise LandingZoneError (one line) unless the landing zone is there and can be listed.
+
+    A configured zone that is missing (a typo, an unmounted share) or unreadable fails the run: it is never
+    created, and a night that finds nothing there is not reported as a quiet success."""
+    fs, root = _fs(landing_zone)
+    if not _is_local(fs):
+        try:
+            fs.ls(root, detail=False)
+        except FileNotFoundError:
+            return  # an object-store prefix exists once it holds an object: empty is not an error
+        except Exception as exc:  # noqa: BLE001 - credentials, network, permissions: one line, whatever the store
+            raise LandingZoneError(f"LANDING_ZONE {landing_zone} cannot be listed: {exc}") from exc
+        return
+    if not os.path.exists(root):
+        raise LandingZoneError(f"LANDING_ZONE {landing_zone} does not exist (a typo, or a share not mounted?); "
+                               "nothing was loaded, and no sample data is written to a configured landing zone")
+    if not os.path.isdir(root):
+        raise LandingZoneError(f"LANDING_ZONE {landing_zone} is not a folder")
+    try:
+        os.listdir(root)
+    except OSError as exc:
+        raise LandingZoneError(f"LANDING_ZONE {landing_zone} cannot be read ({exc.strerror or exc})") from exc
+
+
+def settle_seconds() -> float:
+    """A file modified less than this long ago may still be being written: it waits for the next run."""
+    return float(os.environ.get("DGWH_SETTLE_S") or DEFAULT_SETTLE_S)
+
+
+def _has_mtime(info: dict) -> bool:
+    return any(info.get(key) is not None for key in ("mtime", "LastModified", "last_modified", "created"))
+
+
 def _mtime(info: dict) -> datetime:
     for key in ("mtime", "LastModified", "last_modified", "created"):
         value = info.get(key)
@@ -104,7 +140,10 @@ def discover(landing_zone: str, skipped: list[SkippedFile] | None = None) -> lis
     """Every readable file of a known source and type, oldest first (the order of supersession).
 
     Entries that cannot be read are logged and appended to ``skipped`` (when given), not returned."""
+    check_landing_zone(landing_zone)
     fs, root = _fs(landing_zone)
+    settle = timedelta(seconds=settle_seconds())
+    now = datetime.now(UTC)
     fs.invalidate_cache()  # object-store listings are cached per process; a long-lived worker must see new files
     local = _is_local(fs)
     real_root = os.path.realpath(root) if local else ""
@@ -120,6 +159,9 @@ def discover(landing_zone: str, skipped: list[SkippedFile] | None = None) -> lis
             if Path(path).suffix.lower() not in source.file_types:
                 continue
             problem = _unusable(path, real_root) if local else None
+            if problem is None and _has_mtime(info) and now - _mtime(info) < settle:
+                problem = (f"was modified {max(0.0, (now - _mtime(info)).total_seconds()):.0f}s ago (settle window "
+                           f"DGWH_SETTLE_S={settle.total_seconds():.0f}s): it may still be being written")
             if problem is None:
                 try:
                     digest = sha256_of(fs, path)
@@ -133,6 +175,40 @@ def discover(landing_zone: str, skipped: list[SkippedFile] | None = None) -> lis
             uri = path if local else fs.unstrip_protocol(path)
             found.append(LandingFile(name, uri, rel, int(info.get("size") or 0), _mtime(info), digest))
     return sorted(found, key=lambda f: (f.received_at, f.relative_path))
+
+
+class FileChanged(RuntimeError):
+    """The file's bytes are no longer those hashed at discovery: it is left for the next run."""
+
+
+@contextmanager
+def snapshot(lf: LandingFile, staging_dir: Path) -> Iterator[LandingFile]:
+    """The file as it was hashed: its bytes copied into the run's staging area and hashed while copied.
+
+    Yields ``lf`` pointing at the copy, so parsing, validating and quarantining all see exactly the bytes
+    the ledger records; raises FileChanged when they are not the ones discovered (still being written, or
+    replaced since): nothing is recorded and the next run loads the file as it then is, once."""
+    fs, path = fsspec.core.url_to_fs(lf.uri)
+    staging_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = Path(tempfile.mkdtemp(prefix="snap-", dir=staging_dir))
+    try:
+        target = tmp / f"snapshot{Path(path).suffix.lower()}"
+        digest = hashlib.sha256()
+        try:
+            src = fs.open(path, "rb")
+        except OSError as exc:
+            raise FileChanged(f"{lf.relative_path} can no longer be read ({exc.strerror or exc}): "
+                              "left for the next run") from exc
+        with src, open(target, "wb") as dst:
+            while chunk := src.read(CHUNK):
+                digest.update(chunk)
+                dst.write(chunk)
+        if digest.hexdigest() != lf.sha256:
+            raise FileChanged(f"{lf.relative_path} changed after it was found (sha256 {lf.sha256[:12]}… at "
+                              f"discovery, {digest.hexdigest()[:12]}… now): left for the next run")
+        yield dataclasses.replace(lf, uri=str(target))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @contextmanager
