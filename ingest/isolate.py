@@ -101,7 +101,7 @@ def parse_isolated(path: Path, source: Source) -> ParsedFile:
             os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
     if timed_out:
-        raise _refused(f"it took longer than {timeout:.0f}s (DGWH_READER_TIMEOUT_S)",
+        raise _refused(f"it took longer than {timeout:g}s (DGWH_READER_TIMEOUT_S)",
                        f"ใช้เวลาอ่านนานเกิน {timeout:.0f} วินาที")
     if not chunks:
         if os.WIFSIGNALED(status):

