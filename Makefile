@@ -11,7 +11,7 @@ STATE := $(or $(DGWH_STATE_DIR),$(ROOT)/.state)
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 
-.PHONY: run test backfill warehouse-url bi-url stop bench lint sample manifest clean
+.PHONY: run test backfill warehouse-url bi-url stop bench lint sample manifest clean unlock withdraw
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -48,6 +48,9 @@ warehouse-url: $(VENV)/.installed
 
 bi-url: $(VENV)/.installed
 	@$(PY) -m ingest.warehouse bi-url
+
+unlock: $(VENV)/.installed
+	@$(PY) -m ingest.runlock unlock
 
 stop:
 	@if [ -x $(PY) ]; then $(PY) -m ingest.warehouse stop; else echo "nothing to stop"; fi

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -293,3 +295,99 @@ def test_the_ledger_hash_is_the_hash_of_the_bytes_loaded(night):
         assert codes == [("DG74-B",)]
         assert conn.execute("SELECT content_sha256 FROM ops.file_ledger WHERE path = %s", (rel,)).fetchone()[0] == \
             hashlib.sha256((night.landing / rel).read_bytes()).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------------- case 5
+
+HOLDER = r"""
+import os, sys, time
+from ingest.runlock import acquire
+from ingest.warehouse import connect
+conn = connect(autocommit=True)
+acquire(conn, sys.argv[1], wait_s=0, pid=os.getpid(), dag_id="dg_nightly")
+print("HOLDING", os.getpid(), flush=True)
+time.sleep(600)
+"""
+
+
+def _holder(owner: str) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, owner], cwd=REPO, env={**ENV, **os.environ},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    assert line.startswith("HOLDING"), line + proc.stderr.read()
+    return proc
+
+
+def _lock_row(wh) -> tuple | None:
+    with wh.connect() as conn:
+        return conn.execute("SELECT owner, holder_pid FROM ops.run_lock WHERE lock_name = 'pipeline'").fetchone()
+
+
+def test_a_lock_whose_process_was_killed_is_taken_over_at_once_naming_the_old_holder(night, capsys):
+    from ingest.runlock import acquire, release
+
+    night.use()
+    proc = _holder("killed-run")
+    assert _lock_row(night) == ("killed-run", proc.pid)
+    proc.kill()  # kill -9: no handler runs, the lease stays behind
+    proc.wait()
+    assert _lock_row(night) == ("killed-run", proc.pid)
+    started = time.monotonic()
+    with night.connect() as conn:
+        acquire(conn, "next-run", wait_s=0)
+        assert time.monotonic() - started < 5
+        err = capsys.readouterr().err
+        assert f"took over the warehouse lock from dg_nightly run killed-run, pid {proc.pid} on " in err
+        assert "no longer runs" in err
+        assert release(conn, "next-run")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_gives_the_lock_back(night, sig):
+    night.use()
+    proc = _holder(f"interrupted-{sig.name}")
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert f"released the warehouse lock of run interrupted-{sig.name} ({sig.name})" in err
+    assert _lock_row(night) is None
+
+
+def test_a_waiting_run_says_what_it_waits_for_and_make_unlock_frees_a_stuck_lock(night, capsys):
+    from ingest.runlock import RunLocked, acquire, release
+
+    night.use()
+    proc = _holder("live-run")
+    try:
+        with night.connect() as conn, pytest.raises(RunLocked) as locked:
+            acquire(conn, "waiting-run", wait_s=1)
+        err = capsys.readouterr().err
+        assert f"waiting for the warehouse lock held by dg_nightly run live-run, pid {proc.pid} on " in err
+        assert "giving up in" in err
+        assert "`make unlock` if it is stuck" in str(locked.value)
+        # make unlock refuses while the holder still runs here, FORCE=1 frees it.
+        refused = subprocess.run(["make", "-s", "unlock"], cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert refused.returncode != 0 and "which is still running" in refused.stderr, refused.stderr
+        assert _lock_row(night) == ("live-run", proc.pid)
+        forced = subprocess.run(["make", "-s", "unlock", "FORCE=1"], cwd=REPO, capture_output=True, text=True,
+                                timeout=120, env={**os.environ, "FORCE": "1"})
+        assert forced.returncode == 0 and "released the warehouse lock held by dg_nightly run live-run" in \
+            forced.stdout, forced.stdout + forced.stderr
+        assert _lock_row(night) is None
+    finally:
+        proc.kill()
+        proc.wait()
+    # A lease with no process of its own (a scheduler's run) is taken over once its Airflow run has ended.
+    with night.connect() as conn:
+        acquire(conn, "scheduled-run", wait_s=0, dag_id="dg_nightly")
+        asked = []
+
+        def run_gone(dag_id: str, run_id: str) -> bool:
+            asked.append((dag_id, run_id))
+            return True
+
+        acquire(conn, "after-it", wait_s=0, run_gone=run_gone)
+        assert asked == [("dg_nightly", "scheduled-run")]
+        assert "its Airflow run dg_nightly / scheduled-run has ended" in capsys.readouterr().err
+        assert release(conn, "after-it")
+    assert subprocess.run(["make", "-s", "unlock"], cwd=REPO, capture_output=True, text=True,
+                          timeout=120).stdout.strip() == "the warehouse is not locked"
