@@ -49,6 +49,11 @@ warehouse-url: $(VENV)/.installed
 bi-url: $(VENV)/.installed
 	@$(PY) -m ingest.warehouse bi-url
 
+# FILE and REASON reach the program through the environment (make exports command-line variables), never a shell.
+withdraw: $(VENV)/.installed $(MANIFEST)
+	@$(PY) -m ingest.warehouse url >/dev/null
+	@$(PY) -m ingest.withdraw
+
 unlock: $(VENV)/.installed
 	@$(PY) -m ingest.runlock unlock
 

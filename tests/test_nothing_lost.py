@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from expectations.gate import Gate
 from ingest.discover import LandingZoneError, SkippedFile, discover
 from ingest.pipeline import new_files, process_file
 from ingest.registry import alias_keys
+from ingest.transform import run_dbt
 from tests.conftest import REPO
 from tests.test_reliability import DG_PLAN, OPM, PLAN_HEADER, PRD, assert_ledger_consistent, write_plan
 
@@ -391,3 +393,97 @@ def test_a_waiting_run_says_what_it_waits_for_and_make_unlock_frees_a_stuck_lock
         assert release(conn, "after-it")
     assert subprocess.run(["make", "-s", "unlock"], cwd=REPO, capture_output=True, text=True,
                           timeout=120).stdout.strip() == "the warehouse is not locked"
+
+
+# ---------------------------------------------------------------------------------------------------- cases 4, 6
+
+REPORT_HEADER = ("รหัสแผน,ปีงบประมาณที่รายงาน,รหัสโครงการ,ชื่อโครงการ,หน่วยงานรับผิดชอบหลัก,ปีที่เริ่มตามแผน,สถานะ,"
+                 "ปีที่เริ่มดำเนินการจริง,ปัญหาอุปสรรค,รายละเอียดปัญหาอุปสรรค,วันที่รายงาน")
+KRISDIKA, DOPA = "สำนักงานคณะกรรมการกฤษฎีกา", "กรมการปกครอง"  # leads of DG2559_2561-01 and -02 (plan_projects)
+STATUS = {"started": "เริ่มดำเนินการแล้ว", "not_started": "ยังไม่เริ่มดำเนินการ"}
+
+
+def write_report(wh, rel: str, fy: int, agency: str, projects: list[tuple[str, str]], day: int) -> Path:
+    lines = [REPORT_HEADER] + [
+        f"dg_2559_2561,{fy},{code},โครงการ {code},{agency},2559,{STATUS[status]},"
+        f"{fy if status == 'started' else ''},,,{fy - 543}-09-{day:02d}" for code, status in projects]
+    path = wh.landing / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    stamp = datetime(2016, 9, day, tzinfo=UTC).timestamp()
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def load_all(wh, run_id: str) -> dict[str, str]:
+    outcomes = [process_file(f, wh.gate, run_id) for f in new_files()]
+    assert all(o.status == "loaded" for o in outcomes), [(o.path, o.reason) for o in outcomes]
+    return {o.path: o.status for o in outcomes}
+
+
+def current_reports(wh, fy: int) -> set[tuple[str, str, str]]:
+    with wh.connect() as conn:
+        rows = conn.execute("SELECT c.project_code, c.agency_id, c.status, l.path FROM intermediate."
+                            "int_project_reports_current c JOIN ops.file_ledger l USING (file_id) "
+                            "WHERE c.plan_code = 'dg_2559_2561' AND c.reporting_fy_be = %s", (fy,)).fetchall()
+    return {(code, agency, status) for code, agency, status, _ in rows}
+
+
+def test_a_project_code_two_agencies_report_is_isolated_and_withdraw_rebuilds_without_the_file(night):
+    night.use()
+    a, b = "project_reports/2559/krisdika.csv", "project_reports/2559/dopa.csv"
+    write_report(night, a, 2559, KRISDIKA, [("DG2559_2561-01", "started"), ("DG2559_2561-03", "started")], 10)
+    write_report(night, b, 2559, DOPA, [("DG2559_2561-01", "not_started"), ("DG2559_2561-02", "started")], 11)
+    load_all(night, "dup")
+    outcome = run_dbt(["build"])
+    assert outcome.success, outcome.failures  # the uniqueness test on int_project_reports_current holds
+    # -01 is claimed by both files: the lead's (Krisdika, D0009) row stays; both files are named.
+    assert current_reports(night, 2559) == {("DG2559_2561-01", "D0009", "started"),
+                                            ("DG2559_2561-03", "D0009", "started"),
+                                            ("DG2559_2561-02", "D0094", "started")}
+    with night.connect() as conn:
+        conflicts = conn.execute("SELECT project_code, path, is_kept, conflicting_files FROM intermediate."
+                                 "int_project_report_conflicts ORDER BY path").fetchall()
+    assert conflicts == [("DG2559_2561-01", b, False, f"{b} | {a}"), ("DG2559_2561-01", a, True, f"{b} | {a}")]
+
+    # make withdraw: the reason in the ledger, the marts rebuilt without the file.
+    run = subprocess.run(["make", "-s", "withdraw", f"FILE={b}", "REASON=sent to the wrong plan; x'; --"],
+                         cwd=REPO, capture_output=True, text=True, timeout=1200)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"withdrew {b} (file id" in run.stdout and "marts rebuilt without it" in run.stdout
+    assert current_reports(night, 2559) == {("DG2559_2561-01", "D0009", "started"),
+                                            ("DG2559_2561-03", "D0009", "started")}
+    with night.connect() as conn:
+        assert conn.execute("SELECT w.reason FROM ops.file_withdrawals w JOIN ops.file_ledger l USING (file_id) "
+                            "WHERE l.path = %s", (b,)).fetchone() == ("sent to the wrong plan; x'; --",)
+        assert conn.execute("SELECT count(*) FROM intermediate.int_project_report_conflicts").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM ops.run_lock").fetchone()[0] == 0
+        assert_ledger_consistent(conn)  # raw and the ledger keep the withdrawn file
+    again = subprocess.run(["make", "-s", "withdraw", f"FILE={b}", "REASON=twice"], cwd=REPO, capture_output=True,
+                           text=True, timeout=600)
+    assert again.returncode != 0 and again.stderr.splitlines()[0].startswith(f"error: {b} (file id ")
+    assert again.stderr.splitlines()[0].endswith(") is already withdrawn")
+    missing = subprocess.run(["make", "-s", "withdraw", "FILE=nope.csv", "REASON=x"], cwd=REPO, capture_output=True,
+                             text=True, timeout=600)
+    assert missing.returncode != 0 and missing.stderr.startswith("error: no file 'nope.csv' in the ledger")
+    assert "Traceback" not in missing.stderr
+
+
+def test_a_correction_with_an_older_mtime_supersedes_in_the_order_received(night):
+    """cp -p / rsync -t: the correction arrives a night later with an older mtime; it still wins."""
+    night.use()
+    write_report(night, "project_reports/2560/krisdika_first.csv", 2560, KRISDIKA,
+                 [("DG2559_2561-01", "not_started")], 20)
+    load_all(night, "first-night")
+    write_report(night, "project_reports/2560/krisdika_correction.csv", 2560, KRISDIKA,
+                 [("DG2559_2561-01", "started")], 5)
+    load_all(night, "second-night")
+    outcome = run_dbt(["build"])
+    assert outcome.success, outcome.failures
+    assert current_reports(night, 2560) == {("DG2559_2561-01", "D0009", "started")}
+    with night.connect() as conn:
+        order = conn.execute("SELECT path, received_at > file_modified_at FROM staging.stg_file_ledger WHERE path "
+                             "LIKE 'project_reports/2560/%' ORDER BY received_at").fetchall()
+    assert [p for p, _ in order] == ["project_reports/2560/krisdika_first.csv",
+                                     "project_reports/2560/krisdika_correction.csv"]
+    assert order[1][1], "the correction's received time is its mtime, not when it arrived"
