@@ -136,6 +136,61 @@ def _unusable(path: str, real_root: str) -> str | None:
     return None
 
 
+def _ignored(rel: str, file_types: tuple[str, ...] | None) -> str | None:
+    """Why discovery passes over an entry without reading it, or None. ``file_types`` None: no source folder."""
+    name = Path(rel).name
+    if name.startswith("~$"):
+        return "is an Excel lock file (the workbook is open somewhere): ignored"
+    if name.startswith("."):
+        return "is hidden (its name starts with '.'): ignored; rename it to load it"
+    if "/_" in rel or rel.startswith("_"):
+        return "is in a folder or has a name starting with '_' (kept for people, e.g. _quarantine): ignored"
+    if file_types is None:
+        folders = ", ".join(SOURCES)
+        return f"is not in a source folder ({folders}): a misspelled folder? ignored"
+    suffix = Path(rel).suffix.lower()
+    if suffix not in file_types:
+        accepted = ", ".join(sorted(file_types))
+        if suffix == ".xls":
+            return f"is an old Excel .xls workbook: save it as .xlsx ({accepted} accepted); ignored"
+        return f"has type {suffix or '(none)'!r}, not one of {accepted}: ignored"
+    return None
+
+
+def _unsettled(info: dict, now: datetime, settle: timedelta) -> str | None:
+    if _has_mtime(info) and now - _mtime(info) < settle:
+        return (f"was modified {max(0.0, (now - _mtime(info)).total_seconds()):.0f}s ago (settle window "
+                f"DGWH_SETTLE_S={settle.total_seconds():.0f}s): it may still be being written; tried again next run")
+    return None
+
+
+def landing_skips(landing_zone: str, limit: int = 200) -> list[SkippedFile]:
+    """Every landing entry the next discovery would pass over, with why, without reading any file: for the
+    nightly summary (issue 20: nothing vanishes without a word). Empty if the zone cannot be listed."""
+    try:
+        check_landing_zone(landing_zone)
+        fs, root = _fs(landing_zone)
+        entries = sorted(fs.find(root, detail=True).items())
+    except (LandingZoneError, OSError):
+        return []
+    local = _is_local(fs)
+    real_root = os.path.realpath(root) if local else ""
+    settle = timedelta(seconds=settle_seconds())
+    now = datetime.now(UTC)
+    skips: list[SkippedFile] = []
+    for path, info in entries:
+        rel = path[len(root) + 1:] if path.startswith(root) else path
+        source = SOURCES.get(rel.split("/", 1)[0]) if "/" in rel else None
+        why = _ignored(rel, source.file_types if source else None)
+        if why is None:
+            why = (_unusable(path, real_root) if local else None) or _unsettled(info, now, settle)
+        if why is not None:
+            skips.append(SkippedFile(rel, why))
+        if len(skips) >= limit:
+            break
+    return skips
+
+
 def discover(landing_zone: str, skipped: list[SkippedFile] | None = None) -> list[LandingFile]:
     """Every readable file of a known source and type, oldest first (the order of supersession).
 
@@ -154,14 +209,11 @@ def discover(landing_zone: str, skipped: list[SkippedFile] | None = None) -> lis
             continue
         for path, info in sorted(fs.find(base, detail=True).items()):
             rel = path[len(root) + 1:] if path.startswith(root) else path
-            if Path(path).name.startswith((".", "~$")) or "/_" in rel:
-                continue  # hidden, Excel lock and underscore-prefixed (e.g. _quarantine) files
-            if Path(path).suffix.lower() not in source.file_types:
-                continue
+            if _ignored(rel, source.file_types):
+                continue  # hidden, Excel lock and underscore-prefixed (e.g. _quarantine) files, other types
             problem = _unusable(path, real_root) if local else None
-            if problem is None and _has_mtime(info) and now - _mtime(info) < settle:
-                problem = (f"was modified {max(0.0, (now - _mtime(info)).total_seconds()):.0f}s ago (settle window "
-                           f"DGWH_SETTLE_S={settle.total_seconds():.0f}s): it may still be being written")
+            if problem is None:
+                problem = _unsettled(info, now, settle)
             if problem is None:
                 try:
                     digest = sha256_of(fs, path)

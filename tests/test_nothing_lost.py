@@ -24,6 +24,7 @@ from expectations.gate import Gate
 from ingest.discover import LandingZoneError, SkippedFile, discover
 from ingest.pipeline import new_files, process_file
 from ingest.registry import alias_keys
+from ingest.schema import ensure_schema
 from ingest.transform import run_dbt
 from tests.conftest import REPO
 from tests.test_reliability import DG_PLAN, OPM, PLAN_HEADER, PRD, assert_ledger_consistent, write_plan
@@ -487,3 +488,34 @@ def test_a_correction_with_an_older_mtime_supersedes_in_the_order_received(night
     assert [p for p, _ in order] == ["project_reports/2560/krisdika_first.csv",
                                      "project_reports/2560/krisdika_correction.csv"]
     assert order[1][1], "the correction's received time is its mtime, not when it arrived"
+
+
+# ---------------------------------------------------------------------------------------------------- case 7
+
+
+def test_every_skipped_landing_entry_is_listed_in_the_summary_with_why(night, monkeypatch):
+    from ingest.summary import build_summary, format_summary
+
+    night.use()
+    entries = {"integration_plan/2575/.hidden.csv": "is hidden",
+               "integration_plan/2575/_draft.csv": "starting with '_'",
+               "integration_plan/2575/old.xls": "old Excel .xls", "projct_reports/2575/typo.csv": "misspelled folder",
+               "budget_bill/2575/book.xlsx": "not one of .csv", "integration_plan/2575/~$open.xlsx": "lock file"}
+    for rel in entries:
+        (night.landing / rel).parent.mkdir(parents=True, exist_ok=True)
+        (night.landing / rel).write_text("x\n")
+    monkeypatch.setenv("DGWH_SETTLE_S", "3600")
+    write_plan(night, "integration_plan/2575/fresh.csv", 2575, OPM, [("DG75-1", 1)], 1)
+    os.utime(night.landing / "integration_plan/2575/fresh.csv")  # just written
+    entries["integration_plan/2575/fresh.csv"] = "settle window DGWH_SETTLE_S=3600s"
+    with night.connect() as conn:
+        ensure_schema(conn)
+        summary = build_summary(conn, "skips")
+    shown = {e["path"]: e["why"] for e in summary["skipped"]}
+    for rel, why in entries.items():
+        assert why in shown.get(rel, ""), (rel, shown.get(rel))
+    text = format_summary(summary)
+    assert f"landing entries not loaded: {len(shown)} (each tried again next run)" in text
+    assert "  - projct_reports/2575/typo.csv: is not in a source folder (project_reports, readiness, " in text
+    for rel in entries:
+        (night.landing / rel).unlink()
