@@ -36,9 +36,9 @@ run: $(VENV)/.installed $(MANIFEST)
 	@echo "full Airflow log: $(STATE)/last_run.log · warehouse URL: make warehouse-url"
 
 backfill: $(VENV)/.installed $(MANIFEST)
-	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make backfill FROM=<BE year> TO=<BE year>"; exit 2; }
+	@$(PY) -m ingest.backfill_range >/dev/null
 	@$(PY) -m ingest.warehouse url >/dev/null
-	@$(AIRFLOW) dags test dg_backfill -c '{"fy_from": $(FROM), "fy_to": $(TO)}' > $(STATE)/last_backfill.log 2>&1 \
+	@$(AIRFLOW) dags test dg_backfill -c "$$($(PY) -m ingest.backfill_range)" > $(STATE)/last_backfill.log 2>&1 \
 		|| { tail -50 $(STATE)/last_backfill.log; exit 1; }
 	@grep -h "backfill FY" $(STATE)/last_backfill.log | tail -1
 	@grep -q "backfill FY .*: ok" $(STATE)/last_backfill.log || { echo "backfill failed: see $(STATE)/last_backfill.log"; exit 1; }

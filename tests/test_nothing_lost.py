@@ -519,3 +519,19 @@ def test_every_skipped_landing_entry_is_listed_in_the_summary_with_why(night, mo
     assert "  - projct_reports/2575/typo.csv: is not in a source folder (project_reports, readiness, " in text
     for rel in entries:
         (night.landing / rel).unlink()
+
+
+@pytest.mark.parametrize("args, line", [
+    (["FROM=abc", "TO=2565"], "error: FROM='abc' is not a year: give a Buddhist Era year such as 2565"),
+    (["FROM=2400", "TO=2565"], "error: FROM=2400 is outside the fiscal years the warehouse covers (2550-2600)"),
+    (["FROM=2022", "TO=2565"], "error: FROM=2022 looks like a CE year: give the Buddhist Era year (2565)"),
+    (["FROM=2566", "TO=2565"], "error: FROM (2566) is after TO (2565)"),
+    (["FROM=2563", "TO=2565'; touch x; '"], "error: TO=\"2565'; touch x; '\" is not a year: give a Buddhist Era "
+                                            "year such as 2565"),
+])
+def test_a_wrong_backfill_range_fails_in_one_line(tmp_path, args, line):
+    run = subprocess.run(["make", "-s", "backfill", *args], cwd=REPO, capture_output=True, text=True, timeout=300,
+                         env={**ENV, "DGWH_STATE_DIR": str(tmp_path / "state")})
+    assert run.returncode != 0
+    assert [x for x in run.stderr.splitlines() if not x.startswith("make:")] == [line]
+    assert not (tmp_path / "state" / "last_backfill.log").exists(), "Airflow ran for a range that cannot run"
