@@ -64,10 +64,10 @@ class Holder:
     dag_id: str | None = None
 
     def describe(self) -> str:
+        """``<run>, <DAG>, pid <n> on <host>, since <time>`` (the parts that are known)."""
         where = f"pid {self.pid} on {self.host}" if self.pid else f"on {self.host}" if self.host else ""
-        dag = f"{self.dag_id} " if self.dag_id else ""
-        since = f"since {self.taken_at:%Y-%m-%d %H:%M:%S %Z}"
-        return f"{dag}run {self.owner}, " + (f"{where}, " if where else "") + since
+        parts = [self.owner, self.dag_id or "", where, f"since {self.taken_at:%Y-%m-%d %H:%M:%S %Z}"]
+        return ", ".join(p for p in parts if p)
 
 
 def process_start(pid: int) -> str | None:

@@ -340,7 +340,7 @@ def test_a_lock_whose_process_was_killed_is_taken_over_at_once_naming_the_old_ho
         acquire(conn, "next-run", wait_s=0)
         assert time.monotonic() - started < 5
         err = capsys.readouterr().err
-        assert f"took over the warehouse lock from dg_nightly run killed-run, pid {proc.pid} on " in err
+        assert f"took over the warehouse lock from killed-run, dg_nightly, pid {proc.pid} on " in err
         assert "no longer runs" in err
         assert release(conn, "next-run")
 
@@ -364,7 +364,7 @@ def test_a_waiting_run_says_what_it_waits_for_and_make_unlock_frees_a_stuck_lock
         with night.connect() as conn, pytest.raises(RunLocked) as locked:
             acquire(conn, "waiting-run", wait_s=1)
         err = capsys.readouterr().err
-        assert f"waiting for the warehouse lock held by dg_nightly run live-run, pid {proc.pid} on " in err
+        assert f"waiting for the warehouse lock held by live-run, dg_nightly, pid {proc.pid} on " in err
         assert "giving up in" in err
         assert "`make unlock` if it is stuck" in str(locked.value)
         # make unlock refuses while the holder still runs here, FORCE=1 frees it.
@@ -373,7 +373,7 @@ def test_a_waiting_run_says_what_it_waits_for_and_make_unlock_frees_a_stuck_lock
         assert _lock_row(night) == ("live-run", proc.pid)
         forced = subprocess.run(["make", "-s", "unlock", "FORCE=1"], cwd=REPO, capture_output=True, text=True,
                                 timeout=120, env={**os.environ, "FORCE": "1"})
-        assert forced.returncode == 0 and "released the warehouse lock held by dg_nightly run live-run" in \
+        assert forced.returncode == 0 and "released the warehouse lock held by live-run, dg_nightly, pid" in \
             forced.stdout, forced.stdout + forced.stderr
         assert _lock_row(night) is None
     finally:
