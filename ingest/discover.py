@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -196,6 +197,7 @@ def discover(landing_zone: str, skipped: list[SkippedFile] | None = None) -> lis
 
     Entries that cannot be read are logged and appended to ``skipped`` (when given), not returned."""
     check_landing_zone(landing_zone)
+    passed_over = {s.relative_path: s for s in landing_skips(landing_zone)}
     fs, root = _fs(landing_zone)
     settle = timedelta(seconds=settle_seconds())
     now = datetime.now(UTC)
@@ -223,10 +225,44 @@ def discover(landing_zone: str, skipped: list[SkippedFile] | None = None) -> lis
                 log.warning("landing file %s %s; skipped this run, tried again the next", rel, problem)
                 if skipped is not None:
                     skipped.append(SkippedFile(rel, problem))
+                passed_over[rel] = SkippedFile(rel, problem)
                 continue
+            passed_over.pop(rel, None)
             uri = path if local else fs.unstrip_protocol(path)
             found.append(LandingFile(name, uri, rel, int(info.get("size") or 0), _mtime(info), digest))
+    _record_skips(landing_zone, sorted(passed_over.values(), key=lambda e: e.relative_path))
     return sorted(found, key=lambda f: (f.received_at, f.relative_path))
+
+
+SKIPS_FILE = "landing_skips.json"
+
+
+def _record_skips(landing_zone: str, skips: list[SkippedFile]) -> None:
+    """What the latest discovery passed over, for the night's summary (``last_skips``)."""
+    from ingest.settings import get_settings
+
+    target = get_settings().state_dir / SKIPS_FILE
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"landing_zone": landing_zone, "at": datetime.now(UTC).isoformat(),
+                                   "skipped": [s.__dict__ for s in skips]}, ensure_ascii=False))
+        os.replace(tmp, target)
+    except OSError as exc:  # the summary then lists what it sees itself
+        log.warning("could not record the skipped landing entries: %s", exc)
+
+
+def last_skips(landing_zone: str) -> list[SkippedFile]:
+    """The entries the latest discovery of this landing zone passed over, with why (else: as seen now)."""
+    from ingest.settings import get_settings
+
+    try:
+        data = json.loads((get_settings().state_dir / SKIPS_FILE).read_text())
+        if data.get("landing_zone") == landing_zone:
+            return [SkippedFile(**e) for e in data["skipped"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return landing_skips(landing_zone)
 
 
 class FileChanged(RuntimeError):

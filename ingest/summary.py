@@ -47,9 +47,9 @@ def build_summary(conn: psycopg.Connection, run_id: str, dbt: dict | None = None
 
 def _issue20(conn: psycopg.Connection) -> dict:
     """Landing entries passed over (with why) and project codes two agencies' files claim (issue 20)."""
-    from ingest.discover import landing_skips
+    from ingest.discover import last_skips
 
-    skipped = [{"path": s.relative_path, "why": s.reason} for s in landing_skips(get_settings().landing_zone)]
+    skipped = [{"path": s.relative_path, "why": s.reason} for s in last_skips(get_settings().landing_zone)]
     conflicts = []
     if conn.execute("SELECT to_regclass('intermediate.int_project_report_conflicts')").fetchone()[0]:
         conflicts = [{"plan_code": r[0], "fy": r[1], "project_code": r[2], "files": r[3], "kept": r[4]}

@@ -508,6 +508,8 @@ def test_every_skipped_landing_entry_is_listed_in_the_summary_with_why(night, mo
     write_plan(night, "integration_plan/2575/fresh.csv", 2575, OPM, [("DG75-1", 1)], 1)
     os.utime(night.landing / "integration_plan/2575/fresh.csv")  # just written
     entries["integration_plan/2575/fresh.csv"] = "settle window DGWH_SETTLE_S=3600s"
+    assert "integration_plan/2575/fresh.csv" not in {f.relative_path for f in new_files()}  # the night's discovery
+    os.utime(night.landing / "integration_plan/2575/fresh.csv", (0, 0))  # settled by the time of the summary
     with night.connect() as conn:
         ensure_schema(conn)
         summary = build_summary(conn, "skips")
@@ -559,8 +561,9 @@ def test_a_night_with_poison_in_flight_and_conflicting_files_completes_and_the_n
                  [("DG2559_2561-01", "started"), ("DG2559_2561-03", "started")], 10)
     write_report(wh, "project_reports/2559/dopa.csv", 2559, DOPA,
                  [("DG2559_2561-01", "not_started"), ("DG2559_2561-02", "started")], 11)
-    plan_workbook(wh.landing / "integration_plan/2565/poison_range.xlsx", "XFD1048576")
-    plan_workbook(wh.landing / "integration_plan/2565/poison_memory.xlsx", "ZZ200000")
+    for name, cell in (("poison_range", "XFD1048576"), ("poison_memory", "ZZ200000")):
+        poison = plan_workbook(wh.landing / f"integration_plan/2565/{name}.xlsx", cell)
+        os.utime(poison, (poison.stat().st_mtime - 86400,) * 2)  # delivered yesterday
     inflight = write_plan(wh, "integration_plan/2566/inflight.csv", 2566, OPM, [("DG66-E1", 5)], 1)
     os.utime(inflight)  # being written now
     env = {"DGWH_SETTLE_S": "600", "DGWH_MAX_SHEET_CELLS": "150000000", "DGWH_READER_MEMORY_MB": "300"}
