@@ -11,7 +11,7 @@ STATE := $(or $(DGWH_STATE_DIR),$(ROOT)/.state)
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 
-.PHONY: run test test-fast backfill warehouse-url bi-url stop bench lint sample manifest clean
+.PHONY: run test test-fast backfill warehouse-url bi-url stop bench lint sample manifest clean unlock withdraw
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -27,7 +27,8 @@ manifest: $(MANIFEST)
 sample: $(VENV)/.installed
 	@$(PY) -m sampledata.generate --if-empty
 
-run: $(VENV)/.installed $(MANIFEST) sample
+run: $(VENV)/.installed $(MANIFEST)
+	@$(PY) -m sampledata.generate --for-run
 	@$(PY) -m ingest.warehouse url >/dev/null
 	@echo "running the nightly DAG through Airflow (dags test)..."
 	@$(AIRFLOW) dags test dg_nightly > $(STATE)/last_run.log 2>&1 || { tail -50 $(STATE)/last_run.log; exit 1; }
@@ -35,9 +36,9 @@ run: $(VENV)/.installed $(MANIFEST) sample
 	@echo "full Airflow log: $(STATE)/last_run.log · warehouse URL: make warehouse-url"
 
 backfill: $(VENV)/.installed $(MANIFEST)
-	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make backfill FROM=<BE year> TO=<BE year>"; exit 2; }
+	@$(PY) -m ingest.backfill_range >/dev/null
 	@$(PY) -m ingest.warehouse url >/dev/null
-	@$(AIRFLOW) dags test dg_backfill -c '{"fy_from": $(FROM), "fy_to": $(TO)}' > $(STATE)/last_backfill.log 2>&1 \
+	@$(AIRFLOW) dags test dg_backfill -c "$$($(PY) -m ingest.backfill_range)" > $(STATE)/last_backfill.log 2>&1 \
 		|| { tail -50 $(STATE)/last_backfill.log; exit 1; }
 	@grep -h "backfill FY" $(STATE)/last_backfill.log | tail -1
 	@grep -q "backfill FY .*: ok" $(STATE)/last_backfill.log || { echo "backfill failed: see $(STATE)/last_backfill.log"; exit 1; }
@@ -47,6 +48,14 @@ warehouse-url: $(VENV)/.installed
 
 bi-url: $(VENV)/.installed
 	@$(PY) -m ingest.warehouse bi-url
+
+# FILE and REASON reach the program through the environment (make exports command-line variables), never a shell.
+withdraw: $(VENV)/.installed $(MANIFEST)
+	@$(PY) -m ingest.warehouse url >/dev/null
+	@$(PY) -m ingest.withdraw
+
+unlock: $(VENV)/.installed
+	@$(PY) -m ingest.runlock unlock
 
 stop:
 	@if [ -x $(PY) ]; then $(PY) -m ingest.warehouse stop; else echo "nothing to stop"; fi

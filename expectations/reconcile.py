@@ -102,12 +102,21 @@ class _Registry:
 
 
 def _received(conn: psycopg.Connection) -> dict[int, datetime]:
-    return dict(conn.execute("SELECT file_id, received_at FROM ops.file_ledger").fetchall())
+    """When each file was received, as dbt's stg_file_ledger has it (issue 20: never earlier than the end of
+    the last run before the one that loaded it; withdrawn files left out)."""
+    return dict(conn.execute(
+        """WITH l AS (SELECT file_id, received_at, processed_at, run_id,
+                             min(processed_at) OVER (PARTITION BY run_id) AS run_started FROM ops.file_ledger),
+                runs AS (SELECT run_started, max(processed_at) AS run_finished FROM l GROUP BY run_id, run_started)
+           SELECT file_id, greatest(received_at, (SELECT max(r.run_finished) FROM runs r
+                                                   WHERE r.run_started < l.run_started))
+           FROM l WHERE NOT EXISTS (SELECT 1 FROM ops.file_withdrawals w WHERE w.file_id = l.file_id)""").fetchall())
 
 
 def _current(groups: list[tuple], scope: Callable[[tuple], tuple], received: dict[int, datetime]) -> list[tuple]:
     """Groups (first element file_id) of the newest file within each scope; the rest are superseded."""
     newest: dict[tuple, tuple[datetime, int]] = {}
+    groups = [g for g in groups if g[0] in received]  # issue 20: withdrawn files are not current
     for g in groups:
         rank = (received[g[0]], g[0])
         s = scope(g)
@@ -195,12 +204,30 @@ def check_budget_by_year(conn: psycopg.Connection, registry: _Registry, received
                     ("fiscal_year_be", "budget_plan_code", "source"))
 
 
+def _lead_claims_only(conn: psycopg.Connection, registry: _Registry, current: list[tuple]) -> list[tuple]:
+    """A project code several current files report (plan, year, code): only the lead agency's file's rows,
+    when exactly one file is the lead's, else none (issue 20; dbt's macro project_report_claims)."""
+    leads = {(p, c): a for p, c, a in conn.execute(
+        "SELECT lower(trim(plan_code)), upper(trim(project_code)), lead_agency_id FROM reference.plan_projects")}
+    files: dict[tuple, set[int]] = defaultdict(set)
+    lead_files: dict[tuple, set[int]] = defaultdict(set)
+    for g in current:
+        key = (g[3], g[2], g[4])
+        files[key].add(g[0])
+        lead = leads.get((g[3], g[4]))
+        if lead is not None and registry.agency(g[1])[0] == lead:
+            lead_files[key].add(g[0])
+    return [g for g in current if len(files[(g[3], g[2], g[4])]) == 1
+            or (len(lead_files[(g[3], g[2], g[4])]) == 1 and g[0] in lead_files[(g[3], g[2], g[4])])]
+
+
 def check_project_status(conn: psycopg.Connection, registry: _Registry, received: dict[int, datetime]) -> Check:
     groups = conn.execute(
         """SELECT file_id, agency_name, reporting_fy_be, lower(trim(plan_code)), upper(trim(project_code)), status,
                   actual_start_fy_be, count(*)
            FROM raw.project_reports GROUP BY 1, 2, 3, 4, 5, 6, 7""").fetchall()
     current = _current(groups, lambda g: (registry.scope(g[1]), g[2]), received)
+    current = _lead_claims_only(conn, registry, current)  # issue 20, as dbt's project_report_claims
     reports: dict[tuple, list[tuple]] = defaultdict(list)
     for _, _, year, plan, project, status, actual, n in current:
         reports[(plan, year, project)] += [(status, actual)] * n

@@ -8,7 +8,9 @@ the landing zone is ever read.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -17,7 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import fsspec
@@ -25,6 +27,7 @@ import fsspec
 from ingest.sources import SOURCES
 
 CHUNK = 1 << 20
+DEFAULT_SETTLE_S = 60.0
 log = logging.getLogger(__name__)
 
 
@@ -69,6 +72,40 @@ def _fs(landing_zone: str) -> tuple[fsspec.AbstractFileSystem, str]:
     return fs, root.rstrip("/")
 
 
+def check_landing_zone(landing_zone: str) -> None:
+    """Raise LandingZoneError (one line) unless the landing zone is there and can be listed.
+
+    A configured zone that is missing (a typo, an unmounted share) or unreadable fails the run: it is never
+    created, and a night that finds nothing there is not reported as a quiet success."""
+    fs, root = _fs(landing_zone)
+    if not _is_local(fs):
+        try:
+            fs.ls(root, detail=False)
+        except FileNotFoundError:
+            return  # an object-store prefix exists once it holds an object: empty is not an error
+        except Exception as exc:  # noqa: BLE001 - credentials, network, permissions: one line, whatever the store
+            raise LandingZoneError(f"LANDING_ZONE {landing_zone} cannot be listed: {exc}") from exc
+        return
+    if not os.path.exists(root):
+        raise LandingZoneError(f"LANDING_ZONE {landing_zone} does not exist (a typo, or a share not mounted?); "
+                               "nothing was loaded, and no sample data is written to a configured landing zone")
+    if not os.path.isdir(root):
+        raise LandingZoneError(f"LANDING_ZONE {landing_zone} is not a folder")
+    try:
+        os.listdir(root)
+    except OSError as exc:
+        raise LandingZoneError(f"LANDING_ZONE {landing_zone} cannot be read ({exc.strerror or exc})") from exc
+
+
+def settle_seconds() -> float:
+    """A file modified less than this long ago may still be being written: it waits for the next run."""
+    return float(os.environ.get("DGWH_SETTLE_S") or DEFAULT_SETTLE_S)
+
+
+def _has_mtime(info: dict) -> bool:
+    return any(info.get(key) is not None for key in ("mtime", "LastModified", "last_modified", "created"))
+
+
 def _mtime(info: dict) -> datetime:
     for key in ("mtime", "LastModified", "last_modified", "created"):
         value = info.get(key)
@@ -100,11 +137,70 @@ def _unusable(path: str, real_root: str) -> str | None:
     return None
 
 
+def _ignored(rel: str, file_types: tuple[str, ...] | None) -> str | None:
+    """Why discovery passes over an entry without reading it, or None. ``file_types`` None: no source folder."""
+    name = Path(rel).name
+    if name.startswith("~$"):
+        return "is an Excel lock file (the workbook is open somewhere): ignored"
+    if name.startswith("."):
+        return "is hidden (its name starts with '.'): ignored; rename it to load it"
+    if "/_" in rel or rel.startswith("_"):
+        return "is in a folder or has a name starting with '_' (kept for people, e.g. _quarantine): ignored"
+    if file_types is None:
+        folders = ", ".join(SOURCES)
+        return f"is not in a source folder ({folders}): a misspelled folder? ignored"
+    suffix = Path(rel).suffix.lower()
+    if suffix not in file_types:
+        accepted = ", ".join(sorted(file_types))
+        if suffix == ".xls":
+            return f"is an old Excel .xls workbook: save it as .xlsx ({accepted} accepted); ignored"
+        return f"has type {suffix or '(none)'!r}, not one of {accepted}: ignored"
+    return None
+
+
+def _unsettled(info: dict, now: datetime, settle: timedelta) -> str | None:
+    if _has_mtime(info) and now - _mtime(info) < settle:
+        return (f"was modified {max(0.0, (now - _mtime(info)).total_seconds()):.0f}s ago (settle window "
+                f"DGWH_SETTLE_S={settle.total_seconds():.0f}s): it may still be being written; tried again next run")
+    return None
+
+
+def landing_skips(landing_zone: str, limit: int = 200) -> list[SkippedFile]:
+    """Every landing entry the next discovery would pass over, with why, without reading any file: for the
+    nightly summary (issue 20: nothing vanishes without a word). Empty if the zone cannot be listed."""
+    try:
+        check_landing_zone(landing_zone)
+        fs, root = _fs(landing_zone)
+        entries = sorted(fs.find(root, detail=True).items())
+    except (LandingZoneError, OSError):
+        return []
+    local = _is_local(fs)
+    real_root = os.path.realpath(root) if local else ""
+    settle = timedelta(seconds=settle_seconds())
+    now = datetime.now(UTC)
+    skips: list[SkippedFile] = []
+    for path, info in entries:
+        rel = path[len(root) + 1:] if path.startswith(root) else path
+        source = SOURCES.get(rel.split("/", 1)[0]) if "/" in rel else None
+        why = _ignored(rel, source.file_types if source else None)
+        if why is None:
+            why = (_unusable(path, real_root) if local else None) or _unsettled(info, now, settle)
+        if why is not None:
+            skips.append(SkippedFile(rel, why))
+        if len(skips) >= limit:
+            break
+    return skips
+
+
 def discover(landing_zone: str, skipped: list[SkippedFile] | None = None) -> list[LandingFile]:
     """Every readable file of a known source and type, oldest first (the order of supersession).
 
     Entries that cannot be read are logged and appended to ``skipped`` (when given), not returned."""
+    check_landing_zone(landing_zone)
+    passed_over = {s.relative_path: s for s in landing_skips(landing_zone)}
     fs, root = _fs(landing_zone)
+    settle = timedelta(seconds=settle_seconds())
+    now = datetime.now(UTC)
     fs.invalidate_cache()  # object-store listings are cached per process; a long-lived worker must see new files
     local = _is_local(fs)
     real_root = os.path.realpath(root) if local else ""
@@ -115,11 +211,11 @@ def discover(landing_zone: str, skipped: list[SkippedFile] | None = None) -> lis
             continue
         for path, info in sorted(fs.find(base, detail=True).items()):
             rel = path[len(root) + 1:] if path.startswith(root) else path
-            if Path(path).name.startswith((".", "~$")) or "/_" in rel:
-                continue  # hidden, Excel lock and underscore-prefixed (e.g. _quarantine) files
-            if Path(path).suffix.lower() not in source.file_types:
-                continue
+            if _ignored(rel, source.file_types):
+                continue  # hidden, Excel lock and underscore-prefixed (e.g. _quarantine) files, other types
             problem = _unusable(path, real_root) if local else None
+            if problem is None:
+                problem = _unsettled(info, now, settle)
             if problem is None:
                 try:
                     digest = sha256_of(fs, path)
@@ -129,10 +225,78 @@ def discover(landing_zone: str, skipped: list[SkippedFile] | None = None) -> lis
                 log.warning("landing file %s %s; skipped this run, tried again the next", rel, problem)
                 if skipped is not None:
                     skipped.append(SkippedFile(rel, problem))
+                passed_over[rel] = SkippedFile(rel, problem)
                 continue
+            passed_over.pop(rel, None)
             uri = path if local else fs.unstrip_protocol(path)
             found.append(LandingFile(name, uri, rel, int(info.get("size") or 0), _mtime(info), digest))
+    _record_skips(landing_zone, sorted(passed_over.values(), key=lambda e: e.relative_path))
     return sorted(found, key=lambda f: (f.received_at, f.relative_path))
+
+
+SKIPS_FILE = "landing_skips.json"
+
+
+def _record_skips(landing_zone: str, skips: list[SkippedFile]) -> None:
+    """What the latest discovery passed over, for the night's summary (``last_skips``)."""
+    from ingest.settings import get_settings
+
+    target = get_settings().state_dir / SKIPS_FILE
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"landing_zone": landing_zone, "at": datetime.now(UTC).isoformat(),
+                                   "skipped": [s.__dict__ for s in skips]}, ensure_ascii=False))
+        os.replace(tmp, target)
+    except OSError as exc:  # the summary then lists what it sees itself
+        log.warning("could not record the skipped landing entries: %s", exc)
+
+
+def last_skips(landing_zone: str) -> list[SkippedFile]:
+    """The entries the latest discovery of this landing zone passed over, with why (else: as seen now)."""
+    from ingest.settings import get_settings
+
+    try:
+        data = json.loads((get_settings().state_dir / SKIPS_FILE).read_text())
+        if data.get("landing_zone") == landing_zone:
+            return [SkippedFile(**e) for e in data["skipped"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return landing_skips(landing_zone)
+
+
+class FileChanged(RuntimeError):
+    """The file's bytes are no longer those hashed at discovery: it is left for the next run."""
+
+
+@contextmanager
+def snapshot(lf: LandingFile, staging_dir: Path) -> Iterator[LandingFile]:
+    """The file as it was hashed: its bytes copied into the run's staging area and hashed while copied.
+
+    Yields ``lf`` pointing at the copy, so parsing, validating and quarantining all see exactly the bytes
+    the ledger records; raises FileChanged when they are not the ones discovered (still being written, or
+    replaced since): nothing is recorded and the next run loads the file as it then is, once."""
+    fs, path = fsspec.core.url_to_fs(lf.uri)
+    staging_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = Path(tempfile.mkdtemp(prefix="snap-", dir=staging_dir))
+    try:
+        target = tmp / f"snapshot{Path(path).suffix.lower()}"
+        digest = hashlib.sha256()
+        try:
+            src = fs.open(path, "rb")
+        except OSError as exc:
+            raise FileChanged(f"{lf.relative_path} can no longer be read ({exc.strerror or exc}): "
+                              "left for the next run") from exc
+        with src, open(target, "wb") as dst:
+            while chunk := src.read(CHUNK):
+                digest.update(chunk)
+                dst.write(chunk)
+        if digest.hexdigest() != lf.sha256:
+            raise FileChanged(f"{lf.relative_path} changed after it was found (sha256 {lf.sha256[:12]}… at "
+                              f"discovery, {digest.hexdigest()[:12]}… now): left for the next run")
+        yield dataclasses.replace(lf, uri=str(target))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @contextmanager

@@ -81,6 +81,14 @@ def _run_as() -> str | None:
     return SERVICE_USER
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Write a secret file that is 0600 from its first byte (not chmod-ed after it was readable)."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+
+
 def _make_traversable(path: Path) -> None:
     """Let the service user reach the data directory (only adds o+x on parents)."""
     for parent in [path, *path.parents]:
@@ -127,7 +135,7 @@ class EmbeddedWarehouse:
         self.state.mkdir(parents=True, exist_ok=True)
         passwords = {r: secrets.token_urlsafe(24) for r in (ADMIN_ROLE, PIPELINE_ROLE, BI_ROLE)}
         pwfile = self.state / ".initpw"
-        pwfile.write_text(passwords[ADMIN_ROLE])
+        _write_private(pwfile, passwords[ADMIN_ROLE])  # issue 20: never 0644, even while initdb runs
         self.pgdata.mkdir(mode=0o700, exist_ok=True)
         if user:
             _make_traversable(self.state)
@@ -147,8 +155,7 @@ class EmbeddedWarehouse:
                 "shared_buffers = 256MB\nmax_connections = 100\nfsync = on\n"
                 "timezone = 'Asia/Bangkok'\n"
             )
-        self.config_path.write_text(json.dumps({"port": port, "passwords": passwords}))
-        self.config_path.chmod(0o600)
+        _write_private(self.config_path, json.dumps({"port": port, "passwords": passwords}))
 
     def start(self) -> EmbeddedConfig:
         if not self.config_path.exists():

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import psycopg
 
-from ingest.discover import LandingFile, discover, local_copy
+from ingest.discover import FileChanged, LandingFile, discover, local_copy, snapshot
+from ingest.isolate import parse_isolated
 from ingest.load import LedgerEntry, load_file, processed_hashes, reject_file
-from ingest.parse import UNREADABLE_VALUE, ParsedFile, RowIssue, parse_file
+from ingest.parse import UNREADABLE_VALUE, ParsedFile, RowIssue
 from ingest.quarantine import formula_safe, quarantine
 from ingest.readers import FileRejected, detect_encoding
 from ingest.schema import ensure_schema
@@ -215,6 +216,19 @@ def _describe(parsed: ParsedFile, name: str) -> dict[str, object]:
 
 def process_file(lf: LandingFile, gate=None, run_id: str = "manual",
                  settings: Settings | None = None) -> FileOutcome:
+    """Issue 20: parse, validate and quarantine exactly the bytes that were hashed (a snapshot in the staging
+    area); a file changed since discovery is skipped, recorded nowhere, and loaded by the next run."""
+    settings = settings or get_settings()
+    try:
+        with snapshot(lf, settings.state_dir / "staging") as staged:
+            return _process_snapshot(staged, gate, run_id, settings)
+    except FileChanged as exc:
+        log.warning("%s", exc)
+        return FileOutcome(lf.relative_path, lf.source, "skipped", reason=str(exc))
+
+
+def _process_snapshot(lf: LandingFile, gate=None, run_id: str = "manual",
+                      settings: Settings | None = None) -> FileOutcome:
     """Parse, validate and load one file; a bad file is quarantined and the night goes on.
 
     Without ``gate`` the process-wide one is used (``expectations.gate.get_gate``): built once,
@@ -233,7 +247,7 @@ def process_file(lf: LandingFile, gate=None, run_id: str = "manual",
         ensure_schema(conn)
         with local_copy(lf.uri) as path:
             try:
-                parsed = parse_file(path, source)
+                parsed = parse_isolated(path, source)  # issue 20: bounded memory and time
             except FileRejected as exc:
                 en, th = _unreadable_detail(exc, path)
                 return _reject(conn, lf, settings, run_id, exc.code, en, th, [], None, exc.rows_in)

@@ -36,6 +36,7 @@ _BRACKETED = re.compile(r"[(\[].*?[)\]]")
 _ERA = re.compile(r"(?:พ|ค)\.\s?ศ\.?")  # "ปีงบประมาณ พ.ศ." is the year header with its era spelled out
 DEFAULT_MAX_FILE_MB = 512  # the largest real file (a budget-bill book) is about 2 MB
 DEFAULT_MAX_FILE_ROWS = 250_000  # a national readiness survey year is about 10,000 rows
+DEFAULT_MAX_SHEET_CELLS = 5_000_000  # a sheet's first-to-last-cell box; the largest real one is about 200,000
 MAX_LINE_CHARS = 1 << 20  # a budget-bill line is about 1,000 characters; csv's own limit is 128 KiB per field
 
 
@@ -271,6 +272,80 @@ def _unpacked_size(path: Path) -> int:
         return 0
 
 
+_DIMENSION = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?dimension\b[^>]*?\sref="([A-Z]{1,3})([0-9]{1,9})'
+                        rb'(?::([A-Z]{1,3})([0-9]{1,9}))?"')
+_CELL = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?c\b(?!:)[^>]*?\sr="([A-Z]{1,3})([0-9]{1,9})"')
+_ANY_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
+_SCAN_OVERLAP = 4096
+
+
+def max_sheet_cells() -> int:
+    """A sheet's bounding box (what the reader allocates, empty cells included) may hold at most this many cells."""
+    return int(os.environ.get("DGWH_MAX_SHEET_CELLS") or DEFAULT_MAX_SHEET_CELLS)
+
+
+def _col(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _check_sheet_extents(path: Path, limit: int) -> None:
+    """Refuse a workbook whose sheets declare or use a range the reader would have to allocate in full.
+
+    The reader holds a sheet as a dense grid from its first to its last cell, so a 1.6 KB workbook with
+    cells at A1 and XFD1048576 means 17 billion cells. Each part's declared ``<dimension>`` and the cells'
+    own references are scanned (streamed, compressed size bounded by DGWH_MAX_FILE_MB) before any sheet is read.
+    """
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        return  # not a workbook: calamine says why
+    with zf:
+        for info in zf.infolist():
+            if not info.filename.lower().endswith(".xml") or info.filename.lower().endswith("sharedstrings.xml"):
+                continue
+            lo_r = lo_c = None
+            hi_r = hi_c = cells = 0
+            far = ""
+            declared: tuple[int, int, str] | None = None
+            tail = b""
+            try:
+                with zf.open(info) as fh:
+                    while chunk := fh.read(1 << 20):
+                        buf = tail + chunk
+                        for m in _CELL.finditer(buf):
+                            if m.end() <= len(tail):
+                                continue
+                            r, c = int(m.group(2)), _col(m.group(1))
+                            lo_r = r if lo_r is None else min(lo_r, r)
+                            lo_c = c if lo_c is None else min(lo_c, c)
+                            if r >= hi_r or c >= hi_c:
+                                far = (m.group(1) + m.group(2)).decode()
+                            hi_r, hi_c = max(hi_r, r), max(hi_c, c)
+                        cells += sum(1 for m in _ANY_CELL.finditer(buf) if m.end() > len(tail))
+                        if declared is None and (d := _DIMENSION.search(buf)):
+                            first = (_col(d.group(1)), int(d.group(2)))
+                            last = (_col(d.group(3)), int(d.group(4))) if d.group(3) else first
+                            declared = ((last[1] - first[1] + 1) * (last[0] - first[0] + 1),
+                                        max(1, last[1] - first[1] + 1), (d.group(3) or d.group(1)).decode()
+                                        + (d.group(4) or d.group(2)).decode())
+                        tail = buf[-_SCAN_OVERLAP:]
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError):
+                return  # damaged or encrypted part: calamine says why
+            used = (hi_r - lo_r + 1) * (hi_c - lo_c + 1) if lo_r is not None else 0
+            span = (f"declares a range up to {declared[2]}", declared[0]) if declared else ("", 0)
+            for what, n in (("uses cells up to " + far, used), span, ("has cells", cells)):
+                if n > limit:
+                    raise FileRejected(
+                        "sheet_too_large",
+                        f"a sheet ({info.filename}) {what}: {n:,} cells to read, at most {limit:,} "
+                        f"(DGWH_MAX_SHEET_CELLS) are accepted; a stray value or format far from the table?",
+                        f"แผ่นงาน ({info.filename}) มีช่วงเซลล์ใหญ่เกินไป ({n:,} เซลล์ รับได้ไม่เกิน {limit:,}) "
+                        f"อาจมีค่าหรือรูปแบบหลงอยู่ไกลจากตาราง")
+
+
 def read_xlsx(path: Path, source: Source, limits: FileLimits | None = None) -> list[Table]:
     from python_calamine import CalamineWorkbook
 
@@ -278,6 +353,7 @@ def read_xlsx(path: Path, source: Source, limits: FileLimits | None = None) -> l
     size = max(path.stat().st_size, _unpacked_size(path))  # checked before calamine reads a sheet into memory
     if size > limits.max_bytes:
         raise _too_large(size, limits, 0)
+    _check_sheet_extents(path, max_sheet_cells())
     try:
         workbook = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types for every kind of damage

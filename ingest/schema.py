@@ -80,6 +80,13 @@ CREATE TABLE IF NOT EXISTS ops.dbt_builds (
     files_through bigint      NOT NULL DEFAULT 0
 );
 ALTER TABLE ops.dbt_builds ADD COLUMN IF NOT EXISTS files_through bigint NOT NULL DEFAULT 0;
+-- Loaded files withdrawn by an operator (ingest/withdraw.py, issue 20); dbt's stg_file_ledger leaves them out.
+CREATE TABLE IF NOT EXISTS ops.file_withdrawals (
+    file_id      bigint PRIMARY KEY REFERENCES ops.file_ledger (file_id),
+    reason       text        NOT NULL,
+    withdrawn_at timestamptz NOT NULL DEFAULT now(),
+    withdrawn_by text
+);
 """
 
 

@@ -48,7 +48,22 @@ def build_summary(conn: psycopg.Connection, run_id: str, dbt: dict | None = None
     docs = data_docs_index(get_settings())
     return {"run_id": run_id, "warehouse": mask_url(warehouse_url()), "files": by_status, "rejected": rejected,
             "partial": partial, "marts": marts, "unmatched_agencies": unmatched, "dbt": dbt or {}, "checks": checks,
-            "data_docs": str(docs) if docs.exists() else None}
+            "data_docs": str(docs) if docs.exists() else None, **_issue20(conn)}
+
+
+def _issue20(conn: psycopg.Connection) -> dict:
+    """Landing entries passed over (with why) and project codes two agencies' files claim (issue 20)."""
+    from ingest.discover import last_skips
+
+    skipped = [{"path": s.relative_path, "why": s.reason} for s in last_skips(get_settings().landing_zone)]
+    conflicts = []
+    if conn.execute("SELECT to_regclass('intermediate.int_project_report_conflicts')").fetchone()[0]:
+        conflicts = [{"plan_code": r[0], "fy": r[1], "project_code": r[2], "files": r[3], "kept": r[4]}
+                     for r in conn.execute(
+            "SELECT plan_code, reporting_fy_be, project_code, min(conflicting_files), "
+            "min(path) FILTER (WHERE is_kept) FROM intermediate.int_project_report_conflicts "
+            "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 LIMIT 50").fetchall()]
+    return {"skipped": skipped, "conflicts": conflicts}
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -89,6 +104,13 @@ def format_summary(summary: dict) -> str:
                      f"{sum(r['rows_rejected'] for r in partial):,} (each with its reason in ops.rejected_rows)")
         for r in partial:
             _file_lines(lines, r)
+    if summary.get("skipped"):
+        lines.append(f"landing entries not loaded: {len(summary['skipped'])} (each tried again next run)")
+        lines += [f"  - {_inert(e['path'])}: {_inert(e['why'])}" for e in summary["skipped"][:50]]
+    for c in summary.get("conflicts") or []:
+        kept = f"kept {c['kept']}" if c.get("kept") else "kept neither (no lead agency's file among them)"
+        lines.append(f"project code {_inert(c['project_code'])} ({c['plan_code']}, FY {c['fy']}) is reported by "
+                     f"several agencies' files: {_inert(c['files'])}; {_inert(kept)}")
     dbt = summary.get("dbt") or {}
     if dbt.get("skipped"):
         lines.append("dbt build: skipped, nothing to build (marts, checks, Asset events and dbt docs unchanged)")

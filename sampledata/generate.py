@@ -3,7 +3,12 @@
 Deterministic (fixed seed, fixed file times). The record-level data reproduce the published
 figures of contract.md only when aggregated: nothing here writes a total.
 
-    python -m sampledata.generate [--landing DIR] [--seeds DIR] [--shared DIR] [--scale N]
+    python -m sampledata.generate [--landing DIR] [--seeds DIR] [--shared DIR] [--scale N] [--if-empty]
+    python -m sampledata.generate --for-run      # make run: see landing_for_run
+    python -m sampledata.generate --refresh-seeds  # maintainers: rewrite the tracked seeds (only if they differ)
+
+Never writes the tracked ``dbt_project/seeds`` unless asked (``--refresh-seeds``): without ``../shared`` the
+registry is read from them, so the sample matches them in any checkout.
 
 ``--scale N`` (1-16, for benchmarks) adds local administrative organisations: N/16 of the 7,850
 (all of them at 16) are registered and answer the readiness survey every year 2558-2568, one file
@@ -14,9 +19,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import os
 import random
 import shutil
+import sys
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -25,7 +32,7 @@ from pathlib import Path
 from ingest.settings import get_settings
 from ingest.sources import BUDGET_BILL_COLUMNS
 from ingest.thai import name_key
-from sampledata.registry import Agency, build_registry, write_seeds
+from sampledata.registry import BOOKS_DIR, Agency, build_registry, registry_from_seeds, write_if_changed, write_seeds
 
 BKK = timezone(timedelta(hours=7))
 THAI_DIGITS = str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙")
@@ -202,12 +209,13 @@ def build_projects(rng: random.Random, departments: list[Agency]) -> list[Projec
 
 
 def write_plan_projects(projects: list[Project], seeds_dir: Path) -> None:
-    with open(seeds_dir / "plan_projects.csv", "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["plan_code", "project_code", "project_name_th", "strategy_no", "capability_domain_no",
-                    "lead_agency_id", "planned_start_fy_be"])
-        for p in projects:
-            w.writerow([p.plan, p.code, p.name, p.strategy, p.domain, p.lead.agency_id, p.planned])
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["plan_code", "project_code", "project_name_th", "strategy_no", "capability_domain_no",
+                "lead_agency_id", "planned_start_fy_be"])
+    for p in projects:
+        w.writerow([p.plan, p.code, p.name, p.strategy, p.domain, p.lead.agency_id, p.planned])
+    write_if_changed(seeds_dir / "plan_projects.csv", buf.getvalue())
 
 
 def write_project_reports(rng: random.Random, projects: list[Project], landing: Path) -> int:
@@ -459,19 +467,26 @@ def write_local_readiness(rng: random.Random, local: list[Agency], landing: Path
     return files
 
 
-def generate(landing: Path, seeds_dir: Path, shared_dir: Path | None, seed: int = 2559,
-             scale: int = 0) -> dict[str, int]:
+def generate(landing: Path, seeds_dir: Path | None, shared_dir: Path | None, seed: int = 2559,
+             scale: int = 0, refresh_seeds: bool = False) -> dict[str, int]:
     """The sample; ``scale`` 1-16 adds scale/16 of the local administrative organisations (see module doc)."""
     if not 0 <= scale <= MAX_SCALE:
         raise ValueError(f"scale must be 0-{MAX_SCALE}, got {scale}")
     rng = random.Random(seed)
-    agencies = build_registry(shared_dir)
+    tracked = get_settings().seeds_dir
+    if shared_dir and (shared_dir / BOOKS_DIR).exists():
+        agencies = build_registry(shared_dir)
+    else:  # without ../shared the registry cannot be rebuilt: the tracked seeds are the registry
+        agencies = registry_from_seeds(tracked)
     departments = [a for a in agencies if a.level == "department"]
     provinces = list(dict.fromkeys(a.province_th for a in agencies if a.level == "province"))
     local = local_organisations(provinces, seed)[:LOCAL_TOTAL * scale // MAX_SCALE] if scale else []
-    write_seeds(agencies + local, seeds_dir)
     projects = build_projects(rng, departments)
-    write_plan_projects(projects, seeds_dir)
+    # The tracked seeds are the source of truth: written only on request (--refresh-seeds), and only when they
+    # differ; another seeds dir (tests, benchmarks) gets the generated ones.
+    if seeds_dir is not None and (refresh_seeds or seeds_dir.resolve() != tracked.resolve()):
+        write_seeds(agencies + local, seeds_dir)
+        write_plan_projects(projects, seeds_dir)
     counts = {"project_reports": write_project_reports(rng, projects, landing),
               "readiness": write_readiness(rng, agencies, landing)}
     plan = build_integration_plan(rng, departments)
@@ -489,20 +504,58 @@ def default_shared_dir() -> Path | None:
     return candidate if candidate.exists() else None
 
 
+def _has_files(landing: Path) -> bool:
+    return landing.exists() and any(p.is_file() for p in landing.rglob("*"))
+
+
+def landing_for_run(settings=None) -> str:
+    """What ``make run`` may do with the landing zone: write the sample only into the default ``landing/``
+    when it is missing or empty; a configured LANDING_ZONE is never written to, and must be there and readable.
+
+    Returns a one-line message; raises LandingZoneError (one line) when the configured zone is unusable."""
+    from ingest.discover import check_landing_zone
+
+    settings = settings or get_settings()
+    default = settings.repo_root / "landing"
+    configured = os.environ.get("LANDING_ZONE")
+    if configured and ("://" in configured or Path(configured).resolve() != default.resolve()):
+        check_landing_zone(configured)
+        return f"landing zone {configured} (configured): no sample data written"
+    if _has_files(default):
+        return f"landing zone {default} already has files: no sample data written"
+    counts = generate(default, None, default_shared_dir())
+    return f"sample landing zone written to {default}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+
+
 def main() -> None:
     settings = get_settings()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--landing", type=Path, default=Path(settings.landing_zone))
-    parser.add_argument("--seeds", type=Path, default=settings.seeds_dir)
+    parser.add_argument("--seeds", type=Path, default=None,
+                        help="also write the registry seeds here (default: none; the tracked seeds are read)")
+    parser.add_argument("--refresh-seeds", action="store_true",
+                        help="rewrite the tracked dbt_project/seeds from names.py and ../shared (when they differ)")
     parser.add_argument("--shared", type=Path, default=default_shared_dir())
     parser.add_argument("--if-empty", action="store_true", help="do nothing when the landing zone has files")
+    parser.add_argument("--for-run", action="store_true",
+                        help="make run: write only into the default landing/ when empty; check a configured one")
     parser.add_argument("--scale", type=int, default=0, choices=range(MAX_SCALE + 1), metavar=f"0-{MAX_SCALE}",
                         help=f"add scale/{MAX_SCALE} of the {LOCAL_TOTAL:,} local organisations (benchmarks)")
     args = parser.parse_args()
-    if args.if_empty and args.landing.exists() and any(p.is_file() for p in args.landing.rglob("*")):
+    if args.for_run:
+        from ingest.discover import LandingZoneError
+
+        try:
+            print(landing_for_run(settings))
+        except LandingZoneError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            raise SystemExit(1) from None
+        return
+    if args.if_empty and _has_files(args.landing):
         print(f"landing zone {args.landing} already has files: no sample data written")
         return
-    counts = generate(args.landing, args.seeds, args.shared, scale=args.scale)
+    seeds = settings.seeds_dir if args.refresh_seeds else args.seeds
+    counts = generate(args.landing, seeds, args.shared, scale=args.scale, refresh_seeds=args.refresh_seeds)
     print(f"sample landing zone written to {args.landing}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,17 +91,31 @@ def _english(name_th: str) -> str:
     return _ENGLISH.get(name_th, "")
 
 
+def registry_from_seeds(seeds_dir: Path) -> list[Agency]:
+    """The registry as the tracked seeds hold it (a checkout without ../shared cannot rebuild it)."""
+    with open(seeds_dir / "agencies.csv", encoding="utf-8", newline="") as fh:
+        return [Agency(*row) for i, row in enumerate(csv.reader(fh)) if i and row and row[4] != "local"]
+
+
+def write_if_changed(path: Path, text: str) -> bool:
+    """Write ``text`` unless the file already holds exactly it (a seed is rewritten only when it differs)."""
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.write_text(text, encoding="utf-8", newline="")
+    return True
+
+
+def _csv_text(rows: list[list[str]]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue()
+
+
 def write_seeds(agencies: list[Agency], seeds_dir: Path) -> None:
     by_name = {a.name_th: a.agency_id for a in agencies}
-    with open(seeds_dir / "agencies.csv", "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["agency_id", "agency_name_th", "agency_name_en", "ministry_name_th", "agency_level",
-                    "province_name_th"])
-        for a in agencies:
-            w.writerow([a.agency_id, a.name_th, a.name_en, a.ministry_th, a.level, a.province_th])
-    with open(seeds_dir / "agency_aliases.csv", "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["alias", "agency_id", "note"])
-        for alias, canonical in names.ALIASES:
-            if canonical in by_name:
-                w.writerow([alias, by_name[canonical], "abbreviation or former name"])
+    write_if_changed(seeds_dir / "agencies.csv", _csv_text(
+        [["agency_id", "agency_name_th", "agency_name_en", "ministry_name_th", "agency_level", "province_name_th"]]
+        + [[a.agency_id, a.name_th, a.name_en, a.ministry_th, a.level, a.province_th] for a in agencies]))
+    write_if_changed(seeds_dir / "agency_aliases.csv", _csv_text(
+        [["alias", "agency_id", "note"]] + [[alias, by_name[canonical], "abbreviation or former name"]
+                                            for alias, canonical in names.ALIASES if canonical in by_name]))

@@ -23,14 +23,16 @@ CONNECT_RETRY = {
 
 
 def take(run_id: str) -> None:
+    from airflow.sdk import get_current_context
     from airflow.sdk.exceptions import AirflowFailException
 
-    from ingest.runlock import RunLocked, acquire
+    from ingest.runlock import RunLocked, acquire, airflow_run_gone
     from ingest.warehouse import connect
 
+    dag_id = get_current_context()["dag"].dag_id  # a lease whose Airflow run has ended is taken over
     with connect(autocommit=True) as conn:  # WarehouseUnavailable propagates: Airflow retries it
         try:
-            acquire(conn, run_id)
+            acquire(conn, run_id, dag_id=dag_id, run_gone=airflow_run_gone)
         except RunLocked as exc:
             raise AirflowFailException(str(exc)) from None
 

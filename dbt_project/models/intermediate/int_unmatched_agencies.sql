@@ -15,6 +15,7 @@ select
     count(*) as row_count,
     min(n.file_id) as first_file_id
 from names as n
+join {{ ref('stg_file_ledger') }} as l on l.file_id = n.file_id  -- withdrawn files are not current data
 left join {{ ref('int_agency_keys') }} as k on k.agency_key = n.agency_key
 where k.agency_id is null and n.agency_name is not null
 group by n.source, n.agency_name, n.agency_key

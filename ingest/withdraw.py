@@ -1,0 +1,115 @@
+"""``make withdraw FILE=<path in the landing zone | file id> REASON=<why>``: take a loaded file out of the marts.
+
+The ledger keeps the file (and raw its rows) with the withdrawal in ``ops.file_withdrawals`` (reason,
+when, who); dbt's ``stg_file_ledger`` leaves withdrawn files out, so their rows drop out of every model
+that joins the ledger and the file an agency sent before it supersedes again. The incremental facts'
+partitions built from the file are deleted in the same transaction, so the build that follows (under
+the run lock) rebuilds them from what remains. The same bytes are never loaded again; an agency
+resends a corrected file as usual.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+from ingest.schema import ensure_schema
+
+
+class WithdrawError(RuntimeError):
+    """The file cannot be withdrawn (not found, not loaded, already withdrawn)."""
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    file_id: int
+    path: str
+    source: str
+    fact_rows_deleted: int
+
+
+def _find(conn: psycopg.Connection, selector: str) -> tuple[int, str, str, str]:
+    selector = selector.strip()
+    if selector.isdigit():
+        rows = conn.execute("SELECT file_id, path, source, status FROM ops.file_ledger WHERE file_id = %s",
+                            (int(selector),)).fetchall()
+    else:
+        rows = conn.execute("SELECT file_id, path, source, status FROM ops.file_ledger WHERE path = %s OR "
+                            "right(%s, length(path) + 1) = '/' || path ORDER BY file_id",
+                            (selector, selector)).fetchall()
+    if not rows:
+        raise WithdrawError(f"no file {selector!r} in the ledger: give its path under the landing zone "
+                            "(as the summary shows it) or its file id")
+    loaded = [r for r in rows if r[3] == "loaded"]
+    if not loaded:
+        raise WithdrawError(f"{selector!r} was rejected, not loaded: there is nothing to withdraw")
+    if len(loaded) > 1:
+        ids = ", ".join(str(r[0]) for r in loaded)
+        raise WithdrawError(f"{selector!r} names {len(loaded)} loaded versions (file ids {ids}): give the file id")
+    return loaded[0]
+
+
+def withdraw(conn: psycopg.Connection, selector: str, reason: str, by: str | None = None) -> Withdrawn:
+    """Record the withdrawal and delete the facts' rows built from the file, in one transaction."""
+    if not reason.strip():
+        raise WithdrawError("a reason is required: make withdraw FILE=... REASON='...'")
+    ensure_schema(conn)
+    with conn.transaction():
+        file_id, path, source, _ = _find(conn, selector)
+        done = conn.execute("INSERT INTO ops.file_withdrawals (file_id, reason, withdrawn_by) VALUES (%s, %s, %s) "
+                            "ON CONFLICT (file_id) DO NOTHING RETURNING withdrawn_at",
+                            (file_id, reason.strip(), by)).fetchone()
+        if done is None:
+            raise WithdrawError(f"{path} (file id {file_id}) is already withdrawn")
+        deleted = 0
+        for (table,) in conn.execute(
+                "SELECT c.table_name FROM information_schema.columns c JOIN information_schema.tables t "
+                "USING (table_schema, table_name) WHERE c.table_schema = 'marts' AND c.column_name = 'file_id' "
+                "AND t.table_type = 'BASE TABLE' ORDER BY 1").fetchall():
+            deleted += conn.execute(sql.SQL("DELETE FROM {} WHERE file_id = %s").format(
+                sql.Identifier("marts", table)), (file_id,)).rowcount
+    return Withdrawn(file_id, path, source, deleted)
+
+
+def main() -> int:
+    """FILE and REASON come from the environment (make passes its command-line variables there), never a shell."""
+    from ingest.runlock import RunLocked, acquire, release
+    from ingest.transform import run_dbt
+    from ingest.warehouse import connect
+
+    selector, reason = os.environ.get("FILE", ""), os.environ.get("REASON", "")
+    if not selector:
+        print("usage: make withdraw FILE=<path under the landing zone, or file id> REASON='<why>'", file=sys.stderr)
+        return 2
+    owner = f"withdraw-{os.getpid()}"
+    with connect(autocommit=True) as conn:
+        try:
+            acquire(conn, owner, pid=os.getpid())
+        except RunLocked as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        try:
+            try:
+                done = withdraw(conn, selector, reason, by=getpass.getuser())
+            except WithdrawError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
+            print(f"withdrew {done.path} (file id {done.file_id}, {done.source}): {reason.strip()}")
+            outcome = run_dbt(["build"])
+            if not outcome.success:
+                print(f"error: the marts did not rebuild ({'; '.join(outcome.failures[:3])}); the withdrawal "
+                      "stands and the next run with force_build rebuilds them", file=sys.stderr)
+                return 1
+            print(f"marts rebuilt without it ({outcome.models} models)")
+        finally:
+            release(conn, owner)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

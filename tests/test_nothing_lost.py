@@ -1,0 +1,597 @@
+"""Issue 20, "Nothing lost, nothing twice": each numbered case of the issue, reproduced on a real warehouse.
+
+Wrong settings never invent data (case 1); a poison workbook is refused without allocating, and a reader
+that dies anyway is quarantined and the night goes on (2); a file being written is loaded once, whole (3);
+cross-agency duplicate project codes are isolated and a loaded file can be withdrawn (4); locks heal (5);
+supersession follows the order files were received (6); skipped landing entries are named (7).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from expectations.gate import Gate
+from ingest.discover import LandingZoneError, SkippedFile, discover
+from ingest.pipeline import new_files, process_file
+from ingest.registry import alias_keys
+from ingest.schema import ensure_schema
+from ingest.transform import run_dbt
+from tests.conftest import REPO
+from tests.test_reliability import DG_PLAN, OPM, PLAN_HEADER, PRD, assert_ledger_consistent, write_plan
+
+ENV = {**os.environ, "PYTHONPATH": str(REPO), "GX_ANALYTICS_ENABLED": "false"}
+
+
+def minimal_xlsx(path: Path, cells: dict[str, str], dimension: str | None = None) -> Path:
+    """The smallest workbook calamine opens: one sheet, inline-string cells at the given references."""
+    rows: dict[int, list[tuple[str, str]]] = {}
+    for ref, value in cells.items():
+        rows.setdefault(int("".join(ch for ch in ref if ch.isdigit())), []).append((ref, value))
+    sheet_rows = "".join(
+        f'<row r="{r}">' + "".join(f'<c r="{ref}" t="inlineStr"><is><t>{v}</t></is></c>' for ref, v in cs) + "</row>"
+        for r, cs in sorted(rows.items()))
+    dim = f'<dimension ref="{dimension}"/>' if dimension else ""
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel_ns = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+    pkg = "http://schemas.openxmlformats.org/package/2006/relationships"
+    doc = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    parts = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/'
+            'workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-'
+            'officedocument.spreadsheetml.worksheet+xml"/></Types>'),
+        "_rels/.rels": (f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{pkg}"><Relationship Id="rId1" '
+                        f'Type="{doc}/officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+        "xl/workbook.xml": (f'<?xml version="1.0" encoding="UTF-8"?><workbook {ns} {rel_ns}><sheets><sheet '
+                            'name="data" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+        "xl/_rels/workbook.xml.rels": (
+            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{pkg}"><Relationship Id="rId1" '
+            f'Type="{doc}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'),
+        "xl/worksheets/sheet1.xml": (f'<?xml version="1.0" encoding="UTF-8"?><worksheet {ns}>{dim}<sheetData>'
+                                     f"{sheet_rows}</sheetData></worksheet>"),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in parts.items():
+            zf.writestr(name, text)
+    return path
+
+
+def plan_workbook(path: Path, far_cell: str, dimension: str | None = None, stray: str = "stray") -> Path:
+    """A plausible integration-plan workbook (header and one row) with one stray value at ``far_cell``."""
+    cols = "ABCDEFGHI"
+    cells = {f"{c}1": h for c, h in zip(cols, PLAN_HEADER, strict=True)}
+    values = ["2565", DG_PLAN, OPM, "DG65-X1", "x", "แพลตฟอร์มกลาง", "เกษตร", "100", "100"]
+    cells.update({f"{c}2": v for c, v in zip(cols, values, strict=True)})
+    cells[far_cell] = stray
+    return minimal_xlsx(path, cells, dimension)
+
+
+@pytest.fixture(scope="module")
+def night(make_warehouse):
+    wh = make_warehouse("nothing-lost")
+    wh.use()
+    wh.gate = Gate(list(alias_keys()))
+    return wh
+
+
+def ledger(wh, path_like: str) -> list[tuple]:
+    with wh.connect() as conn:
+        return conn.execute("SELECT path, status, reject_code, reject_reason, quarantine_path FROM ops.file_ledger "
+                            "WHERE path LIKE %s ORDER BY file_id", (path_like,)).fetchall()
+
+
+# ---------------------------------------------------------------------------------------------------- case 1
+
+
+def test_a_missing_or_unreadable_configured_landing_zone_fails_make_run_in_one_line(tmp_path):
+    missing = tmp_path / "share" / "not-mounted"
+    state = tmp_path / "state"
+    run = subprocess.run(["make", "-s", "run"], cwd=REPO, capture_output=True, text=True, timeout=600,
+                         env={**ENV, "LANDING_ZONE": str(missing), "DGWH_STATE_DIR": str(state)})
+    assert run.returncode != 0
+    errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: LANDING_ZONE {missing} does not exist (a typo, or a share not mounted?); nothing was "
+                      "loaded, and no sample data is written to a configured landing zone"], run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+    assert not missing.exists() and not missing.parent.exists(), "the configured landing zone was created"
+    assert not (state / "last_run.log").exists(), "the pipeline ran"
+    # The DAG's discovery refuses it too (a zone unmounted between make run and the night).
+    with pytest.raises(LandingZoneError, match="does not exist"):
+        discover(str(missing))
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    with pytest.raises(LandingZoneError, match="is not a folder"):
+        discover(str(not_a_dir))
+    if os.geteuid() != 0:
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0)
+        with pytest.raises(LandingZoneError, match="cannot be read"):
+            discover(str(locked))
+
+
+def test_an_empty_configured_landing_zone_gets_no_sample_data(tmp_path):
+    zone = tmp_path / "zone"
+    zone.mkdir()
+    out = subprocess.run([sys.executable, "-m", "sampledata.generate", "--for-run"], cwd=REPO, capture_output=True,
+                         text=True, timeout=300, env={**ENV, "LANDING_ZONE": str(zone)})
+    assert out.returncode == 0, out.stderr
+    assert "(configured): no sample data written" in out.stdout
+    assert list(zone.iterdir()) == []
+
+
+def _checkout(tmp_path: Path) -> Path:
+    """A checkout's seeds, with a hand-edited alias, and no ../shared beside it."""
+    root = tmp_path / "checkout"
+    (root / "dbt_project").mkdir(parents=True)
+    subprocess.run(["cp", "-rp", str(REPO / "dbt_project" / "seeds"), str(root / "dbt_project" / "seeds")],
+                   check=True)
+    aliases = root / "dbt_project" / "seeds" / "agency_aliases.csv"
+    aliases.write_text(aliases.read_text(encoding="utf-8") + "กรมทดสอบ,D0001,hand-edited\n", encoding="utf-8")
+    return root
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_the_generator_never_rewrites_tracked_seeds_even_without_shared(tmp_path):
+    root = _checkout(tmp_path)
+    seeds = root / "dbt_project" / "seeds"
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in seeds.iterdir()}
+    env = {**ENV, "DGWH_REPO_ROOT": str(root), "DGWH_SHARED_DIR": str(tmp_path / "no-shared")}
+    env.pop("LANDING_ZONE", None)
+    out = subprocess.run([sys.executable, "-m", "sampledata.generate", "--for-run"], cwd=REPO, capture_output=True,
+                         text=True, timeout=600, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "sample landing zone written to" in out.stdout  # a fresh checkout's default landing/ gets the sample
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in seeds.iterdir()} == before
+    # Without ../shared the sample's agencies are the tracked registry's: the same files as with it, but for
+    # the budget-bill books that only ../shared holds (workbooks carry their save time: CSVs compared).
+    with_shared = tmp_path / "with-shared"
+    subprocess.run([sys.executable, "-m", "sampledata.generate", "--landing", str(with_shared)], cwd=REPO,
+                   check=True, capture_output=True, timeout=600, env={**ENV, "DGWH_REPO_ROOT": str(root)})
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in seeds.iterdir()} == before
+    ours = {k: v for k, v in _digests(root / "landing").items() if not k.startswith("budget_bill")}
+    theirs = {k: v for k, v in _digests(with_shared).items() if not k.startswith("budget_bill")}
+    assert ours.keys() == theirs.keys() and len(ours) > 100
+    assert {k: v for k, v in ours.items() if k.endswith(".csv")} == {
+        k: v for k, v in theirs.items() if k.endswith(".csv")}
+    # A second make run: the landing zone has files, nothing is written.
+    again = subprocess.run([sys.executable, "-m", "sampledata.generate", "--for-run"], cwd=REPO,
+                           capture_output=True, text=True, timeout=300, env=env)
+    assert "already has files: no sample data written" in again.stdout
+    # Only an explicit refresh rewrites the tracked seeds, and only the one that differs.
+    subprocess.run([sys.executable, "-m", "sampledata.generate", "--refresh-seeds", "--landing",
+                    str(tmp_path / "refresh")], cwd=REPO, check=True, capture_output=True, timeout=600,
+                   env={**ENV, "DGWH_REPO_ROOT": str(root)})
+    after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in seeds.iterdir()}
+    assert after["agency_aliases.csv"][0] == (REPO / "dbt_project" / "seeds" / "agency_aliases.csv").read_bytes()
+    assert {k: v for k, v in after.items() if k != "agency_aliases.csv"} == {
+        k: v for k, v in before.items() if k != "agency_aliases.csv"}
+
+
+# ---------------------------------------------------------------------------------------------------- case 2
+
+
+@pytest.mark.parametrize("far_cell, dimension", [("XFD1048576", None), ("ZZ200000", None), ("J3", "A1:XFD1048576")])
+def test_a_sparse_workbook_is_refused_before_the_reader_allocates(night, far_cell, dimension):
+    night.use()
+    rel = f"integration_plan/2570/poison_{far_cell}.xlsx"
+    path = plan_workbook(night.landing / rel, far_cell, dimension)
+    assert path.stat().st_size < 2000  # about 1.6 KB
+    lf = next(f for f in new_files() if f.relative_path == rel)
+    outcome = process_file(lf, night.gate, "poison")
+    assert (outcome.status, outcome.reason.split(":")[0]) == ("rejected", "sheet_too_large"), outcome.reason
+    shown = dimension.split(":")[1] if dimension else far_cell
+    assert shown in outcome.reason and "DGWH_MAX_SHEET_CELLS" in outcome.reason
+    [(_, status, code, reason, quarantined)] = ledger(night, rel)
+    assert (status, code) == ("rejected", "sheet_too_large") and shown in reason
+    assert Path(quarantined).read_bytes() == path.read_bytes()
+    assert Path(quarantined + ".feedback.txt").exists()
+    assert rel not in {f.relative_path for f in new_files()}, "a poison file is read again the next night"
+
+
+def test_a_reader_exhausting_its_memory_is_quarantined_and_the_night_goes_on(night, monkeypatch):
+    """The backstop: with the range check lifted, the ZZ200000 workbook makes calamine allocate 5 GB; the
+    reader's child process hits its memory limit, the file is quarantined with that reason, the good file
+    beside it loads, and neither is picked up again."""
+    night.use()
+    monkeypatch.setenv("DGWH_MAX_SHEET_CELLS", str(10**12))
+    monkeypatch.setenv("DGWH_READER_MEMORY_MB", "300")
+    poison = "integration_plan/2571/a_poison.xlsx"
+    plan_workbook(night.landing / poison, "ZZ200000", stray="exhausts the reader")
+    write_plan(night, "integration_plan/2571/b_good.csv", 2571, PRD, [("DG71-G1", 1_000)], 2)
+    outcomes = {o.path: o for o in (process_file(f, night.gate, "backstop") for f in new_files())}
+    assert set(outcomes) == {poison, "integration_plan/2571/b_good.csv"}
+    assert outcomes[poison].status == "rejected" and outcomes[poison].reason.startswith("reader_failed"), \
+        outcomes[poison].reason
+    assert "DGWH_READER_MEMORY_MB=300" in outcomes[poison].reason
+    assert outcomes["integration_plan/2571/b_good.csv"].status == "loaded"
+    [(_, status, code, _, quarantined)] = ledger(night, poison)
+    assert (status, code) == ("rejected", "reader_failed") and Path(quarantined).exists()
+    assert new_files() == []
+    with night.connect() as conn:
+        assert_ledger_consistent(conn)
+
+
+def test_a_reader_that_takes_too_long_is_stopped_and_the_file_refused(night, monkeypatch):
+    night.use()
+    monkeypatch.setenv("DGWH_READER_TIMEOUT_S", "0.3")
+    rel = "integration_plan/2572/slow.csv"
+    write_plan(night, rel, 2572, OPM, [(f"DG72-{i}", 100) for i in range(60_000)], 2)
+    [lf] = new_files()
+    outcome = process_file(lf, night.gate, "slow")
+    assert outcome.status == "rejected" and "longer than 0.3s (DGWH_READER_TIMEOUT_S)" in outcome.reason, \
+        outcome.reason
+    assert ledger(night, rel)[0][1:3] == ("rejected", "reader_failed")
+    assert new_files() == []
+
+
+# ---------------------------------------------------------------------------------------------------- case 3
+
+
+def test_a_file_being_written_is_loaded_once_whole_the_next_night(night, monkeypatch):
+    night.use()
+    rel = "integration_plan/2573/growing.csv"
+    path = night.landing / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = ",".join(PLAN_HEADER)
+    rows = [f"2573,{DG_PLAN},{OPM},DG73-{i},โครงการ {i},แพลตฟอร์มกลาง,เกษตร,{i}00,{i}00" for i in range(1, 7)]
+    path.write_text("\n".join([header, *rows[:3]]) + "\n", encoding="utf-8")
+
+    # Within the settle window: skipped, named, and not hashed into the ledger.
+    monkeypatch.setenv("DGWH_SETTLE_S", "60")
+    skipped: list[SkippedFile] = []
+    assert [f for f in discover(str(night.landing), skipped) if f.relative_path == rel] == []
+    [waiting] = [s for s in skipped if s.relative_path == rel]
+    assert "settle window DGWH_SETTLE_S=60s" in waiting.reason
+
+    # Discovered half-written (no settle window), then the sender appends the rest before it is parsed.
+    monkeypatch.setenv("DGWH_SETTLE_S", "0")
+    [half] = new_files()
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write("\n".join(rows[3:]) + "\n")
+    outcome = process_file(half, night.gate, "in-flight")
+    assert outcome.status == "skipped" and "changed after it was found" in outcome.reason
+    assert ledger(night, rel) == []
+
+    # The next night loads the whole file, once.
+    [whole] = new_files()
+    assert whole.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    outcome = process_file(whole, night.gate, "next-night")
+    assert (outcome.status, outcome.rows_loaded) == ("loaded", 6)
+    assert new_files() == []
+    with night.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM raw.integration_plan WHERE project_code LIKE 'DG73-%'"
+                            ).fetchone()[0] == 6
+        assert_ledger_consistent(conn)
+
+
+def test_the_ledger_hash_is_the_hash_of_the_bytes_loaded(night):
+    """A file replaced between discovery and parsing (same size): nothing of either version is recorded."""
+    night.use()
+    rel = "integration_plan/2574/swapped.csv"
+    write_plan(night, rel, 2574, OPM, [("DG74-A", 100)], 3)
+    [lf] = new_files()
+    write_plan(night, rel, 2574, OPM, [("DG74-B", 100)], 3)
+    assert process_file(lf, night.gate, "swapped").status == "skipped"
+    [lf2] = new_files()
+    assert process_file(lf2, night.gate, "swapped-2").status == "loaded"
+    with night.connect() as conn:
+        codes = conn.execute("SELECT project_code FROM raw.integration_plan r JOIN ops.file_ledger l USING (file_id) "
+                             "WHERE l.path = %s", (rel,)).fetchall()
+        assert codes == [("DG74-B",)]
+        assert conn.execute("SELECT content_sha256 FROM ops.file_ledger WHERE path = %s", (rel,)).fetchone()[0] == \
+            hashlib.sha256((night.landing / rel).read_bytes()).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------------- case 5
+
+HOLDER = r"""
+import os, sys, time
+from ingest.runlock import acquire
+from ingest.warehouse import connect
+conn = connect(autocommit=True)
+acquire(conn, sys.argv[1], wait_s=0, pid=os.getpid(), dag_id="dg_nightly")
+print("HOLDING", os.getpid(), flush=True)
+time.sleep(600)
+"""
+
+
+def _holder(owner: str) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, owner], cwd=REPO, env={**ENV, **os.environ},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    assert line.startswith("HOLDING"), line + proc.stderr.read()
+    return proc
+
+
+def _lock_row(wh) -> tuple | None:
+    with wh.connect() as conn:
+        return conn.execute("SELECT owner, holder_pid FROM ops.run_lock WHERE lock_name = 'pipeline'").fetchone()
+
+
+def test_a_lock_whose_process_was_killed_is_taken_over_at_once_naming_the_old_holder(night, capsys):
+    from ingest.runlock import acquire, release
+
+    night.use()
+    proc = _holder("killed-run")
+    assert _lock_row(night) == ("killed-run", proc.pid)
+    proc.kill()  # kill -9: no handler runs, the lease stays behind
+    proc.wait()
+    assert _lock_row(night) == ("killed-run", proc.pid)
+    started = time.monotonic()
+    with night.connect() as conn:
+        acquire(conn, "next-run", wait_s=0)
+        assert time.monotonic() - started < 5
+        err = capsys.readouterr().err
+        assert f"took over the warehouse lock from killed-run, dg_nightly, pid {proc.pid} on " in err
+        assert "no longer runs" in err
+        assert release(conn, "next-run")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_gives_the_lock_back(night, sig):
+    night.use()
+    proc = _holder(f"interrupted-{sig.name}")
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert f"released the warehouse lock of run interrupted-{sig.name} ({sig.name})" in err
+    assert _lock_row(night) is None
+
+
+def test_a_waiting_run_says_what_it_waits_for_and_make_unlock_frees_a_stuck_lock(night, capsys):
+    from ingest.runlock import RunLocked, acquire, release
+
+    night.use()
+    proc = _holder("live-run")
+    try:
+        with night.connect() as conn, pytest.raises(RunLocked) as locked:
+            acquire(conn, "waiting-run", wait_s=1)
+        err = capsys.readouterr().err
+        assert f"waiting for the warehouse lock held by live-run, dg_nightly, pid {proc.pid} on " in err
+        assert "giving up in" in err
+        assert "`make unlock` if it is stuck" in str(locked.value)
+        # make unlock refuses while the holder still runs here, FORCE=1 frees it.
+        refused = subprocess.run(["make", "-s", "unlock"], cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert refused.returncode != 0 and "which is still running" in refused.stderr, refused.stderr
+        assert _lock_row(night) == ("live-run", proc.pid)
+        forced = subprocess.run(["make", "-s", "unlock", "FORCE=1"], cwd=REPO, capture_output=True, text=True,
+                                timeout=120, env={**os.environ, "FORCE": "1"})
+        assert forced.returncode == 0 and "released the warehouse lock held by live-run, dg_nightly, pid" in \
+            forced.stdout, forced.stdout + forced.stderr
+        assert _lock_row(night) is None
+    finally:
+        proc.kill()
+        proc.wait()
+    # A lease with no process of its own (a scheduler's run) is taken over once its Airflow run has ended.
+    with night.connect() as conn:
+        acquire(conn, "scheduled-run", wait_s=0, dag_id="dg_nightly")
+        asked = []
+
+        def run_gone(dag_id: str, run_id: str) -> bool:
+            asked.append((dag_id, run_id))
+            return True
+
+        acquire(conn, "after-it", wait_s=0, run_gone=run_gone)
+        assert asked == [("dg_nightly", "scheduled-run")]
+        assert "its Airflow run dg_nightly / scheduled-run has ended" in capsys.readouterr().err
+        assert release(conn, "after-it")
+    assert subprocess.run(["make", "-s", "unlock"], cwd=REPO, capture_output=True, text=True,
+                          timeout=120).stdout.strip() == "the warehouse is not locked"
+
+
+# ---------------------------------------------------------------------------------------------------- cases 4, 6
+
+REPORT_HEADER = ("รหัสแผน,ปีงบประมาณที่รายงาน,รหัสโครงการ,ชื่อโครงการ,หน่วยงานรับผิดชอบหลัก,ปีที่เริ่มตามแผน,สถานะ,"
+                 "ปีที่เริ่มดำเนินการจริง,ปัญหาอุปสรรค,รายละเอียดปัญหาอุปสรรค,วันที่รายงาน")
+KRISDIKA, DOPA = "สำนักงานคณะกรรมการกฤษฎีกา", "กรมการปกครอง"  # leads of DG2559_2561-01 and -02 (plan_projects)
+STATUS = {"started": "เริ่มดำเนินการแล้ว", "not_started": "ยังไม่เริ่มดำเนินการ"}
+
+
+def write_report(wh, rel: str, fy: int, agency: str, projects: list[tuple[str, str]], day: int) -> Path:
+    lines = [REPORT_HEADER] + [
+        f"dg_2559_2561,{fy},{code},โครงการ {code},{agency},2559,{STATUS[status]},"
+        f"{fy if status == 'started' else ''},,,{fy - 543}-09-{day:02d}" for code, status in projects]
+    path = wh.landing / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    stamp = datetime(2016, 9, day, tzinfo=UTC).timestamp()
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def load_all(wh, run_id: str) -> dict[str, str]:
+    outcomes = [process_file(f, wh.gate, run_id) for f in new_files()]
+    assert all(o.status == "loaded" for o in outcomes), [(o.path, o.reason) for o in outcomes]
+    return {o.path: o.status for o in outcomes}
+
+
+def current_reports(wh, fy: int) -> set[tuple[str, str, str]]:
+    with wh.connect() as conn:
+        rows = conn.execute("SELECT c.project_code, c.agency_id, c.status, l.path FROM intermediate."
+                            "int_project_reports_current c JOIN ops.file_ledger l USING (file_id) "
+                            "WHERE c.plan_code = 'dg_2559_2561' AND c.reporting_fy_be = %s", (fy,)).fetchall()
+    return {(code, agency, status) for code, agency, status, _ in rows}
+
+
+def test_a_project_code_two_agencies_report_is_isolated_and_withdraw_rebuilds_without_the_file(night):
+    night.use()
+    a, b = "project_reports/2559/krisdika.csv", "project_reports/2559/dopa.csv"
+    write_report(night, a, 2559, KRISDIKA, [("DG2559_2561-01", "started"), ("DG2559_2561-03", "started")], 10)
+    write_report(night, b, 2559, DOPA, [("DG2559_2561-01", "not_started"), ("DG2559_2561-02", "started")], 11)
+    load_all(night, "dup")
+    outcome = run_dbt(["build"])
+    assert outcome.success, outcome.failures  # the uniqueness test on int_project_reports_current holds
+    # -01 is claimed by both files: the lead's (Krisdika, D0009) row stays; both files are named.
+    assert current_reports(night, 2559) == {("DG2559_2561-01", "D0009", "started"),
+                                            ("DG2559_2561-03", "D0009", "started"),
+                                            ("DG2559_2561-02", "D0094", "started")}
+    with night.connect() as conn:
+        conflicts = conn.execute("SELECT project_code, path, is_kept, conflicting_files FROM intermediate."
+                                 "int_project_report_conflicts ORDER BY path").fetchall()
+    assert conflicts == [("DG2559_2561-01", b, False, f"{b} | {a}"), ("DG2559_2561-01", a, True, f"{b} | {a}")]
+
+    # make withdraw: the reason in the ledger, the marts rebuilt without the file.
+    run = subprocess.run(["make", "-s", "withdraw", f"FILE={b}", "REASON=sent to the wrong plan; x'; --"],
+                         cwd=REPO, capture_output=True, text=True, timeout=1200)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"withdrew {b} (file id" in run.stdout and "marts rebuilt without it" in run.stdout
+    assert current_reports(night, 2559) == {("DG2559_2561-01", "D0009", "started"),
+                                            ("DG2559_2561-03", "D0009", "started")}
+    with night.connect() as conn:
+        assert conn.execute("SELECT w.reason FROM ops.file_withdrawals w JOIN ops.file_ledger l USING (file_id) "
+                            "WHERE l.path = %s", (b,)).fetchone() == ("sent to the wrong plan; x'; --",)
+        assert conn.execute("SELECT count(*) FROM intermediate.int_project_report_conflicts").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM ops.run_lock").fetchone()[0] == 0
+        assert_ledger_consistent(conn)  # raw and the ledger keep the withdrawn file
+    again = subprocess.run(["make", "-s", "withdraw", f"FILE={b}", "REASON=twice"], cwd=REPO, capture_output=True,
+                           text=True, timeout=600)
+    assert again.returncode != 0 and again.stderr.splitlines()[0].startswith(f"error: {b} (file id ")
+    assert again.stderr.splitlines()[0].endswith(") is already withdrawn")
+    missing = subprocess.run(["make", "-s", "withdraw", "FILE=nope.csv", "REASON=x"], cwd=REPO, capture_output=True,
+                             text=True, timeout=600)
+    assert missing.returncode != 0 and missing.stderr.startswith("error: no file 'nope.csv' in the ledger")
+    assert "Traceback" not in missing.stderr
+
+
+def test_a_correction_with_an_older_mtime_supersedes_in_the_order_received(night):
+    """cp -p / rsync -t: the correction arrives a night later with an older mtime; it still wins."""
+    night.use()
+    write_report(night, "project_reports/2560/krisdika_first.csv", 2560, KRISDIKA,
+                 [("DG2559_2561-01", "not_started")], 20)
+    load_all(night, "first-night")
+    write_report(night, "project_reports/2560/krisdika_correction.csv", 2560, KRISDIKA,
+                 [("DG2559_2561-01", "started")], 5)
+    load_all(night, "second-night")
+    outcome = run_dbt(["build"])
+    assert outcome.success, outcome.failures
+    assert current_reports(night, 2560) == {("DG2559_2561-01", "D0009", "started")}
+    with night.connect() as conn:
+        order = conn.execute("SELECT path, received_at > file_modified_at FROM staging.stg_file_ledger WHERE path "
+                             "LIKE 'project_reports/2560/%' ORDER BY received_at").fetchall()
+    assert [p for p, _ in order] == ["project_reports/2560/krisdika_first.csv",
+                                     "project_reports/2560/krisdika_correction.csv"]
+    assert order[1][1], "the correction's received time is its mtime, not when it arrived"
+
+
+# ---------------------------------------------------------------------------------------------------- case 7
+
+
+def test_every_skipped_landing_entry_is_listed_in_the_summary_with_why(night, monkeypatch):
+    from ingest.summary import build_summary, format_summary
+
+    night.use()
+    entries = {"integration_plan/2575/.hidden.csv": "is hidden",
+               "integration_plan/2575/_draft.csv": "starting with '_'",
+               "integration_plan/2575/old.xls": "old Excel .xls", "projct_reports/2575/typo.csv": "misspelled folder",
+               "budget_bill/2575/book.xlsx": "not one of .csv", "integration_plan/2575/~$open.xlsx": "lock file"}
+    for rel in entries:
+        (night.landing / rel).parent.mkdir(parents=True, exist_ok=True)
+        (night.landing / rel).write_text("x\n")
+    monkeypatch.setenv("DGWH_SETTLE_S", "3600")
+    write_plan(night, "integration_plan/2575/fresh.csv", 2575, OPM, [("DG75-1", 1)], 1)
+    os.utime(night.landing / "integration_plan/2575/fresh.csv")  # just written
+    entries["integration_plan/2575/fresh.csv"] = "settle window DGWH_SETTLE_S=3600s"
+    assert "integration_plan/2575/fresh.csv" not in {f.relative_path for f in new_files()}  # the night's discovery
+    os.utime(night.landing / "integration_plan/2575/fresh.csv", (0, 0))  # settled by the time of the summary
+    with night.connect() as conn:
+        ensure_schema(conn)
+        summary = build_summary(conn, "skips")
+    shown = {e["path"]: e["why"] for e in summary["skipped"]}
+    for rel, why in entries.items():
+        assert why in shown.get(rel, ""), (rel, shown.get(rel))
+    text = format_summary(summary)
+    assert f"landing entries not loaded: {len(shown)} (each tried again next run)" in text
+    assert "  - projct_reports/2575/typo.csv: is not in a source folder (project_reports, readiness, " in text
+    for rel in entries:
+        (night.landing / rel).unlink()
+
+
+@pytest.mark.parametrize("args, line", [
+    (["FROM=abc", "TO=2565"], "error: FROM='abc' is not a year: give a Buddhist Era year such as 2565"),
+    (["FROM=2400", "TO=2565"], "error: FROM=2400 is outside the fiscal years the warehouse covers (2550-2600)"),
+    (["FROM=2022", "TO=2565"], "error: FROM=2022 looks like a CE year: give the Buddhist Era year (2565)"),
+    (["FROM=2566", "TO=2565"], "error: FROM (2566) is after TO (2565)"),
+    (["FROM=2563", "TO=2565'; touch x; '"], "error: TO=\"2565'; touch x; '\" is not a year: give a Buddhist Era "
+                                            "year such as 2565"),
+])
+def test_a_wrong_backfill_range_fails_in_one_line(tmp_path, args, line):
+    run = subprocess.run(["make", "-s", "backfill", *args], cwd=REPO, capture_output=True, text=True, timeout=300,
+                         env={**ENV, "DGWH_STATE_DIR": str(tmp_path / "state")})
+    assert run.returncode != 0
+    assert [x for x in run.stderr.splitlines() if not x.startswith("make:")] == [line]
+    assert not (tmp_path / "state" / "last_backfill.log").exists(), "Airflow ran for a range that cannot run"
+
+
+# ---------------------------------------------------------------------------------------------------- end to end
+
+
+def _nightly(wh, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(REPO / "scripts" / "airflow.sh"), "dags", "test", "dg_nightly"], cwd=REPO,
+                          capture_output=True, text=True, timeout=2400,
+                          env={**os.environ, "AIRFLOW_HOME": str(wh.state / "airflow"), **env})
+
+
+def test_a_night_with_poison_in_flight_and_conflicting_files_completes_and_the_next_loads_the_rest_once(
+        make_warehouse):
+    """Through Airflow (dags test): two poison workbooks (one refused by its range, one that exhausts the
+    reader's memory), a file still being written and two agencies claiming one project code, beside good
+    files. The night completes and loads every good file once; the next night loads the in-flight file once."""
+    wh = make_warehouse("e2e20")
+    wh.use()
+    write_plan(wh, "integration_plan/2565/opm.csv", 2565, OPM, [("DG65-E1", 1_000_000)], 1)
+    write_plan(wh, "integration_plan/2565/prd.csv", 2565, PRD, [("DG65-E2", 2_000_000)], 1)
+    write_report(wh, "project_reports/2559/krisdika.csv", 2559, KRISDIKA,
+                 [("DG2559_2561-01", "started"), ("DG2559_2561-03", "started")], 10)
+    write_report(wh, "project_reports/2559/dopa.csv", 2559, DOPA,
+                 [("DG2559_2561-01", "not_started"), ("DG2559_2561-02", "started")], 11)
+    for name, cell in (("poison_range", "XFD1048576"), ("poison_memory", "ZZ200000")):
+        poison = plan_workbook(wh.landing / f"integration_plan/2565/{name}.xlsx", cell)
+        os.utime(poison, (poison.stat().st_mtime - 86400,) * 2)  # delivered yesterday
+    inflight = write_plan(wh, "integration_plan/2566/inflight.csv", 2566, OPM, [("DG66-E1", 5)], 1)
+    os.utime(inflight)  # being written now
+    env = {"DGWH_SETTLE_S": "600", "DGWH_MAX_SHEET_CELLS": "150000000", "DGWH_READER_MEMORY_MB": "300"}
+
+    first = _nightly(wh, **env)
+    out = first.stdout + first.stderr
+    assert first.returncode == 0, out[-6000:]
+    with wh.connect() as conn:
+        night1 = dict(conn.execute("SELECT path, coalesce(reject_code, status) FROM ops.file_ledger").fetchall())
+        status = conn.execute("SELECT status FROM ops.pipeline_runs ORDER BY finished_at DESC LIMIT 1").fetchone()[0]
+        current = conn.execute("SELECT count(*) FROM intermediate.int_project_reports_current").fetchone()[0]
+        plans = conn.execute("SELECT count(*) FROM raw.integration_plan").fetchone()[0]
+        assert_ledger_consistent(conn)
+    assert night1 == {"integration_plan/2565/opm.csv": "loaded", "integration_plan/2565/prd.csv": "loaded",
+                      "project_reports/2559/krisdika.csv": "loaded", "project_reports/2559/dopa.csv": "loaded",
+                      "integration_plan/2565/poison_range.xlsx": "sheet_too_large",
+                      "integration_plan/2565/poison_memory.xlsx": "reader_failed"}
+    assert status == "success" and current == 3 and plans == 2
+    assert "integration_plan/2566/inflight.csv: was modified" in out and "settle window" in out
+    assert "project code DG2559_2561-01 (dg_2559_2561, FY 2559) is reported by several agencies' files" in out
+
+    os.utime(inflight, (inflight.stat().st_mtime - 3600,) * 2)  # written long ago by the next night
+    second = _nightly(wh, **env)
+    assert second.returncode == 0, (second.stdout + second.stderr)[-6000:]
+    with wh.connect() as conn:
+        night2 = conn.execute("SELECT path, status, count(*) OVER () FROM ops.file_ledger WHERE file_id > %s",
+                              (len(night1),)).fetchall()
+        assert conn.execute("SELECT count(*) FROM raw.integration_plan WHERE project_code = 'DG66-E1'"
+                            ).fetchone()[0] == 1
+        assert_ledger_consistent(conn)
+    assert night2 == [("integration_plan/2566/inflight.csv", "loaded", 1)]
