@@ -69,6 +69,7 @@ select
     f.project_name_th::text as project_name_th,
     f.strategy_no::integer as strategy_no,
     f.capability_domain_no::integer as capability_domain_code,
+    d.phase::integer as capability_domain_phase,
     f.lead_agency_id::text as lead_agency_id,
     a.agency_name_th::text as lead_agency_name_th,
     f.reporting_agency_id::text as reporting_agency_id,
@@ -87,3 +88,4 @@ select
     f.obstacle_note::text as obstacle_note_th
 from flagged as f
 left join {{ ref('agencies') }} as a on a.agency_id = f.lead_agency_id
+left join {{ ref('capability_domains') }} as d on d.capability_domain_no = f.capability_domain_no
