@@ -11,7 +11,7 @@ STATE := $(or $(DGWH_STATE_DIR),$(ROOT)/.state)
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 
-.PHONY: run test backfill warehouse-url bi-url stop bench lint sample manifest clean
+.PHONY: run test backfill warehouse-url bi-url bi bi-stop stop bench lint sample manifest clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -47,6 +47,14 @@ warehouse-url: $(VENV)/.installed
 
 bi-url: $(VENV)/.installed
 	@$(PY) -m ingest.warehouse bi-url
+
+# Superset (its own virtualenv under .state/superset) on the marts as bi_reader, dashboards from bi/superset/.
+bi: $(VENV)/.installed $(MANIFEST)
+	@$(PY) -m ingest.warehouse url >/dev/null
+	@$(PY) -m bi.local
+
+bi-stop:
+	@$(PY) -m bi.local stop
 
 stop:
 	@if [ -x $(PY) ]; then $(PY) -m ingest.warehouse stop; else echo "nothing to stop"; fi
