@@ -68,11 +68,6 @@ def table(dataset: str, columns: list[str], filters: list | None = None, order_b
         "include_search": True, "table_timestamp_format": "smart_date"}}
 
 
-def big_number(dataset: str, metric: dict, filters: list | None = None) -> dict:
-    return {"viz_type": "big_number_total", "dataset": dataset, "params": {
-        "metric": metric, "adhoc_filters": filters or [], "y_axis_format": "SMART_NUMBER"}}
-
-
 DASHBOARDS: dict[str, dict] = {
     "projects": {
         "title": "โครงการตามแผนพัฒนารัฐบาลดิจิทัล",
@@ -100,11 +95,9 @@ DASHBOARDS: dict[str, dict] = {
     "budget": {
         "title": "งบประมาณแผนงานบูรณาการรัฐบาลดิจิทัล",
         "charts": {
-            "งบประมาณที่ได้รับจัดสรร (ล้านบาท)": big_number(
-                "budget_by_year", _metric("sum(amount_million_baht)", "ล้านบาท"),
-                [DG_PLAN, _where("source = 'integration_plan'"),
-                 _where("fiscal_year_be = (SELECT max(fiscal_year_be) FROM marts.budget_by_year "
-                        "WHERE source = 'integration_plan')")]),
+            "งบประมาณแผนงานบูรณาการรายปี": table(
+                "budget_by_year", ["fiscal_year_be", "agencies", "projects", "amount_million_baht"],
+                [DG_PLAN, _where("source = 'integration_plan'")], [("fiscal_year_be", False)]),
             "แผนงานบูรณาการเทียบกับ พ.ร.บ. งบประมาณ (ล้านบาท)": bar(
                 "budget_plan_vs_bill", FY,
                 [_metric("sum(allocated_baht) / 1e6", "ได้รับจัดสรรตามแผน"),
@@ -140,18 +133,16 @@ DASHBOARDS: dict[str, dict] = {
             "อัตราการตอบแบบสำรวจ (ร้อยละ)": bar(
                 "readiness_summary_by_year", SURVEY_YEAR, [_metric("max(response_rate_pct)", "ร้อยละที่ตอบ")],
                 ["agency_level"]),
-            "คะแนนตามมิติ (ปีล่าสุด)": bar(
-                "readiness_by_dimension_year", _col("dimension_name_th", "มิติ"),
-                [_metric("max(mean_score)", "คะแนนเฉลี่ย")], ["agency_level"],
-                [_where("survey_year_be = (SELECT max(survey_year_be) FROM marts.readiness_by_dimension_year)")]),
+            "คะแนนตามมิติ ระดับกรม": bar(
+                "readiness_by_dimension_year", SURVEY_YEAR, [_metric("max(mean_score)", "คะแนนเฉลี่ย")],
+                ["dimension_name_th"], [_where("agency_level = 'department'")]),
             "หน่วยงานตามระดับความพร้อม": bar(
                 "readiness_by_year", SURVEY_YEAR, [_metric("count(*)", "หน่วยงาน")], ["readiness_band"],
                 stacked=True),
             "ผลรายหน่วยงาน": table(
                 "readiness_by_year", ["survey_year_be", "agency_name_th", "agency_level", "overall_score",
                                       "readiness_band", "rank_in_level", "score_change"],
-                [_where("survey_year_be = (SELECT max(survey_year_be) FROM marts.readiness_by_year)")],
-                [("overall_score", False)]),
+                [_where("agency_level = 'department'")], [("survey_year_be", False), ("overall_score", False)]),
         },
     },
 }

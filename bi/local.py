@@ -35,17 +35,22 @@ def home() -> Path:
     return path
 
 
+def venv_dir() -> Path:
+    """Superset's own virtualenv: DGWH_SUPERSET_VENV (e.g. a checkout's, reused by tests), else the state dir's."""
+    return Path(os.environ.get("DGWH_SUPERSET_VENV") or home() / "venv")
+
+
 def venv_bin(name: str) -> Path:
-    return home() / "venv" / "bin" / name
+    return venv_dir() / "bin" / name
 
 
 def ensure_venv() -> None:
-    marker = home() / "venv" / ".requirements.sha256"
+    marker = venv_dir() / ".requirements.sha256"
     digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
     if venv_bin("superset").exists() and marker.exists() and marker.read_text() == digest:
         return
     if not venv_bin("python").exists():
-        subprocess.run([sys.executable, "-m", "venv", str(home() / "venv")], check=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv_dir())], check=True)
     print("installing Superset into its own virtualenv (several minutes the first time)...", flush=True)
     subprocess.run([str(venv_bin("python")), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                     "-r", str(REQUIREMENTS)], check=True)
@@ -62,6 +67,7 @@ def _secrets() -> dict[str, str]:
 
 
 def write_config() -> Path:
+    _secrets()
     path = home() / "superset_config.py"
     db_path = home() / "superset.db"
     path.write_text(

@@ -52,11 +52,20 @@ def main() -> int:
     with app.app_context(), app.test_request_context():
         from flask import g
         from superset import db, security_manager
+        from superset.commands.chart.importers.dispatcher import ImportChartsCommand
         from superset.commands.dashboard.importers.dispatcher import ImportDashboardsCommand
+        from superset.commands.dataset.importers.dispatcher import ImportDatasetsCommand
         from superset.connectors.sqla.models import SqlaTable
 
         g.user = security_manager.find_user(username=admin)
         contents, passwords = bundle_contents(uri)
+        # A dashboard import leaves existing datasets and charts as they are, so those are imported
+        # (overwritten) first, each with the bundle type its command expects.
+        for command, kind, parts in ((ImportDatasetsCommand, "SqlaTable", ("databases/", "datasets/")),
+                                     (ImportChartsCommand, "Slice", ("databases/", "datasets/", "charts/"))):
+            subset = {k: v for k, v in contents.items() if k.startswith(parts)}
+            subset["metadata.yaml"] = yaml.safe_dump({**yaml.safe_load(contents["metadata.yaml"]), "type": kind})
+            command(subset, passwords=passwords, overwrite=True).run()
         ImportDashboardsCommand(contents, passwords=passwords, overwrite=True).run()
         datasets = db.session.query(SqlaTable).filter_by(schema="marts").all()
         for ds in datasets:
