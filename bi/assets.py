@@ -48,6 +48,14 @@ FY = _col("fiscal_year_be::text", "ปีงบประมาณ (พ.ศ.)")
 REPORTING_FY = _col("reporting_fy_be::text", "ปีที่รายงาน (พ.ศ.)")
 SURVEY_YEAR = _col("survey_year_be::text", "ปีที่สำรวจ (พ.ศ.)")
 DG_PLAN = _where("budget_plan_code = 'dg_integration'")
+STATUS_TH = _col("CASE status WHEN 'started' THEN 'เริ่มดำเนินการแล้ว' WHEN 'started_early' THEN 'เริ่มก่อนแผน' "
+                 "WHEN 'not_started' THEN 'ยังไม่เริ่มดำเนินการ' ELSE 'ไม่ได้รายงาน' END", "สถานะ")
+CATEGORY_TH = _col("CASE category WHEN 'law' THEN 'ด้านกฎหมาย' WHEN 'budget' THEN 'ด้านงบประมาณ' "
+                   "WHEN 'data' THEN 'ด้านข้อมูล' WHEN 'personnel' THEN 'ด้านบุคลากร' "
+                   "WHEN 'equipment' THEN 'ด้านอุปกรณ์' ELSE 'ปัญหาอื่นๆ' END", "ด้าน")
+LEVEL_TH = _col("CASE agency_level WHEN 'department' THEN 'ระดับกรม' WHEN 'province' THEN 'ระดับจังหวัด' "
+                "WHEN 'special_local' THEN 'ท้องถิ่นรูปแบบพิเศษ' ELSE 'ท้องถิ่น' END", "ระดับหน่วยงาน")
+PLAN_TH = _col("'แผน พ.ศ. ' || replace(substr(plan_code, 4), '_', '-')", "แผน")
 PCT_STARTED = _metric("round(100.0 * count(*) FILTER (WHERE status IN ('started', 'started_early')) / count(*), 2)",
                       "ร้อยละที่เริ่มดำเนินการแล้ว")
 
@@ -73,9 +81,9 @@ DASHBOARDS: dict[str, dict] = {
         "title": "โครงการตามแผนพัฒนารัฐบาลดิจิทัล",
         "charts": {
             "สถานะโครงการตามปีที่รายงาน": bar(
-                "project_status", REPORTING_FY, [_metric("count(*)", "โครงการ")], ["status"], stacked=True),
+                "project_status", REPORTING_FY, [_metric("count(*)", "โครงการ")], [STATUS_TH], stacked=True),
             "ร้อยละที่เริ่มดำเนินการแล้ว ตามยุทธศาสตร์": bar(
-                "project_status", _col("'ยุทธศาสตร์ที่ ' || strategy_no", "ยุทธศาสตร์"), [PCT_STARTED], ["plan_code"]),
+                "project_status", _col("'ยุทธศาสตร์ที่ ' || strategy_no", "ยุทธศาสตร์"), [PCT_STARTED], [PLAN_TH]),
             "ร้อยละที่เริ่มดำเนินการแล้ว ตามระยะของขีดความสามารถ": bar(
                 "project_status", REPORTING_FY, [PCT_STARTED],
                 [_col("'ระยะที่ ' || capability_domain_phase", "ระยะ")]),
@@ -85,7 +93,7 @@ DASHBOARDS: dict[str, dict] = {
                 [_where("is_behind_plan")], [("reporting_fy_be", False), ("years_behind", False)]),
             "ปัญหาและอุปสรรค ตามด้าน": bar(
                 "obstacles_by_year", REPORTING_FY, [_metric("sum(projects_reporting)", "โครงการที่รายงาน")],
-                ["category"], stacked=True),
+                [CATEGORY_TH], stacked=True),
             "ปัญหาและอุปสรรคที่หน่วยงานรายงาน": table(
                 "project_status", ["reporting_fy_be", "lead_agency_name_th", "project_id", "obstacle_categories_th",
                                    "obstacle_note_th"],
@@ -129,10 +137,10 @@ DASHBOARDS: dict[str, dict] = {
         "charts": {
             "คะแนนเฉลี่ยตามระดับหน่วยงาน": bar(
                 "readiness_summary_by_year", SURVEY_YEAR, [_metric("max(mean_overall_score)", "คะแนนเฉลี่ย")],
-                ["agency_level"]),
+                [LEVEL_TH]),
             "อัตราการตอบแบบสำรวจ (ร้อยละ)": bar(
                 "readiness_summary_by_year", SURVEY_YEAR, [_metric("max(response_rate_pct)", "ร้อยละที่ตอบ")],
-                ["agency_level"]),
+                [LEVEL_TH]),
             "คะแนนตามมิติ ระดับกรม": bar(
                 "readiness_by_dimension_year", SURVEY_YEAR, [_metric("max(mean_score)", "คะแนนเฉลี่ย")],
                 ["dimension_name_th"], [_where("agency_level = 'department'")]),

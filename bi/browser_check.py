@@ -16,12 +16,16 @@ from pathlib import Path
 
 SLUGS = ("dg-projects", "dg-budget", "dg-readiness")
 THAI = re.compile("[\u0e01-\u0e5b]")
-# A chart has rendered when its container holds a canvas/svg (ECharts) or a table with rows, or a big number.
-RENDERED_JS = """() => [...document.querySelectorAll('.chart-container, [data-test="chart-container"]')].map(c => ({
-    drawn: !!c.querySelector('canvas, svg, table tbody tr, .header-line'),
-    error: !!c.querySelector('.alert-danger, [data-test="error-message"], .ant-alert-error'),
-    empty: /No results|ไม่มีผลลัพธ์|No data/i.test(c.innerText),
-}))"""
+# A chart has rendered when it is no longer loading and holds an ECharts drawing or a table with rows.
+RENDERED_JS = """() => [...document.querySelectorAll('.chart-container, [data-test="chart-container"]')].map(c => {
+    const loading = !!c.querySelector('.loading, [data-test="loading-indicator"]')
+        || /Waiting on|Loading/.test(c.innerText);
+    return {
+        drawn: !loading && !!c.querySelector('[_echarts_instance_] canvas, [_echarts_instance_] svg, table tbody tr'),
+        error: !!c.querySelector('.alert-danger, [data-test="error-message"], .ant-alert-error'),
+        empty: !loading && /No results|ไม่มีผลลัพธ์|No data/i.test(c.innerText),
+    };
+})"""
 
 
 def check(base: str, password: str, out: Path, chromium: str | None, timeout_s: float = 150) -> dict:
@@ -33,18 +37,19 @@ def check(base: str, password: str, out: Path, chromium: str | None, timeout_s: 
         browser = pw.chromium.launch(headless=True, executable_path=chromium or None,
                                      args=["--no-sandbox", "--disable-dev-shm-usage"])
         page = browser.new_page(viewport={"width": 1600, "height": 2200}, locale="th-TH")
-        page.goto(f"{base}/login/")
-        page.fill("input[name=username], #username", "admin")
-        page.fill("input[name=password], #password", password)
-        page.keyboard.press("Enter")
-        page.wait_for_url(re.compile(r".*/superset/welcome/.*|.*/dashboard/list/.*|.*/$"), timeout=60_000)
+        page.goto(f"{base}/login/", wait_until="networkidle")
+        page.locator("#username").fill("admin")
+        page.locator("#password").fill(password)
+        page.get_by_role("button", name=re.compile("sign in", re.I)).click()
+        page.wait_for_url(lambda url: "/login" not in url, timeout=60_000)
         for slug in SLUGS:
             page.goto(f"{base}/superset/dashboard/{slug}/", wait_until="networkidle", timeout=120_000)
             deadline = time.monotonic() + timeout_s
             state: list[dict] = []
             while time.monotonic() < deadline:
                 state = page.evaluate(RENDERED_JS)
-                if state and all(s["drawn"] or s["error"] or s["empty"] for s in state):
+                if page.url.rstrip("/").endswith("/login") or (
+                        state and all(s["drawn"] or s["error"] or s["empty"] for s in state)):
                     break
                 time.sleep(2)
             time.sleep(2)  # animations settle before the screenshot
