@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import uuid
 from pathlib import Path
 
 import yaml
@@ -56,9 +57,17 @@ def main() -> int:
         from superset.commands.dashboard.importers.dispatcher import ImportDashboardsCommand
         from superset.commands.dataset.importers.dispatcher import ImportDatasetsCommand
         from superset.connectors.sqla.models import SqlaTable
+        from superset.models.core import Database
 
         g.user = security_manager.find_user(username=admin)
         contents, passwords = bundle_contents(uri)
+        # A connection registered by name before (the compose stack's superset-init: set-database-uri)
+        # becomes the bundle's, so the import updates it instead of clashing on the name.
+        bundle_db = yaml.safe_load(contents[DATABASE_FILE])
+        existing = db.session.query(Database).filter_by(database_name=bundle_db["database_name"]).one_or_none()
+        if existing is not None and str(existing.uuid) != bundle_db["uuid"]:
+            existing.uuid = uuid.UUID(bundle_db["uuid"])
+            db.session.commit()
         # A dashboard import leaves existing datasets and charts as they are, so those are imported
         # (overwritten) first, each with the bundle type its command expects.
         for command, kind, parts in ((ImportDatasetsCommand, "SqlaTable", ("databases/", "datasets/")),
