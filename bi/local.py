@@ -89,7 +89,8 @@ def superset_env() -> dict[str, str]:
     url = bi_reader_url().replace("postgresql://", "postgresql+psycopg2://", 1)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "VIRTUAL_ENV")}
     env.update({"SUPERSET_CONFIG_PATH": str(write_config()), "FLASK_APP": "superset", "PYTHONPATH": str(ROOT),
-                "DGWH_BI_URI": url, "SUPERSET_ADMIN_USER": ADMIN, "SUPERSET_LOG_LEVEL": "warning",
+                "DGWH_BI_URI": url, "DGWH_BI_STRICT": "1", "SUPERSET_ADMIN_USER": ADMIN,
+                "SUPERSET_LOG_LEVEL": "warning",
                 "PATH": f"{venv_bin('')}:{env.get('PATH', '')}"})
     return env
 
