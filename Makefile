@@ -11,7 +11,7 @@ STATE := $(or $(DGWH_STATE_DIR),$(ROOT)/.state)
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 
-.PHONY: run test backfill warehouse-url bi-url bi bi-stop stop bench lint sample manifest clean
+.PHONY: run test test-fast backfill warehouse-url bi-url bi bi-stop stop bench lint sample manifest clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -62,6 +62,11 @@ stop:
 test: $(VENV)/.installed $(MANIFEST)
 	@$(PY) -m ruff check .
 	@$(PY) -m pytest
+
+# The edit loop: no Airflow run, no dbt build, no sample warehouse (tests/conftest.py marks the rest slow).
+test-fast: $(VENV)/.installed $(MANIFEST)
+	@$(PY) -m ruff check .
+	@$(PY) -m pytest -m "not slow"
 
 bench: $(VENV)/.installed $(MANIFEST)
 	@$(PY) -m bench.run

@@ -26,7 +26,7 @@ import pandas as pd
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.base import DataContextConfig, InMemoryStoreBackendDefaults
 
-from expectations.suites import GARBLED_TEXT, UNREGISTERED_AGENCY, build_suite
+from expectations.suites import GARBLED_TEXT, UNREADABLE_VALUE, UNREGISTERED_AGENCY, build_suite, level
 from ingest.parse import ParsedFile
 from ingest.settings import Settings, get_settings
 from ingest.thai import name_key
@@ -39,6 +39,7 @@ REGISTRY_FILES = ("agencies.csv", "agency_aliases.csv")
 # replacement character, C1 control characters, and a cell whose Thai a non-Thai export turned
 # into question marks ("???? ?????"; "ทำไม???" is fine).
 GARBLED = re.compile(r"à[¸¹]|Ã[\x80-\xbf]|\ufffd|[\x80-\x9f]|^[\s\d.,()/-]*\?{3,}[\s\d.,()/?-]*$")
+RECORD_NO = "record_no"  # position in ParsedFile.records: names the row even across sheets
 KWARGS_KEPT = ("min_value", "max_value", "value_set", "column_list", "column_set", "or_equal")
 
 
@@ -52,6 +53,7 @@ class Failure:
     values: list[str]
     notes: str | None = None
     kwargs: dict = field(default_factory=dict)
+    level: str = "row"  # row | file (expectations.suites)
 
 
 @dataclass
@@ -59,10 +61,18 @@ class GateResult:
     suite: str
     evaluated: int = 0
     failures: list[Failure] = field(default_factory=list)
+    # Record position (ParsedFile.records) -> the critical row-level failures that reject it, with
+    # the value found in that row.
+    rejected: dict[int, list[tuple[Failure, str | None]]] = field(default_factory=dict)
 
     @property
     def critical(self) -> list[Failure]:
         return [f for f in self.failures if f.severity == "critical"]
+
+    @property
+    def file_level(self) -> list[Failure]:
+        """Critical failures that reject the whole file."""
+        return [f for f in self.critical if f.level == "file"]
 
     @property
     def warnings(self) -> list[Failure]:
@@ -77,7 +87,7 @@ def _garbled(frame: pd.DataFrame) -> pd.Series:
     """Per row, the first text cell that looks like mojibake, as ``column: value``; else None."""
     found = pd.Series([None] * len(frame), index=frame.index, dtype=object)
     for col in frame.columns:
-        if col in ("source_row", UNREGISTERED_AGENCY) or frame[col].dtype.kind in "biufcmM":
+        if col in ("source_row", RECORD_NO, UNREGISTERED_AGENCY) or frame[col].dtype.kind in "biufcmM":
             continue
         bad = {v for v in frame[col].dropna().unique() if isinstance(v, str) and GARBLED.search(v)}
         if bad:  # distinct values only: a column repeats few of them (agencies, levels, plans)
@@ -93,6 +103,7 @@ def frame_for(parsed: ParsedFile, known_agency_keys: frozenset[str] = frozenset(
     if not parsed.records:
         columns += [c.name for c in parsed.source.columns if c.name not in parsed.missing_columns]
     frame = pd.DataFrame.from_records(parsed.records, columns=list(dict.fromkeys(columns)))
+    frame[RECORD_NO] = np.arange(len(frame), dtype="int64")
     for col in frame.columns:  # Decimal amounts and scores as float64; only object columns can hold them
         if frame[col].dtype != object:
             continue
@@ -106,6 +117,12 @@ def frame_for(parsed: ParsedFile, known_agency_keys: frozenset[str] = frozenset(
     else:
         frame[UNREGISTERED_AGENCY] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
     frame[GARBLED_TEXT] = _garbled(frame)
+    unreadable: dict[int, str] = {}
+    for issue in parsed.value_issues:
+        if issue.record is not None and issue.record not in unreadable:
+            unreadable[issue.record] = f"{issue.column}: {issue.value} ({issue.message})"
+    frame[UNREADABLE_VALUE] = pd.Series([unreadable.get(i) for i in range(len(frame))], index=frame.index,
+                                        dtype=object)
     return frame
 
 
@@ -171,7 +188,7 @@ class Gate:
         frame = frame_for(parsed, self.known_agency_keys)
         outcome = definition.run(
             batch_parameters={"dataframe": frame},
-            result_format={"result_format": "SUMMARY", "unexpected_index_column_names": ["source_row"],
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["source_row", RECORD_NO],
                            "partial_unexpected_count": MAX_ROWS_REPORTED},
             run_id=RunIdentifier(run_name=run_name, run_time=dt.datetime.now(dt.UTC)) if run_name else None,
         )
@@ -193,21 +210,27 @@ class Gate:
             if config.type == "expect_table_columns_to_match_set":
                 missing = ((details.get("details") or {}).get("mismatched") or {}).get("missing") or []
                 result.failures += [Failure(config.type, col, severity, 1, [], parsed.unknown_headers[:10],
-                                            "required column not found", kwargs) for col in missing]
+                                            "required column not found", kwargs, "file") for col in missing]
                 continue
-            index = details.get("partial_unexpected_index_list") or []
-            rows = [int(i["source_row"]) for i in index[:MAX_ROWS_REPORTED] if isinstance(i, dict)]
-            values = [_show(v) for v in (details.get("partial_unexpected_list") or [])[:MAX_ROWS_REPORTED]]
+            index = [i for i in (details.get("unexpected_index_list") or []) if isinstance(i, dict)]
+            found = details.get("unexpected_list") or []
+            rows = [int(i["source_row"]) for i in index[:MAX_ROWS_REPORTED]]
+            values = [_show(v) for v in found[:MAX_ROWS_REPORTED]]
             if config.type == "expect_column_values_to_not_be_null":
                 values = []  # the found value is an empty cell
             if config.type == "expect_table_row_count_to_be_between":
                 values = [f"{details.get('observed_value')} rows"]
             if config.kwargs.get("column_B"):
                 column = f"{column},{config.kwargs['column_B']}"
-            result.failures.append(Failure(
+            failure = Failure(
                 expectation=config.type, column=column or ",".join(config.kwargs.get("column_list") or []) or None,
                 severity=severity, unexpected_count=int(details.get("unexpected_count") or (0 if index else 1)),
-                rows=rows, values=values, notes=config.notes, kwargs=kwargs))
+                rows=rows, values=values, notes=config.notes, kwargs=kwargs, level=level(config.meta))
+            result.failures.append(failure)
+            if severity == "critical" and failure.level == "row":
+                shown = [_show(v) for v in found] if len(found) == len(index) else [None] * len(index)
+                for i, value in zip(index, shown, strict=True):
+                    result.rejected.setdefault(int(i[RECORD_NO]), []).append((failure, value))
         return result
 
 

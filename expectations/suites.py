@@ -1,10 +1,22 @@
-"""One expectation suite per source, as reviewable code.
+"""One expectation suite per source, as reviewable code, and the one place that says what each
+check rejects.
 
-``severity`` in each expectation's meta decides the gate: a failed ``critical`` expectation keeps
-the file out of raw (quarantined with a report); a failed ``warning`` is recorded and the file
-loads. Two columns are derived by the gate (``expectations.gate.frame_for``) rather than read from
-the file: ``unregistered_agency`` (names the alias registry does not know) and ``garbled_text``
-(text that looks like mojibake: Thai saved in one encoding and read in another).
+Each expectation's meta carries ``severity`` and ``level``:
+
+- ``critical`` + ``file``: the file cannot stand as a whole (no data rows, required columns
+  missing): it is quarantined with a report and nothing of it loads;
+- ``critical`` + ``row``: a value check; the rows that fail it are rejected (each with its reason
+  in ``ops.rejected_rows``) and the rest of the file loads. A file whose every row fails is
+  rejected whole;
+- ``warning``: recorded, and the row loads.
+
+For the budget bill (third-party extractions of PDFs) every value check is row-level. The table of
+checks and levels in ``docs/sources.md`` is generated from these suites (``ingest.templates``).
+
+Three columns are derived by the gate (``expectations.gate.frame_for``) rather than read from the
+file: ``unregistered_agency`` (names the alias registry does not know), ``garbled_text`` (text that
+looks like mojibake) and ``unreadable_value`` (a cell the parser could not read as its column's
+kind, with the nearest allowed label where there is one).
 """
 
 from __future__ import annotations
@@ -14,50 +26,67 @@ from collections.abc import Iterable
 import great_expectations as gx
 from great_expectations.expectations import Expectation
 
+from ingest.parse import UNREADABLE_VALUE
+from ingest.settings import plausible_fiscal_years
 from ingest.sources import SOURCES, Source
 
-FY_MIN_BE, FY_MAX_BE = 2550, 2600
+FY_MIN_BE, FY_MAX_BE = plausible_fiscal_years()
 SCORE_MIN, SCORE_MAX = 0, 100
-CRITICAL = {"severity": "critical"}
-WARNING = {"severity": "warning"}
+FILE = {"severity": "critical", "level": "file"}
+ROW = {"severity": "critical", "level": "row"}
+WARNING = {"severity": "warning", "level": "row"}
 UNREGISTERED_AGENCY = "unregistered_agency"
 GARBLED_TEXT = "garbled_text"
-DERIVED_COLUMNS = (UNREGISTERED_AGENCY, GARBLED_TEXT)
+DERIVED_COLUMNS = (UNREGISTERED_AGENCY, GARBLED_TEXT, UNREADABLE_VALUE)
+# Book reference "<year>.<issue>.<book>" (CE or BE year), e.g. 2022.3.1 or 2022.3.1(2).
+REF_DOC_PATTERN = r"^\s*(1[89]\d\d|2[0-7]\d\d)\.\d+\.\d+"
+
+
+def level(meta: dict | None) -> str:
+    """``file`` or ``row`` (the default) for a failed expectation's meta."""
+    return (meta or {}).get("level", "row")
 
 
 def _common(source: Source) -> Iterable[Expectation]:
     E = gx.expectations
-    yield E.ExpectTableRowCountToBeBetween(min_value=1, meta=CRITICAL)
+    yield E.ExpectTableRowCountToBeBetween(min_value=1, meta=FILE, notes="a file needs at least one data row")
     # One set check for all required columns (cheaper than one expectation per column); the gate
     # reports each missing column separately.
-    yield E.ExpectTableColumnsToMatchSet(column_set=list(source.required), exact_match=False, meta=CRITICAL)
+    yield E.ExpectTableColumnsToMatchSet(column_set=list(source.required), exact_match=False, meta=FILE,
+                                         notes="every required column must be there")
     for name in source.required:
-        yield E.ExpectColumnValuesToNotBeNull(column=name, meta=CRITICAL)
+        yield E.ExpectColumnValuesToNotBeNull(column=name, meta=ROW)
+    yield E.ExpectColumnValuesToBeNull(column=UNREADABLE_VALUE, meta=ROW,
+                                       notes="every value must be readable as its column's kind or allowed labels")
     for column in source.columns:
         if column.kind == "year":
             yield E.ExpectColumnValuesToBeBetween(column=column.name, min_value=FY_MIN_BE, max_value=FY_MAX_BE,
-                                                  meta=CRITICAL)
+                                                  meta=ROW)
         elif column.kind == "amount":
-            yield E.ExpectColumnValuesToBeBetween(column=column.name, min_value=0, meta=CRITICAL)
+            yield E.ExpectColumnValuesToBeBetween(column=column.name, min_value=0, meta=ROW)
         elif column.kind == "decimal":
             yield E.ExpectColumnValuesToBeBetween(column=column.name, min_value=SCORE_MIN, max_value=SCORE_MAX,
-                                                  meta=CRITICAL)
+                                                  meta=ROW)
         elif column.kind == "enum" and column.values:
-            yield E.ExpectColumnValuesToBeInSet(column=column.name, value_set=sorted(column.values), meta=CRITICAL)
-    yield E.ExpectCompoundColumnsToBeUnique(column_list=list(source.key), meta=CRITICAL) if len(source.key) > 1 \
-        else E.ExpectColumnValuesToBeUnique(column=source.key[0], meta=CRITICAL)
-    yield E.ExpectColumnValuesToBeNull(column=GARBLED_TEXT, meta=CRITICAL,
+            yield E.ExpectColumnValuesToBeInSet(column=column.name, value_set=sorted(column.values), meta=ROW)
+    # Rows sharing a key within one file: which one is right cannot be told, so all of them are rejected.
+    yield E.ExpectCompoundColumnsToBeUnique(column_list=list(source.key), meta=ROW) if len(source.key) > 1 \
+        else E.ExpectColumnValuesToBeUnique(column=source.key[0], meta=ROW)
+    yield E.ExpectColumnValuesToBeNull(column=GARBLED_TEXT, meta=ROW,
                                        notes="text must be readable Thai or English (no mojibake)")
 
 
 def _specific(source: Source) -> Iterable[Expectation]:
     E = gx.expectations
     if source.name == "budget_bill":
+        # FISCAL_YEAR is the instalment year: a multi-year obligation names years decades apart. Far
+        # ones are flagged (and kept apart from the bill's own year in the marts), never fatal.
         yield E.ExpectColumnValuesToBeBetween(column="fiscal_year_be", min_value=FY_MIN_BE, max_value=FY_MAX_BE,
-                                              meta=CRITICAL)
-        yield E.ExpectColumnValuesToBeBetween(column="amount_baht", min_value=0, meta=CRITICAL)
-        yield E.ExpectColumnValuesToNotBeNull(column="amount_baht", meta=WARNING)
-        yield E.ExpectColumnValuesToBeNull(column="debug_log", meta=WARNING)
+                                              meta=WARNING, notes="instalment year outside the plausible range")
+        yield E.ExpectColumnValuesToBeBetween(column="amount_baht", min_value=0, meta=ROW)
+        yield E.ExpectColumnValuesToMatchRegex(column="ref_doc", regex=REF_DOC_PATTERN, meta=ROW,
+                                               notes="REF_DOC must start with the bill's year: <year>.<issue>.<book>")
+        yield E.ExpectColumnValuesToBeNull(column="debug_log", meta=WARNING, notes="the extraction logged a warning")
         agency_column = "budgetary_unit"
     else:
         agency_column = "agency_name"
@@ -66,7 +95,41 @@ def _specific(source: Source) -> Iterable[Expectation]:
     if source.name == "project_reports":
         yield E.ExpectColumnPairValuesAToBeGreaterThanB(
             column_A="reporting_fy_be", column_B="actual_start_fy_be", or_equal=True,
-            ignore_row_if="either_value_is_missing", meta=CRITICAL)
+            ignore_row_if="either_value_is_missing", meta=ROW)
+
+
+# Why a check rejects what it rejects, where its own notes do not say.
+WHY = {
+    "expect_column_values_to_not_be_null": "a required value is empty: that row cannot be used, the others can",
+    "expect_column_values_to_be_unique": "rows sharing a key: which one is right cannot be told, so all of them go",
+    "expect_compound_columns_to_be_unique": "rows sharing a key: which one is right cannot be told, so all of them go",
+    "expect_column_values_to_be_in_set": "not an allowed value (the parser already reads the documents' labels)",
+    "expect_column_pair_values_a_to_be_greater_than_b": "a project cannot have started after the year reported on",
+}
+KIND_WHY = {"year": f"a year outside the plausible fiscal years (BE {FY_MIN_BE}-{FY_MAX_BE}, dbt vars fy_min/max_be)",
+            "amount": "a negative amount", "decimal": f"a score outside {SCORE_MIN}-{SCORE_MAX}"}
+LEVEL_TEXT = {
+    "file": "file: the whole file is rejected (it cannot stand as a whole)",
+    "row": "row: the rows that fail are rejected, with the reason per row; the rest of the file loads",
+    "warning": "warning: recorded in the report; the row loads",
+}
+
+
+def checks(source: Source) -> list[tuple[str, str, str, str]]:
+    """(check, columns, level, why) for each expectation of a source's suite, for docs/sources.md."""
+    out = []
+    for e in (*_common(source), *_specific(source)):
+        columns = getattr(e, "column", None) or ", ".join(getattr(e, "column_list", None) or getattr(
+            e, "column_set", None) or []) or ", ".join(c for c in (getattr(e, "column_A", None),
+                                                                  getattr(e, "column_B", None)) if c)
+        meta = e.meta or {}
+        kind = "warning" if meta.get("severity") == "warning" else level(meta)
+        column = source.columns_by_name.get(getattr(e, "column", None) or "")
+        why = e.notes or WHY.get(e.expectation_type) or (KIND_WHY.get(column.kind, "") if column else "")
+        if not why and getattr(e, "column", None) == "amount_baht":
+            why = KIND_WHY["amount"]
+        out.append((e.expectation_type, columns or "(table)", kind, why))
+    return out
 
 
 def build_suite(source_name: str) -> gx.ExpectationSuite:

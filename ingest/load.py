@@ -59,10 +59,11 @@ def _insert_rejected_rows(conn: psycopg.Connection, file_id: int, issues: list[R
     if not issues:
         return
     with conn.cursor().copy(
-        "COPY ops.rejected_rows (file_id, source_row, source_sheet, column_name, value, reason) FROM STDIN"
+        "COPY ops.rejected_rows (file_id, source_row, source_sheet, column_name, value, reason, agency_name,"
+        " fiscal_year_be) FROM STDIN"
     ) as copy:
         for i in issues:
-            copy.write_row((file_id, i.row, i.sheet, i.column, i.value, i.message))
+            copy.write_row((file_id, i.row, i.sheet, i.column, i.value, i.message, i.agency, i.year))
 
 
 def record_validation(conn: psycopg.Connection, file_id: int | None, lf: LandingFile, run_id: str,
@@ -77,9 +78,14 @@ def record_validation(conn: psycopg.Connection, file_id: int | None, lf: Landing
 
 
 def load_file(conn: psycopg.Connection, lf: LandingFile, parsed: ParsedFile, entry: LedgerEntry,
-              run_id: str, validation: tuple[str, int, list[dict]]) -> int | None:
-    """Ledger + raw rows + rejects + validation record in one transaction; None if already there."""
+              run_id: str, validation: tuple[str, int, list[dict]], records: list[dict[str, object]] | None = None,
+              rejected: list[RowIssue] | None = None) -> int | None:
+    """Ledger + raw rows + rejects + validation record in one transaction; None if already there.
+
+    ``records`` are the rows that passed the gate (default: all of them); ``rejected`` the reasons of
+    the rows it rejected, one per row and failed check (structural rejects are added here)."""
     columns = [name for name, _ in raw_columns(parsed.source)]
+    records = parsed.records if records is None else records
     with conn.transaction():
         file_id = _insert_ledger(conn, lf, entry, run_id)
         if file_id is None:
@@ -87,10 +93,10 @@ def load_file(conn: psycopg.Connection, lf: LandingFile, parsed: ParsedFile, ent
         copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
             sql.Identifier("raw", parsed.source.name), sql.SQL(", ").join(map(sql.Identifier, columns)))
         with conn.cursor().copy(copy_sql) as copy:
-            for rec in parsed.records:
+            for rec in records:
                 rec["file_id"] = file_id
                 copy.write_row(tuple(rec.get(c) for c in columns))
-        _insert_rejected_rows(conn, file_id, parsed.row_rejects)
+        _insert_rejected_rows(conn, file_id, [*parsed.row_rejects, *(rejected or [])])
         record_validation(conn, file_id, lf, run_id, *validation)
     return file_id
 

@@ -1,12 +1,13 @@
 """Turn a landing-zone file into canonical, typed records of its source.
 
 Nothing is dropped silently: a row that cannot be read structurally is a *row reject*; a value
-that cannot be parsed becomes NULL and is recorded as a *value issue* (the validation gate then
-decides whether the file may load).
+that cannot be parsed becomes NULL and is recorded as a *value issue*, which rejects its row at the
+validation gate (the rest of the file loads); a value read with a repair is recorded as a *note*.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +17,8 @@ from ingest.plans import PlanRegistry, registered_plans, repair_plan_name
 from ingest.readers import Table, read_tables
 from ingest.sources import BUDGET_BILL, Column, Source
 
+# The column the gate derives from value_issues (a cell that cannot be read rejects its row).
+UNREADABLE_VALUE = "unreadable_value"
 # Plan-name column per source, and the header a person sees it under (for reports).
 PLAN_COLUMNS = {"budget_bill": ("budget_plan", "BUDGET_PLAN"), "integration_plan": ("budget_plan_name", None)}
 
@@ -27,6 +30,9 @@ class RowIssue:
     column: str | None
     value: str | None
     message: str
+    record: int | None = None  # position in ParsedFile.records, for cells of rows that were read
+    agency: str | None = None  # the agency and year the row was meant for (rejected rows)
+    year: int | None = None
 
 
 @dataclass
@@ -36,19 +42,16 @@ class ParsedFile:
     records: list[dict[str, object]] = field(default_factory=list)
     rows_in: int = 0
     row_rejects: list[RowIssue] = field(default_factory=list)
-    value_issues: list[RowIssue] = field(default_factory=list)
+    value_issues: list[RowIssue] = field(default_factory=list)  # cells that cannot be read: their rows are rejected
+    notes: list[RowIssue] = field(default_factory=list)  # values read with a repair (e.g. a damaged plan name)
     missing_columns: list[str] = field(default_factory=list)
     unknown_headers: list[str] = field(default_factory=list)
     encoding: str | None = None
     sheets: list[str] = field(default_factory=list)
 
 
-def _enum_lookup(values: dict[str, list[str]]) -> dict[str, str]:
-    return {thai.name_key(s): code for code, spellings in values.items() for s in (code, *spellings)}
-
-
-def _parse_value(column: Column, raw: object, multiplier: Decimal, lookup: dict[str, str] | None = None) -> object:
-    """One cell as the column's kind; ``lookup`` is the enum's spellings (built here when not given)."""
+def _parse_value(column: Column, raw: object, multiplier: Decimal) -> object:
+    """One cell as the column's kind; ValueError says why it cannot be read (with the nearest label)."""
     kind = column.kind
     if kind == "text":
         return thai.parse_text(raw)
@@ -64,21 +67,16 @@ def _parse_value(column: Column, raw: object, multiplier: Decimal, lookup: dict[
         return thai.parse_bool(raw)
     if thai.is_blank(raw):
         return None
-    lookup = lookup if lookup is not None else _enum_lookup(column.values or {})
-    parts = [p for p in str(raw).replace(",", ";").replace("|", ";").split(";") if p.strip()]
+    assert column.vocabulary is not None, f"{column.name}: an enum needs its values"
     if kind == "enum":
-        parts = [str(raw)]
-    codes = []
-    for part in parts:
-        code = lookup.get(thai.name_key(part))
-        if code is None:
-            raise ValueError(f"not one of {', '.join(column.values or {})}: {part.strip()!r}")
-        codes.append(code)
-    return ";".join(dict.fromkeys(codes))
+        return column.vocabulary.resolve(str(raw))
+    parts = [p for p in re.split(r"[;,|/\n]", str(raw)) if p.strip()]
+    return ";".join(dict.fromkeys(column.vocabulary.resolve(part) for part in parts))
 
 
-def _budget_bill_record(rec: dict[str, object], row: int, issues: list[RowIssue]) -> None:
-    """Typed fields beside the V2 text; unparseable amounts stay (flagged), never dropped."""
+def _budget_bill_record(rec: dict[str, object], row: int, issues: list[RowIssue], record: int) -> None:
+    """Typed fields beside the V2 text. An amount or year that cannot be read rejects the row (the
+    text stays in ops.rejected_rows); amounts come with commas or as floats ("8659600.0")."""
     amount_text = rec.get("amount")
     try:
         rec["amount_baht"] = thai.parse_amount(amount_text)
@@ -86,12 +84,12 @@ def _budget_bill_record(rec: dict[str, object], row: int, issues: list[RowIssue]
     except ValueError as exc:
         rec["amount_baht"] = None
         rec["amount_parse_error"] = str(exc)
-        issues.append(RowIssue(row, None, "AMOUNT", str(amount_text), str(exc)))
+        issues.append(RowIssue(row, None, "amount", str(amount_text), str(exc), record))
     try:
         rec["fiscal_year_be"] = thai.parse_year_be(rec.get("fiscal_year"))
     except ValueError as exc:
         rec["fiscal_year_be"] = None
-        issues.append(RowIssue(row, None, "FISCAL_YEAR", str(rec.get("fiscal_year")), str(exc)))
+        issues.append(RowIssue(row, None, "fiscal_year", str(rec.get("fiscal_year")), str(exc), record))
     for flag in ("cross_func", "obliged"):
         try:
             rec[flag] = thai.parse_bool(rec.get(flag))
@@ -116,8 +114,6 @@ def _repair_plan(rec: dict[str, object], source: Source, row: int, sheet: str | 
 def _records(table: Table, source: Source, parsed: ParsedFile, plans: PlanRegistry) -> None:
     columns = [(source.column(name), idx, table.multipliers.get(name, Decimal(1)))
                for name, idx in table.columns.items()]
-    # Enum spellings once per table, not once per cell.
-    lookups = {c.name: _enum_lookup(c.values or {}) for c, _, _ in columns if c.kind in ("enum", "enum_list")}
     width = len(table.header_cells)
     is_bill = source is BUDGET_BILL
     for row_no, cells in table.rows:
@@ -135,14 +131,15 @@ def _records(table: Table, source: Source, parsed: ParsedFile, plans: PlanRegist
                     else thai.parse_text(raw)
                 continue
             try:
-                rec[column.name] = _parse_value(column, raw, multiplier, lookups.get(column.name))
+                rec[column.name] = _parse_value(column, raw, multiplier)
             except ValueError as exc:
                 rec[column.name] = None
-                parsed.value_issues.append(RowIssue(row_no, table.sheet, column.name, str(raw), str(exc)))
+                parsed.value_issues.append(RowIssue(row_no, table.sheet, column.name, str(raw), str(exc),
+                                                    len(parsed.records)))
         if is_bill:
-            _budget_bill_record(rec, row_no, parsed.value_issues)
+            _budget_bill_record(rec, row_no, parsed.value_issues, len(parsed.records))
         if source.name in PLAN_COLUMNS:
-            _repair_plan(rec, source, row_no, table.sheet, plans, parsed.value_issues)
+            _repair_plan(rec, source, row_no, table.sheet, plans, parsed.notes)
         parsed.records.append(rec)
 
 

@@ -9,6 +9,7 @@ import csv
 import dataclasses
 import io
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import psycopg
 
 from ingest.discover import LandingFile, discover, local_copy
 from ingest.load import LedgerEntry, load_file, processed_hashes, reject_file
-from ingest.parse import ParsedFile, RowIssue, parse_file
+from ingest.parse import UNREADABLE_VALUE, ParsedFile, RowIssue, parse_file
 from ingest.quarantine import formula_safe, quarantine
 from ingest.readers import FileRejected, detect_encoding
 from ingest.schema import ensure_schema
@@ -25,6 +26,7 @@ from ingest.sources import SOURCES
 from ingest.warehouse import connect
 
 log = logging.getLogger(__name__)
+BOOK_NAME = re.compile(r"((?:19|20|25)\d\d)[-._](\d{1,2})[-._](\d{1,3})")
 
 
 @dataclass
@@ -56,26 +58,77 @@ def _failures(gate_result) -> list[dict]:
     return [dataclasses.asdict(f) for f in gate_result.failures]
 
 
-def _value_issue_failures(parsed: ParsedFile) -> list[dict]:
+def _note_failures(parsed: ParsedFile) -> list[dict]:
+    """Values read with a repair (a damaged plan name), as warnings in the validation record."""
     by_column: dict[str | None, list[RowIssue]] = {}
-    for issue in parsed.value_issues:
+    for issue in parsed.notes:
         by_column.setdefault(issue.column, []).append(issue)
-    return [{"expectation": "parse_value", "column": col, "severity": "warning", "unexpected_count": len(items),
-             "rows": [i.row for i in items[:50]], "values": [i.value for i in items[:50]],
-             "notes": items[0].message, "kwargs": {}} for col, items in by_column.items()]
+    return [{"expectation": "repaired_value", "column": col, "severity": "warning", "level": "row",
+             "unexpected_count": len(items), "rows": [i.row for i in items[:50]],
+             "values": [i.value for i in items[:50]], "notes": items[0].message, "kwargs": {}}
+            for col, items in by_column.items()]
 
 
 def _with_parse_errors(failures: list[dict], parsed: ParsedFile) -> list[dict]:
-    """A required value that is empty only because it could not be parsed: show what the file had."""
+    """Cells that could not be read, one failure per column with the file's values and the reason (GX
+    sees them as the derived ``unreadable_value`` column); a required value that is empty only because
+    it could not be read shows what the file had."""
     issues = {(i.column, i.row): i for i in parsed.value_issues}
+    out: list[dict] = []
     for f in failures:
-        if f["expectation"] != "expect_column_values_to_not_be_null":
+        if f["column"] == UNREADABLE_VALUE:
+            by_column: dict[str | None, list[RowIssue]] = {}
+            for issue in parsed.value_issues:
+                by_column.setdefault(issue.column, []).append(issue)
+            out += [{**f, "expectation": "parse_value", "column": col, "unexpected_count": len(items),
+                     "rows": [i.row for i in items[:50]], "values": [i.value for i in items[:50]],
+                     "notes": items[0].message} for col, items in by_column.items()]
             continue
-        found = [issues[(f["column"], r)] for r in f["rows"] if (f["column"], r) in issues]
-        if found:
-            f["values"] = [i.value for i in found]
-            f["parse_errors"] = found[0].message
-    return failures
+        if f["expectation"] == "expect_column_values_to_not_be_null":
+            found = [issues[(f["column"], r)] for r in f["rows"] if (f["column"], r) in issues]
+            if found:
+                f["values"] = [i.value for i in found]
+                f["parse_errors"] = found[0].message
+        out.append(f)
+    return out
+
+
+def _rejected_rows(parsed: ParsedFile, result, source) -> list[RowIssue]:
+    """One line per rejected row and failed check, with the value found and the reason in words."""
+    from expectations.describe import explain
+
+    unreadable: dict[int, list[RowIssue]] = {}
+    for issue in parsed.value_issues:
+        unreadable.setdefault(issue.record, []).append(issue)
+    issues: list[RowIssue] = []
+    for record_no, failed in sorted(result.rejected.items()):
+        rec = parsed.records[record_no]
+        row, sheet = int(rec["source_row"]), rec.get("source_sheet")
+        meant = _meant_for(rec)
+        for failure, value in failed:
+            if failure.column == UNREADABLE_VALUE:
+                issues += [RowIssue(row, sheet, i.column, i.value, f"unparseable_value: {i.message}", record_no, *meant)
+                           for i in unreadable.get(record_no, [])]
+                continue
+            if failure.expectation == "expect_column_values_to_not_be_null" and any(
+                    i.column == failure.column for i in unreadable.get(record_no, [])):
+                continue  # empty because unreadable: said once, above
+            x = explain(dataclasses.asdict(failure), source)
+            note = f" ({failure.notes})" if failure.notes else ""
+            issues.append(RowIssue(row, sheet, failure.column, value, f"{x.category}: expected {x.expected_en}{note}",
+                                   record_no, *meant))
+    return issues
+
+
+YEAR_COLUMNS = ("reporting_fy_be", "survey_year_be", "fiscal_year_be")
+AGENCY_COLUMNS = ("agency_name", "budgetary_unit")
+
+
+def _meant_for(rec: dict[str, object]) -> tuple[str | None, int | None]:
+    """The agency (as written) and year a row was meant for, where the row says."""
+    agency = next((str(rec[c]) for c in AGENCY_COLUMNS if rec.get(c)), None)
+    year = next((int(rec[c]) for c in YEAR_COLUMNS if isinstance(rec.get(c), int)), None)
+    return agency, year
 
 
 def _ends_mid_row(path: Path, parsed: ParsedFile, failures: list[dict]) -> dict | None:
@@ -89,7 +142,8 @@ def _ends_mid_row(path: Path, parsed: ParsedFile, failures: list[dict]) -> dict 
     last = int(parsed.records[-1]["source_row"])
     if not any(last in f.get("rows", []) for f in failures if f["severity"] == "critical"):
         return None
-    return {"expectation": "file_ends_mid_row", "column": None, "severity": "critical", "unexpected_count": 1,
+    return {"expectation": "file_ends_mid_row", "column": None, "severity": "critical", "level": "file",
+            "unexpected_count": 1,
             "rows": [last], "values": ["no line break at the end of the file · ไม่มีการขึ้นบรรทัดใหม่ท้ายไฟล์"], "kwargs": {},
             "notes": "the file ends in the middle of its last row: it looks truncated"}
 
@@ -142,12 +196,20 @@ def _reason(code: str, failures: list[dict], source_name: str) -> tuple[str, str
             f"{what_th}: {' '.join(p for p in th if p)} (ไม่ผ่านการตรวจสอบสำคัญ {len(critical)} รายการ)")
 
 
-def _describe(parsed: ParsedFile) -> dict[str, object]:
-    years = sorted({int(r[c]) for r in parsed.records for c in ("reporting_fy_be", "survey_year_be",
-                                                               "fiscal_year_be") if r.get(c)})
+def _book_from_name(name: str) -> str | None:
+    """A budget book with no readable line: its file name says which one (2022-3-1.csv = REF_DOC 2022.3.1)."""
+    book = BOOK_NAME.search(name.rsplit("/", 1)[-1])
+    return ".".join(book.groups()) if book else None
+
+
+def _describe(parsed: ParsedFile, name: str) -> dict[str, object]:
+    """What the ledger records of a file's content: years, agencies, budget books (``name``: its landing path)."""
+    years = sorted({int(r[c]) for r in parsed.records for c in YEAR_COLUMNS if isinstance(r.get(c), int)})
     agencies = sorted({str(r["agency_name"]) for r in parsed.records if r.get("agency_name")})
     ref_docs = sorted({str(r["ref_doc"]) for r in parsed.records if r.get("ref_doc")})
-    return {"fiscal_years_be": years or None, "agency_names": agencies[:50] or None,
+    if parsed.source.third_party and not ref_docs:
+        return {"fiscal_years_be": None, "agency_names": None, "ref_doc": _book_from_name(name)}
+    return {"fiscal_years_be": years or None, "agency_names": agencies or None,
             "ref_doc": ",".join(ref_docs) or None}
 
 
@@ -179,33 +241,64 @@ def process_file(lf: LandingFile, gate=None, run_id: str = "manual",
             failures = _with_parse_errors(_failures(result), parsed)
             truncated = _ends_mid_row(path, parsed, failures)
         failures += [truncated] if truncated else []
-        failures += _value_issue_failures(parsed)
+        failures += _note_failures(parsed)
         validation = (result.suite, result.evaluated + (1 if truncated else 0), failures)
-        if not result.passed:
-            code = reject_code(failures, source)
+        every_row_fails = bool(parsed.records) and len(result.rejected) == len(parsed.records)
+        if result.file_level or truncated or every_row_fails:
+            code = reject_code([f for f in failures if f.get("level") == "file"] or failures, source)
             en, th = _reason(code, failures, lf.source)
+            rows = None if result.file_level or truncated else _rejected_rows(parsed, result, source)
             return _reject(conn, lf, settings, run_id, code, en, th, failures, validation, parsed.rows_in,
-                           parsed)
-        entry = LedgerEntry(status="loaded", rows_in=parsed.rows_in, rows_loaded=len(parsed.records),
-                            rows_rejected=len(parsed.row_rejects), warnings=len(result.warnings) + len(
-                                parsed.value_issues), encoding=parsed.encoding, **_describe(parsed))
-        file_id = load_file(conn, lf, parsed, entry, run_id, validation)
+                           parsed, rows)
+        row_issues = _rejected_rows(parsed, result, source)
+        kept = [r for i, r in enumerate(parsed.records) if i not in result.rejected]
+        rows_rejected = len(parsed.row_rejects) + len(result.rejected)
+        report = code = en = None
+        if rows_rejected:
+            code = reject_code(failures, source) if result.rejected else "row_structure"
+            en, th = _partial_reason(code, rows_rejected, parsed.rows_in, failures, lf.source) if result.rejected else (
+                f"{rows_rejected} row(s) have more fields than the header", f"{rows_rejected} แถวมีจำนวนช่องเกินหัวตาราง")
+            report = str(quarantine(lf, settings.quarantine_dir, code, en, th, failures, run_id, parsed.sheets,
+                                    rows=(rows_rejected, parsed.rows_in, [*parsed.row_rejects, *row_issues])))
+        entry = LedgerEntry(status="loaded", rows_in=parsed.rows_in, rows_loaded=len(kept),
+                            rows_rejected=rows_rejected, warnings=len(result.warnings) + len(parsed.notes),
+                            encoding=parsed.encoding, quarantine_path=report, reject_code=code, reject_reason=en,
+                            **_describe(parsed, lf.relative_path))
+        file_id = load_file(conn, lf, parsed, entry, run_id, validation, kept, row_issues)
     if file_id is None:
         return FileOutcome(lf.relative_path, lf.source, "skipped", reason="already loaded by another run")
+    if rows_rejected:
+        log.warning("loaded %s with %d of %d rows rejected: report %s", lf.relative_path, rows_rejected,
+                    parsed.rows_in, report)
     return FileOutcome(lf.relative_path, lf.source, "loaded", file_id, entry.rows_in, entry.rows_loaded,
-                       entry.rows_rejected, entry.warnings)
+                       entry.rows_rejected, entry.warnings, reason=f"{code}: {en}" if code else None)
+
+
+def _partial_reason(code: str, rejected: int, rows_in: int, failures: list[dict],
+                    source_name: str) -> tuple[str, str]:
+    """'N of M rows rejected: <what>, column …, rows …' for a file that loaded without some rows."""
+    en, th = _reason(code, failures, source_name)
+    return (f"{rejected} of {rows_in} rows rejected, the rest loaded; {en}",
+            f"ไม่นำเข้า {rejected} จาก {rows_in} แถว แถวอื่นนำเข้าแล้ว; {th}")
 
 
 def _reject(conn: psycopg.Connection, lf: LandingFile, settings: Settings, run_id: str, code: str, en: str,
-            th: str, failures: list[dict], validation, rows_in: int, parsed: ParsedFile | None = None) -> FileOutcome:
+            th: str, failures: list[dict], validation, rows_in: int, parsed: ParsedFile | None = None,
+            row_issues: list[RowIssue] | None = None) -> FileOutcome:
+    """Quarantine the whole file. ``row_issues``: the reasons per row when every row failed a value check
+    (otherwise each critical failure's rows are listed)."""
     target = quarantine(lf, settings.quarantine_dir, code, en, th, failures, run_id,
                         parsed.sheets if parsed else None)
-    issues = [RowIssue(r, None, f["column"], None, f["expectation"]) for f in failures
-              if f["severity"] == "critical" for r in f.get("rows", [])]
+    issues = row_issues if row_issues is not None else [
+        RowIssue(r, None, f["column"], None, f["expectation"]) for f in failures
+        if f["severity"] == "critical" for r in f.get("rows", [])]
+    if parsed is not None:
+        issues += parsed.row_rejects
     entry = LedgerEntry(status="rejected", rows_in=rows_in, rows_rejected=rows_in, reject_code=code,
                         reject_reason=en, quarantine_path=str(target),
                         encoding=parsed.encoding if parsed else None,
-                        **(_describe(parsed) if parsed else {}))
+                        **(_describe(parsed, lf.relative_path) if parsed else
+                           {"ref_doc": _book_from_name(lf.relative_path)} if SOURCES[lf.source].third_party else {}))
     file_id = reject_file(conn, lf, entry, run_id, issues, validation)
     log.warning("rejected %s: %s", lf.relative_path, en)
     return FileOutcome(lf.relative_path, lf.source, "rejected" if file_id else "skipped", file_id, rows_in, 0,

@@ -21,6 +21,7 @@ from pathlib import Path
 from expectations.describe import CATEGORY_ORDER, CATEGORY_TEXT, explain, file_problem, template_headers
 from expectations.suites import GARBLED_TEXT
 from ingest.discover import LandingFile, local_copy
+from ingest.parse import RowIssue
 from ingest.sources import SOURCES, Source
 
 _UNSAFE_NAME = re.compile(r"[^\w.\-\u0e00-\u0e7f]+")  # Thai vowel and tone marks are not \w
@@ -33,6 +34,7 @@ MAX_ITEMS = 10
 MAX_ROWS_SHOWN = 10
 MAX_VALUES_SHOWN = 5
 MAX_MESSAGE = 300
+MAX_ROW_LINES = 500
 
 
 def formula_safe(value: object) -> str:
@@ -87,15 +89,46 @@ def _summary(code: str, message_en: str, message_th: str) -> tuple[str, str]:
     return message_en, message_th
 
 
+def _opening(name: str, source: Source, what_en: str, what_th: str,
+             partial: tuple[int, int] | None) -> tuple[list[str], list[str]]:
+    """The first lines: who the note is for and whether the file loaded (without some rows) or not."""
+    if source.third_party:  # a budget book extracted by others: the data team fixes it, no agency can
+        who_en, who_th = "For the data team (a third-party extraction, not an agency's file): ", \
+            "ถึงทีมข้อมูล (ไฟล์ที่สกัดโดยบุคคลภายนอก ไม่ใช่ไฟล์ที่หน่วยงานส่ง): "
+    else:
+        who_en = who_th = ""
+    if partial:
+        rejected, rows_in = partial
+        return ([f'{who_th}ไฟล์ "{name}" นำเข้าระบบแล้ว ยกเว้น {rejected} จาก {rows_in} แถว: {what_th}',
+                 "แถวที่ต้องแก้ไข:"],
+                [f'{who_en}File "{name}" was loaded except {rejected} of its {rows_in} rows: {what_en}.',
+                 "Rows to fix:"])
+    return ([f'{who_th}ไฟล์ "{name}" ยังไม่ได้นำเข้าระบบ: {what_th}', "สิ่งที่ต้องแก้ไข:"],
+            [f'{who_en}File "{name}" was not loaded: {what_en}.', "What to fix:"])
+
+
+def _closing(source: Source, partial: tuple[int, int] | None) -> tuple[str, str]:
+    if source.third_party:
+        return ("ตรวจสอบรายการเหล่านี้กับเอกสารงบประมาณฉบับ PDF แก้ไขหรือสกัดข้อมูลเล่มนี้ใหม่ แล้ววางไฟล์ CSV ที่แก้ไขแล้วใน "
+                f"landing/{source.name}/ (ไฟล์ใหม่ของเล่มเดียวกันตาม REF_DOC จะแทนที่ไฟล์เดิม)",
+                "Check these lines against the published PDF, correct or re-extract the book, and put the corrected "
+                f"CSV in landing/{source.name}/ (the newest file of a book, by REF_DOC, replaces the older one).")
+    if partial:
+        return ("กรุณาแก้ไขแถวเหล่านี้แล้วส่งไฟล์ใหม่ทั้งไฟล์อีกครั้ง (ไฟล์ใหม่จะแทนที่ไฟล์นี้)",
+                "Please fix these rows and send the whole file again (the new file replaces this one).")
+    return "กรุณาแก้ไขแล้วส่งไฟล์ใหม่ทั้งไฟล์อีกครั้ง", "Please fix the file and send the whole file again."
+
+
 def feedback_text(lf: LandingFile, source: Source, code: str, message_en: str, message_th: str,
-                  failures: list[dict], sheets: list[str] | None = None) -> str:
-    """The officer's note: what is wrong and what to fix, in Thai then English."""
+                  failures: list[dict], sheets: list[str] | None = None,
+                  partial: tuple[int, int] | None = None) -> str:
+    """The sender's note: what is wrong and what to fix, in Thai then English. ``partial`` is
+    (rows rejected, rows in) for a file that loaded without some of its rows."""
     name = neutralise(lf.relative_path)
     what_en, what_th = (neutralise(m)[:MAX_MESSAGE] for m in _summary(code, message_en, message_th))
     where = f" (sheet {', '.join(neutralise(s) for s in sheets)})" if sheets else ""
     where_th = f" (แผ่นงาน {', '.join(neutralise(s) for s in sheets)})" if sheets else ""
-    th = [f'ไฟล์ "{name}" ยังไม่ได้นำเข้าระบบ: {what_th}', "สิ่งที่ต้องแก้ไข:"]
-    en = [f'File "{name}" was not loaded: {what_en}.', "What to fix:"]
+    th, en = _opening(name, source, what_en, what_th, partial)
     critical = sorted((f for f in failures if f.get("severity") == "critical"),
                       key=lambda f: CATEGORY_ORDER.index(explain(f, source).category))
     if not critical:
@@ -129,19 +162,34 @@ def feedback_text(lf: LandingFile, source: Source, code: str, message_en: str, m
     if len(critical) > MAX_ITEMS:
         th.append(f"... และอีก {len(critical) - MAX_ITEMS} รายการ (ดูรายงานฉบับเต็ม)")
         en.append(f"... and {len(critical) - MAX_ITEMS} more (see the full report)")
-    th.append("กรุณาแก้ไขแล้วส่งไฟล์ใหม่ทั้งไฟล์อีกครั้ง")
-    en.append("Please fix the file and send the whole file again.")
+    close_th, close_en = _closing(source, partial)
+    th.append(close_th)
+    en.append(close_en)
     return "\n".join([*th, "", *en]) + "\n"
 
 
+def _rejected_rows_table(issues: list[RowIssue]) -> list[str]:
+    lines = ["## Rejected rows · แถวที่ไม่ได้นำเข้า", "",
+             "| row · แถว | sheet · แผ่นงาน | column · คอลัมน์ | found · ค่าที่พบ | reason · สาเหตุ |",
+             "|---|---|---|---|---|"]
+    for i in issues[:MAX_ROW_LINES]:
+        lines.append(f"| {i.row} | {neutralise(i.sheet or '-')} | {_md(i.column or '-')} | "
+                     f"{neutralise(i.value) if i.value is not None else '-'} | {neutralise(i.message)} |")
+    if len(issues) > MAX_ROW_LINES:
+        lines.append(f"\n... and {len(issues) - MAX_ROW_LINES} more (all of them are in ops.rejected_rows)")
+    return [*lines, ""]
+
+
 def _report(lf: LandingFile, source: Source, code: str, message_en: str, message_th: str, failures: list[dict],
-            run_id: str, feedback: str) -> str:
+            run_id: str, feedback: str, rows: tuple[int, int, list[RowIssue]] | None = None) -> str:
+    title = ("# Loaded without some rows · นำเข้าแล้วยกเว้นบางแถว" if rows else "# Rejected file · ไฟล์ที่ถูกปฏิเสธ")
     lines = [
-        f"# Rejected file · ไฟล์ที่ถูกปฏิเสธ: `{neutralise(lf.relative_path)}`",
+        f"{title}: `{neutralise(lf.relative_path)}`",
         "",
         f"- Source · แหล่งข้อมูล: {lf.source}",
         f"- SHA-256: {lf.sha256}",
         f"- Run · รอบการทำงาน: {run_id}",
+        *([f"- Rows · แถว: {rows[1]} in, {rows[1] - rows[0]} loaded, {rows[0]} rejected"] if rows else []),
         f"- Reason · สาเหตุ: **{code}**",
         f"  - EN: {neutralise(message_en)}",
         f"  - TH: {neutralise(message_th)}",
@@ -159,18 +207,25 @@ def _report(lf: LandingFile, source: Source, code: str, message_en: str, message
                   "| found · ค่าที่พบ |", "|---|---|---|---|---|---|"]
         for f in failures:
             x = explain(f, source)
-            rows = ", ".join(str(r) for r in f.get("rows", [])[:20]) or "-"
+            shown = ", ".join(str(r) for r in f.get("rows", [])[:20]) or "-"
             more = int(f.get("unexpected_count") or 0) - min(len(f.get("rows", [])), 20)
-            rows += f" (+{more})" if more > 0 and f.get("rows") else ""
+            shown += f" (+{more})" if more > 0 and f.get("rows") else ""
             values = ", ".join(neutralise(v) for v in f.get("values", [])[:10]) or "-"
-            lines.append(f"| {f['expectation']} | {_md(x.column_en)} | {f['severity']} | {rows} | "
+            lines.append(f"| {f['expectation']} | {_md(x.column_en)} | {f['severity']} | {shown} | "
                          f"{_md(x.expected_en)} · {_md(x.expected_th)} | {values} |")
+        lines.append("")
+    if rows:
+        lines += _rejected_rows_table(rows[2])
     return "\n".join(lines) + "\n"
 
 
 def quarantine(lf: LandingFile, quarantine_dir: Path, code: str, message_en: str, message_th: str,
-               failures: list[dict], run_id: str, sheets: list[str] | None = None) -> Path:
-    """Copy the file to ``<quarantine_dir>/<UTC day>/`` and write the report, JSON and feedback beside it."""
+               failures: list[dict], run_id: str, sheets: list[str] | None = None,
+               rows: tuple[int, int, list[RowIssue]] | None = None) -> Path:
+    """Copy the file to ``<quarantine_dir>/<UTC day>/`` and write the report, JSON and feedback beside it.
+
+    ``rows`` = (rows rejected, rows in, their reasons) for a file that loaded without some rows: the
+    copy, report and feedback then say which rows to fix."""
     source = SOURCES[lf.source]
     day = datetime.now(UTC).strftime("%Y-%m-%d")
     target_dir = quarantine_dir / day
@@ -178,14 +233,17 @@ def quarantine(lf: LandingFile, quarantine_dir: Path, code: str, message_en: str
     target = target_dir / f"{lf.sha256[:12]}_{safe_name(lf.relative_path)}"
     with local_copy(lf.uri) as src:
         shutil.copyfile(src, target)
-    feedback = feedback_text(lf, source, code, message_en, message_th, failures, sheets)
+    feedback = feedback_text(lf, source, code, message_en, message_th, failures, sheets,
+                             rows[:2] if rows else None)
     Path(str(target) + ".feedback.txt").write_text(feedback, encoding="utf-8")
     Path(str(target) + ".report.md").write_text(
-        _report(lf, source, code, message_en, message_th, failures, run_id, feedback), encoding="utf-8")
+        _report(lf, source, code, message_en, message_th, failures, run_id, feedback, rows), encoding="utf-8")
     Path(str(target) + ".report.json").write_text(json.dumps(
         {"file": lf.relative_path, "source": lf.source, "sha256": lf.sha256, "run_id": run_id, "code": code,
          "message_en": message_en, "message_th": message_th,
          "failures": [{**f, "values": [formula_safe(v) for v in f.get("values") or []]} for f in failures],
-         "explained": [explain(f, source).__dict__ for f in failures], "feedback": feedback},
+         "explained": [explain(f, source).__dict__ for f in failures], "feedback": feedback,
+         "rows_rejected": [{"row": i.row, "sheet": i.sheet, "column": i.column, "value": formula_safe(i.value)
+                            if i.value is not None else None, "reason": i.message} for i in (rows[2] if rows else [])]},
         ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     return target

@@ -49,6 +49,9 @@ CREATE TABLE IF NOT EXISTS ops.rejected_rows (
     value       text,
     reason      text    NOT NULL
 );
+-- The agency and year a rejected row was meant for, so coverage counts it where it belongs.
+ALTER TABLE ops.rejected_rows ADD COLUMN IF NOT EXISTS agency_name text;
+ALTER TABLE ops.rejected_rows ADD COLUMN IF NOT EXISTS fiscal_year_be integer;
 CREATE TABLE IF NOT EXISTS ops.validation_runs (
     validation_id bigserial PRIMARY KEY,
     run_id        text,

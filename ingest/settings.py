@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +34,14 @@ class Settings:
     @property
     def seeds_dir(self) -> Path:
         return self.dbt_project_dir / "seeds"
+
+
+@lru_cache(maxsize=1)
+def plausible_fiscal_years() -> tuple[int, int]:
+    """(first, last) plausible fiscal year, BE: the dbt vars ``fy_min_be``/``fy_max_be``, one setting for all."""
+    with open(REPO_ROOT / "dbt_project" / "dbt_project.yml", encoding="utf-8") as fh:
+        project = yaml.safe_load(fh)
+    return int(project["vars"]["fy_min_be"]), int(project["vars"]["fy_max_be"])
 
 
 def get_settings() -> Settings:

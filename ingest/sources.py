@@ -9,45 +9,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ingest import labels
+from ingest.labels import Vocabulary
 from ingest.thai import name_key
 
-# Allowed values: canonical code -> accepted spellings (the first Thai spelling is the label the
-# templates offer; English and variant spellings follow).
-OBSTACLE_CATEGORIES = {
-    "law": ["กฎหมาย", "กฎหมาย/ระเบียบ", "ด้านกฎหมาย", "กฎหมายและระเบียบ", "ระเบียบ", "law", "legal"],
-    "budget": ["งบประมาณ", "ด้านงบประมาณ", "budget"],
-    "data": ["ข้อมูล", "ด้านข้อมูล", "data"],
-    "personnel": ["บุคลากร", "ด้านบุคลากร", "personnel", "staff"],
-    "equipment": ["อุปกรณ์", "เครื่องมือ", "เครื่องมือและอุปกรณ์", "ด้านอุปกรณ์", "equipment"],
-    "other": ["อื่นๆ", "อื่น ๆ", "ด้านอื่นๆ", "other"],
-}
+# Allowed values: canonical code -> accepted spellings (the first Thai spelling is the documents' word,
+# the label the templates offer; English and variant spellings follow). Codes with a dbt seed take
+# their labels from it (ingest/labels.py); the others are listed here.
+OBSTACLE_CATEGORIES = labels.obstacle_categories()
 PROJECT_STATUSES = {
-    "started": ["เริ่มดำเนินการแล้ว", "ดำเนินการแล้ว", "อยู่ระหว่างดำเนินการ", "เริ่มแล้ว", "started", "in progress"],
+    # The 2559 monitoring summary (seed 000): เริ่มดำเนินการไปแล้ว, เริ่มดำเนินการเร็วกว่าที่แผนฯ กำหนดไว้ (early is
+    # derived from the years), ยังไม่ได้ดำเนินการ, จะดำเนินการตามที่แผนฯ กำหนดไว้ (not started yet, on plan).
+    "started": ["เริ่มดำเนินการแล้ว", "เริ่มดำเนินการไปแล้ว", "เริ่มดำเนินการเร็วกว่าที่แผนฯ กำหนดไว้",
+                "เริ่มดำเนินการเร็วกว่าแผน", "ดำเนินการแล้ว", "อยู่ระหว่างดำเนินการ", "เริ่มแล้ว", "started", "in progress"],
     "completed": ["ดำเนินการแล้วเสร็จ", "แล้วเสร็จ", "ดำเนินการเสร็จแล้ว", "เสร็จสิ้น", "completed", "done"],
-    "not_started": ["ยังไม่เริ่มดำเนินการ", "ยังไม่ดำเนินการ", "ยังไม่ได้ดำเนินการ", "ยังไม่เริ่ม", "not started",
-                    "not_started"],
+    "not_started": ["ยังไม่เริ่มดำเนินการ", "ยังไม่ได้ดำเนินการ", "ยังไม่ดำเนินการ", "จะดำเนินการตามที่แผนฯ กำหนดไว้",
+                    "ยังไม่เริ่ม", "not started", "not_started"],
 }
 AGENCY_LEVELS = {
-    "department": ["ระดับกรม", "กรม", "กรมหรือเทียบเท่า", "department"],
-    "province": ["ระดับจังหวัด", "จังหวัด", "province"],
+    "department": ["ระดับกรม", "กรม", "กรมหรือเทียบเท่า", "หน่วยงานระดับกรม", "department"],
+    "province": ["ระดับจังหวัด", "จังหวัด", "หน่วยงานระดับจังหวัด", "province"],
     "special_local": ["ท้องถิ่นรูปแบบพิเศษ", "องค์กรปกครองส่วนท้องถิ่นรูปแบบพิเศษ", "special local", "special_local"],
     "local": ["องค์กรปกครองส่วนท้องถิ่น", "ท้องถิ่น", "local"],
 }
-APPROACHES = {
-    "digital_skills": ["ทักษะดิจิทัล", "Digital Skills", "ทักษะดิจิทัลของบุคลากรภาครัฐ", "digital_skills"],
-    "common_platform": ["แพลตฟอร์มกลาง", "Digital Common Platform", "แพลตฟอร์มดิจิทัลกลาง", "common_platform"],
-    "e2e_services": ["บริการดิจิทัลแบบเบ็ดเสร็จ", "End-to-End Digital Data and Services", "Digital Service Platform",
-                     "End-to-End", "e2e_services"],
-}
-FOCUS_AREAS = {
-    "agriculture": ["เกษตร", "ด้านเกษตร", "การเกษตร", "agriculture"],
-    "education": ["การศึกษา", "ด้านการศึกษา", "education"],
-    "health": ["สาธารณสุขและการแพทย์", "สุขภาพและการแพทย์", "ด้านสาธารณสุข", "สาธารณสุข", "health"],
-    "welfare": ["ความเหลื่อมล้ำและสิทธิสวัสดิการ", "สวัสดิการ", "ความเหลื่อมล้ำ", "welfare"],
-    "transparency": ["ความโปร่งใสและการมีส่วนร่วม", "ความโปร่งใส", "transparency"],
-    "sme": ["วิสาหกิจขนาดกลางและขนาดย่อม", "SMEs", "SME", "sme"],
-    "other": ["อื่นๆ", "ด้านอื่นๆ", "other"],
-}
+APPROACHES = labels.approaches()
+FOCUS_AREAS = labels.focus_areas()
+PLANS = labels.plans()
 # code -> (Thai header, English name, other accepted headers)
 READINESS_DIMENSIONS = {
     "score_strategy": ("ยุทธศาสตร์และนโยบาย", "strategy", ("ด้านยุทธศาสตร์และนโยบาย",)),
@@ -70,8 +57,18 @@ class Column:
     aliases: tuple[str, ...]  # the first Thai one is the template's header
     required: bool = False
     description: str = ""
-    values: dict[str, list[str]] | None = None
+    values: dict[str, tuple[str, ...]] | Vocabulary | None = None
     example: str = ""
+    vocabulary: Vocabulary | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        """``values`` may be given as a Vocabulary or as a dict of spellings; both end up as both."""
+        if isinstance(self.values, Vocabulary):
+            object.__setattr__(self, "vocabulary", self.values)
+        elif self.values is not None:
+            object.__setattr__(self, "vocabulary", Vocabulary(self.name, {k: tuple(v) for k, v in self.values.items()}))
+        if self.vocabulary is not None:
+            object.__setattr__(self, "values", self.vocabulary.labels)
 
     def keys(self) -> set[str]:
         return {name_key(a) for a in (self.name, *self.aliases)}
@@ -99,6 +96,7 @@ class Source:
     extra_raw: tuple[tuple[str, str], ...] = field(default=())  # raw columns beyond the canonical ones
     title_en: str = ""
     template: bool = True  # whether agency officers get a fill-in template
+    third_party: bool = False  # extracted by others (not sent by an agency): feedback goes to the data team
 
     @property
     def required(self) -> list[str]:
@@ -106,6 +104,10 @@ class Source:
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
+
+    @property
+    def columns_by_name(self) -> dict[str, Column]:
+        return {c.name: c for c in self.columns}
 
 
 # The registered name a repaired, OCR-damaged plan name is read as; the text as written is kept here.
@@ -117,8 +119,9 @@ PROJECT_REPORTS = Source(
     title_en="Agencies' yearly status reports on Digital Government Development Plan projects",
     key=("plan_code", "reporting_fy_be", "project_code"),
     columns=(
-        Column("plan_code", "text", ("รหัสแผน", "แผน", "แผนพัฒนารัฐบาลดิจิทัล", "plan", "plan code"), True,
-               "plan code: dg_2559_2561, dg_2560_2564 or dg_2563_2565", example="dg_2559_2561"),
+        Column("plan_code", "enum", ("รหัสแผน", "แผน", "แผนพัฒนารัฐบาลดิจิทัล", "plan", "plan code"), True,
+               "plan: its code or its name as the plan documents write it (dg_2559_2561, dg_2560_2564, dg_2563_2565)",
+               PLANS, example="dg_2559_2561"),
         Column("reporting_fy_be", "year", ("ปีงบประมาณที่รายงาน", "ปีที่รายงาน", "ปีงบประมาณ", "ปีงบฯ", "reporting year",
                                            "fiscal year"), True,
                "fiscal year reported on (BE or CE)", example="2560"),
@@ -234,6 +237,7 @@ BUDGET_BILL = Source(
     file_types=(".csv",),
     extra_raw=PLAN_AS_WRITTEN,
     template=False,
+    third_party=True,
     columns=tuple(
         Column(c.lower().rstrip("?"), "text", (c,),
                c in {"ITEM_ID", "REF_DOC", "BUDGET_PLAN", "FISCAL_YEAR", "AMOUNT"}, meaning, example=example)

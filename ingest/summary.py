@@ -10,6 +10,7 @@ import psycopg
 from expectations.docs import data_docs_index
 from ingest.registry import suggest
 from ingest.settings import get_settings
+from ingest.sources import SOURCES
 from ingest.transform import CONTRACT_MARTS
 from ingest.warehouse import mask_url, warehouse_url
 
@@ -20,10 +21,15 @@ def build_summary(conn: psycopg.Connection, run_id: str, dbt: dict | None = None
                   coalesce(sum(rows_rejected), 0)
            FROM ops.file_ledger WHERE run_id = %s GROUP BY status""", (run_id,)).fetchall()
     by_status = {r[0]: {"files": r[1], "rows_in": r[2], "rows_loaded": r[3], "rows_rejected": r[4]} for r in files}
-    rejected = [{"path": r[0], "code": r[1], "reason": r[2], "quarantine": r[3],
+    rejected = [{"path": r[0], "code": r[1], "reason": r[2], "quarantine": r[3], "source": r[4],
                  "feedback": f"{r[3]}.feedback.txt" if r[3] else None} for r in conn.execute(
-        "SELECT path, reject_code, reject_reason, quarantine_path FROM ops.file_ledger "
+        "SELECT path, reject_code, reject_reason, quarantine_path, source FROM ops.file_ledger "
         "WHERE run_id = %s AND status = 'rejected' ORDER BY path", (run_id,)).fetchall()]
+    partial = [{"path": r[0], "code": r[1], "reason": r[2], "quarantine": r[3], "source": r[4],
+                "rows_rejected": r[5], "rows_in": r[6], "feedback": f"{r[3]}.feedback.txt" if r[3] else None}
+               for r in conn.execute(
+        "SELECT path, reject_code, reject_reason, quarantine_path, source, rows_rejected, rows_in FROM ops.file_ledger "
+        "WHERE run_id = %s AND status = 'loaded' AND rows_rejected > 0 ORDER BY path", (run_id,)).fetchall()]
     checks = [{"suite": r[0], "success": r[1], "evaluated": r[2], "failed": r[3]} for r in conn.execute(
         "SELECT suite, success, evaluated, failed FROM ops.validation_runs WHERE run_id = %s AND file_id IS NULL "
         "ORDER BY validation_id", (run_id,)).fetchall()]
@@ -41,7 +47,7 @@ def build_summary(conn: psycopg.Connection, run_id: str, dbt: dict | None = None
             unmatched.append({"source": source, "name": name, "rows": rows, "suggestion": suggest(name)})
     docs = data_docs_index(get_settings())
     return {"run_id": run_id, "warehouse": mask_url(warehouse_url()), "files": by_status, "rejected": rejected,
-            "marts": marts, "unmatched_agencies": unmatched, "dbt": dbt or {}, "checks": checks,
+            "partial": partial, "marts": marts, "unmatched_agencies": unmatched, "dbt": dbt or {}, "checks": checks,
             "data_docs": str(docs) if docs.exists() else None}
 
 
@@ -52,6 +58,17 @@ def _inert(value: object) -> str:
     """A file's path, name or reason as one visible line: control, line-break and bidi characters become
     ``\\uXXXX``, so a file name cannot forge summary lines or terminal escapes."""
     return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", str(value))
+
+
+def _file_lines(lines: list[str], r: dict) -> None:
+    """A rejected or partly loaded file: reason, report, and the note for whoever fixes it."""
+    code = f"[{r['code']}] " if r.get("code") else ""
+    lines.append(f"  - {_inert(r['path'])}: {_inert(code)}{_inert(r['reason'])}\n"
+                 f"    report: {_inert(r['quarantine'])}.report.md")
+    if r.get("feedback"):
+        who = "the data team" if SOURCES.get(r.get("source") or "", None) and SOURCES[r["source"]].third_party \
+            else "the agency"
+        lines.append(f"    feedback for {who}: {_inert(r['feedback'])}")
 
 
 def format_summary(summary: dict) -> str:
@@ -65,11 +82,13 @@ def format_summary(summary: dict) -> str:
         f"files rejected: {rejected.get('files', 0):>5}  rows {rejected.get('rows_in', 0):,}",
     ]
     for r in summary["rejected"]:
-        code = f"[{r['code']}] " if r.get("code") else ""
-        lines.append(f"  - {_inert(r['path'])}: {_inert(code)}{_inert(r['reason'])}\n"
-                     f"    report: {_inert(r['quarantine'])}.report.md")
-        if r.get("feedback"):
-            lines.append(f"    feedback for the agency: {_inert(r['feedback'])}")
+        _file_lines(lines, r)
+    partial = summary.get("partial") or []
+    if partial:
+        lines.append(f"files loaded without some rows: {len(partial)}  rows rejected "
+                     f"{sum(r['rows_rejected'] for r in partial):,} (each with its reason in ops.rejected_rows)")
+        for r in partial:
+            _file_lines(lines, r)
     dbt = summary.get("dbt") or {}
     if dbt.get("skipped"):
         lines.append("dbt build: skipped, nothing to build (marts, checks, Asset events and dbt docs unchanged)")

@@ -21,6 +21,7 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
 
 from ingest.settings import REPO_ROOT
 from ingest.sources import SOURCES, Column, Source, is_thai
@@ -32,7 +33,7 @@ NOTES_SHEET = "คำอธิบาย (notes)"
 TEMPLATE_ROWS = 1000  # rows the drop-down lists cover
 BOOL_LABELS = ("ใช่", "ไม่ใช่")
 FIXED_TIME = datetime(2024, 1, 1)
-EXCEL_LIST_LIMIT = 255  # characters Excel allows in an inline list
+LISTS_SHEET = "รายการ"  # hidden sheet holding the drop-down lists
 TYPES = {  # kind -> (Thai, English, what is accepted)
     "text": ("ข้อความ", "text", "free text; spacing and invisible characters are tidied"),
     "year": ("ปี", "year", "BE or CE, Thai or Arabic digits: 2565, ๒๕๖๕, พ.ศ. 2565, 2022, FY2022, 65"),
@@ -91,6 +92,16 @@ def _budget_bill_table(source: Source) -> list[str]:
     return rows
 
 
+def _checks_table(source: Source) -> list[str]:
+    """The source's checks with what each rejects (expectations/suites.py says it, in one place)."""
+    from expectations.suites import LEVEL_TEXT, checks
+
+    rows = ["| check (GX expectation) | column(s) | rejects | why |", "|---|---|---|---|"]
+    for check, columns, level, why in checks(source):
+        rows.append(f"| `{check}` | {_cell(columns)} | {LEVEL_TEXT[level].split(':')[0]} | {_cell(why)} |")
+    return ["Checks (Great Expectations suite `" + source.name + "_suite`) and what each rejects:", "", *rows, ""]
+
+
 def render_markdown() -> str:
     lines = [
         "# Landing-zone sources and their columns · แหล่งข้อมูลและคอลัมน์",
@@ -107,7 +118,20 @@ def render_markdown() -> str:
         "  brackets and a spelled-out era (`ปีงบประมาณ (พ.ศ.)`); columns not listed are ignored and reported.",
         "- **Templates** to fill in: `templates/<source>.csv` and `templates/<source>.xlsx` (Thai header row;",
         "  the workbook has drop-down lists and a notes sheet). Fill from the second row; do not rename headers.",
-        "- A file that fails a critical check is quarantined with a report naming the rows and columns.",
+        "- **Checks** reject at one of three levels, listed per source below (`expectations/suites.py`):",
+        "  - *file*: the file cannot stand as a whole (unreadable, wrong source or columns, no data rows, the same",
+        "    bytes again, cut off mid-row): it is quarantined with a report and nothing of it loads;",
+        "  - *row*: a value check (a required value empty, a value that cannot be read or is not an allowed label,",
+        "    a year or amount out of range, rows sharing a key): the failing rows are rejected, each with its reason",
+        "    in `ops.rejected_rows`, and the rest of the file loads; the report and feedback list the rows to fix.",
+        "    A file whose every row fails is rejected whole. For the budget bill every value check is row-level;",
+        "  - *warning*: recorded in the report and Data Docs; the row loads.",
+        "- Rows in = rows loaded + rows rejected, per file (`ops.file_ledger`).",
+        "- Labels (plans, approaches, focus areas, obstacle categories, statuses, levels) are accepted as the",
+        "  source documents write them and in their usual variants: with or without ด้าน / กลุ่ม / ปัญหา /",
+        "  แนวทางที่ N, with ๆ spaced or not, with the English name in brackets, or the English name alone; the",
+        "  marts' Thai labels are the documents' words (`dbt_project/seeds/`). An unknown label rejects its row and",
+        "  the reason names the nearest known label.",
         "",
         "## Value types · ชนิดข้อมูล",
         "",
@@ -123,14 +147,18 @@ def render_markdown() -> str:
         if source.template:
             lines += [f"Templates: [`templates/{source.name}.csv`](../templates/{source.name}.csv), "
                       f"[`templates/{source.name}.xlsx`](../templates/{source.name}.xlsx).", "",
-                      *_column_table(source), "", *_variants_table(source)]
+                      *_column_table(source), "", *_variants_table(source), *_checks_table(source)]
         else:
             lines += ["Produced by the PDF extraction of kaogeek/thailand-budget-pdf2csv, not filled in by hand",
                       "(no template). The first, unnamed column is a row index and is ignored. Every V2 column is",
                       "kept as text in `raw.budget_bill`; typed columns are added beside it: `amount_baht`",
-                      "(`amount_parse_error` when AMOUNT does not parse: the row loads, flagged), `fiscal_year_be`,",
-                      "`cross_func` and `obliged` as booleans, `has_extraction_warning` (DEBUG_LOG not empty).", "",
-                      *_budget_bill_table(source), ""]
+                      "(commas or floats; an AMOUNT that is empty or cannot be read rejects its row), `fiscal_year_be`",
+                      "(the instalment year FISCAL_YEAR; the bill's own year comes from REF_DOC), `cross_func` and",
+                      "`obliged` as booleans, `has_extraction_warning` (DEBUG_LOG not empty; the column may be absent,",
+                      "as in other extractions). Books are third-party extractions: feedback goes to the data team.",
+                      "A multi-year obligation's instalments decades away are flagged (implausible instalment year),",
+                      "not rejected, and never count in another year's total.", "",
+                      *_budget_bill_table(source), "", *_checks_table(source)]
         if source.extra_raw:
             lines += ["Plan names damaged inside the name (a misread consonant, a lost vowel, a cut-off end) are",
                       "read as the registered plan of `dbt_project/seeds/budget_plans.csv` when exactly one is",
@@ -148,15 +176,22 @@ def render_csv(source: Source) -> bytes:
     return buf.getvalue().encode("utf-8-sig")
 
 
-def _list_formula(column: Column) -> str | None:
+def list_labels(column: Column) -> list[str] | None:
+    """The labels a drop-down offers: the documents' Thai words (or yes/no)."""
     if column.kind == "bool":
-        labels = list(BOOL_LABELS)
-    elif column.kind == "enum" and column.values:
-        labels = [column.value_label(code) or code for code in column.values]
-    else:
-        return None
-    formula = '"' + ",".join(labels) + '"'
-    return formula if len(formula) - 2 <= EXCEL_LIST_LIMIT and not any("," in x for x in labels) else None
+        return list(BOOL_LABELS)
+    if column.kind == "enum" and column.values:
+        return [column.value_label(code) or code for code in column.values]
+    return None
+
+
+def _list_formula(lists: Worksheet, column_no: int, labels: list[str]) -> str:
+    """The labels in a column of the hidden lists sheet, as a range: Excel's inline lists stop at 255
+    characters and cannot hold a comma, and the documents' approach names are longer than that."""
+    letter = get_column_letter(column_no)
+    for row, label in enumerate(labels, start=1):
+        lists.cell(row=row, column=column_no, value=label)
+    return f"'{LISTS_SHEET}'!${letter}$1:${letter}${len(labels)}"
 
 
 def build_workbook(source: Source) -> Workbook:
@@ -165,6 +200,8 @@ def build_workbook(source: Source) -> Workbook:
     wb.properties.created = FIXED_TIME
     ws = wb.active
     ws.title = DATA_SHEET
+    lists = wb.create_sheet(LISTS_SHEET)
+    lists.sheet_state = "hidden"
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
     for i, c in enumerate(source.columns, start=1):
         cell = ws.cell(row=1, column=i, value=c.header_th)
@@ -175,10 +212,11 @@ def build_workbook(source: Source) -> Workbook:
         note.append(f"example · ตัวอย่าง: {c.example}")
         cell.comment = Comment("\n".join(note), "dg_warehouse", width=320, height=140)
         ws.column_dimensions[get_column_letter(i)].width = max(14, min(40, len(c.header_th) + 6))
-        formula = _list_formula(c)
-        if formula:
+        labels = list_labels(c)
+        if labels:
             letter = get_column_letter(i)
-            dv = DataValidation(type="list", formula1=formula, allow_blank=not c.required, errorStyle="warning",
+            dv = DataValidation(type="list", formula1=_list_formula(lists, i, labels), allow_blank=not c.required,
+                                errorStyle="warning",
                                 showErrorMessage=True, error=f"allowed: {_allowed(c)}", errorTitle=c.name,
                                 showInputMessage=True, prompt=_allowed(c)[:255], promptTitle=c.name)
             dv.add(f"{letter}2:{letter}{TEMPLATE_ROWS + 1}")

@@ -14,6 +14,7 @@ from ingest.warehouse import warehouse_url
 
 # The marts BI tools and the reports rely on (the summary counts their rows; a night rebuilds any missing).
 CONTRACT_MARTS = ("project_status_by_year", "obstacles_by_year", "budget_by_year", "budget_by_agency_year",
+                  "budget_bill_coverage",
                   "readiness_by_year", "readiness_summary_by_year", "submission_coverage", "dim_agency",
                   "dim_fiscal_year")
 

@@ -169,13 +169,35 @@ def _coverage_section(conn: psycopg.Connection) -> Section:
     return s
 
 
+def _bill_section(conn: psycopg.Connection) -> Section:
+    s = Section("bill", "ความครบถ้วนของเอกสารงบประมาณ · Budget bill completeness",
+                "เล่มเอกสารงบประมาณที่ได้รับในแต่ละปีงบประมาณ: นำเข้าแล้วหรือถูกปฏิเสธ จำนวนรายการที่นำเข้าและที่ไม่ผ่าน. "
+                "ยอดของร่าง พ.ร.บ. ในคลังข้อมูลนับเฉพาะเล่มที่นำเข้าแล้ว. "
+                "The budget books received per bill year: loaded or rejected, lines loaded and rejected. The bill's "
+                "totals in the marts count only the books loaded here: a bill with books missing is incomplete, "
+                "not a cut.")
+    books = queries.bill_coverage(conn)
+    if books.empty:
+        s.notes.append(_empty_note("budget_bill_coverage"))
+        return s
+    rows = [[r.bill_fy_be, r.ref_doc, "นำเข้าแล้ว (loaded)" if r.is_loaded else "ถูกปฏิเสธ (rejected)",
+             f"{r.lines_loaded:,}", f"{r.lines_rejected:,}", f"{r.obligation_lines:,}",
+             f"{float(r.amount_baht) / 1e6:,.2f}", f"{float(r.integration_plan_baht) / 1e6:,.2f}"]
+            for r in books.itertuples()]
+    s.html_after = table(["ปีงบประมาณ (bill FY, BE)", "เล่ม (REF_DOC)", "สถานะ (state)", "รายการที่นำเข้า (lines loaded)",
+                          "รายการที่ไม่ผ่าน (lines rejected)", "รายการผูกพันปีอื่น (other-year instalments)",
+                          "วงเงินปีนี้ ล้านบาท (own year, M baht)", "แผนงานบูรณาการ ล้านบาท (integration plans, M baht)"],
+                         rows)
+    return s
+
+
 def _sections(conn: psycopg.Connection) -> list[Section]:
     """Query every mart inside one read-only transaction (a consistent snapshot; writes are refused)."""
     fresh = conn.info.transaction_status == TransactionStatus.IDLE
     with conn.transaction():
         if fresh:
             conn.execute("SET TRANSACTION READ ONLY")
-        return [_status_section(conn), _budget_section(conn), _readiness_section(conn),
+        return [_status_section(conn), _budget_section(conn), _bill_section(conn), _readiness_section(conn),
                 _obstacles_section(conn), _coverage_section(conn)]
 
 

@@ -110,8 +110,9 @@ def coverage_by_year(conn: psycopg.Connection) -> pd.DataFrame:
         "SELECT fiscal_year_be, submission_type,"
         " count(*)::integer AS expected,"
         " count(*) FILTER (WHERE is_complete)::integer AS complete,"
-        " count(*) FILTER (WHERE NOT is_complete AND files_rejected > 0)::integer AS rejected,"
-        " count(*) FILTER (WHERE NOT is_complete AND coalesce(files_rejected, 0) = 0 AND files_received > 0)::integer"
+        " count(*) FILTER (WHERE NOT is_complete AND (files_rejected > 0 OR rows_rejected > 0))::integer AS rejected,"
+        " count(*) FILTER (WHERE NOT is_complete AND coalesce(files_rejected, 0) = 0 AND coalesce(rows_rejected, 0) = 0"
+        "  AND files_received > 0)::integer"
         "  AS incomplete,"
         " count(*) FILTER (WHERE NOT is_complete AND coalesce(files_received, 0) = 0)::integer AS not_received"
         " FROM {} GROUP BY 1, 2 ORDER BY 1, 2").format(_table("submission_coverage")))
@@ -133,3 +134,12 @@ def missing_submissions(conn: psycopg.Connection, limit_per_type: int = MISSING_
         "  files_received, files_rejected, latest_received_at FROM missing WHERE n <= %s"
         " ORDER BY submission_type, n").format(cov=_table("submission_coverage"), dim=_table("dim_agency")),
         (limit_per_type,))
+
+
+def bill_coverage(conn: psycopg.Connection) -> pd.DataFrame:
+    """Budget books per bill year: loaded or rejected, lines loaded and rejected, own-year amount."""
+    return _frame(conn, sql.SQL(
+        "SELECT bill_fy_be, ref_doc, is_loaded, lines_loaded, lines_rejected, obligation_lines,"
+        " amount_baht, integration_plan_baht FROM {} ORDER BY bill_fy_be DESC NULLS LAST, ref_doc"
+    ).format(_table("budget_bill_coverage")))
+

@@ -1,4 +1,4 @@
-"""Write the sample landing zone: four sources, BE 2559-2568, with the quirks of real submissions.
+"""Write the sample landing zone: four sources, BE 2558-2568, with the quirks of real submissions.
 
 Deterministic (fixed seed, fixed file times). The record-level data reproduce the published
 figures of contract.md only when aggregated: nothing here writes a total.
@@ -6,7 +6,7 @@ figures of contract.md only when aggregated: nothing here writes a total.
     python -m sampledata.generate [--landing DIR] [--seeds DIR] [--shared DIR] [--scale N]
 
 ``--scale N`` (1-16, for benchmarks) adds local administrative organisations: N/16 of the 7,850
-(all of them at 16) are registered and answer the readiness survey every year 2559-2568, one file
+(all of them at 16) are registered and answer the readiness survey every year 2558-2568, one file
 per year, on top of everything else. Without it (scale 0) the output is the published sample.
 """
 
@@ -30,14 +30,23 @@ from sampledata.registry import Agency, build_registry, write_seeds
 BKK = timezone(timedelta(hours=7))
 THAI_DIGITS = str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙")
 THAI_MONTH_ABBR = ["ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค."]
-OBSTACLES_TH = {"law": "กฎหมาย", "budget": "งบประมาณ", "data": "ข้อมูล", "personnel": "บุคลากร",
-                "equipment": "อุปกรณ์", "other": "อื่นๆ"}
+# Labels as the source documents write them (seed 000's obstacles, seed 003's approaches and focus areas).
+OBSTACLES_TH = {"law": "ด้านกฎหมาย", "budget": "ด้านงบประมาณ", "data": "ด้านข้อมูล", "personnel": "ด้านบุคลากร",
+                "equipment": "ด้านอุปกรณ์", "other": "ปัญหาอื่นๆ"}
 STATUS_TH = {"started": "เริ่มดำเนินการแล้ว", "completed": "ดำเนินการแล้วเสร็จ", "not_started": "ยังไม่เริ่มดำเนินการ"}
 APPROACH_TH = {"digital_skills": "Digital Skills", "common_platform": "Digital Common Platform",
                "e2e_services": "End-to-End Digital Data and Services"}
-FOCUS_TH = {"agriculture": "เกษตร", "education": "การศึกษา", "health": "สาธารณสุขและการแพทย์",
-            "welfare": "ความเหลื่อมล้ำและสิทธิสวัสดิการ", "transparency": "ความโปร่งใสและการมีส่วนร่วม", "sme": "SMEs",
-            "other": "อื่นๆ"}
+FOCUS_TH = {"agriculture": "ด้านการเกษตร", "education": "ด้านการศึกษา", "health": "ด้านสุขภาพการแพทย์",
+            "welfare": "ด้านความเหลื่อมล้ำสิทธิสวัสดิการ", "transparency": "ด้านกลุ่มโปร่งใสและการมีส่วนร่วม",
+            "sme": "ด้านกลุ่ม SMEs", "other": "ด้านอื่น ๆ ที่สนับสนุนการพัฒนารัฐบาลดิจิทัล"}
+# From FY 2566 the briefing's full Thai names of the approaches (seed 003), numbered as it numbers them.
+APPROACH_FULL_TH = {
+    "digital_skills": "แนวทางที่ 1 การเพิ่มขีดความสามารถบุคลากรภาครัฐให้พร้อมรองรับการเป็นรัฐบาลดิจิทัล (Digital Skills)",
+    "common_platform": "แนวทางที่ 2 การสนับสนุนการพัฒนาแพลตฟอร์มกลางหรือโครงสร้างพื้นฐานดิจิทัลกลางภาครัฐ "
+                       "(Digital Common Platform)",
+    "e2e_services": "แนวทางที่ 3 การบูรณาการข้อมูลและบริการภาครัฐในรูปแบบดิจิทัล ผ่านแพลตฟอร์มบริการแบบเบ็ดเสร็จ"
+                    "เพื่อตอบสนองตามความต้องการของผู้ใช้บริการ (End-to-End Digital Data and Services via Digital "
+                    "Service Platform)"}
 PILLARS = ["score_strategy", "score_public_services", "score_infrastructure", "score_data", "score_personnel",
            "score_regulation"]
 PILLAR_TH = ["ยุทธศาสตร์และนโยบาย", "การให้บริการภาครัฐ", "โครงสร้างพื้นฐานดิจิทัล", "ข้อมูลภาครัฐ", "บุคลากรภาครัฐ",
@@ -50,9 +59,10 @@ PLANS = [("dg_2559_2561", 2559, 2561, 36, {2559: 21, 2560: 15}, 25),
          ("dg_2560_2564", 2560, 2564, 30, {2560: 10, 2561: 12, 2562: 8}, 22),
          ("dg_2563_2565", 2563, 2565, 24, {2563: 12, 2564: 8, 2565: 4}, 18)]
 # Readiness targets per survey year: (department, special_local, province, response rates or exact counts).
-READINESS_TARGETS = {2559: (280, 2, 1500), 2560: (290, 2, 1540), 2561: (300, 2, 1580), 2562: (310, 2, 1600),
-                     2563: (315, 2, 1609), 2564: (328, 2, 1609), 2565: (320, 2, 1554), 2566: (325, 2, 1600),
-                     2567: (330, 2, 1620), 2568: (335, 2, 1640)}
+# The survey has run every year since BE 2558 (domain.md); the sample starts there.
+READINESS_TARGETS = {2558: (270, 2, 1450), 2559: (280, 2, 1500), 2560: (290, 2, 1540), 2561: (300, 2, 1580),
+                     2562: (310, 2, 1600), 2563: (315, 2, 1609), 2564: (328, 2, 1609), 2565: (320, 2, 1554),
+                     2566: (325, 2, 1600), 2567: (330, 2, 1620), 2568: (335, 2, 1640)}
 READINESS_RESPONDED = {2563: (292, 2, 1556)}
 READINESS_MEANS = {2561: {"department": Decimal("60.28"), "province": Decimal("45.67")}}
 INTEGRATION_YEARS = {2563: (24, 40), 2564: (27, 45), 2565: (29, 50), 2566: (31, 55), 2567: (30, 52), 2568: (32, 58)}
@@ -297,7 +307,7 @@ def write_readiness(rng: random.Random, agencies: list[Agency], landing: Path) -
                 path = base / f"readiness_{kind}_{year}.csv"
                 _write_csv(path, header, rows, encoding,
                            title=[f"ผลสำรวจระดับความพร้อมรัฐบาลดิจิทัล พ.ศ. {year}"] if kind == "province" else None)
-            _touch(path, _received(year, 11 if year < 2568 else 9, 25))
+            _touch(path, _received(year, 9, 25))
             files += 1
     return files
 
@@ -341,7 +351,8 @@ def write_integration_plan(rng: random.Random, plan: dict[int, list[list[object]
             out = []
             for y, bplan, agency, code, name, approach, focus, requested, allocated in rows:
                 alloc = int(allocated * shift) // 100 * 100
-                out.append([y, bplan, _variant(agency, y, rng), code, name, APPROACH_TH[approach], FOCUS_TH[focus],
+                approach_th = (APPROACH_FULL_TH if y >= 2566 else APPROACH_TH)[approach]
+                out.append([y, bplan, _variant(agency, y, rng), code, name, approach_th, FOCUS_TH[focus],
                             _million(requested) if scale_million else f"{requested:,}",
                             _million(alloc) if scale_million else f"{alloc:,} บาท"])
             return out
@@ -443,7 +454,7 @@ def write_local_readiness(rng: random.Random, local: list[Agency], landing: Path
                          _thai_date(date(year - 543, 8, 1 + i % 28)) if answered else ""])
         path = landing / "readiness" / str(year) / f"readiness_local_{year}.csv"
         _write_csv(path, header, rows, ["utf-8-sig", "cp874", "utf-8"][year % 3])
-        _touch(path, _received(year, 11 if year < 2568 else 9, 26))
+        _touch(path, _received(year, 9, 26))
         files += 1
     return files
 

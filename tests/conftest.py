@@ -97,3 +97,17 @@ def sample_warehouse(make_warehouse) -> Warehouse:
 def sample(sample_warehouse) -> Warehouse:
     sample_warehouse.use()
     return sample_warehouse
+
+
+# The fast lane (`make test-fast`): everything but what runs Airflow, a dbt build or the sample
+# warehouse. A test is slow when its module runs Airflow or dbt, or it uses a fixture that builds.
+SLOW_MODULES = {"test_airflow", "test_bench_smoke", "test_checkouts_side_by_side", "test_dbt_incremental",
+                "test_dbt_docs", "test_reliability", "test_budget_plan_names"}
+SLOW_FIXTURES = {"sample_warehouse", "real_bill", "documents_warehouse"}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        if module in SLOW_MODULES or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

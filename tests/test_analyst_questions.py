@@ -6,6 +6,7 @@ and the reference seeds, with the Python name key (``ingest.thai``) and agency r
 from __future__ import annotations
 
 import csv
+import re
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -199,10 +200,13 @@ def test_requested_against_allocated_by_year_approach_focus_area_and_agency(samp
     assert "ด้านสุขภาพการแพทย์" in {k[2] for k in answer}
 
 
-# The bill line's fiscal year. When fct_budget_lines splits bill_fy_be / instalment_fy_be (and the
-# model budget_plan_vs_bill switches to them), this becomes the book's year with only its own-year lines.
 def _bill_year(line: dict) -> int | None:
-    return line["fiscal_year_be"]
+    """The bill's year (its book's, from REF_DOC: 2022.3.1 = FY 2565) for its own-year lines, the
+    bill's appropriation; None for the other instalments of an obligation (its schedule)."""
+    m = re.match(r"\s*(\d{4})", line["ref_doc"] or "")
+    year = int(m.group(1)) if m else 0
+    book = year if 2400 <= year <= 2700 else year + 543 if 1857 <= year <= 2157 else None
+    return book if book is not None and line["fiscal_year_be"] == book else None
 
 
 def _project_key(name: str | None) -> str:

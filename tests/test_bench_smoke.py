@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 from bench.run import KEYS, BenchConfig, headline, run_bench, table
+from sampledata.generate import READINESS_TARGETS
 
 # One scale, the nightly on the local-organisation files only, a narrow dbt build, no subprocesses:
 # the same code paths as ``make bench`` in a fraction of its time.
@@ -39,7 +40,7 @@ def test_bench_smoke(tmp_path):
     scale = written["scales"][0]
     # The three loaders saw the same rows: every local organisation of the scale, every survey year.
     assert scale["rows"] == scale["ingest"]["rows"] == scale["copy"]["rows"] == scale["to_sql"]["rows"] > 0
-    assert scale["files"] == 10
+    assert scale["files"] == len(READINESS_TARGETS)  # one local file per survey year
     nightly = written["nightly"]
     assert [n["files"] for n in nightly["noop"]] == [[]]
     # As in dg_nightly: no new file and the project unchanged since the recorded build, so dbt is skipped.
@@ -87,7 +88,7 @@ def test_scale_adds_local_organisations_and_changes_nothing_else(tmp_path):
     default, scaled = _contents(tmp_path / "default"), _contents(tmp_path / "scaled")
 
     added = sorted(set(scaled) - set(default))
-    assert len(added) == 10 and all("readiness_local_" in p for p in added)
+    assert len(added) == len(READINESS_TARGETS) and all("readiness_local_" in p for p in added)
     assert {p: scaled[p] for p in default if p != "seeds/agencies.csv"} == \
         {p: b for p, b in default.items() if p != "seeds/agencies.csv"}
     registry = scaled["seeds/agencies.csv"].removesuffix(b"|")

@@ -80,3 +80,16 @@ def test_rows_balance_per_file(ingest_wh):
 def test_second_run_loads_nothing(ingest_wh):
     ingest_wh.use()
     assert new_files() == []
+
+
+def test_the_sample_survey_runs_every_year_since_2558_and_files_arrive_within_its_window(sample_files):
+    """The readiness survey has run every year since BE 2558 (domain.md); each year's files arrive
+    within that year's survey window (26 Jul - 20 Nov, as the BE 2560 report gives it)."""
+    import datetime as dt
+
+    years = sorted(int(p.name) for p in (sample_files / "readiness").iterdir())
+    assert years[0] == 2558 and years == list(range(2558, years[-1] + 1))
+    for path in (sample_files / "readiness").rglob("*.*"):
+        year = int(path.parent.name) - 543
+        received = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).date()
+        assert dt.date(year, 7, 26) <= received <= dt.date(year, 11, 20), (path.name, received)

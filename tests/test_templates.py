@@ -87,8 +87,14 @@ def test_csv_template_is_bom_utf8_with_thai_headers_that_map_back(source):
 def test_xlsx_lists_offer_labels_that_parse_to_every_code(source):
     wb = load_workbook(REPO / "templates" / f"{source.name}.xlsx")
     ws = wb[templates.DATA_SHEET]
-    lists = {next(iter(dv.sqref.ranges)).min_col: dv.formula1.strip('"').split(",")
-             for dv in ws.data_validations.dataValidation}
+    listed = wb[templates.LISTS_SHEET]
+    assert listed.sheet_state == "hidden"
+
+    def labels(formula: str) -> list[str]:  # "'รายการ'!$F$1:$F$3" -> the cells' values
+        cells = formula.split("!", 1)[1].replace("$", "")
+        return [row[0].value for row in listed[cells]]
+
+    lists = {next(iter(dv.sqref.ranges)).min_col: labels(dv.formula1) for dv in ws.data_validations.dataValidation}
     for i, column in enumerate(source.columns, start=1):
         if column.kind == "enum":
             assert {_parse_value(column, label, Decimal(1)) for label in lists[i]} == set(column.values)

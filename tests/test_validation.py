@@ -28,6 +28,7 @@ from tests.corpus import make_bad_files
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 EXPECTED = list(csv.DictReader(open(CORPUS / "bad" / "expected.csv", encoding="utf-8", newline="")))
+WHOLE = [row for row in EXPECTED if row["rows_rejected"] == "0"]  # rejected whole; the others load without some rows
 GOOD_ROWS = dict(make_bad_files.GOOD)
 RUN_ID = "test-validation"
 
@@ -74,12 +75,22 @@ def test_one_pass_sees_every_file(corpus_run):
 
 @pytest.mark.parametrize("case", EXPECTED, ids=[row["file"] for row in EXPECTED])
 def test_bad_file_is_quarantined_with_its_reason(corpus_run, case):
+    """A file that cannot stand as a whole is rejected whole; a value check rejects its rows alone and
+    the rest of the file loads. Either way the copy, the report and the reasons per row are there."""
     path = _landing_path("bad", case["file"])
     status, code, reason, quarantine, rows_in, loaded, rejected, file_id = corpus_run.ledger[path]
-    assert (status, code) == ("rejected", case["reject_code"]), reason
+    rows_rejected = int(case["rows_rejected"])
+    assert (status, code) == ("rejected" if rows_rejected == 0 else "loaded", case["reject_code"]), reason
     assert case["reason_contains"] in reason
     assert corpus_run.outcomes[path].reason == f"{code}: {reason}"
-    assert loaded == 0 and rejected == rows_in
+    if rows_rejected:
+        assert rejected == rows_rejected and loaded == rows_in - rows_rejected > 0
+        with corpus_run.connect() as conn:
+            in_raw = conn.execute(psycopg.sql.SQL("SELECT count(*) FROM {} WHERE file_id = %s").format(
+                psycopg.sql.Identifier("raw", case["file"].split("/")[0])), (file_id,)).fetchone()[0]
+        assert in_raw == loaded
+    else:
+        assert loaded == 0 and rejected == rows_in
     copy = Path(quarantine)
     assert copy.read_bytes() == (corpus_run.landing / path).read_bytes()
     report = Path(f"{quarantine}.report.md").read_text(encoding="utf-8")
@@ -100,6 +111,8 @@ def test_bad_file_is_quarantined_with_its_reason(corpus_run, case):
         for row in failure["rows"]:
             assert str(row) in report
         assert flagged == len(failure["rows"])  # row-level failures are listed in ops.rejected_rows
+        if rows_rejected:
+            assert "Rejected rows · แถวที่ไม่ได้นำเข้า" in report
 
 
 @pytest.mark.parametrize("rel, rows", make_bad_files.GOOD)
@@ -119,8 +132,10 @@ def test_rows_in_equal_loaded_plus_rejected_for_every_ledger_row(corpus_run):
     assert corpus_run.ledger
     for path, (_status, _code, _reason, _q, rows_in, loaded, rejected, _id) in corpus_run.ledger.items():
         assert rows_in == loaded + rejected, path
-    # files that had rows count them all as rejected (nothing vanishes)
-    assert corpus_run.ledger[_landing_path("bad", "integration_plan/duplicate_keys.csv")][4:7] == (3, 0, 3)
+    # rows sharing a key are all rejected, the row with its own key loads; a file rejected whole counts
+    # every row it had as rejected (nothing vanishes)
+    assert corpus_run.ledger[_landing_path("bad", "integration_plan/duplicate_keys.csv")][4:7] == (3, 1, 2)
+    assert corpus_run.ledger[_landing_path("bad", "integration_plan/truncated_mid_row.csv")][4:7] == (4, 0, 4)
 
 
 @pytest.mark.parametrize("name, lines", [
@@ -135,9 +150,12 @@ def test_rows_in_equal_loaded_plus_rejected_for_every_ledger_row(corpus_run):
     ("readiness/score_out_of_range.csv", ["Row 3", "from 0 to 100", "found: 150", "ตัวเลขระหว่าง 0 ถึง 100"]),
 ])
 def test_feedback_tells_the_officer_what_to_fix(corpus_run, name, lines):
-    quarantine = corpus_run.ledger[_landing_path("bad", name)][3]
+    status, quarantine = corpus_run.ledger[_landing_path("bad", name)][0:4:3]
     feedback = Path(f"{quarantine}.feedback.txt").read_text(encoding="utf-8")
-    assert "สิ่งที่ต้องแก้ไข" in feedback and "What to fix" in feedback
+    if status == "rejected":
+        assert "สิ่งที่ต้องแก้ไข" in feedback and "What to fix" in feedback
+    else:  # loaded without the rows to fix
+        assert "แถวที่ต้องแก้ไข" in feedback and "Rows to fix" in feedback and "was loaded except" in feedback
     for text in lines:
         assert text in feedback, (text, feedback)
     report = Path(f"{quarantine}.report.md").read_text(encoding="utf-8")
@@ -156,7 +174,7 @@ def test_feedback_neutralises_formula_like_values(corpus_run):
 
 def test_every_rejected_file_has_feedback_in_thai_and_english(corpus_run):
     rejected = [(p, row[3]) for p, row in corpus_run.ledger.items() if row[0] == "rejected"]
-    assert len(rejected) == len(EXPECTED)
+    assert len(rejected) == len(WHOLE)
     for path, quarantine in rejected:
         feedback = Path(f"{quarantine}.feedback.txt").read_text(encoding="utf-8")
         assert f'File "{path}" was not loaded' in feedback and f'ไฟล์ "{path}" ยังไม่ได้นำเข้าระบบ' in feedback
@@ -181,9 +199,12 @@ def test_summary_lists_rejected_files_with_codes_and_feedback(corpus_run):
     corpus_run.use()
     with corpus_run.connect() as conn:
         summary = build_summary(conn, RUN_ID)
-    assert {r["path"] for r in summary["rejected"]} == {_landing_path("bad", r["file"]) for r in EXPECTED}
+    assert {r["path"] for r in summary["rejected"]} == {_landing_path("bad", r["file"]) for r in WHOLE}
+    assert {r["path"] for r in summary["partial"]} == {
+        _landing_path("bad", r["file"]) for r in EXPECTED if r not in WHOLE}
     text = format_summary(summary)
     assert "[validation.negative_amount]" in text and "feedback for the agency:" in text
+    assert "feedback for the data team:" in text  # budget books are not an agency's files
     assert summary["data_docs"] == str(corpus_run.docs)
 
 
@@ -307,3 +328,18 @@ def test_mojibake_check_flags_garbled_cells_only(tmp_path, note, garbled):
     assert bool(flagged) == garbled
     if garbled:
         assert flagged[0].rows == [2] and flagged[0].values == [f"obstacle_note: {note}"]
+
+
+def test_every_check_has_a_level_and_every_budget_bill_value_check_rejects_rows_only():
+    """One place says what each check rejects; the bill (third-party extractions) is never lost whole
+    over a value. docs/sources.md lists the same table (the templates test keeps it fresh)."""
+    from expectations.suites import checks
+    from ingest.sources import SOURCES
+
+    for source in SOURCES.values():
+        found = checks(source)
+        assert all(level in ("file", "row", "warning") and why for _, _, level, why in found), source.name
+        file_level = {check for check, _, level, _ in found if level == "file"}
+        assert file_level == {"expect_table_row_count_to_be_between", "expect_table_columns_to_match_set"}
+    docs = (Path(__file__).parents[1] / "docs" / "sources.md").read_text(encoding="utf-8")
+    assert docs.count("| check (GX expectation) | column(s) | rejects | why |") == len(SOURCES)

@@ -36,29 +36,30 @@ BB_HEADER = ["", "ITEM_ID", "REF_DOC", "REF_PAGE_NO", "MINISTRY", "BUDGETARY_UNI
              "CATEGORY_LV6", "ITEM_DESCRIPTION", "FISCAL_YEAR", "AMOUNT", "OBLIGED?", "DEBUG_LOG"]
 
 # file (under bad/), expected reject code, column of a critical failure (blank: the whole file),
-# fragment the ledger reason must contain (case-sensitive)
+# fragment the ledger reason must contain (case-sensitive), rows rejected when the rest of the file
+# loads (0: the file is rejected whole, as it cannot stand as a whole or every row fails)
 EXPECTED = [
-    ("integration_plan/wrong_encoding_mixed.csv", "encoding", "", "unknown text encoding"),
-    ("integration_plan/mojibake_values.csv", "validation.garbled_text", "garbled_text", "à¸"),
-    ("integration_plan/missing_column.csv", "validation.missing_column", "project_code", "project_code"),
-    ("integration_plan/renamed_columns.csv", "validation.unmapped_headers", "project_code", "Proj. No."),
-    ("integration_plan/negative_amount.csv", "validation.negative_amount", "allocated_baht", "-2500000"),
-    ("integration_plan/duplicate_keys.csv", "validation.duplicate_key", "fiscal_year_be,project_code", "IP66-DUP"),
-    ("integration_plan/header_only.csv", "validation.no_rows", "", "0 rows"),
-    ("integration_plan/empty.csv", "empty", "", "empty"),
-    ("integration_plan/binary_garbage.csv", "not_text", "", "binary"),
-    ("integration_plan/cover_sheet_only.xlsx", "no_data_sheet", "", "คำอธิบาย"),
-    ("integration_plan/truncated_mid_row.csv", "validation.truncated", "allocated_baht", "row 5"),
-    ("integration_plan/truncated.xlsx", "not_xlsx", "", "truncated"),
-    ("project_reports/year_out_of_range.csv", "validation.year_out_of_range", "reporting_fy_be", "2656"),
-    ("project_reports/unknown_status.csv", "validation.unparseable_value", "status", "รอพิจารณา"),
-    ("project_reports/formula_in_status.csv", "validation.unparseable_value", "status", "=cmd|"),
+    ("integration_plan/wrong_encoding_mixed.csv", "encoding", "", "unknown text encoding", 0),
+    ("integration_plan/mojibake_values.csv", "validation.garbled_text", "garbled_text", "à¸", 0),
+    ("integration_plan/missing_column.csv", "validation.missing_column", "project_code", "project_code", 0),
+    ("integration_plan/renamed_columns.csv", "validation.unmapped_headers", "project_code", "Proj. No.", 0),
+    ("integration_plan/negative_amount.csv", "validation.negative_amount", "allocated_baht", "-2500000", 1),
+    ("integration_plan/duplicate_keys.csv", "validation.duplicate_key", "fiscal_year_be,project_code", "IP66-DUP", 2),
+    ("integration_plan/header_only.csv", "validation.no_rows", "", "0 rows", 0),
+    ("integration_plan/empty.csv", "empty", "", "empty", 0),
+    ("integration_plan/binary_garbage.csv", "not_text", "", "binary", 0),
+    ("integration_plan/cover_sheet_only.xlsx", "no_data_sheet", "", "คำอธิบาย", 0),
+    ("integration_plan/truncated_mid_row.csv", "validation.truncated", "allocated_baht", "row 5", 0),
+    ("integration_plan/truncated.xlsx", "not_xlsx", "", "truncated", 0),
+    ("project_reports/year_out_of_range.csv", "validation.year_out_of_range", "reporting_fy_be", "2656", 1),
+    ("project_reports/unknown_status.csv", "validation.unparseable_value", "status", "รอพิจารณา", 0),
+    ("project_reports/formula_in_status.csv", "validation.unparseable_value", "status", "=cmd|", 1),
     ("project_reports/started_after_report.xlsx", "validation.inconsistent_values",
-     "reporting_fy_be,actual_start_fy_be", "actual_start_fy_be"),
-    ("readiness/score_out_of_range.csv", "validation.out_of_range", "score_strategy", "150"),
-    ("readiness/mojibake_headers.csv", "no_header", "", "à¸"),
-    ("budget_bill/missing_item_id.csv", "validation.missing_column", "item_id", "item_id"),
-    ("budget_bill/duplicate_item_id.csv", "validation.duplicate_key", "item_id", "2023.3.77.1"),
+     "reporting_fy_be,actual_start_fy_be", "actual_start_fy_be", 1),
+    ("readiness/score_out_of_range.csv", "validation.out_of_range", "score_strategy", "150", 1),
+    ("readiness/mojibake_headers.csv", "no_header", "", "à¸", 0),
+    ("budget_bill/missing_item_id.csv", "validation.missing_column", "item_id", "item_id", 0),
+    ("budget_bill/duplicate_item_id.csv", "validation.duplicate_key", "item_id", "2023.3.77.1", 0),
 ]
 # file (under good/), data rows it holds
 GOOD = [
@@ -217,7 +218,7 @@ def write(out: Path) -> list[Path]:
     manifest = out / "bad" / "expected.csv"
     with open(manifest, "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(["file", "reject_code", "column", "reason_contains"])
+        writer.writerow(["file", "reject_code", "column", "reason_contains", "rows_rejected"])
         writer.writerows(EXPECTED)
     return [*written, manifest]
 

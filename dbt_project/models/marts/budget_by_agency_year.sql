@@ -10,6 +10,6 @@ select
     coalesce(sum(b.amount_baht), 0)::numeric(18, 2) as amount_baht
 from {{ ref('fct_budget_lines') }} as b
 left join {{ ref('agencies') }} as a on a.agency_id = b.agency_id
-where b.fiscal_year_be is not null and b.budget_plan_code is not null
+where b.fiscal_year_be is not null and b.budget_plan_code is not null and b.is_year_appropriation
 group by b.fiscal_year_be, b.budget_plan_code, b.source, b.agency_id, a.agency_name_th,
     case when b.agency_id is null then b.agency_key end

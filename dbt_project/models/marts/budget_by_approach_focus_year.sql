@@ -9,7 +9,7 @@ with lines as (
         coalesce(agency_id, 'name:' || agency_key) as agency_ref,
         {{ name_key('project_name') }} as project_name_key
     from {{ ref('fct_budget_lines') }}
-    where fiscal_year_be is not null and budget_plan_code is not null
+    where fiscal_year_be is not null and budget_plan_code is not null and is_year_appropriation
 ),
 plan_classes as (
     select fiscal_year_be, budget_plan_code, agency_ref, project_name_key,

@@ -1,5 +1,6 @@
 -- FY x budget plan x source. Integration plans only (other plans stay in staging).
--- Lines whose amount did not parse are counted in line_items_unparsed, not in amount_baht.
+-- Budget-bill lines count in their bill's own year only (is_year_appropriation); rows whose amount
+-- could not be read are rejected at the gate (line_items_unparsed stays for older loads).
 select
     fiscal_year_be::integer as fiscal_year_be,
     budget_plan_code::text as budget_plan_code,
@@ -12,5 +13,5 @@ select
     count(*) filter (where is_amount_unparsed)::integer as line_items_unparsed,
     count(*) filter (where has_extraction_warning)::integer as line_items_with_warnings
 from {{ ref('fct_budget_lines') }}
-where fiscal_year_be is not null and budget_plan_code is not null
+where fiscal_year_be is not null and budget_plan_code is not null and is_year_appropriation
 group by fiscal_year_be, budget_plan_code, source

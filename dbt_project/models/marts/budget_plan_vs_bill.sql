@@ -6,9 +6,10 @@
 --   3 same_name_other_agency     same FY and budget plan, same project-name key, agency differs or unknown
 -- A bill line takes the first rule under which it has any candidate project, and is matched only
 -- when that rule gives exactly one (else: ambiguous). Nothing else is guessed.
-{# The bill's own appropriation for its year. When fct_budget_lines has bill_fy_be and
-    instalment_fy_be, change this one line to: set bill_year, own_year = 'bill_fy_be', 'instalment_fy_be = bill_fy_be' #}
-{% set bill_year, own_year = 'fiscal_year_be', 'true' %}
+{# The bill's own appropriation for its year, as budget_by_year counts it: fct_budget_lines'
+   fiscal_year_be is the bill's year (bill_fy_be) and is_year_appropriation marks the lines whose
+   instalment year is the bill's year; the other instalments are the obligation schedule. #}
+{% set bill_year, own_year = 'fiscal_year_be', 'is_year_appropriation' %}
 with lines as (
     select
         *,

@@ -1,6 +1,12 @@
 -- One row per current budget line of both sources: integration-plan projects (DGA's allocations)
 -- and budget-bill line items, every plan (budget_plan_code is null for plans that are not
 -- integration plans; the budget marts leave those out), with agency, amounts and file lineage.
+-- Two years per line: budget-bill lines carry the bill's fiscal year (the book's, from REF_DOC:
+-- bill_fy_be, also fiscal_year_be) and the instalment year the amount is scheduled for
+-- (instalment_fy_be, the V2 FISCAL_YEAR). A multi-year obligation names instalments decades apart;
+-- only the bill's own-year lines are its appropriation for that year (is_year_appropriation), the
+-- others are its obligation schedule (budget_obligation_schedule) and never count in another
+-- year's total. Integration-plan lines: both years are the plan's fiscal year.
 -- Incremental by partition (see macros/fact_partitions.sql and macros/partitioned_fact_config.sql;
 -- vars fy_from/fy_to):
 --   integration_plan: fiscal year x agency (newest file per agency and year wins);
@@ -53,7 +59,9 @@ bill_lines as (
         'budget_bill' as source,
         p.partition_fy_be,
         p.partition_key,
-        b.fiscal_year_be,
+        p.partition_fy_be as fiscal_year_be,
+        p.partition_fy_be as bill_fy_be,
+        b.fiscal_year_be as instalment_fy_be,
         b.item_id as line_key,
         b.budget_plan_name,
         b.budget_plan_key,
@@ -88,6 +96,8 @@ plan_lines as (
         r.partition_fy_be,
         r.partition_key,
         r.fiscal_year_be,
+        null::integer as bill_fy_be,
+        r.fiscal_year_be as instalment_fy_be,
         r.fiscal_year_be || ':' || r.project_code as line_key,
         r.budget_plan_name,
         r.budget_plan_key,
@@ -124,7 +134,12 @@ select
     source::text as source,
     partition_fy_be::integer as partition_fy_be,
     partition_key::text as partition_key,
-    fiscal_year_be::integer as fiscal_year_be,
+    nullif(fiscal_year_be, 0)::integer as fiscal_year_be,
+    nullif(bill_fy_be, 0)::integer as bill_fy_be,
+    instalment_fy_be::integer as instalment_fy_be,
+    (source = 'integration_plan' or instalment_fy_be = bill_fy_be)::boolean as is_year_appropriation,
+    (instalment_fy_be between {{ var('fy_min_be') }} and {{ var('fy_max_be') }})::boolean
+        as is_instalment_year_plausible,
     line_key::text as line_key,
     budget_plan_name::text as budget_plan_name,
     budget_plan_key::text as budget_plan_key,

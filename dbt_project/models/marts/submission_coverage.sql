@@ -1,4 +1,5 @@
--- FY x agency x submission type: who was expected to submit, what arrived, what was rejected.
+-- FY x agency x submission type: who was expected to submit, what arrived, what was rejected. A
+-- rejected file (or a rejected row of a readiness file) counts for the agency and year it was meant for.
 -- Expected: lead agencies of projects in a plan running that year (project_report), and the
 -- survey's targeted agencies (readiness_survey).
 with expected_reports as (
@@ -16,6 +17,15 @@ report_files as (
     join {{ ref('int_agency_keys') }} as k on k.agency_key = {{ name_key('name') }}
     where l.source = 'project_reports'
 ),
+-- Rows rejected at the gate, for the agency and year they were meant for.
+rejected_rows as (
+    select l.source, rr.fiscal_year_be, k.agency_id, count(distinct (rr.file_id, rr.source_row)) as rows_rejected
+    from {{ source('ops', 'rejected_rows') }} as rr
+    join {{ ref('stg_file_ledger') }} as l on l.file_id = rr.file_id
+    join {{ ref('int_agency_keys') }} as k on k.agency_key = {{ name_key('rr.agency_name') }}
+    where rr.fiscal_year_be is not null
+    group by l.source, rr.fiscal_year_be, k.agency_id
+),
 reports as (
     select
         e.fiscal_year_be,
@@ -29,19 +39,38 @@ reports as (
     left join report_files as f on f.agency_id = e.agency_id and f.fiscal_year_be = e.fiscal_year_be
     group by e.fiscal_year_be, e.agency_id
 ),
+-- Every survey row meant for an agency and year: loaded, rejected alone (ops.rejected_rows says for
+-- whom), or in a file rejected whole before its rows could be told apart (the ledger's names).
+survey_rows as (
+    select r.survey_year_be as fiscal_year_be, r.agency_key, r.file_id, r.responded, false as is_rejected
+    from {{ ref('stg_readiness') }} as r
+    union all
+    select rr.fiscal_year_be, {{ name_key('rr.agency_name') }}, rr.file_id, null, true
+    from {{ source('ops', 'rejected_rows') }} as rr
+    join {{ ref('stg_file_ledger') }} as l on l.file_id = rr.file_id
+    where l.source = 'readiness' and rr.agency_name is not null and rr.fiscal_year_be is not null
+    union all
+    select fy, {{ name_key('name') }}, l.file_id, null, true
+    from {{ ref('stg_file_ledger') }} as l
+    cross join lateral unnest(l.agency_names) as name
+    cross join lateral unnest(l.fiscal_years_be) as fy
+    where l.source = 'readiness' and l.status = 'rejected'
+      and not exists (select 1 from {{ source('ops', 'rejected_rows') }} as rr
+                      where rr.file_id = l.file_id and rr.agency_name is not null)
+),
 survey as (
     select
-        r.survey_year_be as fiscal_year_be,
+        s.fiscal_year_be,
         k.agency_id,
         'readiness_survey' as submission_type,
-        count(distinct r.file_id) as files_received,
-        0 as files_rejected,
+        count(distinct s.file_id) as files_received,
+        count(distinct s.file_id) filter (where l.status = 'rejected') as files_rejected,
         max(l.received_at) as latest_received_at,
-        bool_or(r.responded) as is_complete
-    from {{ ref('stg_readiness') }} as r
-    join {{ ref('int_agency_keys') }} as k on k.agency_key = r.agency_key
-    join {{ ref('stg_file_ledger') }} as l on l.file_id = r.file_id
-    group by r.survey_year_be, k.agency_id
+        coalesce(bool_or(s.responded), false) as is_complete
+    from survey_rows as s
+    join {{ ref('int_agency_keys') }} as k on k.agency_key = s.agency_key
+    join {{ ref('stg_file_ledger') }} as l on l.file_id = s.file_id
+    group by s.fiscal_year_be, k.agency_id
 ),
 unioned as (
     select * from reports
@@ -49,11 +78,15 @@ unioned as (
     select * from survey
 )
 select
-    fiscal_year_be::integer as fiscal_year_be,
-    agency_id::text as agency_id,
-    submission_type::text as submission_type,
-    files_received::integer as files_received,
-    files_rejected::integer as files_rejected,
-    latest_received_at::timestamptz as latest_received_at,
-    coalesce(is_complete, false)::boolean as is_complete
-from unioned
+    u.fiscal_year_be::integer as fiscal_year_be,
+    u.agency_id::text as agency_id,
+    u.submission_type::text as submission_type,
+    u.files_received::integer as files_received,
+    u.files_rejected::integer as files_rejected,
+    coalesce(r.rows_rejected, 0)::integer as rows_rejected,
+    u.latest_received_at::timestamptz as latest_received_at,
+    coalesce(u.is_complete, false)::boolean as is_complete
+from unioned as u
+left join rejected_rows as r
+    on r.agency_id = u.agency_id and r.fiscal_year_be = u.fiscal_year_be
+    and r.source = case u.submission_type when 'project_report' then 'project_reports' else 'readiness' end
