@@ -126,10 +126,10 @@ DASHBOARDS: dict[str, dict] = {
             "ได้รับจัดสรรตามด้าน (ล้านบาท)": bar(
                 "budget_requested_allocated", FY, [_metric("sum(allocated_baht) / 1e6", "ได้รับจัดสรร")],
                 ["focus_area_name_th"], [DG_PLAN], stacked=True),
-            "ความครบถ้วนของ พ.ร.บ. งบประมาณ": table(
-                "budget_by_year", ["fiscal_year_be", "budget_plan_code", "line_items", "line_items_unparsed",
-                                   "line_items_with_warnings", "amount_million_baht"],
-                [_where("source = 'budget_bill'")], [("fiscal_year_be", False)]),
+            "ความครบถ้วนของ พ.ร.บ. งบประมาณ (รายเล่ม)": table(
+                "budget_bill_coverage", ["bill_fy_be", "ref_doc", "is_loaded", "lines_loaded", "lines_rejected",
+                                         "obligation_lines", "amount_baht"],
+                order_by=[("bill_fy_be", False)]),
         },
     },
     "readiness": {

@@ -29,7 +29,9 @@ THAI_LABELS = {
     "overall_score": "คะแนนรวม", "readiness_band": "ระดับความพร้อม", "rank_in_level": "อันดับในระดับ",
     "score_change": "เปลี่ยนแปลงจากปีก่อน", "budget_plan_code": "แผนงาน", "line_items": "รายการ",
     "line_items_unparsed": "รายการที่อ่านจำนวนเงินไม่ได้", "line_items_with_warnings": "รายการที่มีคำเตือน",
-    "amount_million_baht": "ล้านบาท", "dimension_name_th": "มิติ",
+    "amount_million_baht": "ล้านบาท", "dimension_name_th": "มิติ", "bill_fy_be": "ปีงบประมาณของ พ.ร.บ. (พ.ศ.)",
+    "ref_doc": "เล่ม", "is_loaded": "นำเข้าแล้ว", "lines_loaded": "รายการที่นำเข้า", "lines_rejected": "รายการที่ปฏิเสธ",
+    "obligation_lines": "รายการผูกพันปีอื่น", "amount_baht": "จำนวนเงิน (บาท)",
 }
 
 
