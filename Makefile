@@ -11,7 +11,7 @@ STATE := $(or $(DGWH_STATE_DIR),$(ROOT)/.state)
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 
-.PHONY: run test test-fast backfill warehouse-url bi-url stop bench lint sample manifest clean unlock withdraw
+.PHONY: run test test-fast backfill warehouse-url bi-url bi bi-stop stop bench lint sample manifest clean unlock withdraw
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -56,6 +56,14 @@ withdraw: $(VENV)/.installed $(MANIFEST)
 
 unlock: $(VENV)/.installed
 	@$(PY) -m ingest.runlock unlock
+
+# Superset (its own virtualenv under .state/superset) on the marts as bi_reader, dashboards from bi/superset/.
+bi: $(VENV)/.installed $(MANIFEST)
+	@$(PY) -m ingest.warehouse url >/dev/null
+	@$(PY) -m bi.local
+
+bi-stop:
+	@$(PY) -m bi.local stop
 
 stop:
 	@if [ -x $(PY) ]; then $(PY) -m ingest.warehouse stop; else echo "nothing to stop"; fi

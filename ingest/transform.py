@@ -14,7 +14,8 @@ from ingest.warehouse import warehouse_url
 
 # The marts BI tools and the reports rely on (the summary counts their rows; a night rebuilds any missing).
 CONTRACT_MARTS = ("project_status_by_year", "obstacles_by_year", "budget_by_year", "budget_by_agency_year",
-                  "budget_bill_coverage",
+                  "budget_bill_coverage", "budget_obligation_schedule", "project_status", "dim_plan", "dim_project",
+                  "dim_capability_domain", "dim_strategy", "agency_scorecard", "budget_plan_vs_bill",
                   "readiness_by_year", "readiness_summary_by_year", "submission_coverage", "dim_agency",
                   "dim_fiscal_year")
 

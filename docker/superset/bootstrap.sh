@@ -14,3 +14,7 @@ name="$(python -c 'import superset_config as c; print(c.MARTS_DATABASE_NAME)')"
 uri="$(python -c 'import superset_config as c; print(c.marts_uri())')"
 superset set-database-uri --database_name "$name" --uri "$uri"
 echo "superset: database '$name' reads the marts as bi_reader"
+# The dashboards as code (bi/superset/): a dataset per mart, the charts and the three dashboards.
+# Datasets read their columns from the marts, so when superset-init runs before the first nightly
+# build, run it again afterwards (docker-compose up superset-init).
+DGWH_BI_URI="$uri" PYTHONPATH=/app/dgwh python -m bi.provision

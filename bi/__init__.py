@@ -1,0 +1,1 @@
+"""Superset on the marts: dashboards as code (``bi/superset/``) and ``make bi`` (``bi.local``)."""
