@@ -13,6 +13,7 @@ characters are removed. Quarantine names are flat and at most ``MAX_NAME_BYTES``
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from datetime import UTC, datetime
@@ -35,6 +36,7 @@ MAX_ROWS_SHOWN = 10
 MAX_VALUES_SHOWN = 5
 MAX_MESSAGE = 300
 MAX_ROW_LINES = 500
+PRIVATE = 0o640  # quarantined copies and their reports hold agencies' data: not world-readable
 
 
 def formula_safe(value: object) -> str:
@@ -229,10 +231,11 @@ def quarantine(lf: LandingFile, quarantine_dir: Path, code: str, message_en: str
     source = SOURCES[lf.source]
     day = datetime.now(UTC).strftime("%Y-%m-%d")
     target_dir = quarantine_dir / day
-    target_dir.mkdir(parents=True, exist_ok=True)
+    target_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
     target = target_dir / f"{lf.sha256[:12]}_{safe_name(lf.relative_path)}"
     with local_copy(lf.uri) as src:
         shutil.copyfile(src, target)
+    os.chmod(target, PRIVATE)  # agencies' data: the pipeline's user and group, nobody else
     feedback = feedback_text(lf, source, code, message_en, message_th, failures, sheets,
                              rows[:2] if rows else None)
     Path(str(target) + ".feedback.txt").write_text(feedback, encoding="utf-8")
@@ -246,4 +249,6 @@ def quarantine(lf: LandingFile, quarantine_dir: Path, code: str, message_en: str
          "rows_rejected": [{"row": i.row, "sheet": i.sheet, "column": i.column, "value": formula_safe(i.value)
                             if i.value is not None else None, "reason": i.message} for i in (rows[2] if rows else [])]},
         ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    for suffix in REPORT_SUFFIXES:
+        os.chmod(str(target) + suffix, PRIVATE)
     return target

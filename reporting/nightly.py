@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import html
+import json
 import os
 import re
 import sys
@@ -247,7 +248,31 @@ def default_links(state_dir: Path) -> dict[str, str]:
     return {
         "Great Expectations Data Docs": str(data_docs_index(dataclasses.replace(settings, state_dir=state_dir))),
         "dbt docs": str(state_dir / "dbt_target" / "index.html"),
+        **dashboard_links(state_dir),
     }
+
+
+def superset_url(state_dir: Path) -> str | None:
+    """Where analysts open Superset: ``SUPERSET_URL`` (the compose stack, or any deployment), else the
+    server ``make bi`` started for this checkout, else none."""
+    if os.environ.get("SUPERSET_URL"):
+        return os.environ["SUPERSET_URL"].rstrip("/")
+    server = state_dir / "superset" / "server.json"
+    try:
+        return f"http://127.0.0.1:{int(json.loads(server.read_text())['port'])}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def dashboard_links(state_dir: Path) -> dict[str, str]:
+    """The three dashboards (bi/assets.py), when Superset is configured; nothing otherwise."""
+    base = superset_url(state_dir)
+    if base is None:
+        return {}
+    from bi.assets import DASHBOARDS
+
+    return {f"แดชบอร์ด · dashboard: {d['title']}": f"{base}/superset/dashboard/dg-{key}/"
+            for key, d in DASHBOARDS.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -172,3 +172,25 @@ def test_report_file_name_is_safe(run_id):
 
     name = safe_run_id(run_id)
     assert re.fullmatch(r"[A-Za-z0-9._-]+", name) and not name.startswith(".")
+
+
+def test_the_report_links_to_the_dashboards_when_superset_is_configured(sample, tmp_path, monkeypatch):
+    """With Superset configured (SUPERSET_URL, or the server `make bi` started) the nightly report links
+    to the three dashboards; without it the report has no dead dashboard links."""
+    from bi.assets import DASHBOARDS
+    from reporting.nightly import default_links
+
+    state = tmp_path / "state"
+    monkeypatch.delenv("SUPERSET_URL", raising=False)
+    assert not any("dashboard" in label for label in default_links(state))
+    monkeypatch.setenv("SUPERSET_URL", "https://bi.example.go.th/")
+    links = default_links(state)
+    with sample.connect("bi_reader") as conn:
+        page = build_report(conn, tmp_path / "out", "with-bi", links=links).read_text(encoding="utf-8")
+    for key, dashboard in DASHBOARDS.items():
+        assert f'href="https://bi.example.go.th/superset/dashboard/dg-{key}/"' in page
+        assert dashboard["title"] in page
+    monkeypatch.delenv("SUPERSET_URL")
+    (state / "superset").mkdir(parents=True)
+    (state / "superset" / "server.json").write_text('{"pid": 1, "port": 8123}')
+    assert "http://127.0.0.1:8123/superset/dashboard/dg-budget/" in default_links(state).values()

@@ -343,3 +343,12 @@ def test_every_check_has_a_level_and_every_budget_bill_value_check_rejects_rows_
         assert file_level == {"expect_table_row_count_to_be_between", "expect_table_columns_to_match_set"}
     docs = (Path(__file__).parents[1] / "docs" / "sources.md").read_text(encoding="utf-8")
     assert docs.count("| check (GX expectation) | column(s) | rejects | why |") == len(SOURCES)
+
+
+def test_quarantined_copies_and_reports_are_not_world_readable(corpus_run):
+    quarantined = [row[3] for row in corpus_run.ledger.values() if row[3]]
+    assert quarantined
+    for copy in quarantined:
+        for path in (Path(copy), *(Path(copy + s) for s in (".report.md", ".report.json", ".feedback.txt"))):
+            assert path.stat().st_mode & 0o007 == 0, path
+        assert Path(copy).parent.stat().st_mode & 0o007 == 0
