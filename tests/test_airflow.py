@@ -61,7 +61,7 @@ def test_nightly_dag_shape(tmp_path, monkeypatch):
                 "readiness_by_year", "readiness_summary_by_year", "submission_coverage", "dim_agency",
                 "dim_fiscal_year"]
     outlets = {a.uri for a in dag.get_task("publish_marts").outlets}
-    assert {f"postgres://warehouse/marts/{m}" for m in contract} <= outlets
+    assert {f"postgres://warehouse:5432/warehouse/marts/{m}" for m in contract} <= outlets
     for task in dag.tasks:
         assert task.execution_timeout is not None, task.task_id
     assert dag.get_task("take_run_lock").retries >= 3, "a warehouse down at start must be retried"

@@ -1,11 +1,44 @@
-"""The marts as Airflow Assets: data-aware DAGs and BI refreshes schedule on these URIs."""
+"""The marts as Airflow Assets: data-aware DAGs and BI refreshes schedule on these URIs.
+
+Airflow's postgres provider (in the production image) accepts only ``postgres://host:port/database/
+schema/table``. The server part comes from ``WAREHOUSE_URL`` (host, port, database; never the user or
+password); unset (the embedded warehouse, whose port changes between starts) it is the compose stack's
+``warehouse:5432/warehouse``, so an Asset keeps one identity. The marts are the dbt project's models in
+schema ``marts``, read from the manifest the DAGs are rendered from.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+from urllib.parse import urlsplit
+
 from airflow.sdk import Asset
 
-MART_NAMES = (
-    "project_status_by_year", "obstacles_by_year", "budget_by_year", "budget_by_agency_year",
-    "readiness_by_year", "readiness_summary_by_year", "submission_coverage", "dim_agency", "dim_fiscal_year",
-    "budget_by_approach_focus_year", "readiness_by_dimension_year", "fct_readiness_responses", "fct_budget_lines")
-MARTS = [Asset(f"postgres://warehouse/marts/{name}") for name in MART_NAMES]
+DEFAULT_AUTHORITY = ("warehouse", 5432, "warehouse")
+
+
+def warehouse_authority(url: str | None = None) -> tuple[str, int, str]:
+    """(host, port, database) of the warehouse the marts live in."""
+    url = url if url is not None else os.environ.get("WAREHOUSE_URL", "")
+    if not url:
+        return DEFAULT_AUTHORITY
+    parts = urlsplit(url)
+    database = parts.path.lstrip("/") or DEFAULT_AUTHORITY[2]
+    return (parts.hostname or DEFAULT_AUTHORITY[0], parts.port or 5432, database)
+
+
+def mart_names() -> list[str]:
+    """The dbt models built into schema ``marts``, from the manifest."""
+    from common.dbt_group import manifest_path
+
+    nodes = json.loads(manifest_path().read_text())["nodes"].values()
+    return sorted(n["name"] for n in nodes if n["resource_type"] == "model" and n["schema"] == "marts")
+
+
+def mart_uri(name: str, url: str | None = None) -> str:
+    host, port, database = warehouse_authority(url)
+    return f"postgres://{host}:{port}/{database}/marts/{name}"
+
+
+MARTS = [Asset(mart_uri(name)) for name in mart_names()]

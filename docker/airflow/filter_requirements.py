@@ -3,7 +3,7 @@
 The base image ``apache/airflow:<version>-python3.11`` already holds Airflow, its providers and the
 constraints they were installed with (``~/constraints.txt``). So:
 
-- requirements: the lock minus the Airflow distributions (the image's own, same core version) and
+- requirements: the lock minus Airflow core (the image's own, same version) and
   what production does not need (``pgserver``: the embedded warehouse; ``pytest``, ``ruff``);
 - constraints: the image's constraints minus every package the lock pins, so the lock's tested
   versions win for our packages and everything else stays as the image has it.
@@ -23,12 +23,15 @@ import re
 import sys
 from pathlib import Path
 
-EXCLUDED = re.compile(r"^(apache-airflow(-.+)?|pgserver|pytest|ruff)$")
-# Airflow and the providers docker-compose.yml configures (executor, auth manager, broker, databases).
-RELIED_ON = {"apache-airflow", "apache-airflow-core", "apache-airflow-task-sdk",
-             *(f"apache-airflow-providers-{p}" for p in ("celery", "fab", "postgres", "redis", "standard",
-                                                          "common-sql", "common-compat", "common-io",
-                                                          "openlineage", "smtp"))}
+# Airflow itself is the image's (same version); the providers are the lock's, the versions the tests ran with.
+EXCLUDED = re.compile(r"^(apache-airflow(-core|-task-sdk)?|pgserver|pytest|ruff)$")
+# The providers docker-compose.yml configures (executor, auth manager, broker, databases) and the DAGs
+# use: requirements.lock pins exactly these, so the tests parse and run the DAGs with the production set
+# (tests/test_production_providers.py).
+PRODUCTION_PROVIDERS = frozenset(f"apache-airflow-providers-{p}" for p in (
+    "celery", "fab", "postgres", "redis", "standard", "common-sql", "common-compat", "common-io",
+    "openlineage", "smtp"))
+RELIED_ON = {"apache-airflow", "apache-airflow-core", "apache-airflow-task-sdk", *PRODUCTION_PROVIDERS}
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
