@@ -11,7 +11,7 @@ STATE := $(or $(DGWH_STATE_DIR),$(ROOT)/.state)
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 
-.PHONY: run test backfill warehouse-url bi-url stop bench lint sample manifest clean
+.PHONY: run test backfill warehouse-url bi-url stop bench lint sample manifest clean prod-check
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -57,6 +57,10 @@ test: $(VENV)/.installed $(MANIFEST)
 
 bench: $(VENV)/.installed $(MANIFEST)
 	@$(PY) -m bench.run
+
+# The compose topology as processes (docs/prod-check.md); needs Debian's redis-server and PostgreSQL.
+prod-check: $(VENV)/.installed $(MANIFEST)
+	@$(PY) -m prodcheck
 
 lint: $(VENV)/.installed
 	@$(PY) -m ruff check .
