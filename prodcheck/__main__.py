@@ -43,8 +43,7 @@ def main() -> int:
         _log(f"stack up in {time.monotonic() - started:.0f}s: " + ", ".join(
             f"{name} (pid {s.popen.pid})" for name, s in topo.running.items()))
         operator = Operator(topo, sample / "landing", _log)
-        operator.nightly_then_backfill()
-        operator.two_nights_and_a_dead_worker()
+        operator.backfill_and_two_nights(*operator.first_night())
         code = 0 if operator.results and all(r.ok for r in operator.results) else 1
     except Exception as exc:  # noqa: BLE001 (reported, then everything is stopped)
         _log(f"FAIL  the check could not go on: {type(exc).__name__}: {exc}")

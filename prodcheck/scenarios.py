@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,16 +11,14 @@ import psutil
 import psycopg
 
 from prodcheck import warehouse as wh
-from prodcheck.topology import WORKERS, Topology
+from prodcheck.topology import Topology
 
 NIGHTLY, BACKFILL = "dg_nightly", "dg_backfill"
 BACKFILL_CONF = {"fy_from": 2564, "fy_to": 2565}
-RUN_TIMEOUT_S = 600
-# A few files of every source from the sample landing zone (the whole zone is make run's job): the first
-# night's files, then the files that arrive for the nights the worker is killed in.
+RUN_TIMEOUT_S = 1200
+# A few files of every source from the sample landing zone (the whole zone is make run's job).
 BATCH_A = ("readiness/2563", "readiness/2564", "integration_plan/2564", "integration_plan/2565", "budget_bill/2564",
            "project_reports/2563:4")
-BATCH_B = ("readiness/2565", "budget_bill/2565", "project_reports/2564:4")
 
 
 @dataclass
@@ -61,23 +58,36 @@ class Operator:
     def _ti(self, dag_id: str, run_id: str, task_id: str) -> dict | None:
         return next((t for t in self.api.task_instances(dag_id, run_id) if t["task_id"] == task_id), None)
 
-    # --- 1 and 2: the first night, and a backfill that has to wait for it -------------------------------
-    def nightly_then_backfill(self) -> None:
+    # --- the first night: a worker killed in the middle of a load; a backfill waiting for the lock -------
+    def first_night(self) -> tuple[str, str | None]:
         copied = copy_batch(self.sample, self.topo.landing, BATCH_A)
         for dag_id in (NIGHTLY, BACKFILL):
             self.api.unpause(dag_id)
         r1 = self.api.trigger(NIGHTLY)
-        self.log(f"triggered {NIGHTLY} {r1} on {copied} files; the backfill is triggered once its marts are published")
-        state = {"bf": None}
+        self.log(f"unpaused both DAGs; triggered {NIGHTLY} {r1} on {copied} sample files")
+        state: dict = {"bf": None, "killed": None}
 
         def on_poll() -> None:
-            if state["bf"] is None and (ti := self._ti(NIGHTLY, r1, "publish_marts")) and ti["state"] == "success":
+            tis = self.api.task_instances(NIGHTLY, r1)
+            if state["killed"] is None:
+                for ti in tis:
+                    running = ti["task_id"] == "load_file" and ti["state"] == "running"
+                    if running and (worker := self._worker_running(ti)):
+                        self.log(f"SIGKILL {worker} and its task processes while it runs load_file[{ti['map_index']}]")
+                        self.topo.stack.kill_tree(self.topo.running.pop(worker))
+                        state["killed"] = {"worker": worker, "map_index": ti["map_index"]}
+                        break
+            published = any(t["task_id"] == "publish_marts" and t["state"] == "success" for t in tis)
+            if state["bf"] is None and published:
                 with self.connect() as conn:  # the night's marts, before the backfill can take the lock
                     self.reference = wh.marts_fingerprint(conn)
                 state["bf"] = self.api.trigger(BACKFILL, BACKFILL_CONF)
-                self.log(f"triggered {BACKFILL} {state['bf']} {BACKFILL_CONF} while {r1} holds the lock")
+                self.log(f"marts published; triggered {BACKFILL} {state['bf']} {BACKFILL_CONF} while {r1} "
+                         "still holds the lock")
 
         outcome = self.api.wait_run(NIGHTLY, r1, RUN_TIMEOUT_S, on_poll)
+        if state["killed"]:
+            self.topo.start(state["killed"]["worker"])  # back for what comes next
         with self.connect() as conn:
             rows = wh.mart_rows(conn)
             problems = wh.ledger_problems(conn)
@@ -86,31 +96,54 @@ class Operator:
 
         empty = [m for m in CONTRACT_MARTS if not rows.get(m)]
         events = {e["uri"] for e in self.api.asset_events(NIGHTLY, r1)}
-        missing_events = sorted(m for m in rows if not any(u.endswith(f"/marts/{m}") for u in events))
-        ok = outcome == "success" and not empty and not missing_events and not problems and loaded == copied
-        self.record(Result("nightly on the sample landing zone", ok,
-                           f"run {outcome}; {loaded}/{copied} files in the ledger; contract marts with rows "
-                           f"{len(CONTRACT_MARTS) - len(empty)}/{len(CONTRACT_MARTS)}"
-                           + (f" (empty or missing: {empty})" if empty else "")
-                           + f"; Asset events for {len(events)} mart URIs"
-                           + (f", none for {missing_events}" if missing_events else "")
-                           + (f"; ledger: {problems[:3]}" if problems else ""), [(NIGHTLY, r1)]))
-        if state["bf"] is None:
-            self.record(Result("backfill waits on the lock, then equals the full run", False,
-                               "the night ended before its marts were seen published; no backfill triggered",
+        no_event = sorted(m for m in rows if not any(u.endswith(f"/marts/{m}") for u in events))
+        self.record(Result(
+            "nightly on the sample landing zone: marts built, Asset events recorded",
+            outcome == "success" and not empty and not no_event and not problems and loaded == copied,
+            f"run {outcome}; {loaded}/{copied} files in the ledger; contract marts with rows "
+            f"{len(CONTRACT_MARTS) - len(empty)}/{len(CONTRACT_MARTS)}" + (f" (empty: {empty})" if empty else "")
+            + f"; Asset events for {len(events)} mart URIs" + (f", none for {no_event}" if no_event else "")
+            + (f"; ledger: {problems[:3]}" if problems else ""), [(NIGHTLY, r1)]))
+        self._record_kill(r1, state["killed"], outcome, problems, loaded == copied)
+        return r1, state["bf"]
+
+    def _record_kill(self, run_id: str, killed: dict | None, outcome: str, problems: list[str], all_in: bool) -> None:
+        name = "worker SIGKILLed mid-load_file: retried on the other worker, run succeeds, counts hold"
+        if not killed:
+            self.record(Result(name, False, "no running load_file task was seen on a worker", [(NIGHTLY, run_id)]))
+            return
+        tries = sorted(self.api.tries(NIGHTLY, run_id, "load_file", killed["map_index"]), key=lambda t: t["try_number"])
+        final = tries[-1] if tries else {"state": None, "try_number": 0}
+        attempts = ", ".join(f"{t['try_number']}={t['state']}" for t in tries)
+        twice = [p for p in problems if "times" in p]
+        self.record(Result(
+            name, outcome == "success" and final["state"] == "success" and final["try_number"] >= 2
+            and not problems and all_in,
+            f"{killed['worker']} killed; load_file[{killed['map_index']}] tries: {attempts} (the retry ran while "
+            f"only the other worker was up); run {outcome}; rows in = loaded + rejected and raw = ledger for "
+            f"every file: {'yes' if not problems else problems[:3]}; each file once: {'no' if twice else 'yes'}",
+            [(NIGHTLY, run_id)]))
+
+    # --- the backfill: the scheduler restarted under it; two nights triggered while it holds the lock -----
+    def backfill_and_two_nights(self, r1: str, bf: str | None) -> None:
+        if bf is None:
+            self.record(Result("backfill", False, "the night never published its marts: no backfill triggered",
                                [(NIGHTLY, r1)]))
             return
-        self.backfill(state["bf"], r1)
+        with self.connect() as conn:
+            files_before = sum(wh.files_by_run(conn).values())
+        state: dict = {"restarted": False, "nights": None}
 
-    def backfill(self, bf: str, r1: str) -> None:
-        restarted = {"at": None}
-
-        def on_poll() -> None:  # restart the scheduler once the backfill's dbt tasks are under way
-            if restarted["at"] is None and any(t["task_id"].startswith("dbt.") and t["state"] in ("running", "success")
-                                               for t in self.api.task_instances(BACKFILL, bf)):
-                self.log("restarting the scheduler (SIGTERM, then a new process) mid-backfill ...")
+        def on_poll() -> None:
+            if state["restarted"]:
+                return
+            if any(t["task_id"].startswith("dbt.") and t["state"] in ("running", "success")
+                   for t in self.api.task_instances(BACKFILL, bf)):
+                state["nights"] = (self.api.trigger(NIGHTLY), self.api.trigger(NIGHTLY))
+                self.log(f"backfill building: triggered {NIGHTLY} {state['nights'][0]} and {state['nights'][1]} "
+                         "at once; restarting the scheduler (SIGTERM, then a new process) ...")
                 self.topo.restart("scheduler")
-                restarted["at"] = time.monotonic()
+                state["restarted"] = True
 
         outcome = self.api.wait_run(BACKFILL, bf, RUN_TIMEOUT_S, on_poll)
         lock_ti = self._ti(BACKFILL, bf, "check_range_and_lock")
@@ -121,72 +154,42 @@ class Operator:
             after = wh.marts_fingerprint(conn)
         differ = sorted(t for t in set(after) | set(self.reference) if after.get(t) != self.reference.get(t))
         events = self.api.asset_events(BACKFILL, bf)
-        self.record(Result("two runs at once: the backfill waits on the nightly's lock",
+        self.record(Result("nightly and backfill at once: the backfill waits on the lock",
                            waited and outcome == "success",
                            f"check_range_and_lock started {lock_ti and lock_ti['start_date']}, the night ended "
                            f"{night['end_date']}, the lock task ended {lock_ti and lock_ti['end_date']}",
                            [(BACKFILL, bf)]))
-        self.record(Result(f"backfill {BACKFILL_CONF} equals the full run's marts", outcome == "success" and not differ
-                           and bool(self.reference) and bool(events),
-                           f"run {outcome}; {len(after)} marts compared row by row, "
-                           + (f"different: {differ}" if differ else "all equal")
-                           + f"; {len(events)} Asset events", [(BACKFILL, bf)]))
+        self.record(Result(f"backfill {BACKFILL_CONF} gives the full run's marts",
+                           outcome == "success" and not differ and bool(self.reference) and bool(events),
+                           f"run {outcome}; {len(after)} marts compared row by row: "
+                           + (f"different: {differ}" if differ else "all equal") + f"; {len(events)} Asset events",
+                           [(BACKFILL, bf)]))
         self.record(Result("scheduler restarted mid-run: the run completes",
-                           restarted["at"] is not None and outcome == "success",
-                           "restarted during the backfill's dbt tasks; run " + outcome if restarted["at"]
+                           state["restarted"] and outcome == "success",
+                           f"restarted during the backfill's dbt tasks; run {outcome}" if state["restarted"]
                            else "the backfill's dbt tasks were never seen running", [(BACKFILL, bf)]))
+        if state["nights"]:
+            self._two_nights(bf, *state["nights"], files_before)
 
-    # --- 3 and 4: two nights at once, a worker killed in the middle of a load --------------------------
-    def two_nights_and_a_dead_worker(self) -> None:
-        copied = copy_batch(self.sample, self.topo.landing, BATCH_B)
-        r2, r3 = self.api.trigger(NIGHTLY), self.api.trigger(NIGHTLY)
-        self.log(f"{copied} new files; triggered {NIGHTLY} {r2} and {r3} at once")
-        killed: dict = {}
-
-        def on_poll() -> None:
-            if killed:
-                return
-            for ti in self.api.task_instances(NIGHTLY, r2):
-                if ti["task_id"] == "load_file" and ti["state"] == "running":
-                    worker = self._worker_running(ti)
-                    if worker:
-                        self.log(f"SIGKILL {worker} (and its task processes) while it runs "
-                                 f"load_file[{ti['map_index']}]")
-                        self.topo.stack.kill_tree(self.topo.running.pop(worker))
-                        killed.update(worker=worker, map_index=ti["map_index"])
-                        return
-
-        outcome2 = self.api.wait_run(NIGHTLY, r2, RUN_TIMEOUT_S, on_poll)
+    def _two_nights(self, bf: str, r2: str, r3: str, files_before: int) -> None:
+        outcome2 = self.api.wait_run(NIGHTLY, r2, RUN_TIMEOUT_S)
         outcome3 = self.api.wait_run(NIGHTLY, r3, RUN_TIMEOUT_S)
-        if killed:
-            self.topo.start(killed["worker"])  # back for whatever comes next
+        backfill = self.api.run(BACKFILL, bf)
+        lock2 = self._ti(NIGHTLY, r2, "take_run_lock")
+        night2, night3 = self.api.run(NIGHTLY, r2), self.api.run(NIGHTLY, r3)
+        on_lock = bool(lock2 and lock2["start_date"] and backfill["end_date"]
+                       and lock2["start_date"] < backfill["end_date"] <= (lock2["end_date"] or ""))
+        queued = bool(night3["start_date"] and night2["end_date"] and night3["start_date"] >= night2["end_date"])
         with self.connect() as conn:
             problems = wh.ledger_problems(conn)
-            by_run = wh.files_by_run(conn)
-        night2, night3 = self.api.run(NIGHTLY, r2), self.api.run(NIGHTLY, r3)
-        queued = bool(night3["start_date"] and night2["end_date"] and night3["start_date"] >= night2["end_date"])
-        self.record(Result("two nightly runs at once: one waits, nothing is loaded twice",
-                           outcome2 == outcome3 == "success" and queued and by_run.get(r2) == copied
-                           and not by_run.get(r3) and not problems,
-                           f"{r2}: {outcome2}, {by_run.get(r2, 0)}/{copied} files; {r3}: {outcome3}, started "
-                           f"{night3['start_date']} after the first ended {night2['end_date']} "
-                           f"(max_active_runs=1), {by_run.get(r3, 0)} files"
-                           + (f"; ledger: {problems[:3]}" if problems else ""), [(NIGHTLY, r2), (NIGHTLY, r3)]))
-        if not killed:
-            self.record(Result("worker SIGKILLed mid-load_file: retried on the other worker", False,
-                               "no running load_file task was seen on a worker", [(NIGHTLY, r2)]))
-            return
-        tries = self.api.tries(NIGHTLY, r2, "load_file", killed["map_index"])
-        final = max(tries, key=lambda t: t["try_number"])
-        attempts = ", ".join(f"{t['try_number']}={t['state']}" for t in sorted(tries, key=lambda t: t["try_number"]))
-        ok = (outcome2 == "success" and final["state"] == "success" and final["try_number"] >= 2
-              and not problems and by_run.get(r2) == copied)
-        self.record(Result("worker SIGKILLed mid-load_file: retried on the other worker", ok,
-                           f"load_file[{killed['map_index']}] tries: {attempts}"
-                           + f" (only {WORKERS - 1} worker alive for the retry); run {outcome2}; rows in = loaded + "
-                           f"rejected and raw = ledger for every file: {'yes' if not problems else problems[:3]}; "
-                           f"each file once: {'yes' if not any('times' in p for p in problems) else 'no'}",
-                           [(NIGHTLY, r2)]))
+            files_after = sum(wh.files_by_run(conn).values())
+        self.record(Result(
+            "two nightly runs at once: one waits on the lock, the other its turn, nothing loaded twice",
+            outcome2 == outcome3 == "success" and on_lock and queued and files_after == files_before and not problems,
+            f"{r2}: {outcome2}, its take_run_lock waited for the backfill's lock ({'yes' if on_lock else 'no'}); "
+            f"{r3}: {outcome3}, started after {r2} ended ({'yes' if queued else 'no'}: max_active_runs=1); ledger "
+            f"{files_before} -> {files_after} files" + (f"; ledger: {problems[:3]}" if problems else ""),
+            [(NIGHTLY, r2), (NIGHTLY, r3)]))
 
     def _worker_running(self, ti: dict) -> str | None:
         """The worker whose process tree runs this task instance (by its pid, or its process title)."""

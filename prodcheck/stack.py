@@ -18,7 +18,6 @@ import psutil
 from prodcheck.compose import Process
 
 POSTGRES_NAMES = ("metadata-db", "warehouse")
-PG_BIN_CANDIDATES = (Path("/usr/lib/postgresql/16/bin"), Path("/usr/lib/postgresql/15/bin"))
 
 
 def free_port() -> int:
@@ -28,12 +27,11 @@ def free_port() -> int:
 
 
 def pg_bin() -> Path:
-    for candidate in PG_BIN_CANDIDATES:
-        if (candidate / "postgres").exists():
-            return candidate
-    import pgserver  # the embedded warehouse's wheel carries a PostgreSQL too
+    """The embedded warehouse's PostgreSQL (the pgserver wheel's 16, as the compose file's images), else the
+    system's."""
+    from ingest.embedded_pg import _bin_dir
 
-    return Path(pgserver.__file__).parent / "pginstall" / "bin"
+    return _bin_dir()
 
 
 @dataclass
@@ -105,10 +103,35 @@ class Stack:
             started.popen.wait(timeout=10)
         self.started.remove(started)
 
-    def stop_all(self) -> None:
-        """Last started first; PostgreSQL with SIGINT (fast shutdown: it does not wait for clients)."""
-        for started in reversed(list(self.started)):
-            self.stop(started, signal.SIGINT if started.name in POSTGRES_NAMES else signal.SIGTERM)
+    def stop_all(self, grace: float = 30) -> None:
+        """Airflow's processes first, all at once (SIGTERM, SIGKILL after ``grace``), then Redis and
+        PostgreSQL (SIGINT: a fast shutdown that does not wait for clients)."""
+        services = [s for s in self.started if s.name not in (*POSTGRES_NAMES, "redis")]
+        for group in (services, [s for s in self.started if s not in services]):
+            members = {s.popen.pid: [psutil.Process(s.popen.pid), *_descendants(s.popen.pid)]
+                       for s in group if s.popen.poll() is None}
+            for started in group:
+                with _quiet():
+                    os.killpg(started.popen.pid, signal.SIGINT if started.name in POSTGRES_NAMES else signal.SIGTERM)
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline and any(_alive(p) for procs in members.values() for p in procs):
+                time.sleep(0.3)
+            for started in group:
+                with _quiet():
+                    os.killpg(started.popen.pid, signal.SIGKILL)
+                for proc in members.get(started.popen.pid, []):
+                    with _quiet():
+                        proc.kill()
+                with _quiet():
+                    started.popen.wait(timeout=10)
+                self.started.remove(started)
+
+
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def _as_user(user: str | None) -> dict:
