@@ -11,7 +11,22 @@ STATE := $(or $(DGWH_STATE_DIR),$(ROOT)/.state)
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 
-.PHONY: run test backfill warehouse-url bi-url stop bench lint sample manifest clean prod-check
+.PHONY: run test backfill warehouse-url bi-url stop bench lint sample manifest clean prod-check help
+
+## make run                  set up, seed landing/ if empty, run the nightly DAG once through Airflow, print the summary
+## make test                 ruff + the whole pytest suite (real PostgreSQL, dbt, GX, Airflow)
+## make backfill FROM= TO=   rebuild those fiscal years (BE) from everything ever received, through Airflow
+## make warehouse-url        print the warehouse's PostgreSQL URL (starting the embedded server if needed)
+## make bi-url               print the read-only bi_reader URL
+## make stop                 stop the embedded warehouse; the data stays in .state/
+## make bench                run the benchmarks (bench/README.md)
+## make prod-check           run docker-compose.yml's topology as processes and the operator scenarios
+## make manifest             dbt parse: the manifest the DAGs render their dbt tasks from
+## make lint                 ruff
+## make clean                stop, then remove .state/ and dbt's target
+## make help                 this list
+help:
+	@sed -n 's/^## //p' $(firstword $(MAKEFILE_LIST))
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
