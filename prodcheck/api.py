@@ -43,6 +43,9 @@ class AirflowApi:
                            json={"logical_date": None, "conf": conf or {}})
         return run["dag_run_id"]
 
+    def runs(self, dag_id: str) -> list[dict]:
+        return self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns", params={"limit": 100})["dag_runs"]
+
     def run(self, dag_id: str, run_id: str) -> dict:
         return self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
 

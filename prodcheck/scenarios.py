@@ -11,6 +11,7 @@ import psutil
 import psycopg
 
 from prodcheck import warehouse as wh
+from prodcheck.stack import wait_for
 from prodcheck.topology import Topology
 
 NIGHTLY, BACKFILL = "dg_nightly", "dg_backfill"
@@ -63,8 +64,8 @@ class Operator:
         copied = copy_batch(self.sample, self.topo.landing, BATCH_A)
         for dag_id in (NIGHTLY, BACKFILL):
             self.api.unpause(dag_id)
-        r1 = self.api.trigger(NIGHTLY)
-        self.log(f"unpaused both DAGs; triggered {NIGHTLY} {r1} on {copied} sample files")
+        r1 = self._first_run()
+        self.log(f"unpaused both DAGs; following {NIGHTLY} {r1} on {copied} sample files")
         state: dict = {"bf": None, "killed": None}
 
         def on_poll() -> None:
@@ -106,6 +107,16 @@ class Operator:
             + (f"; ledger: {problems[:3]}" if problems else ""), [(NIGHTLY, r1)]))
         self._record_kill(r1, state["killed"], outcome, problems, loaded == copied)
         return r1, state["bf"]
+
+    def _first_run(self) -> str:
+        """Unpaused, dg_nightly (catchup=False) runs at once for the latest 02:00; an operator's trigger
+        would only queue behind it (max_active_runs=1). Follow that run; trigger one if none comes."""
+        try:
+            return wait_for("the scheduler's run for the latest 02:00", lambda: next(
+                (r["dag_run_id"] for r in self.api.runs(NIGHTLY) if r["run_type"] == "scheduled"), None),
+                timeout=90, interval=2)
+        except TimeoutError:
+            return self.api.trigger(NIGHTLY)
 
     def _record_kill(self, run_id: str, killed: dict | None, outcome: str, problems: list[str], all_in: bool) -> None:
         name = "worker SIGKILLed mid-load_file: retried on the other worker, run succeeds, counts hold"

@@ -16,8 +16,8 @@ from prodcheck.stack import Stack, Started, free_port, postgres_server, wait_for
 WORKERS = 2
 # Settings of the check itself, not of production (printed when the stack starts): a task whose worker
 # died is noticed after 45 s without a heartbeat instead of Airflow's 5 minutes; the DAGs start paused so
-# the operator's trigger is the only run (the compose file unpauses them, and then dg_nightly runs at
-# once for the latest 02:00).
+# the first night starts when the operator unpauses dg_nightly (after the landing zone is filled), not
+# when the dag-processor first parses it (the compose file's setting).
 CHECK_OVERRIDES = {"AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "45",
                    "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "true"}
 
