@@ -78,6 +78,15 @@ class Operator:
                         self.topo.stack.kill_tree(self.topo.running.pop(worker))
                         state["killed"] = {"worker": worker, "map_index": ti["map_index"]}
                         break
+            if (killed := state["killed"]) and not killed.get("back"):
+                retry = next((t for t in tis if t["task_id"] == "load_file" and t["map_index"] == killed["map_index"]
+                              and t["try_number"] >= 2 and t["state"] in ("running", "success")), None)
+                if retry:  # the retry is under way on the other worker: bring the killed one back
+                    killed["retry_on"] = self._worker_running(retry) if retry["state"] == "running" else None
+                    self.topo.start(killed["worker"])
+                    killed["back"] = True
+                    self.log(f"load_file[{killed['map_index']}] try {retry['try_number']} {retry['state']} "
+                             f"on the other worker; {killed['worker']} started again")
             published = any(t["task_id"] == "publish_marts" and t["state"] == "success" for t in tis)
             if state["bf"] is None and published:
                 with self.connect() as conn:  # the night's marts, before the backfill can take the lock
@@ -87,7 +96,7 @@ class Operator:
                          "still holds the lock")
 
         outcome = self.api.wait_run(NIGHTLY, r1, RUN_TIMEOUT_S, on_poll)
-        if state["killed"]:
+        if state["killed"] and not state["killed"].get("back"):
             self.topo.start(state["killed"]["worker"])  # back for what comes next
         with self.connect() as conn:
             rows = wh.mart_rows(conn)
@@ -130,9 +139,10 @@ class Operator:
         self.record(Result(
             name, outcome == "success" and final["state"] == "success" and final["try_number"] >= 2
             and not problems and all_in,
-            f"{killed['worker']} killed; load_file[{killed['map_index']}] tries: {attempts} (the retry ran while "
-            f"only the other worker was up); run {outcome}; rows in = loaded + rejected and raw = ledger for "
-            f"every file: {'yes' if not problems else problems[:3]}; each file once: {'no' if twice else 'yes'}",
+            f"{killed['worker']} killed; load_file[{killed['map_index']}] tries: {attempts}, the retry seen on "
+            f"{killed.get('retry_on') or 'the only worker up'}; run {outcome}; rows in = loaded + rejected and "
+            f"raw = ledger for every file: {'yes' if not problems else problems[:3]}; "
+            f"each file once: {'no' if twice else 'yes'}",
             [(NIGHTLY, run_id)]))
 
     # --- the backfill: the scheduler restarted under it; two nights triggered while it holds the lock -----

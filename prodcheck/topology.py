@@ -81,6 +81,8 @@ def bring_up(topo: Topology, log=print) -> None:
     local = compose.Local(root=root, ports=ports)
     base = {"PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}",
             "HOME": os.environ.get("HOME", "/root"), "LANG": "C.UTF-8",
+            # a container's /tmp is its own: Cosmos keeps its dbt partial-parse cache there
+            "TMPDIR": str(root / "tmp"),
             "AIRFLOW__API__HOST": "127.0.0.1", "AIRFLOW__API__PORT": str(ports["airflow-apiserver:8080"]),
             "AIRFLOW__API__WORKERS": "1",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(free_port()),
@@ -97,6 +99,7 @@ def bring_up(topo: Topology, log=print) -> None:
         else:
             proc = compose.airflow_process(spec, name, local, base)
             topo.processes[name.removeprefix("airflow-")] = proc
+    (root / "tmp").mkdir(exist_ok=True)
     for path in local.paths.values():  # the named volumes and the Airflow home
         if path.is_relative_to(root) and not path.is_relative_to(landing):
             path.mkdir(parents=True, exist_ok=True)
