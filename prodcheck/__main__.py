@@ -51,10 +51,9 @@ def main() -> int:
             print(f"--- {log.name} (last lines) ---\n{tail(log, 25)}")
     finally:
         if operator is not None:
-            for result in operator.results:
-                if not result.ok:
-                    for dag_id, run_id in result.runs:
-                        print(operator.failed_task_logs(dag_id, run_id))
+            runs = dict.fromkeys(run for result in operator.results if not result.ok for run in result.runs)
+            for dag_id, run_id in runs:  # the logs of failed (or unfinished) tasks of the runs that failed
+                print(operator.failed_task_logs(dag_id, run_id))
         _log("stopping " + ", ".join(f"{s.name} (pid {s.popen.pid})" for s in topo.stack.started))
         topo.stack.stop_all()
         shutil.rmtree(sample, ignore_errors=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from prodcheck.topology import Topology
 
 NIGHTLY, BACKFILL = "dg_nightly", "dg_backfill"
 BACKFILL_CONF = {"fy_from": 2564, "fy_to": 2565}
-RUN_TIMEOUT_S = 1200
+RUN_TIMEOUT_S = float(os.environ.get("DGWH_PROD_CHECK_RUN_TIMEOUT_S", 1800))  # per DAG run
 # A few files of every source from the sample landing zone (the whole zone is make run's job).
 BATCH_A = ("readiness/2563", "readiness/2564", "integration_plan/2564", "integration_plan/2565", "budget_bill/2564",
            "project_reports/2563:4")
@@ -233,7 +234,7 @@ class Operator:
         out = []
         try:
             for ti in self.api.task_instances(dag_id, run_id):
-                if ti["state"] in ("failed", "upstream_failed", "up_for_retry") or (ti["try_number"] or 0) > 1:
+                if ti["state"] in ("failed", "up_for_retry", "running", "queued"):
                     for attempt in range(1, (ti["try_number"] or 1) + 1):
                         text = self.api.log(dag_id, run_id, ti["task_id"], attempt, ti["map_index"])
                         lines = text.splitlines()[-limit:]
