@@ -73,7 +73,8 @@ class AirflowApi:
                                    f"{try_number}", params={"map_index": map_index, "full_content": True})
         content = data.get("content", "")
         if isinstance(content, list):
-            return "\n".join(str(e.get("event", e)) if isinstance(e, dict) else str(e) for e in content)
+            return "\n".join(f"{e.get('timestamp', '')[11:19]} {e.get('level', '')} {e.get('event', '')}".strip()
+                             if isinstance(e, dict) else str(e) for e in content)
         return str(content)
 
     def asset_events(self, dag_id: str, run_id: str) -> list[dict]:
