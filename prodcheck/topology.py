@@ -17,8 +17,10 @@ WORKERS = 2
 # Settings of the check itself, not of production (printed when the stack starts): a task whose worker
 # died is noticed after 45 s without a heartbeat instead of Airflow's 5 minutes; the DAGs start paused so
 # the first night starts when the operator unpauses dg_nightly (after the landing zone is filled), not
-# when the dag-processor first parses it (the compose file's setting).
+# when the dag-processor first parses it (the compose file's setting). Tasks a killed worker had taken
+# from Redis but not started stay "queued" until task_queued_timeout (10 minutes by default): 5 here.
 CHECK_OVERRIDES = {"AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "45",
+                   "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "300",
                    "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "true"}
 
 
