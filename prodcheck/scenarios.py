@@ -19,9 +19,16 @@ NIGHTLY, BACKFILL = "dg_nightly", "dg_backfill"
 BACKFILL_CONF = {"fy_from": 2564, "fy_to": 2565}
 RUN_TIMEOUT_S = float(os.environ.get("DGWH_PROD_CHECK_RUN_TIMEOUT_S", 1800))  # per DAG run
 # A few files of every source from the sample landing zone (the whole zone is make run's job).
+S_NIGHT = "nightly on the sample landing zone: marts built, Asset events recorded"
+S_KILL = "worker SIGKILLed mid-load_file: retried on the other worker, run succeeds, counts hold"
+S_LOCK = "nightly and backfill at once: the backfill waits on the lock"
+S_BACKFILL = f"backfill {BACKFILL_CONF} gives the full run's marts"
+S_RESTART = "scheduler restarted mid-run: the run completes"
+S_TWO = "two nightly runs at once: one waits on the lock, the other its turn, nothing loaded twice"
 BATCH_A = ("readiness/2563", "readiness/2564", "integration_plan/2564", "integration_plan/2565", "budget_bill/2564",
            "project_reports/2563:4")
 
+SCENARIOS = (S_NIGHT, S_KILL, S_LOCK, S_BACKFILL, S_RESTART, S_TWO)
 
 @dataclass
 class Result:
@@ -109,7 +116,7 @@ class Operator:
         events = {e["uri"] for e in self.api.asset_events(NIGHTLY, r1)}
         no_event = sorted(m for m in rows if not any(u.endswith(f"/marts/{m}") for u in events))
         self.record(Result(
-            "nightly on the sample landing zone: marts built, Asset events recorded",
+            S_NIGHT,
             outcome == "success" and not empty and not no_event and not problems and loaded == copied,
             f"run {outcome}; {loaded}/{copied} files in the ledger; contract marts with rows "
             f"{len(CONTRACT_MARTS) - len(empty)}/{len(CONTRACT_MARTS)}" + (f" (empty: {empty})" if empty else "")
@@ -129,7 +136,7 @@ class Operator:
             return self.api.trigger(NIGHTLY)
 
     def _record_kill(self, run_id: str, killed: dict | None, outcome: str, problems: list[str], all_in: bool) -> None:
-        name = "worker SIGKILLed mid-load_file: retried on the other worker, run succeeds, counts hold"
+        name = S_KILL
         if not killed:
             self.record(Result(name, False, "no running load_file task was seen on a worker", [(NIGHTLY, run_id)]))
             return
@@ -149,9 +156,7 @@ class Operator:
     # --- the backfill: the scheduler restarted under it; two nights triggered while it holds the lock -----
     def backfill_and_two_nights(self, r1: str, bf: str | None) -> None:
         if bf is None:
-            self.record(Result("backfill", False, "the night never published its marts: no backfill triggered",
-                               [(NIGHTLY, r1)]))
-            return
+            return  # not reached: reported by not_reached()
         with self.connect() as conn:
             files_before = sum(wh.files_by_run(conn).values())
         state: dict = {"restarted": False, "nights": None}
@@ -176,17 +181,17 @@ class Operator:
             after = wh.marts_fingerprint(conn)
         differ = sorted(t for t in set(after) | set(self.reference) if after.get(t) != self.reference.get(t))
         events = self.api.asset_events(BACKFILL, bf)
-        self.record(Result("nightly and backfill at once: the backfill waits on the lock",
+        self.record(Result(S_LOCK,
                            waited and outcome == "success",
                            f"check_range_and_lock started {lock_ti and lock_ti['start_date']}, the night ended "
                            f"{night['end_date']}, the lock task ended {lock_ti and lock_ti['end_date']}",
                            [(BACKFILL, bf)]))
-        self.record(Result(f"backfill {BACKFILL_CONF} gives the full run's marts",
+        self.record(Result(S_BACKFILL,
                            outcome == "success" and not differ and bool(self.reference) and bool(events),
                            f"run {outcome}; {len(after)} marts compared row by row: "
                            + (f"different: {differ}" if differ else "all equal") + f"; {len(events)} Asset events",
                            [(BACKFILL, bf)]))
-        self.record(Result("scheduler restarted mid-run: the run completes",
+        self.record(Result(S_RESTART,
                            state["restarted"] and outcome == "success",
                            f"restarted during the backfill's dbt tasks; run {outcome}" if state["restarted"]
                            else "the backfill's dbt tasks were never seen running", [(BACKFILL, bf)]))
@@ -206,12 +211,18 @@ class Operator:
             problems = wh.ledger_problems(conn)
             files_after = sum(wh.files_by_run(conn).values())
         self.record(Result(
-            "two nightly runs at once: one waits on the lock, the other its turn, nothing loaded twice",
+            S_TWO,
             outcome2 == outcome3 == "success" and on_lock and queued and files_after == files_before and not problems,
             f"{r2}: {outcome2}, its take_run_lock waited for the backfill's lock ({'yes' if on_lock else 'no'}); "
             f"{r3}: {outcome3}, started after {r2} ended ({'yes' if queued else 'no'}: max_active_runs=1); ledger "
             f"{files_before} -> {files_after} files" + (f"; ledger: {problems[:3]}" if problems else ""),
             [(NIGHTLY, r2), (NIGHTLY, r3)]))
+
+    def not_reached(self, why: str) -> None:
+        done = {r.name for r in self.results}
+        for name in SCENARIOS:
+            if name not in done:
+                self.record(Result(name, False, f"not reached: {why}"))
 
     def _worker_running(self, ti: dict) -> str | None:
         """The worker whose process tree runs this task instance (by its pid, or its process title)."""
