@@ -18,17 +18,18 @@ from prodcheck.topology import Topology
 NIGHTLY, BACKFILL = "dg_nightly", "dg_backfill"
 BACKFILL_CONF = {"fy_from": 2564, "fy_to": 2565}
 RUN_TIMEOUT_S = float(os.environ.get("DGWH_PROD_CHECK_RUN_TIMEOUT_S", 1800))  # per DAG run
-# A few files of every source from the sample landing zone (the whole zone is make run's job).
 S_NIGHT = "nightly on the sample landing zone: marts built, Asset events recorded"
 S_KILL = "worker SIGKILLed mid-load_file: retried on the other worker, run succeeds, counts hold"
 S_LOCK = "nightly and backfill at once: the backfill waits on the lock"
 S_BACKFILL = f"backfill {BACKFILL_CONF} gives the full run's marts"
 S_RESTART = "scheduler restarted mid-run: the run completes"
 S_TWO = "two nightly runs at once: one waits on the lock, the other its turn, nothing loaded twice"
+# A few files of every source from the sample landing zone (the whole zone is make run's job).
 BATCH_A = ("readiness/2563", "readiness/2564", "integration_plan/2564", "integration_plan/2565", "budget_bill/2564",
            "project_reports/2563:4")
 
 SCENARIOS = (S_NIGHT, S_KILL, S_LOCK, S_BACKFILL, S_RESTART, S_TWO)
+
 
 @dataclass
 class Result:
