@@ -114,7 +114,7 @@ class Operator:
         from ingest.transform import CONTRACT_MARTS
 
         empty = [m for m in CONTRACT_MARTS if not rows.get(m)]
-        events = {e["uri"] for e in self.api.asset_events(NIGHTLY, r1)}
+        events = {e["uri"] for e in self.api.asset_events(NIGHTLY, r1) if e.get("source_task_id") == "publish_marts"}
         no_event = sorted(m for m in rows if not any(u.endswith(f"/marts/{m}") for u in events))
         self.record(Result(
             S_NIGHT,
@@ -181,7 +181,7 @@ class Operator:
         with self.connect() as conn:
             after = wh.marts_fingerprint(conn)
         differ = sorted(t for t in set(after) | set(self.reference) if after.get(t) != self.reference.get(t))
-        events = self.api.asset_events(BACKFILL, bf)
+        events = [e for e in self.api.asset_events(BACKFILL, bf) if e.get("source_task_id") == "finish"]
         self.record(Result(S_LOCK,
                            waited and outcome == "success",
                            f"check_range_and_lock started {lock_ti and lock_ti['start_date']}, the night ended "
