@@ -11,7 +11,28 @@ STATE := $(or $(DGWH_STATE_DIR),$(ROOT)/.state)
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 
-.PHONY: run test test-fast backfill warehouse-url bi-url bi bi-stop stop bench lint sample manifest clean unlock withdraw
+.PHONY: run test test-fast backfill warehouse-url bi-url bi bi-stop stop bench lint sample manifest clean unlock withdraw prod-check help
+
+## make run                  set up, seed landing/ if empty, run the nightly DAG once through Airflow, print the summary
+## make test                 ruff + the whole pytest suite (real PostgreSQL, dbt, GX, Airflow)
+## make test-fast            the fast lane: no Airflow run, no dbt build, no sample warehouse (about 2 minutes)
+## make backfill FROM= TO=   rebuild those fiscal years (BE) from everything ever received, through Airflow
+## make warehouse-url        print the warehouse's PostgreSQL URL (starting the embedded server if needed)
+## make bi-url               print the read-only bi_reader URL
+## make bi                   start Superset (own virtualenv) on the marts as bi_reader, with the dashboards; print URL and login
+## make bi-stop              stop the Superset that make bi started
+## make sample               write the sample landing zone into an empty landing zone
+## make withdraw FILE= REASON=  withdraw a loaded file (recorded in the ledger); the marts rebuild without it
+## make unlock               release a run lock whose holder is gone (FORCE=1 while it still runs)
+## make stop                 stop the embedded warehouse; the data stays in .state/
+## make bench                run the benchmarks (bench/README.md)
+## make prod-check           run docker-compose.yml's topology as processes and the operator scenarios
+## make manifest             dbt parse: the manifest the DAGs render their dbt tasks from
+## make lint                 ruff
+## make clean                stop, then remove .state/ and dbt's target
+## make help                 this list
+help:
+	@sed -n 's/^## //p' $(firstword $(MAKEFILE_LIST))
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -79,6 +100,10 @@ test-fast: $(VENV)/.installed $(MANIFEST)
 
 bench: $(VENV)/.installed $(MANIFEST)
 	@$(PY) -m bench.run
+
+# The compose topology as processes (docs/prod-check.md); needs Debian's redis-server and PostgreSQL.
+prod-check: $(VENV)/.installed $(MANIFEST)
+	@$(PY) -m prodcheck
 
 lint: $(VENV)/.installed
 	@$(PY) -m ruff check .

@@ -20,6 +20,12 @@ CONTRACT_MARTS = ("project_status_by_year", "obstacles_by_year", "budget_by_year
                   "dim_fiscal_year")
 
 
+# dbt's documentation site as one self-contained page (target/static_index.html): the plain index.html
+# fetches manifest.json and catalog.json, which browsers refuse from file:// (it hangs in Chromium).
+DOCS_GENERATE = ("docs", "generate", "--static")
+DOCS_PAGE = "static_index.html"
+
+
 @dataclass
 class DbtOutcome:
     success: bool

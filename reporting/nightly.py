@@ -247,7 +247,7 @@ def default_links(state_dir: Path) -> dict[str, str]:
     settings = get_settings()
     return {
         "Great Expectations Data Docs": str(data_docs_index(dataclasses.replace(settings, state_dir=state_dir))),
-        "dbt docs": str(state_dir / "dbt_target" / "index.html"),
+        "dbt docs": str(state_dir / "dbt_target" / "static_index.html"),
         **dashboard_links(state_dir),
     }
 

@@ -110,3 +110,18 @@ def test_the_old_asset_uris_fail_the_same_checks():
     """The checks above can fail: the URIs this project shipped before are rejected by them."""
     with pytest.raises(ValueError, match="database, schema, and table"):
         _airflow_checks("postgres://warehouse/marts/budget_by_year")
+
+
+def test_the_executors_and_auth_managers_the_providers_declare_import():
+    """docker-compose.yml runs the CeleryExecutor and FAB's auth manager: with celery 5.7 the provider's
+    executor failed to import (celery.backends.database.retry is gone), which no DAG parse shows."""
+    from airflow._shared.module_loading import import_string
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
+    declared = [*manager.executor_class_names, *manager.auth_managers]
+    assert "airflow.providers.celery.executors.celery_executor.CeleryExecutor" in declared
+    assert "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager" in declared
+    for name in declared:
+        import_string(name)
+    import_string("airflow.providers.celery.executors.celery_executor_utils.execute_workload")

@@ -1,0 +1,257 @@
+"""The operator scenarios, each through Airflow's REST API, each checked against the warehouse."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import psycopg
+
+from prodcheck import warehouse as wh
+from prodcheck.stack import wait_for
+from prodcheck.topology import Topology
+
+NIGHTLY, BACKFILL = "dg_nightly", "dg_backfill"
+BACKFILL_CONF = {"fy_from": 2564, "fy_to": 2565}
+RUN_TIMEOUT_S = float(os.environ.get("DGWH_PROD_CHECK_RUN_TIMEOUT_S", 1800))  # per DAG run
+S_NIGHT = "nightly on the sample landing zone: marts built, Asset events recorded"
+S_KILL = "worker SIGKILLed mid-load_file: retried on the other worker, run succeeds, counts hold"
+S_LOCK = "nightly and backfill at once: the backfill waits on the lock"
+S_BACKFILL = f"backfill {BACKFILL_CONF} gives the full run's marts"
+S_RESTART = "scheduler restarted mid-run: the run completes"
+S_TWO = "two nightly runs at once: one waits on the lock, the other its turn, nothing loaded twice"
+# A few files of every source from the sample landing zone (the whole zone is make run's job).
+BATCH_A = ("readiness/2563", "readiness/2564", "integration_plan/2564", "integration_plan/2565", "budget_bill/2564",
+           "project_reports/2563:4")
+
+SCENARIOS = (S_NIGHT, S_KILL, S_LOCK, S_BACKFILL, S_RESTART, S_TWO)
+
+
+@dataclass
+class Result:
+    name: str
+    ok: bool
+    detail: str
+    runs: list[tuple[str, str]] = field(default_factory=list)  # (dag_id, run_id) whose failed tasks explain it
+
+
+def copy_batch(sample: Path, landing: Path, batch: tuple[str, ...]) -> int:
+    copied = 0
+    for item in batch:
+        folder, _, first = item.partition(":")
+        files = sorted(p for p in (sample / folder).rglob("*") if p.is_file())
+        for path in files[:int(first)] if first else files:
+            target = landing / path.relative_to(sample)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+            copied += 1
+    return copied
+
+
+class Operator:
+    def __init__(self, topo: Topology, sample: Path, log: Callable[[str], None] = print) -> None:
+        self.topo, self.api, self.sample, self.log = topo, topo.api, sample, log
+        self.results: list[Result] = []
+        self.reference: dict[str, str] = {}
+
+    def connect(self) -> psycopg.Connection:
+        return psycopg.connect(self.topo.warehouse_url, autocommit=True)
+
+    def record(self, result: Result) -> None:
+        self.results.append(result)
+        self.log(f"{'PASS' if result.ok else 'FAIL'}  {result.name}: {result.detail}")
+
+    def _ti(self, dag_id: str, run_id: str, task_id: str) -> dict | None:
+        return next((t for t in self.api.task_instances(dag_id, run_id) if t["task_id"] == task_id), None)
+
+    # --- the first night: a worker killed in the middle of a load; a backfill waiting for the lock -------
+    def first_night(self) -> tuple[str, str | None]:
+        copied = copy_batch(self.sample, self.topo.landing, BATCH_A)
+        for dag_id in (NIGHTLY, BACKFILL):
+            self.api.unpause(dag_id)
+        r1 = self._first_run()
+        self.log(f"unpaused both DAGs; following {NIGHTLY} {r1} on {copied} sample files")
+        state: dict = {"bf": None, "killed": None}
+
+        def on_poll() -> None:
+            tis = self.api.task_instances(NIGHTLY, r1)
+            if state["killed"] is None:
+                for ti in tis:
+                    running = ti["task_id"] == "load_file" and ti["state"] == "running"
+                    if running and (worker := self._worker_running(ti)):
+                        self.log(f"SIGKILL {worker} and its task processes while it runs load_file[{ti['map_index']}]")
+                        self.topo.stack.kill_tree(self.topo.running.pop(worker))
+                        state["killed"] = {"worker": worker, "map_index": ti["map_index"]}
+                        break
+            if (killed := state["killed"]) and not killed.get("back"):
+                retry = next((t for t in tis if t["task_id"] == "load_file" and t["map_index"] == killed["map_index"]
+                              and t["try_number"] >= 2 and t["state"] in ("running", "success")), None)
+                if retry:  # the retry is under way on the other worker: bring the killed one back
+                    killed["retry_on"] = self._worker_running(retry) if retry["state"] == "running" else None
+                    self.topo.start(killed["worker"])
+                    killed["back"] = True
+                    self.log(f"load_file[{killed['map_index']}] try {retry['try_number']} {retry['state']} "
+                             f"on the other worker; {killed['worker']} started again")
+            published = any(t["task_id"] == "publish_marts" and t["state"] == "success" for t in tis)
+            if state["bf"] is None and published:
+                with self.connect() as conn:  # the night's marts, before the backfill can take the lock
+                    self.reference = wh.marts_fingerprint(conn)
+                state["bf"] = self.api.trigger(BACKFILL, BACKFILL_CONF)
+                self.log(f"marts published; triggered {BACKFILL} {state['bf']} {BACKFILL_CONF} while {r1} "
+                         "still holds the lock")
+
+        outcome = self.api.wait_run(NIGHTLY, r1, RUN_TIMEOUT_S, on_poll)
+        if state["killed"] and not state["killed"].get("back"):
+            self.topo.start(state["killed"]["worker"])  # back for what comes next
+        with self.connect() as conn:
+            rows = wh.mart_rows(conn)
+            problems = wh.ledger_problems(conn)
+            loaded = wh.files_by_run(conn).get(r1, 0)
+        from ingest.transform import CONTRACT_MARTS
+
+        empty = [m for m in CONTRACT_MARTS if not rows.get(m)]
+        events = {e["uri"] for e in self.api.asset_events(NIGHTLY, r1) if e.get("source_task_id") == "publish_marts"}
+        no_event = sorted(m for m in rows if not any(u.endswith(f"/marts/{m}") for u in events))
+        self.record(Result(
+            S_NIGHT,
+            outcome == "success" and not empty and not no_event and not problems and loaded == copied,
+            f"run {outcome}; {loaded}/{copied} files in the ledger; contract marts with rows "
+            f"{len(CONTRACT_MARTS) - len(empty)}/{len(CONTRACT_MARTS)}" + (f" (empty: {empty})" if empty else "")
+            + f"; Asset events for {len(events)} mart URIs" + (f", none for {no_event}" if no_event else "")
+            + (f"; ledger: {problems[:3]}" if problems else ""), [(NIGHTLY, r1)]))
+        self._record_kill(r1, state["killed"], outcome, problems, loaded == copied)
+        return r1, state["bf"]
+
+    def _first_run(self) -> str:
+        """Unpaused, dg_nightly (catchup=False) runs at once for the latest 02:00; an operator's trigger
+        would only queue behind it (max_active_runs=1). Follow that run; trigger one if none comes."""
+        try:
+            return wait_for("the scheduler's run for the latest 02:00", lambda: next(
+                (r["dag_run_id"] for r in self.api.runs(NIGHTLY) if r["run_type"] == "scheduled"), None),
+                timeout=90, interval=2)
+        except TimeoutError:
+            return self.api.trigger(NIGHTLY)
+
+    def _record_kill(self, run_id: str, killed: dict | None, outcome: str, problems: list[str], all_in: bool) -> None:
+        name = S_KILL
+        if not killed:
+            self.record(Result(name, False, "no running load_file task was seen on a worker", [(NIGHTLY, run_id)]))
+            return
+        tries = sorted(self.api.tries(NIGHTLY, run_id, "load_file", killed["map_index"]), key=lambda t: t["try_number"])
+        final = tries[-1] if tries else {"state": None, "try_number": 0}
+        attempts = ", ".join(f"{t['try_number']}={t['state']}" for t in tries)
+        twice = [p for p in problems if "times" in p]
+        self.record(Result(
+            name, outcome == "success" and final["state"] == "success" and final["try_number"] >= 2
+            and not problems and all_in,
+            f"{killed['worker']} killed; load_file[{killed['map_index']}] tries: {attempts}, the retry seen on "
+            f"{killed.get('retry_on') or 'the only worker up'}; run {outcome}; rows in = loaded + rejected and "
+            f"raw = ledger for every file: {'yes' if not problems else problems[:3]}; "
+            f"each file once: {'no' if twice else 'yes'}",
+            [(NIGHTLY, run_id)]))
+
+    # --- the backfill: the scheduler restarted under it; two nights triggered while it holds the lock -----
+    def backfill_and_two_nights(self, r1: str, bf: str | None) -> None:
+        if bf is None:
+            return  # not reached: reported by not_reached()
+        with self.connect() as conn:
+            files_before = sum(wh.files_by_run(conn).values())
+        state: dict = {"restarted": False, "nights": None}
+
+        def on_poll() -> None:
+            if state["restarted"]:
+                return
+            if any(t["task_id"].startswith("dbt.") and t["state"] in ("running", "success")
+                   for t in self.api.task_instances(BACKFILL, bf)):
+                state["nights"] = (self.api.trigger(NIGHTLY), self.api.trigger(NIGHTLY))
+                self.log(f"backfill building: triggered {NIGHTLY} {state['nights'][0]} and {state['nights'][1]} "
+                         "at once; restarting the scheduler (SIGTERM, then a new process) ...")
+                self.topo.restart("scheduler")
+                state["restarted"] = True
+
+        outcome = self.api.wait_run(BACKFILL, bf, RUN_TIMEOUT_S, on_poll)
+        lock_ti = self._ti(BACKFILL, bf, "check_range_and_lock")
+        night = self.api.run(NIGHTLY, r1)
+        waited = bool(lock_ti and lock_ti["start_date"] and night["end_date"]
+                      and lock_ti["start_date"] < night["end_date"] <= (lock_ti["end_date"] or ""))
+        with self.connect() as conn:
+            after = wh.marts_fingerprint(conn)
+        differ = sorted(t for t in set(after) | set(self.reference) if after.get(t) != self.reference.get(t))
+        events = [e for e in self.api.asset_events(BACKFILL, bf) if e.get("source_task_id") == "finish"]
+        self.record(Result(S_LOCK,
+                           waited and outcome == "success",
+                           f"check_range_and_lock started {lock_ti and lock_ti['start_date']}, the night ended "
+                           f"{night['end_date']}, the lock task ended {lock_ti and lock_ti['end_date']}",
+                           [(BACKFILL, bf)]))
+        self.record(Result(S_BACKFILL,
+                           outcome == "success" and not differ and bool(self.reference) and bool(events),
+                           f"run {outcome}; {len(after)} marts compared row by row: "
+                           + (f"different: {differ}" if differ else "all equal") + f"; {len(events)} Asset events",
+                           [(BACKFILL, bf)]))
+        self.record(Result(S_RESTART,
+                           state["restarted"] and outcome == "success",
+                           f"restarted during the backfill's dbt tasks; run {outcome}" if state["restarted"]
+                           else "the backfill's dbt tasks were never seen running", [(BACKFILL, bf)]))
+        if state["nights"]:
+            self._two_nights(bf, *state["nights"], files_before)
+
+    def _two_nights(self, bf: str, r2: str, r3: str, files_before: int) -> None:
+        outcome2 = self.api.wait_run(NIGHTLY, r2, RUN_TIMEOUT_S)
+        outcome3 = self.api.wait_run(NIGHTLY, r3, RUN_TIMEOUT_S)
+        backfill = self.api.run(BACKFILL, bf)
+        lock2 = self._ti(NIGHTLY, r2, "take_run_lock")
+        night2, night3 = self.api.run(NIGHTLY, r2), self.api.run(NIGHTLY, r3)
+        on_lock = bool(lock2 and lock2["start_date"] and backfill["end_date"]
+                       and lock2["start_date"] < backfill["end_date"] <= (lock2["end_date"] or ""))
+        queued = bool(night3["start_date"] and night2["end_date"] and night3["start_date"] >= night2["end_date"])
+        with self.connect() as conn:
+            problems = wh.ledger_problems(conn)
+            files_after = sum(wh.files_by_run(conn).values())
+        self.record(Result(
+            S_TWO,
+            outcome2 == outcome3 == "success" and on_lock and queued and files_after == files_before and not problems,
+            f"{r2}: {outcome2}, its take_run_lock waited for the backfill's lock ({'yes' if on_lock else 'no'}); "
+            f"{r3}: {outcome3}, started after {r2} ended ({'yes' if queued else 'no'}: max_active_runs=1); ledger "
+            f"{files_before} -> {files_after} files" + (f"; ledger: {problems[:3]}" if problems else ""),
+            [(NIGHTLY, r2), (NIGHTLY, r3)]))
+
+    def not_reached(self, why: str) -> None:
+        done = {r.name for r in self.results}
+        for name in SCENARIOS:
+            if name not in done:
+                self.record(Result(name, False, f"not reached: {why}"))
+
+    def _worker_running(self, ti: dict) -> str | None:
+        """The worker whose process tree runs this task instance (by its pid, or its process title)."""
+        for name, started in self.topo.running.items():
+            if not name.startswith("worker"):
+                continue
+            try:
+                tree = psutil.Process(started.popen.pid).children(recursive=True)
+            except psutil.Error:
+                continue
+            for proc in tree:
+                try:
+                    if proc.pid == ti.get("pid") or ti["id"] in " ".join(proc.cmdline()):
+                        return name
+                except psutil.Error:
+                    continue
+        return None
+
+    def failed_task_logs(self, dag_id: str, run_id: str, limit: int = 60) -> str:
+        out = []
+        try:
+            for ti in self.api.task_instances(dag_id, run_id):
+                if ti["state"] in ("failed", "up_for_retry", "running", "queued"):
+                    for attempt in range(1, (ti["try_number"] or 1) + 1):
+                        text = self.api.log(dag_id, run_id, ti["task_id"], attempt, ti["map_index"])
+                        lines = text.splitlines()[-limit:]
+                        out.append(f"--- {dag_id} {run_id} {ti['task_id']}[{ti['map_index']}] try {attempt} "
+                                   f"({ti['state']}) ---\n" + "\n".join(lines))
+        except Exception as exc:  # noqa: BLE001 (the logs explain a failure; fetching them must not hide it)
+            out.append(f"(could not fetch task logs: {exc})")
+        return "\n".join(out)
