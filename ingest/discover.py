@@ -159,7 +159,9 @@ def _ignored(rel: str, file_types: tuple[str, ...] | None) -> str | None:
 
 
 def _unsettled(info: dict, now: datetime, settle: timedelta) -> str | None:
-    if _has_mtime(info) and now - _mtime(info) < settle:
+    """Why a file modified within the settle window waits; DGWH_SETTLE_S=0 turns the window off (a
+    clock-skewed mtime in the future included)."""
+    if settle > timedelta(0) and _has_mtime(info) and now - _mtime(info) < settle:
         return (f"was modified {max(0.0, (now - _mtime(info)).total_seconds()):.0f}s ago (settle window "
                 f"DGWH_SETTLE_S={settle.total_seconds():.0f}s): it may still be being written; tried again next run")
     return None
