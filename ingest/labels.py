@@ -86,9 +86,10 @@ class Vocabulary:
         return f"; nearest: {self.labels[code][0]} ({code})"
 
 
-def _seed(name: str) -> list[dict[str, str]]:
+@lru_cache(maxsize=8)
+def _seed(name: str) -> tuple[dict[str, str], ...]:
     with open(SEEDS / name, encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
+        return tuple(csv.DictReader(fh))
 
 
 def _from_seed(name: str, file: str, code: str, th: str, en: str,
