@@ -15,6 +15,9 @@ from common import run_lock
 from common.assets import MARTS
 from common.dbt_group import cross_model_tests, dbt_task_group, run_cross_model_tests
 
+from ingest import alerts
+from ingest.pools import WAREHOUSE_POOL
+
 FY_VARS = {"fy_from": "{{ params.fy_from }}", "fy_to": "{{ params.fy_to }}"}
 
 
@@ -31,21 +34,24 @@ def _on_failure(context) -> None:
     params={"fy_from": Param(2559, type="integer", minimum=2550, maximum=2600),
             "fy_to": Param(2568, type="integer", minimum=2550, maximum=2600)},
     default_args={"retries": 1, "retry_delay": timedelta(minutes=1), "execution_timeout": timedelta(hours=2)},
-    on_failure_callback=_on_failure,
+    on_failure_callback=[alerts.FailureAlert(), _on_failure],
     tags=["dg-warehouse"],
     doc_md=__doc__,
 )
 def dg_backfill():
-    @task(**run_lock.CONNECT_RETRY)
-    def check_range_and_lock(params=None, dag_run=None) -> None:
+    @task(retries=0)
+    def check_range(params=None) -> None:
         from airflow.sdk.exceptions import AirflowFailException
 
         fy_from, fy_to = int(params["fy_from"]), int(params["fy_to"])
         if fy_from > fy_to:
             raise AirflowFailException(f"FROM ({fy_from}) is after TO ({fy_to})")
-        run_lock.take(dag_run.run_id)
 
-    @task
+    @task.sensor(**run_lock.LOCK_SENSOR)
+    def take_run_lock(dag_run=None):
+        return run_lock.poke(dag_run.run_id)
+
+    @task(pool=WAREHOUSE_POOL)
     def dbt_cross_model_tests(names: list[str], params=None, dag_run=None) -> dict:
         return run_cross_model_tests(dag_run.run_id, names,
                                      {"fy_from": int(params["fy_from"]), "fy_to": int(params["fy_to"])})
@@ -68,8 +74,8 @@ def dg_backfill():
             raise RuntimeError(line + ": " + "; ".join(outcome.failures[:10]))
         return line
 
-    dbt = dbt_task_group("dbt", dbt_vars=FY_VARS)
-    check_range_and_lock() >> dbt >> dbt_cross_model_tests(cross_model_tests()) >> finish()
+    dbt = dbt_task_group("dbt", dbt_vars=FY_VARS, pool=WAREHOUSE_POOL)
+    check_range() >> take_run_lock() >> dbt >> dbt_cross_model_tests(cross_model_tests()) >> finish()
 
 
 dg_backfill()

@@ -13,11 +13,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Param, dag, task
+from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference, Param, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 from common import run_lock
 from common.assets import MARTS
 from common.dbt_group import cross_model_tests, dbt_task_group, run_cross_model_tests
+
+from ingest import alerts
+from ingest.pools import WAREHOUSE_POOL
 
 
 def _on_failure(context) -> None:
@@ -34,13 +37,18 @@ def _on_failure(context) -> None:
 
 @dag(
     dag_id="dg_nightly",
-    schedule=CronTriggerTimetable("0 2 * * *", timezone="Asia/Bangkok"),
+    schedule=CronTriggerTimetable(alerts.NIGHTLY_CRON, timezone=alerts.NIGHTLY_TIMEZONE),
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Bangkok"),
     catchup=False,
     max_active_runs=1,
     default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "retry_exponential_backoff": 2.0,
                   "execution_timeout": timedelta(minutes=30)},
-    on_failure_callback=_on_failure,
+    on_failure_callback=[alerts.FailureAlert(), _on_failure],
+    # Late: not finished by 06:00 Asia/Bangkok (four hours after the 02:00 start); the triggerer sends it.
+    deadline=DeadlineAlert(reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
+                           interval=alerts.NIGHTLY_DEADLINE_AFTER_START,
+                           callback=AsyncCallback(alerts.deadline_missed,
+                                                  kwargs={"finish_by": alerts.NIGHTLY_FINISH_BY})),
     params={"force_build": Param(False, type="boolean", title="Force the dbt build",
                                  description="Build and test every model even when no file arrived and "
                                              "the dbt project is unchanged since the last build.")},
@@ -48,12 +56,11 @@ def _on_failure(context) -> None:
     doc_md=__doc__,
 )
 def dg_nightly():
-    @task(**run_lock.CONNECT_RETRY)
-    def take_run_lock(dag_run=None) -> str:
-        """Waits (DGWH_LOCK_WAIT_S) while another run, nightly or backfill, uses the warehouse; retried
-        while the warehouse cannot be reached."""
-        run_lock.take(dag_run.run_id)
-        return dag_run.run_id
+    @task.sensor(**run_lock.LOCK_SENSOR)
+    def take_run_lock(dag_run=None):
+        """Waits (DGWH_LOCK_WAIT_S) while another run, nightly or backfill, uses the warehouse, without
+        holding a worker slot between pokes; retried while the warehouse cannot be reached."""
+        return run_lock.poke(dag_run.run_id)
 
     @task
     def discover_new_files() -> list[dict]:
@@ -61,11 +68,14 @@ def dg_nightly():
 
         return [f.as_dict() for f in new_files()]
 
-    @task(max_active_tis_per_dagrun=4)
+    @task(pool=WAREHOUSE_POOL, map_index_template="{{ file_label }}")
     def load_file(file: dict, dag_run=None) -> dict:
+        from airflow.sdk import get_current_context
+
         from ingest.discover import LandingFile
         from ingest.pipeline import process_file
 
+        get_current_context()["file_label"] = str(file.get("relative_path", ""))  # the UI's name for the file
         return process_file(LandingFile.from_dict(file), run_id=dag_run.run_id).as_dict()
 
     @task(trigger_rule="all_done")
@@ -105,7 +115,14 @@ def dg_nightly():
                                                "files_through": files_through})
         return needed
 
-    @task
+    @task(pool=WAREHOUSE_POOL, retries=0)
+    def source_freshness() -> dict:
+        """Warn-only: how long since each source last received rows; reported in the summary, never fails."""
+        from ingest.transform import source_freshness as check
+
+        return check()
+
+    @task(pool=WAREHOUSE_POOL)
     def reconcile_marts(dag_run=None) -> str:
         """Marts agree with raw: budget totals, project counts, survey responses, ledger counts."""
         from expectations.reconcile import reconcile
@@ -117,7 +134,7 @@ def dg_nightly():
             raise RuntimeError(result.summary())
         return result.summary()
 
-    @task
+    @task(pool=WAREHOUSE_POOL)
     def dbt_cross_model_tests(names: list[str], dag_run=None) -> dict:
         return run_cross_model_tests(dag_run.run_id, names)
 
@@ -149,7 +166,7 @@ def dg_nightly():
         return "ok" if outcome.success else "failed"
 
     @task(trigger_rule="all_done", retries=0)
-    def summarise(dbt: dict | None = None, dag_run=None, ti=None) -> str:
+    def summarise(dbt: dict | None = None, freshness: dict | None = None, dag_run=None, ti=None) -> str:
         from ingest.settings import get_settings
         from ingest.summary import build_summary, format_summary, night_outcome, record_run
         from ingest.transform import dbt_results_for_run
@@ -166,6 +183,7 @@ def dg_nightly():
                                       links=default_links(settings.state_dir))
                 summary = build_summary(conn, dag_run.run_id, dbt)
                 summary["report"] = str(report)
+                summary["freshness"] = freshness
                 record_run(conn, summary, "success" if ok else "failed")
         finally:
             run_lock.give_back(dag_run.run_id)
@@ -181,11 +199,13 @@ def dg_nightly():
     lock >> files
     loaded = load_file.expand(file=files)
     gate = loads_done(lock)
-    dbt = dbt_task_group("dbt")
+    dbt = dbt_task_group("dbt", pool=WAREHOUSE_POOL)
     tested = dbt_cross_model_tests(cross_model_tests())
     published = publish_marts()
     loaded >> gate >> build_needed() >> dbt >> tested >> reconcile_marts() >> published
-    published >> dbt_docs() >> summarise(published)
+    fresh = source_freshness()
+    gate >> fresh
+    published >> dbt_docs() >> summarise(published, fresh)
 
 
 dg_nightly()

@@ -126,6 +126,9 @@ def format_summary(summary: dict) -> str:
         failed = [c for c in checks if not c["success"]]
         lines.append(f"checks after dbt: {len(checks) - len(failed)} of {len(checks)} passed"
                      + "".join(f"; FAILED {c['suite']} ({c['failed']} mismatch(es))" for c in failed))
+    freshness = summary.get("freshness")
+    if freshness:
+        lines.append(format_freshness(freshness))
     if summary.get("data_docs"):
         lines.append(f"data docs: {summary['data_docs']}")
     if summary.get("report"):
@@ -137,6 +140,19 @@ def format_summary(summary: dict) -> str:
             hint = f"  -> did you mean {u['suggestion'][0]}?" if u["suggestion"] else ""
             lines.append(f"  - [{u['source']}] {_inert(u['name'])} ({u['rows']} rows){_inert(hint)}")
     return "\n".join(lines)
+
+
+def format_freshness(freshness: dict) -> str:
+    """One line for ``dbt source freshness`` (warn-only: it never decides the night's outcome)."""
+    stale = freshness.get("stale") or []
+    line = (f"source freshness (warn only): {freshness.get('status', '?')}, {freshness.get('checked', 0)} "
+            f"source table(s) checked, {len(stale)} stale")
+    if stale:
+        line += ": " + "; ".join(f"{_inert(name)} {_inert(status)}" + (f" ({age} days)" if age is not None else "")
+                                 for name, status, age in stale[:10])
+    if freshness.get("note"):
+        line += f" ({_inert(freshness['note'])})"
+    return line
 
 
 def night_outcome(decision: dict | None, published: dict | None) -> tuple[bool, dict | None]:

@@ -259,3 +259,38 @@ def _dbt_failed_since(conn, run_id: str, since) -> str | None:
 
 if __name__ == "__main__":
     print(build_manifest())
+
+
+def source_freshness() -> dict:
+    """``dbt source freshness``: how long since each raw table (and the ledger) last received rows. Warn-only:
+    whatever it finds, and even when dbt itself fails, it returns what it can for the summary and never
+    raises. ``stale``: ``[name, status, age in days]`` of the sources past their warn or error age."""
+    import logging
+
+    try:
+        from dbt.cli.main import dbtRunner
+
+        settings = get_settings()
+        os.environ.update(dbt_env())
+        project = str(settings.dbt_project_dir)
+        result = dbtRunner().invoke(
+            ["source", "freshness", "--project-dir", project, "--profiles-dir", project,
+             "--target-path", str(settings.state_dir / "dbt_target"),
+             "--log-path", str(settings.state_dir / "dbt_logs"),
+             "--output", str(settings.state_dir / "dbt_target" / "sources.json")])
+        checked, stale = 0, []
+        for node in (result.result or []) if hasattr(result.result, "__iter__") else []:
+            checked += 1
+            status = str(getattr(node, "status", "")).lower().rsplit(".", 1)[-1]
+            if status != "pass":
+                age = getattr(node, "age", None)
+                stale.append([getattr(node.node, "name", "?"), status,
+                              round(age / 86400, 1) if isinstance(age, int | float) else None])
+        worst = ("error" if any(s[1] != "warn" for s in stale) else "warn") if stale else "pass"
+        if checked == 0:
+            worst = "error"
+        return {"status": worst, "checked": checked, "stale": stale,
+                "note": None if checked else f"dbt source freshness checked nothing: {result.exception}"}
+    except Exception as exc:  # noqa: BLE001 - warn-only: the night's outcome never depends on it
+        logging.getLogger(__name__).warning("dbt source freshness could not run: %s", exc)
+        return {"status": "error", "checked": 0, "stale": [], "note": f"could not run: {type(exc).__name__}"}

@@ -174,7 +174,7 @@ class Operator:
                 state["restarted"] = True
 
         outcome = self.api.wait_run(BACKFILL, bf, RUN_TIMEOUT_S, on_poll)
-        lock_ti = self._ti(BACKFILL, bf, "check_range_and_lock")
+        lock_ti = self._ti(BACKFILL, bf, "take_run_lock")
         night = self.api.run(NIGHTLY, r1)
         waited = bool(lock_ti and lock_ti["start_date"] and night["end_date"]
                       and lock_ti["start_date"] < night["end_date"] <= (lock_ti["end_date"] or ""))
@@ -184,7 +184,7 @@ class Operator:
         events = [e for e in self.api.asset_events(BACKFILL, bf) if e.get("source_task_id") == "finish"]
         self.record(Result(S_LOCK,
                            waited and outcome == "success",
-                           f"check_range_and_lock started {lock_ti and lock_ti['start_date']}, the night ended "
+                           f"take_run_lock started {lock_ti and lock_ti['start_date']}, the night ended "
                            f"{night['end_date']}, the lock task ended {lock_ti and lock_ti['end_date']}",
                            [(BACKFILL, bf)]))
         self.record(Result(S_BACKFILL,

@@ -17,6 +17,12 @@ if [ ! -f "$AIRFLOW_HOME/.migrated" ]; then
   "$ROOT/.venv/bin/airflow" db migrate >"$AIRFLOW_HOME/migrate.log" 2>&1 || { cat "$AIRFLOW_HOME/migrate.log"; exit 1; }
   touch "$AIRFLOW_HOME/.migrated"
 fi
+# The warehouse pool (ingest/pools.py, DGWH_WAREHOUSE_POOL_SLOTS), as compose's airflow-init creates it;
+# set again whenever the configured size changes.
+if [ "$(cat "$AIRFLOW_HOME/.pools" 2>/dev/null)" != "slots=${DGWH_WAREHOUSE_POOL_SLOTS:-}" ]; then
+  "$ROOT/.venv/bin/python" -m ingest.pools >"$AIRFLOW_HOME/pools.log" 2>&1 || { cat "$AIRFLOW_HOME/pools.log"; exit 1; }
+  echo "slots=${DGWH_WAREHOUSE_POOL_SLOTS:-}" >"$AIRFLOW_HOME/.pools"
+fi
 # `dags test` runs the whole DAG run in this one process: the warehouse lock names it, so a run killed here
 # (Ctrl-C, kill -9) is taken over by the next run at once instead of blocking it (ingest/runlock.py).
 if [ "${1:-}" = dags ] && [ "${2:-}" = test ]; then export DGWH_LOCK_HOLDER_PID=$$; fi

@@ -39,8 +39,10 @@ def cross_model_tests() -> list[str]:
                   and len({n for n in node["depends_on"]["nodes"] if not n.startswith("test.")}) > 1)
 
 
-def dbt_task_group(group_id: str, dbt_vars: dict[str, Any] | None = None, full_refresh: bool = False):
-    """The dbt DAG as tasks; ``dbt_vars`` values may be Jinja templates (e.g. ``{{ params.fy_from }}``)."""
+def dbt_task_group(group_id: str, dbt_vars: dict[str, Any] | None = None, full_refresh: bool = False,
+                   pool: str | None = None):
+    """The dbt DAG as tasks; ``dbt_vars`` values may be Jinja templates (e.g. ``{{ params.fy_from }}``);
+    ``pool``: the Airflow pool every dbt task takes a slot of (ingest/pools.py)."""
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
 
@@ -60,7 +62,7 @@ def dbt_task_group(group_id: str, dbt_vars: dict[str, Any] | None = None, full_r
         operator_args={"pre_execute": _warehouse_env, "install_deps": False, "emit_datasets": False,
                        "full_refresh": full_refresh, "vars": dbt_vars or {}},
         default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": 2.0,
-                      "execution_timeout": timedelta(minutes=30)},
+                      "execution_timeout": timedelta(minutes=30), **({"pool": pool} if pool else {})},
     )
 
 

@@ -1,7 +1,11 @@
 """Task bodies that take and give back the warehouse's run lease (ingest/runlock.py).
 
-A warehouse that cannot be reached is worth retrying (the task's retries, CONNECT_RETRY); another run
-holding the lease is not: the task already waited DGWH_LOCK_WAIT_S for it, so it fails without retries.
+Taking the lease is a sensor in ``reschedule`` mode: while another run, nightly or backfill, holds the
+warehouse, each poke tries once and hands its worker slot back until the next poke (``DGWH_LOCK_POKE_S``,
+default 30 s), for up to ``DGWH_LOCK_WAIT_S`` (default 30 minutes) in all; then it fails without retries,
+saying who holds the lease. A warehouse that cannot be reached is worth retrying (the task's retries,
+about 1, 2, 4, 8 x ``DGWH_CONNECT_RETRY_DELAY_S`` plus Airflow's jitter). These are read when the DAG is
+parsed: set them where the dag-processor runs.
 """
 
 from __future__ import annotations
@@ -9,22 +13,24 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-# The task that takes the lease: retried when the warehouse is down at start (about 1, 2, 4, 8 x the delay,
-# default 1 minute, plus Airflow's jitter), and given time to wait DGWH_LOCK_WAIT_S for the lease, so a
-# long wait ends in RunLocked (no retry) rather than in a timeout (which would be retried). Both are read
-# when the DAG is parsed: set them where the dag-processor runs.
 LOCK_WAIT_S = float(os.environ.get("DGWH_LOCK_WAIT_S", 1800))
-CONNECT_RETRY = {
+LOCK_POKE_S = float(os.environ.get("DGWH_LOCK_POKE_S", 30))
+LOCK_SENSOR = {
+    "mode": "reschedule",
+    "poke_interval": LOCK_POKE_S,
+    "timeout": LOCK_WAIT_S,
     "retries": 4,
     "retry_delay": timedelta(seconds=float(os.environ.get("DGWH_CONNECT_RETRY_DELAY_S", 60))),
     "retry_exponential_backoff": 2.0,
-    "execution_timeout": timedelta(seconds=LOCK_WAIT_S + 600),
+    "execution_timeout": timedelta(minutes=10),  # one poke; the wait is bounded by ``timeout``
 }
 
 
-def take(run_id: str) -> None:
-    from airflow.sdk import get_current_context
-    from airflow.sdk.exceptions import AirflowFailException
+def poke(run_id: str):
+    """One attempt at the lease: done (with the run id as the task's XCom) or not yet, saying why."""
+    import logging
+
+    from airflow.sdk import PokeReturnValue, get_current_context
 
     from ingest.runlock import RunLocked, acquire, airflow_run_gone
     from ingest.warehouse import connect
@@ -32,9 +38,13 @@ def take(run_id: str) -> None:
     dag_id = get_current_context()["dag"].dag_id  # a lease whose Airflow run has ended is taken over
     with connect(autocommit=True) as conn:  # WarehouseUnavailable propagates: Airflow retries it
         try:
-            acquire(conn, run_id, dag_id=dag_id, run_gone=airflow_run_gone)
+            acquire(conn, run_id, wait_s=0, dag_id=dag_id, run_gone=airflow_run_gone)
         except RunLocked as exc:
-            raise AirflowFailException(str(exc)) from None
+            logging.getLogger(__name__).warning("waiting, worker slot given back until the next poke "
+                                                "(DGWH_LOCK_POKE_S=%.0f, up to DGWH_LOCK_WAIT_S=%.0f in all): %s",
+                                                LOCK_POKE_S, LOCK_WAIT_S, exc)
+            return PokeReturnValue(is_done=False)
+    return PokeReturnValue(is_done=True, xcom_value=run_id)
 
 
 def give_back(run_id: str) -> None:

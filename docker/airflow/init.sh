@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # airflow-init (docker-compose.yml): check the mounts, migrate the metadata database, create the
-# admin user. Idempotent; unlike the image's _AIRFLOW_DB_MIGRATE switch, a failed migration fails
+# warehouse pool and the admin user. Idempotent; unlike the image's _AIRFLOW_DB_MIGRATE switch, a failed migration fails
 # the service, so nothing else starts on a half-migrated database.
 set -euo pipefail
 
@@ -14,6 +14,8 @@ if ! [ -w "$DGWH_STATE_DIR" ]; then
   exit 1
 fi
 airflow db migrate
+# The warehouse pool, sized by DGWH_WAREHOUSE_POOL_SLOTS (the same module scripts/airflow.sh runs locally).
+python -m ingest.pools
 # Prints "already exist in the db" (and succeeds) from the second run on.
 airflow users create --role Admin --username "$AIRFLOW_ADMIN_USER" --password "$AIRFLOW_ADMIN_PASSWORD" \
   --firstname Airflow --lastname Admin --email "${AIRFLOW_ADMIN_EMAIL:-airflow-admin@localhost}"
