@@ -11,7 +11,7 @@ STATE := $(or $(DGWH_STATE_DIR),$(ROOT)/.state)
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 
-.PHONY: run test test-fast backfill warehouse-url bi-url bi bi-stop stop bench lint sample manifest clean unlock withdraw prod-check help
+.PHONY: run test test-fast backfill warehouse-url bi-url bi bi-stop docs docs-stop stop bench lint sample manifest clean unlock withdraw prod-check help
 
 ## make run                  set up, seed landing/ if empty, run the nightly DAG once through Airflow, print the summary
 ## make test                 ruff + the whole pytest suite (real PostgreSQL, dbt, GX, Airflow)
@@ -21,6 +21,8 @@ DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f
 ## make bi-url               print the read-only bi_reader URL
 ## make bi                   start Superset (own virtualenv) on the marts as bi_reader, with the dashboards; print URL and login
 ## make bi-stop              stop the Superset that make bi started
+## make docs                 serve the nightly report, GX Data Docs and dbt docs read-only on 127.0.0.1 (prints the URL)
+## make docs-stop            stop the server make docs started (or Ctrl-C it)
 ## make sample               write the sample landing zone into an empty landing zone
 ## make withdraw FILE= REASON=  withdraw a loaded file (recorded in the ledger); the marts rebuild without it
 ## make unlock               release a run lock whose holder is gone (FORCE=1 while it still runs)
@@ -51,8 +53,9 @@ sample: $(VENV)/.installed
 run: $(VENV)/.installed $(MANIFEST)
 	@$(PY) -m sampledata.generate --for-run
 	@$(PY) -m ingest.warehouse url >/dev/null
-	@echo "running the nightly DAG through Airflow (dags test)..."
-	@$(AIRFLOW) dags test dg_nightly > $(STATE)/last_run.log 2>&1 || { tail -50 $(STATE)/last_run.log; exit 1; }
+	@echo "running the nightly DAG through Airflow (dags test); one line per finished task, full log: $(STATE)/last_run.log"
+	@$(PY) -m ingest.progress --log $(STATE)/last_run.log --dag dg_nightly -- $(AIRFLOW) dags test dg_nightly \
+		|| { tail -50 $(STATE)/last_run.log; exit 1; }
 	@$(PY) -m ingest.summary
 	@echo "full Airflow log: $(STATE)/last_run.log · warehouse URL: make warehouse-url"
 
@@ -85,6 +88,13 @@ bi: $(VENV)/.installed $(MANIFEST)
 
 bi-stop:
 	@$(PY) -m bi.local stop
+
+# Read-only: the report, GX Data Docs and dbt's static page, nothing else of .state (reporting/serve.py).
+docs: $(VENV)/.installed
+	@$(PY) -m reporting.serve
+
+docs-stop:
+	@$(PY) -m reporting.serve stop
 
 stop:
 	@if [ -x $(PY) ]; then $(PY) -m ingest.warehouse stop; else echo "nothing to stop"; fi
