@@ -158,7 +158,8 @@ def test_second_run_waits_for_the_lock_then_gives_up_clearly(airflow_wh):
         before = conn.execute("SELECT count(*) FROM ops.file_ledger").fetchone()[0]
         acquire(conn, "other-run", wait_s=0)
         try:
-            run = _airflow(airflow_wh, "dags", "test", "dg_nightly", extra_env={"DGWH_LOCK_WAIT_S": "3"})
+            run = _airflow(airflow_wh, "dags", "test", "dg_nightly", extra_env={"DGWH_LOCK_WAIT_S": "3",
+                                                                          "DGWH_LOCK_POKE_S": "1"})
             held_by = conn.execute("SELECT owner FROM ops.run_lock").fetchone()
         finally:
             assert release(conn, "other-run")

@@ -129,14 +129,15 @@ def airflow_home(tmp_path_factory) -> Path:
     done = subprocess.run([str(REPO / "scripts" / "airflow.sh"), "pools", "get", "warehouse", "-o", "json"],
                           env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    home.pool_json = done.stdout
+    (home / "pool-get.json").write_text(done.stdout)
     return home
 
 
 def test_warehouse_pool_is_sized_by_configuration_and_used_by_warehouse_tasks(airflow_home, monkeypatch):
     from ingest.pools import warehouse_pool_slots
 
-    pool = json.loads(airflow_home.pool_json[airflow_home.pool_json.index("["):])[0]
+    printed = (airflow_home / "pool-get.json").read_text()
+    pool = json.loads(printed[printed.index("["):])[0]
     assert pool["pool"] == "warehouse" and int(pool["slots"]) == 3
     resized = subprocess.run([str(REPO / "scripts" / "airflow.sh"), "pools", "get", "warehouse", "-o", "json"],
                              env={**os.environ, "AIRFLOW_HOME": str(airflow_home), "DGWH_WAREHOUSE_POOL_SLOTS": "6"},
@@ -232,7 +233,8 @@ def ops_probe():
         run_lock.give_back(dag_run.run_id)
 
     loaded = load_file.expand(name=["a.csv", "b.csv", "c.csv"])
-    take_run_lock() >> loaded >> breaks() >> give_back()
+    take_run_lock() >> loaded >> give_back()
+    loaded >> breaks()  # a leaf that fails: the run fails
 
 
 ops_probe()
@@ -255,16 +257,22 @@ def test_a_failed_run_alerts_the_lock_sensor_reschedules_and_progress_is_printed
     log = tmp_path / "run.log"
     with wh.connect() as conn:
         acquire(conn, "other-run", wait_s=0)
-        releaser = threading.Timer(6.0, lambda: release(conn, "other-run"))
-        releaser.start()
+        run = subprocess.Popen([sys.executable, "-m", "ingest.progress", "--log", str(log), "--dag", "ops_probe",
+                                "--", str(AIRFLOW), "dags", "test", "ops_probe"],
+                               cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+        printed: list[str] = []
         try:
-            run = subprocess.run([sys.executable, "-m", "ingest.progress", "--log", str(log), "--dag", "ops_probe",
-                                  "--", str(AIRFLOW), "dags", "test", "ops_probe"],
-                                 cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+            for line in run.stdout:  # the other run ends a few pokes after the sensor was first rescheduled
+                printed.append(line)
+                if "take_run_lock: waiting" in line:
+                    threading.Timer(4.0, lambda: release(conn, "other-run")).start()
+            run.wait(timeout=600)
         finally:
-            releaser.cancel()
+            if run.poll() is None:
+                run.kill()
             release(conn, "other-run")
         holder = conn.execute("SELECT owner FROM ops.run_lock").fetchone()
+    run.stdout = "".join(printed)
     out, full = run.stdout, log.read_text()
     assert run.returncode != 0, out + full[-3000:]
     assert "probe failure on purpose" in full, "the full log is not in its file"
@@ -272,8 +280,9 @@ def test_a_failed_run_alerts_the_lock_sensor_reschedules_and_progress_is_printed
     lines = out.splitlines()
     assert any("take_run_lock: waiting" in line for line in lines), out
     assert any("take_run_lock: success" in line for line in lines), out
-    assert [line.split("] ", 1)[1] for line in lines if "file " in line and " of 3 " in line] == [
-        "file 1 of 3 loaded: a.csv", "file 2 of 3 loaded: b.csv", "file 3 of 3 loaded: c.csv"], out
+    files = [line.split("] ", 1)[1] for line in lines if "file " in line and " of 3 " in line]
+    assert [f.split(":")[0] for f in files] == [f"file {n} of 3 loaded" for n in (1, 2, 3)], out
+    assert sorted(f.split(": ")[1] for f in files) == ["a.csv", "b.csv", "c.csv"], out
     assert any(line.endswith("breaks: failed") for line in lines), out
     assert "probe failure on purpose" not in out, "progress printed the log, not one line per task"
     # the lock sensor gave its slot back between pokes: rescheduled, one try, not blocking
@@ -352,9 +361,10 @@ def test_make_docs_serves_report_data_docs_and_dbt_docs_read_only(tmp_path):
         assert get("/dbt-docs/static_index.html") == (200, "<h1>dbt docs</h1>")
         status, index = get("/")
         assert status == 200 and all(p in index for p in ("/report/", "/data-docs/", "/dbt-docs/"))
-        for path in ("/pg.json", "/report/../pg.json", "/report/%2e%2e/pg.json", "/dbt-docs/manifest.json",
-                     "/report/"):
-            assert get(path)[0] in (302, 404), path
+        assert get("/report/") == (200, "<h1>nightly report</h1>"), "a folder redirects to its start page"
+        for path in ("/pg.json", "/report/../pg.json", "/report/%2e%2e/pg.json", "/dbt-docs/manifest.json"):
+            assert get(path)[0] == 404, path
+        assert get("/gx/")[0] == 404, "nothing else of the state dir is served"
         assert get("/report/latest.html", "POST")[0] == 501, "the docs server must be read-only"
         stop = subprocess.run(["make", "-s", "docs-stop"], cwd=REPO, env=env, capture_output=True, text=True,
                               timeout=60)
