@@ -265,11 +265,11 @@ class EmbeddedWarehouse:
             _write_private(pwfile, passwords[ADMIN_ROLE])
             self.pgdata.mkdir(mode=0o700, exist_ok=True)
         if user:
-            _make_traversable(self.state, user)
             uid = pwd.getpwnam(user).pw_uid
             for p in (self.pgdata, pwfile):
                 os.chown(p, uid, -1)
             os.chown(self.state, uid, -1)
+            _make_traversable(self.state, user)
         try:
             _pg(self.state, ["initdb", "-D", str(self.pgdata), "-U", ADMIN_ROLE, "--pwfile", str(pwfile),
                              "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8"], user)
