@@ -14,6 +14,7 @@ from airflow.sdk import Param, dag, task
 from common import run_lock
 from common.assets import MARTS
 from common.dbt_group import cross_model_tests, dbt_task_group, run_cross_model_tests
+from common.failfast import fail_fast
 
 FY_VARS = {"fy_from": "{{ params.fy_from }}", "fy_to": "{{ params.fy_to }}"}
 
@@ -37,6 +38,7 @@ def _on_failure(context) -> None:
 )
 def dg_backfill():
     @task(**run_lock.CONNECT_RETRY)
+    @fail_fast
     def check_range_and_lock(params=None, dag_run=None) -> None:
         from airflow.sdk.exceptions import AirflowFailException
 
@@ -46,11 +48,13 @@ def dg_backfill():
         run_lock.take(dag_run.run_id)
 
     @task
+    @fail_fast
     def dbt_cross_model_tests(names: list[str], params=None, dag_run=None) -> dict:
         return run_cross_model_tests(dag_run.run_id, names,
                                      {"fy_from": int(params["fy_from"]), "fy_to": int(params["fy_to"])})
 
     @task(outlets=MARTS, trigger_rule="all_done", retries=0)
+    @fail_fast
     def finish(params=None, dag_run=None) -> str:
         from ingest.transform import dbt_results_for_run
         from ingest.warehouse import connect

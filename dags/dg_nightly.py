@@ -18,18 +18,24 @@ from airflow.timetables.trigger import CronTriggerTimetable
 from common import run_lock
 from common.assets import MARTS
 from common.dbt_group import cross_model_tests, dbt_task_group, run_cross_model_tests
+from common.failfast import fail_fast
 
 
 def _on_failure(context) -> None:
     """Record what the run did and hand the warehouse back, whatever failed."""
     from ingest.summary import build_summary, record_run
     from ingest.transform import dbt_results_for_run
-    from ingest.warehouse import connect
+    from ingest.warehouse import connect, stopped_reason
 
     run_id = context["dag_run"].run_id
-    with connect(autocommit=True) as conn:
-        record_run(conn, build_summary(conn, run_id, dbt_results_for_run(conn, run_id).__dict__), "failed")
-    run_lock.give_back(run_id)
+    try:
+        with connect(autocommit=True) as conn:
+            record_run(conn, build_summary(conn, run_id, dbt_results_for_run(conn, run_id).__dict__), "failed")
+        run_lock.give_back(run_id)
+    except Exception as exc:
+        if stopped_reason(exc) is None:
+            raise
+        # make stop: nothing to record in a stopped warehouse; the lock is taken over by the next run
 
 
 @dag(
@@ -49,6 +55,7 @@ def _on_failure(context) -> None:
 )
 def dg_nightly():
     @task(**run_lock.CONNECT_RETRY)
+    @fail_fast
     def take_run_lock(dag_run=None) -> str:
         """Waits (DGWH_LOCK_WAIT_S) while another run, nightly or backfill, uses the warehouse; retried
         while the warehouse cannot be reached."""
@@ -56,12 +63,14 @@ def dg_nightly():
         return dag_run.run_id
 
     @task
+    @fail_fast
     def discover_new_files() -> list[dict]:
         from ingest.pipeline import new_files
 
         return [f.as_dict() for f in new_files()]
 
     @task(max_active_tis_per_dagrun=4)
+    @fail_fast
     def load_file(file: dict, dag_run=None) -> dict:
         from ingest.discover import LandingFile
         from ingest.pipeline import process_file
@@ -69,6 +78,7 @@ def dg_nightly():
         return process_file(LandingFile.from_dict(file), run_id=dag_run.run_id).as_dict()
 
     @task(trigger_rule="all_done")
+    @fail_fast
     def loads_done(lock_owner: str | None = None, dag_run=None) -> str:
         """One file's failure must not stop the marts being built from everything else, but a run
         without the lock builds nothing. Builds the night's GX Data Docs."""
@@ -87,6 +97,7 @@ def dg_nightly():
             return ""
 
     @task.short_circuit(ignore_downstream_trigger_rules=False)
+    @fail_fast
     def build_needed(params=None, dag_run=None, ti=None) -> bool:
         """Skips the dbt group (and, through their trigger rules, the checks, Assets and docs after it)
         when nothing changed since the last successful build; ``summarise`` still runs and says why."""
@@ -106,6 +117,7 @@ def dg_nightly():
         return needed
 
     @task
+    @fail_fast
     def reconcile_marts(dag_run=None) -> str:
         """Marts agree with raw: budget totals, project counts, survey responses, ledger counts."""
         from expectations.reconcile import reconcile
@@ -118,10 +130,12 @@ def dg_nightly():
         return result.summary()
 
     @task
+    @fail_fast
     def dbt_cross_model_tests(names: list[str], dag_run=None) -> dict:
         return run_cross_model_tests(dag_run.run_id, names)
 
     @task(outlets=MARTS)
+    @fail_fast
     def publish_marts(dag_run=None, ti=None) -> dict:
         """Every dbt task and check succeeded: record the build (so a night with nothing new can skip
         dbt) and tell data-aware DAGs and BI refreshes the marts changed."""
@@ -136,6 +150,7 @@ def dg_nightly():
             return {**outcome.__dict__, "reason": decision.get("reason")}
 
     @task
+    @fail_fast
     def dbt_docs() -> str:
         """dbt's documentation site (catalog of every mart and column) as one self-contained page, linked
         from the report."""
@@ -149,6 +164,7 @@ def dg_nightly():
         return "ok" if outcome.success else "failed"
 
     @task(trigger_rule="all_done", retries=0)
+    @fail_fast
     def summarise(dbt: dict | None = None, dag_run=None, ti=None) -> str:
         from ingest.settings import get_settings
         from ingest.summary import build_summary, format_summary, night_outcome, record_run
