@@ -52,18 +52,18 @@ sample: $(VENV)/.installed
 
 run: $(VENV)/.installed $(MANIFEST)
 	@$(PY) -m sampledata.generate --for-run
-	@$(PY) -m ingest.warehouse url >/dev/null
+	@$(PY) -m ingest.warehouse check >/dev/null
 	@echo "running the nightly DAG through Airflow (dags test); one line per finished task, full log: $(STATE)/last_run.log"
 	@$(PY) -m ingest.progress --log $(STATE)/last_run.log --dag dg_nightly -- $(AIRFLOW) dags test dg_nightly \
-		|| { tail -50 $(STATE)/last_run.log; exit 1; }
+		|| { $(PY) -m ingest.runerror $(STATE)/last_run.log; exit 1; }
 	@$(PY) -m ingest.summary
 	@echo "full Airflow log: $(STATE)/last_run.log · warehouse URL: make warehouse-url"
 
 backfill: $(VENV)/.installed $(MANIFEST)
 	@$(PY) -m ingest.backfill_range >/dev/null
-	@$(PY) -m ingest.warehouse url >/dev/null
+	@$(PY) -m ingest.warehouse check >/dev/null
 	@$(AIRFLOW) dags test dg_backfill -c "$$($(PY) -m ingest.backfill_range)" > $(STATE)/last_backfill.log 2>&1 \
-		|| { tail -50 $(STATE)/last_backfill.log; exit 1; }
+		|| { $(PY) -m ingest.runerror $(STATE)/last_backfill.log; exit 1; }
 	@grep -h "backfill FY" $(STATE)/last_backfill.log | tail -1
 	@grep -q "backfill FY .*: ok" $(STATE)/last_backfill.log || { echo "backfill failed: see $(STATE)/last_backfill.log"; exit 1; }
 
@@ -75,7 +75,7 @@ bi-url: $(VENV)/.installed
 
 # FILE and REASON reach the program through the environment (make exports command-line variables), never a shell.
 withdraw: $(VENV)/.installed $(MANIFEST)
-	@$(PY) -m ingest.warehouse url >/dev/null
+	@$(PY) -m ingest.warehouse check >/dev/null
 	@$(PY) -m ingest.withdraw
 
 unlock: $(VENV)/.installed

@@ -28,6 +28,25 @@ RENDERED_JS = """() => [...document.querySelectorAll('.chart-container, [data-te
 })"""
 
 
+def _log_in(page, base: str, password: str, out: Path, attempts: int = 3) -> None:
+    """Log in through the form as a person does. Waits for the redirect to be committed, not for the
+    welcome page to finish loading (its bundles and API calls take minutes on a busy 2-core machine),
+    and tries again when the form was submitted before the page's script was ready."""
+    for attempt in range(1, attempts + 1):
+        page.goto(f"{base}/login/", wait_until="domcontentloaded", timeout=120_000)
+        page.locator("#username").wait_for(state="visible", timeout=120_000)
+        page.locator("#username").fill("admin")
+        page.locator("#password").fill(password)
+        page.get_by_role("button", name=re.compile("sign in", re.I)).click()
+        try:
+            page.wait_for_url(lambda url: "/login" not in url, wait_until="commit", timeout=90_000)
+            return
+        except Exception:  # noqa: BLE001 - Playwright's TimeoutError; retried, then reported below
+            page.screenshot(path=str(out / f"login-attempt-{attempt}.png"), full_page=True)
+    raise SystemExit(f"could not log in to {base} as admin after {attempts} attempts; the page said: "
+                     f"{page.inner_text('body')[:500]!r} (screenshots in {out})")
+
+
 def check(base: str, password: str, out: Path, chromium: str | None, timeout_s: float = 150) -> dict:
     from playwright.sync_api import sync_playwright
 
@@ -37,13 +56,9 @@ def check(base: str, password: str, out: Path, chromium: str | None, timeout_s: 
         browser = pw.chromium.launch(headless=True, executable_path=chromium or None,
                                      args=["--no-sandbox", "--disable-dev-shm-usage"])
         page = browser.new_page(viewport={"width": 1600, "height": 2200}, locale="th-TH")
-        page.goto(f"{base}/login/", wait_until="networkidle")
-        page.locator("#username").fill("admin")
-        page.locator("#password").fill(password)
-        page.get_by_role("button", name=re.compile("sign in", re.I)).click()
-        page.wait_for_url(lambda url: "/login" not in url, timeout=60_000)
+        _log_in(page, base, password, out)
         for slug in SLUGS:
-            page.goto(f"{base}/superset/dashboard/{slug}/", wait_until="networkidle", timeout=120_000)
+            page.goto(f"{base}/superset/dashboard/{slug}/", wait_until="domcontentloaded", timeout=180_000)
             deadline = time.monotonic() + timeout_s
             state: list[dict] = []
             while time.monotonic() < deadline:

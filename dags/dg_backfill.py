@@ -14,6 +14,7 @@ from airflow.sdk import Param, dag, task
 from common import run_lock
 from common.assets import MARTS
 from common.dbt_group import cross_model_tests, dbt_task_group, run_cross_model_tests
+from common.failfast import fail_fast
 
 from ingest import alerts
 from ingest.pools import WAREHOUSE_POOL
@@ -40,6 +41,7 @@ def _on_failure(context) -> None:
 )
 def dg_backfill():
     @task(retries=0)
+    @fail_fast
     def check_range(params=None) -> None:
         from airflow.sdk.exceptions import AirflowFailException
 
@@ -48,15 +50,18 @@ def dg_backfill():
             raise AirflowFailException(f"FROM ({fy_from}) is after TO ({fy_to})")
 
     @task.sensor(**run_lock.LOCK_SENSOR)
+    @fail_fast
     def take_run_lock(dag_run=None):
         return run_lock.poke(dag_run.run_id)
 
     @task(pool=WAREHOUSE_POOL)
+    @fail_fast
     def dbt_cross_model_tests(names: list[str], params=None, dag_run=None) -> dict:
         return run_cross_model_tests(dag_run.run_id, names,
                                      {"fy_from": int(params["fy_from"]), "fy_to": int(params["fy_to"])})
 
     @task(outlets=MARTS, trigger_rule="all_done", retries=0)
+    @fail_fast
     def finish(params=None, dag_run=None) -> str:
         from ingest.transform import dbt_results_for_run
         from ingest.warehouse import connect

@@ -18,6 +18,7 @@ from airflow.timetables.trigger import CronTriggerTimetable
 from common import run_lock
 from common.assets import MARTS
 from common.dbt_group import cross_model_tests, dbt_task_group, run_cross_model_tests
+from common.failfast import fail_fast
 
 from ingest import alerts
 from ingest.pools import WAREHOUSE_POOL
@@ -27,12 +28,17 @@ def _on_failure(context) -> None:
     """Record what the run did and hand the warehouse back, whatever failed."""
     from ingest.summary import build_summary, record_run
     from ingest.transform import dbt_results_for_run
-    from ingest.warehouse import connect
+    from ingest.warehouse import connect, stopped_reason
 
     run_id = context["dag_run"].run_id
-    with connect(autocommit=True) as conn:
-        record_run(conn, build_summary(conn, run_id, dbt_results_for_run(conn, run_id).__dict__), "failed")
-    run_lock.give_back(run_id)
+    try:
+        with connect(autocommit=True) as conn:
+            record_run(conn, build_summary(conn, run_id, dbt_results_for_run(conn, run_id).__dict__), "failed")
+        run_lock.give_back(run_id)
+    except Exception as exc:
+        if stopped_reason(exc) is None:
+            raise
+        # make stop: nothing to record in a stopped warehouse; the lock is taken over by the next run
 
 
 @dag(
@@ -57,18 +63,21 @@ def _on_failure(context) -> None:
 )
 def dg_nightly():
     @task.sensor(**run_lock.LOCK_SENSOR)
+    @fail_fast
     def take_run_lock(dag_run=None):
         """Waits (DGWH_LOCK_WAIT_S) while another run, nightly or backfill, uses the warehouse, without
         holding a worker slot between pokes; retried while the warehouse cannot be reached."""
         return run_lock.poke(dag_run.run_id)
 
     @task
+    @fail_fast
     def discover_new_files() -> list[dict]:
         from ingest.pipeline import new_files
 
         return [f.as_dict() for f in new_files()]
 
     @task(pool=WAREHOUSE_POOL, map_index_template="{{ file_label }}")
+    @fail_fast
     def load_file(file: dict, dag_run=None) -> dict:
         from airflow.sdk import get_current_context
 
@@ -79,6 +88,7 @@ def dg_nightly():
         return process_file(LandingFile.from_dict(file), run_id=dag_run.run_id).as_dict()
 
     @task(trigger_rule="all_done")
+    @fail_fast
     def loads_done(lock_owner: str | None = None, dag_run=None) -> str:
         """One file's failure must not stop the marts being built from everything else, but a run
         without the lock builds nothing. Builds the night's GX Data Docs."""
@@ -97,6 +107,7 @@ def dg_nightly():
             return ""
 
     @task.short_circuit(ignore_downstream_trigger_rules=False)
+    @fail_fast
     def build_needed(params=None, dag_run=None, ti=None) -> bool:
         """Skips the dbt group (and, through their trigger rules, the checks, Assets and docs after it)
         when nothing changed since the last successful build; ``summarise`` still runs and says why."""
@@ -116,6 +127,7 @@ def dg_nightly():
         return needed
 
     @task(pool=WAREHOUSE_POOL, retries=0)
+    @fail_fast
     def source_freshness() -> dict:
         """Warn-only: how long since each source last received rows; reported in the summary, never fails."""
         from ingest.transform import source_freshness as check
@@ -123,6 +135,7 @@ def dg_nightly():
         return check()
 
     @task(pool=WAREHOUSE_POOL)
+    @fail_fast
     def reconcile_marts(dag_run=None) -> str:
         """Marts agree with raw: budget totals, project counts, survey responses, ledger counts."""
         from expectations.reconcile import reconcile
@@ -135,10 +148,12 @@ def dg_nightly():
         return result.summary()
 
     @task(pool=WAREHOUSE_POOL)
+    @fail_fast
     def dbt_cross_model_tests(names: list[str], dag_run=None) -> dict:
         return run_cross_model_tests(dag_run.run_id, names)
 
     @task(outlets=MARTS)
+    @fail_fast
     def publish_marts(dag_run=None, ti=None) -> dict:
         """Every dbt task and check succeeded: record the build (so a night with nothing new can skip
         dbt) and tell data-aware DAGs and BI refreshes the marts changed."""
@@ -153,6 +168,7 @@ def dg_nightly():
             return {**outcome.__dict__, "reason": decision.get("reason")}
 
     @task
+    @fail_fast
     def dbt_docs() -> str:
         """dbt's documentation site (catalog of every mart and column) as one self-contained page, linked
         from the report."""

@@ -77,6 +77,11 @@ FILE_FIXES = {
                         "workbook, save it as .xlsx and resend.",
                         "แผ่นงานมีช่วงเซลล์เกินตารางไปมาก (มีค่าหรือรูปแบบหลงอยู่ เช่น ที่แถวหรือคอลัมน์สุดท้าย) กรุณาลบแถวและ"
                         "คอลัมน์ว่างหลังตาราง หรือคัดลอกตารางไปยังไฟล์ใหม่ บันทึกเป็น .xlsx แล้วส่งอีกครั้ง"),
+    "cell_too_large": ("A cell holds far more text than a cell may (the report names its sheet, row and column): "
+                       "text pasted by mistake, or a whole document in one cell. Shorten that cell or clear it, "
+                       "save the workbook as .xlsx and resend.",
+                       "มีเซลล์ที่มีข้อความยาวเกินกว่าที่รับได้ (รายงานระบุแผ่นงาน แถว และคอลัมน์) อาจวางข้อความผิดหรือวาง"
+                       "ทั้งเอกสารลงในเซลล์เดียว กรุณาย่อหรือลบข้อความในเซลล์นั้น บันทึกเป็น .xlsx แล้วส่งอีกครั้ง"),
     "reader_failed": ("The file could not be read within the memory and time one file may take. Copy the table "
                       "into a new workbook or export it as 'CSV UTF-8', and resend.",
                       "อ่านไฟล์ไม่สำเร็จภายในหน่วยความจำและเวลาที่กำหนดต่อหนึ่งไฟล์ กรุณาคัดลอกตารางไปยังไฟล์ใหม่ "

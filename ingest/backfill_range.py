@@ -10,7 +10,10 @@ import json
 import os
 import sys
 
-FY_MIN, FY_MAX = 2550, 2600  # the dg_backfill DAG's params accept these (BE), as dim_fiscal_year holds
+from ingest.settings import plausible_fiscal_years
+
+# The plausible fiscal years (dbt vars fy_min_be/fy_max_be, BE), which the dg_backfill DAG's params accept.
+FY_MIN, FY_MAX = plausible_fiscal_years()
 
 
 def check(fy_from: str, fy_to: str) -> dict[str, int]:

@@ -18,9 +18,14 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import socket
+import struct
 import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -34,6 +39,11 @@ BI_ROLE = "bi_reader"
 
 class EmbeddedWarehouseError(RuntimeError):
     pass
+
+
+class EmbeddedWarehouseStopped(EmbeddedWarehouseError):
+    """``make stop`` stopped the server: nothing but an explicit start (``make run``, ``make warehouse-url``)
+    brings it back, so a run's reconnect or retry cannot undo the stop."""
 
 
 @dataclass(frozen=True)
@@ -89,12 +99,83 @@ def _write_private(path: Path, text: str) -> None:
         fh.write(text)
 
 
-def _make_traversable(path: Path) -> None:
-    """Let the service user reach the data directory (only adds o+x on parents)."""
+@contextmanager
+def private_umask() -> Iterator[None]:
+    """Files and folders created inside are the owner's alone (0600/0700) from their first byte."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+# POSIX access ACLs as Linux stores them (the system.posix_acl_access xattr, acl_ea.h): a version
+# header, then (tag, permissions, id) entries sorted by tag and id.
+_ACL_XATTR = "system.posix_acl_access"
+_ACL_VERSION = 2
+_ACL_USER_OBJ, _ACL_USER, _ACL_GROUP_OBJ, _ACL_GROUP, _ACL_MASK, _ACL_OTHER = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
+_ACL_NO_ID = 0xFFFFFFFF
+
+
+def _acl_entries(path: Path) -> list[tuple[int, int, int]]:
+    """The folder's access ACL; a folder without one has the three entries of its mode bits."""
+    try:
+        raw = os.getxattr(path, _ACL_XATTR)
+    except OSError:
+        raw = b""
+    if len(raw) >= 4 and struct.unpack("<I", raw[:4])[0] == _ACL_VERSION:
+        return [struct.unpack("<HHI", raw[i:i + 8]) for i in range(4, len(raw) - 7, 8)]
+    mode = path.stat().st_mode
+    return [(_ACL_USER_OBJ, (mode >> 6) & 7, _ACL_NO_ID), (_ACL_GROUP_OBJ, (mode >> 3) & 7, _ACL_NO_ID),
+            (_ACL_OTHER, mode & 7, _ACL_NO_ID)]
+
+
+def _grant_search(path: Path, uid: int) -> None:
+    """Let one user (and nobody else) pass through a folder: a POSIX ACL entry ``user:<uid>:--x``.
+
+    The mask entry an ACL needs becomes the union of the group entries, as setfacl computes it, so
+    the owning group gains nothing it did not have; the mode's other bits stay as they were."""
+    entries = [e for e in _acl_entries(path) if not (e[0] == _ACL_USER and e[2] == uid)]
+    current = {e[2]: e[1] for e in _acl_entries(path) if e[0] == _ACL_USER}
+    entries.append((_ACL_USER, current.get(uid, 0) | 1, uid))
+    entries = [e for e in entries if e[0] != _ACL_MASK]
+    mask = 0
+    for tag, perm, _ in entries:
+        if tag in (_ACL_USER, _ACL_GROUP, _ACL_GROUP_OBJ):
+            mask |= perm
+    entries.append((_ACL_MASK, mask, _ACL_NO_ID))
+    entries.sort(key=lambda e: (e[0], e[2]))
+    os.setxattr(path, _ACL_XATTR, struct.pack("<I", _ACL_VERSION) + b"".join(struct.pack("<HHI", *e)
+                                                                             for e in entries))
+
+
+def _can_search(path: Path, uid: int, gid: int) -> bool:
+    st = path.stat()
+    if st.st_uid == uid:
+        return bool(st.st_mode & 0o100)
+    for tag, perm, who in _acl_entries(path):
+        if tag == _ACL_USER and who == uid:
+            mask = next((p for t, p, _ in _acl_entries(path) if t == _ACL_MASK), 7)
+            return bool(perm & mask & 1)
+    if st.st_gid == gid:
+        return bool(st.st_mode & 0o010)
+    return bool(st.st_mode & 0o001)
+
+
+def _make_traversable(path: Path, user: str) -> None:
+    """Let the service user reach the data directory: each parent it cannot pass through gets an ACL
+    entry for that one user. No folder gains other-execute (issue 20: ``/root`` stays 0700 to others)."""
+    entry = pwd.getpwnam(user)
     for parent in [path, *path.parents]:
-        mode = parent.stat().st_mode
-        if not mode & 0o001:
-            parent.chmod(mode | 0o001)
+        if _can_search(parent, entry.pw_uid, entry.pw_gid):
+            continue
+        try:
+            _grant_search(parent, entry.pw_uid)
+        except OSError as exc:
+            raise EmbeddedWarehouseError(
+                f"the embedded warehouse's server user {user} cannot reach {path}: {parent} lets it not pass and "
+                f"takes no ACL ({exc.strerror}); grant it search permission there (setfacl -m u:{user}:x "
+                f"{parent}) or set DGWH_STATE_DIR to a folder it can reach") from None
 
 
 def _pg(state: Path, args: list[str], user: str | None, **kw) -> subprocess.CompletedProcess:
@@ -121,6 +202,14 @@ class EmbeddedWarehouse:
         data = json.loads(self.config_path.read_text())
         return EmbeddedConfig(port=data["port"], passwords=data["passwords"])
 
+    @property
+    def stopped_marker(self) -> Path:
+        """Present while ``make stop`` wants the server down: only an explicit start removes it."""
+        return self.state / "pg.stopped"
+
+    def stopped_on_purpose(self) -> bool:
+        return self.stopped_marker.exists()
+
     def is_running(self) -> bool:
         if not (self.pgdata / "postmaster.pid").exists():
             return False
@@ -130,19 +219,57 @@ class EmbeddedWarehouse:
         except subprocess.CalledProcessError:
             return False
 
+    def orphan_pid(self) -> int | None:
+        """The postmaster serving this data directory when its ``postmaster.pid`` is gone (deleted by hand):
+        found by its command line (``postgres -D <pgdata>``), which pg_ctl cannot do without the pid file."""
+        target = str(self.pgdata)
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                argv = (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            args = [a.decode(errors="replace") for a in argv if a]
+            if not args or Path(args[0]).name != "postgres" or "-D" not in args[:-1]:
+                continue
+            given = args[args.index("-D") + 1]
+            try:
+                same = Path(given).resolve() == self.pgdata
+            except OSError:
+                same = given == target
+            if same:
+                return int(proc.name)
+        return None
+
+    def _stop_orphan(self, pid: int) -> None:
+        """Fast shutdown (SIGINT), as ``pg_ctl stop -m fast`` sends, then wait for it to end."""
+        try:
+            os.kill(pid, signal.SIGINT)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if not Path(f"/proc/{pid}").exists() or self.orphan_pid() != pid:
+                return
+            time.sleep(0.1)
+        raise EmbeddedWarehouseError(f"the embedded PostgreSQL (pid {pid}, {self.pgdata}) did not stop within 60 s "
+                                     f"of a fast shutdown; stop it with `kill -INT {pid}` or `kill -QUIT {pid}`")
+
     def _init(self) -> None:
         user = _run_as()
-        self.state.mkdir(parents=True, exist_ok=True)
-        passwords = {r: secrets.token_urlsafe(24) for r in (ADMIN_ROLE, PIPELINE_ROLE, BI_ROLE)}
-        pwfile = self.state / ".initpw"
-        _write_private(pwfile, passwords[ADMIN_ROLE])  # issue 20: never 0644, even while initdb runs
-        self.pgdata.mkdir(mode=0o700, exist_ok=True)
+        with private_umask():  # issue 20: .initpw, pg.json and the state folder are never readable by others
+            self.state.mkdir(parents=True, exist_ok=True)
+            passwords = {r: secrets.token_urlsafe(24) for r in (ADMIN_ROLE, PIPELINE_ROLE, BI_ROLE)}
+            pwfile = self.state / ".initpw"
+            _write_private(pwfile, passwords[ADMIN_ROLE])
+            self.pgdata.mkdir(mode=0o700, exist_ok=True)
         if user:
-            _make_traversable(self.state)
             uid = pwd.getpwnam(user).pw_uid
             for p in (self.pgdata, pwfile):
                 os.chown(p, uid, -1)
             os.chown(self.state, uid, -1)
+            _make_traversable(self.state, user)
         try:
             _pg(self.state, ["initdb", "-D", str(self.pgdata), "-U", ADMIN_ROLE, "--pwfile", str(pwfile),
                              "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8"], user)
@@ -157,7 +284,17 @@ class EmbeddedWarehouse:
             )
         _write_private(self.config_path, json.dumps({"port": port, "passwords": passwords}))
 
+    def ensure_started(self) -> EmbeddedConfig:
+        """Start the server if it is down, unless ``make stop`` stopped it: what a run's connections call."""
+        if self.stopped_on_purpose():  # even while it is still shutting down: nothing may undo the stop
+            raise EmbeddedWarehouseStopped(
+                "the embedded warehouse was stopped with `make stop` and stays stopped; `make run` or "
+                "`make warehouse-url` starts it again")
+        return self.start()
+
     def start(self) -> EmbeddedConfig:
+        """Start the server (an explicit start: it also ends a ``make stop``)."""
+        self.stopped_marker.unlink(missing_ok=True)
         if not self.config_path.exists():
             if self.pgdata.exists():
                 shutil.rmtree(self.pgdata)
@@ -165,12 +302,19 @@ class EmbeddedWarehouse:
             self._start()
             self._bootstrap()
         elif not self.is_running():
+            orphan = self.orphan_pid()
+            if orphan is not None:  # its postmaster.pid was deleted: it shuts itself down within a minute anyway
+                print(f"the embedded warehouse's postmaster.pid was missing while its server (pid {orphan}) still "
+                      "ran: stopped that server to start it again cleanly", file=sys.stderr, flush=True)
+                self._stop_orphan(orphan)
             self._start()
             self._harden()  # warehouses made before the roles were narrowed get narrowed too
         return self.config()
 
     def _start(self) -> None:
         user = _run_as()
+        if user:
+            _make_traversable(self.state, user)
         try:
             _pg(self.state, ["pg_ctl", "start", "-w", "-t", "60", "-D", str(self.pgdata),
                              "-l", str(self.log_path)], user)
@@ -228,8 +372,16 @@ class EmbeddedWarehouse:
         with self._admin(DATABASE) as conn:
             conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
 
-    def stop(self) -> bool:
-        if not self.is_running():
-            return False
-        _pg(self.state, ["pg_ctl", "stop", "-w", "-m", "fast", "-D", str(self.pgdata)], _run_as())
-        return True
+    def stop(self, keep_stopped: bool = False) -> str | None:
+        """Stop the server; None if none was running. ``keep_stopped`` (``make stop``): nothing but an explicit
+        start brings it back. A server whose ``postmaster.pid`` was deleted is found by its data directory."""
+        if keep_stopped and self.config_path.exists():
+            self.stopped_marker.touch()  # first: a run reconnecting while the server goes down must not restart it
+        if self.is_running():
+            _pg(self.state, ["pg_ctl", "stop", "-w", "-m", "fast", "-D", str(self.pgdata)], _run_as())
+            return "stopped"
+        orphan = self.orphan_pid()
+        if orphan is not None:
+            self._stop_orphan(orphan)
+            return f"stopped (its postmaster.pid was missing: found the server, pid {orphan}, by its data directory)"
+        return None

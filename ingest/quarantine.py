@@ -36,7 +36,28 @@ MAX_ROWS_SHOWN = 10
 MAX_VALUES_SHOWN = 5
 MAX_MESSAGE = 300
 MAX_ROW_LINES = 500
-PRIVATE = 0o640  # quarantined copies and their reports hold agencies' data: not world-readable
+PRIVATE = 0o600  # quarantined copies and their reports hold agencies' data: the pipeline's user alone
+PRIVATE_DIR = 0o700
+
+
+def _private_dir(path: Path, narrow: bool = True) -> None:
+    """``path`` and the folders made for it are 0700 from their creation; an older, wider one is narrowed
+    (``narrow``: the day folders are the pipeline's; a configured QUARANTINE_DIR keeps the mode it was given)."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, PRIVATE_DIR)
+        except FileExistsError:
+            pass
+    if narrow and path.stat().st_mode & 0o777 != PRIVATE_DIR and path.stat().st_uid == os.geteuid():
+        os.chmod(path, PRIVATE_DIR)
+
+
+def _open_private(path: Path, mode: str = "w", **kw):
+    """A file that is 0600 before its first byte (created so; an existing one is narrowed before writing)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE)
+    os.fchmod(fd, PRIVATE)
+    return os.fdopen(fd, mode, **kw)
 
 
 def formula_safe(value: object) -> str:
@@ -231,24 +252,25 @@ def quarantine(lf: LandingFile, quarantine_dir: Path, code: str, message_en: str
     source = SOURCES[lf.source]
     day = datetime.now(UTC).strftime("%Y-%m-%d")
     target_dir = quarantine_dir / day
-    target_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
+    _private_dir(quarantine_dir, narrow=False)
+    _private_dir(target_dir)
     target = target_dir / f"{lf.sha256[:12]}_{safe_name(lf.relative_path)}"
-    with local_copy(lf.uri) as src:
-        shutil.copyfile(src, target)
-    os.chmod(target, PRIVATE)  # agencies' data: the pipeline's user and group, nobody else
+    with local_copy(lf.uri) as src, open(src, "rb") as fin, _open_private(target, "wb") as fout:
+        shutil.copyfileobj(fin, fout)
     feedback = feedback_text(lf, source, code, message_en, message_th, failures, sheets,
                              rows[:2] if rows else None)
-    Path(str(target) + ".feedback.txt").write_text(feedback, encoding="utf-8")
-    Path(str(target) + ".report.md").write_text(
-        _report(lf, source, code, message_en, message_th, failures, run_id, feedback, rows), encoding="utf-8")
-    Path(str(target) + ".report.json").write_text(json.dumps(
+    report_json = json.dumps(
         {"file": lf.relative_path, "source": lf.source, "sha256": lf.sha256, "run_id": run_id, "code": code,
          "message_en": message_en, "message_th": message_th,
          "failures": [{**f, "values": [formula_safe(v) for v in f.get("values") or []]} for f in failures],
          "explained": [explain(f, source).__dict__ for f in failures], "feedback": feedback,
          "rows_rejected": [{"row": i.row, "sheet": i.sheet, "column": i.column, "value": formula_safe(i.value)
                             if i.value is not None else None, "reason": i.message} for i in (rows[2] if rows else [])]},
-        ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    for suffix in REPORT_SUFFIXES:
-        os.chmod(str(target) + suffix, PRIVATE)
+        ensure_ascii=False, indent=2, default=str)
+    texts = {".feedback.txt": feedback,
+             ".report.md": _report(lf, source, code, message_en, message_th, failures, run_id, feedback, rows),
+             ".report.json": report_json}
+    for suffix, text in texts.items():
+        with _open_private(Path(str(target) + suffix), encoding="utf-8") as fh:
+            fh.write(text)
     return target

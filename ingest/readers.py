@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import html
 import io
 import os
 import re
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import IO
+from xml.parsers import expat
 
 from ingest.sources import Source
 from ingest.thai import name_key
@@ -38,6 +40,7 @@ DEFAULT_MAX_FILE_MB = 512  # the largest real file (a budget-bill book) is about
 DEFAULT_MAX_FILE_ROWS = 250_000  # a national readiness survey year is about 10,000 rows
 DEFAULT_MAX_SHEET_CELLS = 5_000_000  # a sheet's first-to-last-cell box; the largest real one is about 200,000
 MAX_LINE_CHARS = 1 << 20  # a budget-bill line is about 1,000 characters; csv's own limit is 128 KiB per field
+DEFAULT_MAX_CELL_CHARS = 131_072  # a workbook cell, as csv's field limit (Excel itself stops at 32,767)
 
 
 class FileRejected(Exception):
@@ -346,6 +349,132 @@ def _check_sheet_extents(path: Path, limit: int) -> None:
                         f"อาจมีค่าหรือรูปแบบหลงอยู่ไกลจากตาราง")
 
 
+def max_cell_chars() -> int:
+    return int(os.environ.get("DGWH_MAX_CELL_CHARS") or DEFAULT_MAX_CELL_CHARS)
+
+
+def _local(name: str) -> str:
+    return name.rsplit(":", 1)[-1].rsplit("}", 1)[-1]
+
+
+def _stream_xml(fh: IO[bytes], start, end, text) -> None:
+    """Feed a part to expat in 1 MB chunks: text arrives in pieces, so no value is ever held whole."""
+    parser = expat.ParserCreate()
+    parser.buffer_text = False
+    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, text
+    while chunk := fh.read(1 << 20):
+        parser.Parse(chunk, False)
+    parser.Parse(b"", True)
+
+
+def _sheet_names(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet part -> the sheet's name as Excel shows it (the part's own name when it cannot be told)."""
+    names: dict[str, str] = {}
+    try:
+        book = zf.read("xl/workbook.xml").decode("utf-8", "replace")
+        rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    except (KeyError, OSError, zipfile.BadZipFile):
+        return names
+    targets = {m.group(1): m.group(2) for m in re.finditer(
+        r'<Relationship\b[^>]*?\bId="([^"]+)"[^>]*?\bTarget="([^"]+)"', rels)}
+    targets |= {m.group(2): m.group(1) for m in re.finditer(
+        r'<Relationship\b[^>]*?\bTarget="([^"]+)"[^>]*?\bId="([^"]+)"', rels)}
+    for m in re.finditer(r"<(?:\w+:)?sheet\b([^>]*)/?>", book):
+        name, rid = re.search(r'\bname="([^"]*)"', m.group(1)), re.search(r'\br:id="([^"]*)"', m.group(1))
+        if name and rid and rid.group(1) in targets:
+            target = targets[rid.group(1)].lstrip("/")
+            names[target if target.startswith("xl/") else f"xl/{target}"] = html.unescape(name.group(1))
+    return names
+
+
+def _check_cell_sizes(path: Path, limit: int) -> None:
+    """Refuse a workbook with a cell longer than ``limit`` characters, naming its sheet, row and column, before
+    the reader loads it: shared strings and each sheet are streamed and their text only counted (issue 20)."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        return  # not a workbook: calamine says why
+    with zf:
+        parts = {i.filename.lower(): i.filename for i in zf.infolist()}
+        long_strings: dict[int, int] = {}  # shared string index -> its length, for those over the limit
+        state = {"si": -1, "in_si": False, "in_t": 0, "n": 0}
+
+        def si_start(name: str, attrs: dict) -> None:
+            tag = _local(name)
+            if tag == "si":
+                state.update(si=state["si"] + 1, in_si=True, n=0)
+            elif tag == "t" and state["in_si"]:
+                state["in_t"] += 1
+
+        def si_end(name: str) -> None:
+            tag = _local(name)
+            if tag == "t" and state["in_t"]:
+                state["in_t"] -= 1
+            elif tag == "si":
+                if state["n"] > limit:
+                    long_strings[state["si"]] = state["n"]
+                state["in_si"] = False
+
+        def si_text(data: str) -> None:
+            if state["in_t"]:
+                state["n"] += len(data)
+
+        found: list[tuple[str, int, str, int]] = []  # (sheet, row, column, characters)
+        try:
+            if "xl/sharedstrings.xml" in parts:
+                with zf.open(parts["xl/sharedstrings.xml"]) as fh:
+                    _stream_xml(fh, si_start, si_end, si_text)
+            names = _sheet_names(zf)
+            for lower, part in sorted(parts.items()):
+                if not (lower.startswith("xl/worksheets/") and lower.endswith(".xml")):
+                    continue
+                cell = {"ref": "", "type": "", "in_value": False, "n": 0, "index": ""}
+
+                def c_start(name: str, attrs: dict, cell=cell) -> None:
+                    tag = _local(name)
+                    if tag == "c":
+                        cell.update(ref=attrs.get("r", ""), type=attrs.get("t", ""), n=0, index="")
+                    elif tag in ("v", "t"):
+                        cell["in_value"] = True
+
+                def c_end(name: str, cell=cell, part=part) -> None:
+                    tag = _local(name)
+                    if tag in ("v", "t"):
+                        cell["in_value"] = False
+                    elif tag == "c":
+                        n = cell["n"]
+                        if cell["type"] == "s" and cell["index"].strip().isdigit():
+                            n = long_strings.get(int(cell["index"]), 0)
+                        if n > limit and len(found) < MAX_CELLS_NAMED:
+                            ref = re.match(r"([A-Z]{1,3})([0-9]+)$", cell["ref"] or "")
+                            found.append((names.get(part, part), int(ref.group(2)) if ref else 0,
+                                          ref.group(1) if ref else "?", n))
+
+                def c_text(data: str, cell=cell) -> None:
+                    if cell["in_value"]:
+                        cell["n"] += len(data)
+                        if len(cell["index"]) < 16:
+                            cell["index"] += data[:16]
+
+                with zf.open(part) as fh:
+                    _stream_xml(fh, c_start, c_end, c_text)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError,
+                expat.ExpatError):
+            return  # damaged or encrypted part: calamine says why
+    if found:
+        sheet, row, column, n = found[0]
+        more = f" (and {len(found) - 1} more such cell(s))" if len(found) > 1 else ""
+        raise FileRejected(
+            "cell_too_large",
+            f"sheet {sheet!r}, row {row}, column {column}: a cell of {n:,} characters; at most {limit:,} per cell "
+            f"(DGWH_MAX_CELL_CHARS){more}",
+            f"แผ่นงาน {sheet!r} แถวที่ {row} คอลัมน์ {column}: เซลล์มีข้อความ {n:,} ตัวอักษร "
+            f"เกินกว่าที่รับได้ ({limit:,} ตัวอักษรต่อเซลล์){more}", row)
+
+
+MAX_CELLS_NAMED = 10
+
+
 def read_xlsx(path: Path, source: Source, limits: FileLimits | None = None) -> list[Table]:
     from python_calamine import CalamineWorkbook
 
@@ -354,6 +483,7 @@ def read_xlsx(path: Path, source: Source, limits: FileLimits | None = None) -> l
     if size > limits.max_bytes:
         raise _too_large(size, limits, 0)
     _check_sheet_extents(path, max_sheet_cells())
+    _check_cell_sizes(path, max_cell_chars())
     try:
         workbook = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types for every kind of damage

@@ -250,7 +250,14 @@ def main(argv: list[str] | None = None) -> int:
     if args[:1] not in (["unlock"], ["status"]):
         print("usage: python -m ingest.runlock unlock|status", file=sys.stderr)
         return 2
-    with connect(autocommit=True) as conn:
+    from ingest.embedded_pg import EmbeddedWarehouseError
+
+    try:
+        conn = connect(autocommit=True)
+    except (psycopg.Error, EmbeddedWarehouseError) as exc:
+        print(f"error: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        return 1
+    with conn:
         if args[0] == "status":
             _ensure_table(conn)
             held = _holder(conn, "pipeline")

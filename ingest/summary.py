@@ -30,9 +30,17 @@ def build_summary(conn: psycopg.Connection, run_id: str, dbt: dict | None = None
                for r in conn.execute(
         "SELECT path, reject_code, reject_reason, quarantine_path, source, rows_rejected, rows_in FROM ops.file_ledger "
         "WHERE run_id = %s AND status = 'loaded' AND rows_rejected > 0 ORDER BY path", (run_id,)).fetchall()]
-    checks = [{"suite": r[0], "success": r[1], "evaluated": r[2], "failed": r[3]} for r in conn.execute(
-        "SELECT suite, success, evaluated, failed FROM ops.validation_runs WHERE run_id = %s AND file_id IS NULL "
-        "ORDER BY validation_id", (run_id,)).fetchall()]
+    # One entry per check, its final result: a task retried after a failed check records it twice, and the
+    # summary must not show "FAILED" beside "run status: success" (issue 20). Earlier failed tries are counted.
+    checks = [{"suite": r[0], "success": r[1], "evaluated": r[2], "failed": r[3], "tries": r[4],
+               "failed_tries": r[5]} for r in conn.execute(
+        """SELECT suite, success, evaluated, failed, tries, failed_tries FROM (
+               SELECT suite, success, evaluated, failed, validation_id,
+                      count(*) OVER w AS tries, count(*) FILTER (WHERE NOT success) OVER w AS failed_tries,
+                      row_number() OVER (PARTITION BY suite ORDER BY validation_id DESC) AS newest
+               FROM ops.validation_runs WHERE run_id = %s AND file_id IS NULL
+               WINDOW w AS (PARTITION BY suite)) AS t
+           WHERE newest = 1 ORDER BY validation_id""", (run_id,)).fetchall()]
     marts = {}
     for name in CONTRACT_MARTS:
         exists = conn.execute("SELECT to_regclass(%s)", (f"marts.{name}",)).fetchone()[0]
@@ -124,8 +132,11 @@ def format_summary(summary: dict) -> str:
     checks = summary.get("checks") or []
     if checks:
         failed = [c for c in checks if not c["success"]]
+        retried = [c for c in checks if c["success"] and c.get("failed_tries")]
         lines.append(f"checks after dbt: {len(checks) - len(failed)} of {len(checks)} passed"
-                     + "".join(f"; FAILED {c['suite']} ({c['failed']} mismatch(es))" for c in failed))
+                     + "".join(f"; FAILED {c['suite']} ({c['failed']} mismatch(es))" for c in failed)
+                     + "".join(f"; {c['suite']} passed on retry (failed {c['failed_tries']} of {c['tries']} tries)"
+                               for c in retried))
     freshness = summary.get("freshness")
     if freshness:
         lines.append(format_freshness(freshness))

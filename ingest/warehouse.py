@@ -1,19 +1,31 @@
 """Where the warehouse is: WAREHOUSE_URL if set, else the checkout's embedded PostgreSQL.
 
-``python -m ingest.warehouse url|bi-url|stop`` backs the Makefile's targets.
+``python -m ingest.warehouse url|bi-url|check|stop`` backs the Makefile's targets; each fails with one line
+(``error: ...``) on stderr, never a traceback.
+
+Connections fail fast: each attempt waits at most ``DGWH_CONNECT_TIMEOUT_S`` (default 10) and a warehouse
+that cannot be reached is tried again for at most ``DGWH_CONNECT_BUDGET_S`` (default 15) before
+``WarehouseUnavailable`` names it (host:port, password masked). Longer outages are the scheduler's:
+Airflow retries the tasks. A run never starts an embedded server that ``make stop`` stopped.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sys
+import time
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 
-from ingest.embedded_pg import BI_ROLE, PIPELINE_ROLE, EmbeddedWarehouse
+from ingest.embedded_pg import BI_ROLE, PIPELINE_ROLE, EmbeddedWarehouse, EmbeddedWarehouseError
 from ingest.settings import get_settings
+
+log = logging.getLogger(__name__)
+DEFAULT_CONNECT_TIMEOUT_S = 10
+DEFAULT_CONNECT_BUDGET_S = 15.0
 
 
 def embedded() -> EmbeddedWarehouse:
@@ -21,18 +33,34 @@ def embedded() -> EmbeddedWarehouse:
 
 
 def warehouse_url() -> str:
-    """The pipeline's URL, starting the embedded server when WAREHOUSE_URL is unset."""
+    """The pipeline's URL, starting the embedded server when WAREHOUSE_URL is unset (unless ``make stop``
+    stopped it: then ``EmbeddedWarehouseStopped``)."""
     url = get_settings().warehouse_url
     if url:
         return url
-    return embedded().start().url(PIPELINE_ROLE)
+    return embedded().ensure_started().url(PIPELINE_ROLE)
+
+
+def stopped_reason(exc: BaseException) -> str | None:
+    """One line when ``exc`` comes from the embedded warehouse having been stopped with ``make stop`` (before
+    or during the work that raised it), else None: such a failure is not worth retrying."""
+    from ingest.embedded_pg import EmbeddedWarehouseStopped
+
+    if isinstance(exc, EmbeddedWarehouseStopped):
+        return str(exc)
+    if get_settings().warehouse_url or not embedded().stopped_on_purpose():
+        return None
+    if isinstance(exc, psycopg.Error | EmbeddedWarehouseError):
+        return ("the embedded warehouse was stopped with `make stop` during the run, which stops here; "
+                "`make run` starts it again and loads what is left")
+    return None
 
 
 def bi_reader_url() -> str:
     """The read-only BI URL: same server, role bi_reader."""
     settings = get_settings()
     if not settings.warehouse_url:
-        return embedded().start().url(BI_ROLE)
+        return embedded().ensure_started().url(BI_ROLE)
     parts = urlsplit(settings.warehouse_url)
     password = quote(bi_reader_password(), safe="")
     netloc = f"{BI_ROLE}:{password}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
@@ -42,7 +70,7 @@ def bi_reader_url() -> str:
 def bi_reader_password() -> str:
     """BI_READER_PASSWORD for an external server; generated for the embedded one."""
     if not get_settings().warehouse_url:
-        return embedded().start().passwords[BI_ROLE]
+        return embedded().ensure_started().passwords[BI_ROLE]
     pw = os.environ.get("BI_READER_PASSWORD")
     if not pw:
         raise RuntimeError("BI_READER_PASSWORD must be set when WAREHOUSE_URL points at an external server")
@@ -69,28 +97,89 @@ def mask_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
+def host_port(url: str) -> str:
+    """``host:port`` of a URL or key=value connection string, for messages."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.Error:
+        return "?"
+    return f"{info.get('host') or 'localhost'}:{info.get('port') or 5432}"
+
+
+def _transient(exc: psycopg.OperationalError) -> bool:
+    """Nothing answered (refused, timed out, unreachable), or the server is starting or full: worth a retry.
+    A server's refusal (password, database, role) is not."""
+    return exc.sqlstate in (None, "57P03", "53300")
+
+
 def connect(autocommit: bool = False, url: str | None = None) -> psycopg.Connection:
     url = url or warehouse_url()
-    try:
-        return psycopg.connect(url, autocommit=autocommit, application_name="dg_warehouse")
-    except psycopg.OperationalError as exc:
-        raise WarehouseUnavailable(f"cannot connect to the warehouse {mask_url(url)}: {exc}") from None
+    timeout = max(1, int(float(os.environ.get("DGWH_CONNECT_TIMEOUT_S") or DEFAULT_CONNECT_TIMEOUT_S)))
+    budget = float(os.environ.get("DGWH_CONNECT_BUDGET_S") or DEFAULT_CONNECT_BUDGET_S)
+    started = time.monotonic()
+    attempts, delay = 0, 0.5
+    while True:
+        attempts += 1
+        try:
+            return psycopg.connect(url, autocommit=autocommit, application_name="dg_warehouse",
+                                   connect_timeout=timeout)
+        except psycopg.OperationalError as exc:
+            waited = time.monotonic() - started
+            if _transient(exc) and waited + delay < budget:
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            reason = " ".join(str(exc).split())  # libpq's message spans lines: one line, for people and logs
+            tried = f"; tried {attempts} times in {waited:.0f}s (DGWH_CONNECT_BUDGET_S)" if attempts > 1 else ""
+            raise WarehouseUnavailable(f"cannot connect to the warehouse {mask_url(url)} at {host_port(url)}: "
+                                       f"{reason}{tried}") from None
+
+
+def check() -> str:
+    """Connect once (with the budget above) and say where the warehouse is: ``make run``'s first step, so a
+    wrong or unreachable WAREHOUSE_URL fails in seconds, before Airflow starts."""
+    url = warehouse_url()
+    with connect(autocommit=True, url=url) as conn:
+        conn.execute("SELECT 1")
+    return f"warehouse reachable at {host_port(url)}"
+
+
+def _one_line(exc: BaseException) -> str:
+    """The first line of an error: the embedded server's start failure carries its log's tail after it."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, EmbeddedWarehouseError) and "\n" in str(exc).strip():
+        first += f" (its log: {embedded().log_path})"
+    return first
 
 
 def main(argv: list[str]) -> int:
     cmd = argv[0] if argv else "url"
-    if cmd == "url":
-        print(warehouse_url())
-    elif cmd == "bi-url":
-        print(bi_reader_url())
-    elif cmd == "stop":
-        if get_settings().warehouse_url:
-            print("WAREHOUSE_URL is set: nothing embedded to stop")
+    try:
+        if cmd == "url":
+            url = get_settings().warehouse_url or embedded().start().url(PIPELINE_ROLE)  # explicit: ends a stop
+            print(url)
+        elif cmd == "bi-url":
+            if not get_settings().warehouse_url:
+                embedded().start()
+            print(bi_reader_url())
+        elif cmd == "check":
+            if not get_settings().warehouse_url:
+                embedded().start()
+            print(check())
+        elif cmd == "stop":
+            if get_settings().warehouse_url:
+                print("WAREHOUSE_URL is set: nothing embedded to stop")
+            else:
+                how = embedded().stop(keep_stopped=True)
+                print(f"embedded warehouse {how}; it stays stopped until `make run` or `make warehouse-url`" if how
+                      else "embedded warehouse was not running")
         else:
-            print("embedded warehouse stopped" if embedded().stop() else "embedded warehouse was not running")
-    else:
-        print(f"unknown command {cmd!r}; use url, bi-url or stop", file=sys.stderr)
-        return 2
+            print(f"unknown command {cmd!r}; use url, bi-url, check or stop", file=sys.stderr)
+            return 2
+    except (EmbeddedWarehouseError, psycopg.Error, OSError, RuntimeError) as exc:
+        log.debug("python -m ingest.warehouse %s failed", cmd, exc_info=True)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return 1
     return 0
 
 

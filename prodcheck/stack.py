@@ -192,7 +192,7 @@ def postgres_server(stack: Stack, name: str, service: dict, port: int, env: dict
     sockets.mkdir(parents=True, exist_ok=True)
     owner = _run_as()  # as root: the embedded warehouse's unprivileged service user
     if owner:
-        _make_traversable(stack.root)
+        _make_traversable(stack.root, owner)
         for path in (stack.root / name, sockets):
             shutil.chown(path, owner, pwd.getpwnam(owner).pw_gid)
     senv = {k: interpolate(str(v), env) for k, v in service.get("environment", {}).items()}

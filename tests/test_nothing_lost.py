@@ -597,3 +597,322 @@ def test_a_night_with_poison_in_flight_and_conflicting_files_completes_and_the_n
                             ).fetchone()[0] == 1
         assert_ledger_consistent(conn)
     assert night2 == [("integration_plan/2566/inflight.csv", "loaded", 1)]
+
+
+# ---------------------------------------------------------------------------------------------------- case 7: the rest
+# make stop during a run, a deleted postmaster.pid, one-line errors, permissions, one run status, cell size.
+
+WAITER = r"""
+import sys, time
+from ingest.runlock import acquire
+from ingest.warehouse import connect, stopped_reason
+for attempt in range(200):  # as Airflow retries take_run_lock: connect again and wait again
+    try:
+        with connect(autocommit=True) as conn:
+            print("WAITING", flush=True)
+            acquire(conn, "waiting-run", wait_s=300)
+    except Exception as exc:
+        why = stopped_reason(exc)
+        if why:
+            print("STOPPED: " + why, flush=True)
+            sys.exit(1)
+        print("RETRY " + type(exc).__name__, flush=True)
+        time.sleep(0.2)
+"""
+
+
+def _port_open(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _make(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "-s", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout,
+                          env={**ENV, **os.environ})
+
+
+@pytest.fixture(scope="module")
+def stoppable(make_warehouse):
+    """A warehouse of its own: these tests stop it (the others' server stays up)."""
+    wh = make_warehouse("stoppable")
+    wh.use()
+    with wh.connect() as conn:
+        ensure_schema(conn)
+    yield wh
+    from ingest.embedded_pg import EmbeddedWarehouse
+
+    EmbeddedWarehouse(wh.state).stopped_marker.unlink(missing_ok=True)
+
+
+def test_make_stop_stops_the_warehouse_while_a_run_waits_and_it_stays_stopped(stoppable):
+    """Before: the waiting run's reconnect (Airflow's retry of take_run_lock) started the server again
+    within half a second of `make stop`. Now the stop holds and the run ends with one line, not retried."""
+    sys.path.insert(0, str(REPO / "dags"))  # the DAGs' own package, as Airflow's dags folder puts it
+    from common.failfast import no_retry
+
+    from ingest.embedded_pg import EmbeddedWarehouse, EmbeddedWarehouseStopped
+    from ingest.runerror import reason
+    from ingest.warehouse import connect
+
+    stoppable.use()
+    server = EmbeddedWarehouse(stoppable.state)
+    port = server.config().port
+    holder = _holder("working-run")
+    waiter = subprocess.Popen([sys.executable, "-c", WAITER], cwd=REPO, env={**ENV, **os.environ},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert waiter.stdout.readline().strip() == "WAITING"
+        time.sleep(0.5)
+        stopped = _make("stop")
+        assert stopped.returncode == 0, stopped.stderr
+        assert stopped.stdout.strip() == ("embedded warehouse stopped; it stays stopped until `make run` or "
+                                          "`make warehouse-url`")
+        out, err = waiter.communicate(timeout=60)
+        for _ in range(15):  # 3 s: before, it was running again within half a second
+            assert not server.is_running() and not _port_open(port), "something started the server again"
+            time.sleep(0.2)
+        assert waiter.returncode == 1, out + err
+        # its waiting connection broke: stopped during the run (a retry would get "... and stays stopped")
+        assert out.splitlines()[-1] == ("STOPPED: the embedded warehouse was stopped with `make stop` during the "
+                                        "run, which stops here; `make run` starts it again and loads what is "
+                                        "left"), out + err
+        assert "RETRY" not in out
+        # Under Airflow the same error fails the task at once (AirflowFailException: no retry) ...
+        with pytest.raises(EmbeddedWarehouseStopped) as down:
+            connect()
+        assert type(no_retry(down.value)).__name__ == "AirflowFailException"
+        # ... and `make run` prints one line from the run's log, the traceback staying in the log.
+        crashed = subprocess.run([sys.executable, "-c", "from ingest.warehouse import connect; connect()"],
+                                 cwd=REPO, env={**ENV, **os.environ}, capture_output=True, text=True, timeout=60)
+        assert "Traceback" in crashed.stderr
+        assert reason(crashed.stderr) == ("the embedded warehouse was stopped with `make stop` and stays stopped; "
+                                          "`make run` or `make warehouse-url` starts it again")
+        assert _make("stop").stdout.strip() == "embedded warehouse was not running"
+    finally:
+        holder.kill()
+        holder.wait()
+        waiter.kill()
+        waiter.wait()
+    # An explicit start (make run's first step, make warehouse-url) ends the stop.
+    url = _make("warehouse-url")
+    assert url.returncode == 0 and url.stdout.strip().endswith(f"@127.0.0.1:{port}/warehouse"), url.stderr
+    assert server.is_running() and not server.stopped_marker.exists()
+    with stoppable.connect() as conn:
+        conn.execute("DELETE FROM ops.run_lock")
+
+
+def test_a_deleted_postmaster_pid_neither_breaks_make_run_nor_fools_make_stop(stoppable):
+    from ingest.embedded_pg import EmbeddedWarehouse
+
+    stoppable.use()
+    server = EmbeddedWarehouse(stoppable.state)
+    server.start()
+    port = server.config().port
+    pid = server.orphan_pid()
+    assert pid is not None
+    (server.pgdata / "postmaster.pid").unlink()
+    # make stop finds the server by its data directory instead of saying "not running".
+    stopped = _make("stop")
+    assert stopped.returncode == 0, stopped.stderr
+    assert stopped.stdout.strip() == (f"embedded warehouse stopped (its postmaster.pid was missing: found the server, "
+                                      f"pid {pid}, by its data directory); it stays stopped until `make run` or "
+                                      f"`make warehouse-url`")
+    assert not _port_open(port) and server.orphan_pid() is None
+    # make run's first step (warehouse check) stops a server left without its pid file and starts it cleanly.
+    server.start()
+    pid = server.orphan_pid()
+    (server.pgdata / "postmaster.pid").unlink()
+    check = subprocess.run([sys.executable, "-m", "ingest.warehouse", "check"], cwd=REPO, capture_output=True,
+                           text=True, timeout=120, env={**ENV, **os.environ})
+    assert check.returncode == 0, check.stderr
+    assert "Traceback" not in check.stderr
+    assert check.stderr.strip() == ("the embedded warehouse's postmaster.pid was missing while its server (pid "
+                                    f"{pid}) still ran: stopped that server to start it again cleanly")
+    assert check.stdout.strip() == f"warehouse reachable at 127.0.0.1:{port}"
+    assert server.is_running() and (server.pgdata / "postmaster.pid").exists()
+
+
+def test_an_unreachable_warehouse_fails_make_run_fast_in_one_line_naming_host_and_port(tmp_path):
+    """Before: ~15 silent minutes of retries, then a traceback. Now one line within the connect budget."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    zone = tmp_path / "zone"
+    zone.mkdir()
+    secret = "pw-never-shown"
+    env = {**ENV, "DGWH_STATE_DIR": str(tmp_path / "state"), "LANDING_ZONE": str(zone), "DGWH_CONNECT_BUDGET_S": "3",
+           "WAREHOUSE_URL": f"postgresql://dg_pipeline:{secret}@127.0.0.1:{closed}/warehouse"}
+    started = time.monotonic()
+    run = subprocess.run(["make", "-s", "run"], cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
+    assert run.returncode != 0
+    lines = [x for x in run.stderr.splitlines() if not re.match(r"make(\[\d+\])?: ", x)]
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith(f"error: cannot connect to the warehouse postgresql://dg_pipeline:***@127.0.0.1:{closed}"
+                               f"/warehouse at 127.0.0.1:{closed}: connection failed"), lines
+    assert "Connection refused" in lines[0] and "tried " in lines[0] and "DGWH_CONNECT_BUDGET_S" in lines[0]
+    assert secret not in run.stdout + run.stderr and "Traceback" not in run.stdout + run.stderr
+    assert not (tmp_path / "state" / "last_run.log").exists(), "Airflow started"
+    # A host that does not answer at all: bounded by the connect timeout, not the kernel's minutes.
+    begun = time.monotonic()
+    check = subprocess.run([sys.executable, "-m", "ingest.warehouse", "check"], cwd=REPO, capture_output=True,
+                           text=True, timeout=120, env={**env, "WAREHOUSE_URL": "postgresql://u:p@10.255.255.1/w",
+                                                        "DGWH_CONNECT_TIMEOUT_S": "1", "DGWH_CONNECT_BUDGET_S": "2"})
+    assert check.returncode == 1 and time.monotonic() - begun < 30
+    assert check.stderr.count("\n") == 1 and check.stderr.startswith(
+        "error: cannot connect to the warehouse postgresql://u:***@10.255.255.1/w at 10.255.255.1:5432: "), check.stderr
+    assert time.monotonic() - started < 300
+
+
+def _acl(path: Path) -> list[tuple[int, int, int]]:
+    from ingest.embedded_pg import _acl_entries
+
+    return sorted(_acl_entries(path))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the server runs as a service user only when started as root")
+def test_starting_the_server_adds_no_other_execute_and_initpw_is_private_from_creation(tmp_path):
+    """Before: every parent folder the service user could not pass got o+x (e.g. /root 0701), and .initpw was
+    0644 while initdb ran. Now one ACL entry for the service user alone, and .initpw is 0600 throughout."""
+    import pwd
+    import threading
+
+    from ingest.embedded_pg import SERVICE_USER, EmbeddedWarehouse
+
+    root = Path(__import__("tempfile").mkdtemp(prefix="dgwh-test-perm-"))  # 0700, as /root
+    try:
+        parent = root / "home"
+        parent.mkdir(mode=0o750)
+        os.chmod(parent, 0o750)
+        before = {p: p.stat().st_mode & 0o7777 for p in (root, parent)}
+        server = EmbeddedWarehouse(parent / "state")
+        seen: set[int] = set()
+        done = threading.Event()
+
+        def watch() -> None:
+            pw = server.state / ".initpw"
+            while not done.is_set():
+                try:
+                    seen.add(pw.stat().st_mode & 0o7777)
+                except FileNotFoundError:
+                    pass
+                time.sleep(0.001)
+
+        watcher = threading.Thread(target=watch)
+        old = os.umask(0)  # whatever the caller's umask
+        watcher.start()
+        try:
+            server.start()
+        finally:
+            done.set()
+            watcher.join()
+            os.umask(old)
+        try:
+            assert seen == {0o600}, seen
+            uid = pwd.getpwnam(SERVICE_USER).pw_uid
+            for folder in (root, parent):
+                mode = folder.stat().st_mode & 0o7777
+                assert mode & 0o007 == before[folder] & 0o007 == 0, (folder, oct(mode))
+                entries = _acl(folder)
+                assert (2, 1, uid) in entries, entries  # user:dgwh:--x
+                assert [e for e in entries if e[0] == 4] == [(4, (before[folder] >> 3) & 7, 0xFFFFFFFF)]
+                assert [e for e in entries if e[0] == 2] == [(2, 1, uid)]
+            assert server.state.stat().st_mode & 0o077 == 0 and _acl(server.state) == [
+                (1, 7, 0xFFFFFFFF), (4, 0, 0xFFFFFFFF), (0x20, 0, 0xFFFFFFFF)]  # 0700, no ACL
+            with __import__("psycopg").connect(server.config().url(), autocommit=True) as conn:
+                assert conn.execute("SELECT 1").fetchone() == (1,)
+        finally:
+            server.stop()
+    finally:
+        __import__("shutil").rmtree(root, ignore_errors=True)
+
+
+def test_quarantined_copies_are_0600_in_0700_folders_from_creation(tmp_path):
+    from ingest.quarantine import quarantine
+
+    zone = tmp_path / "landing"
+    bad = zone / "integration_plan" / "2565" / "bad.csv"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("not,a,plan\n1,2,3\n", encoding="utf-8")
+    lf = discover(str(zone))[0]
+    qdir = tmp_path / "q" / "quarantine"
+    old = os.umask(0o022)
+    try:
+        target = quarantine(lf, qdir, "no_header", "no header", "ไม่พบหัวตาราง", [], "perm-run")
+    finally:
+        os.umask(old)
+    for path in (target, *(Path(str(target) + s) for s in (".report.md", ".report.json", ".feedback.txt"))):
+        assert path.stat().st_mode & 0o777 == 0o600, (path, oct(path.stat().st_mode))
+    assert target.parent.stat().st_mode & 0o777 == 0o700
+    assert qdir.stat().st_mode & 0o777 == 0o700 and qdir.parent.stat().st_mode & 0o777 == 0o700
+    target.parent.chmod(0o755)  # a day folder made by an older version is narrowed
+    quarantine(lf, qdir, "no_header", "no header", "ไม่พบหัวตาราง", [], "perm-run")
+    assert target.parent.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_check_that_failed_then_passed_on_retry_shows_its_final_result(night):
+    from ingest.summary import build_summary, format_summary
+
+    night.use()
+    with night.connect() as conn:
+        ensure_schema(conn)
+        for suite, ok in (("reconcile.file_ledger", False), ("reconcile.budget_by_year", True),
+                          ("reconcile.file_ledger", True)):
+            conn.execute("INSERT INTO ops.validation_runs (run_id, file_id, path, suite, success, evaluated, failed, "
+                         "critical_failed, details) VALUES ('retried-run', NULL, 'marts.x', %s, %s, 3, %s, %s, '[]')",
+                         (suite, ok, 0 if ok else 2, 0 if ok else 2))
+        text = format_summary(build_summary(conn, "retried-run", {}))
+    assert "FAILED" not in text, text
+    assert ("checks after dbt: 2 of 2 passed; reconcile.file_ledger passed on retry (failed 1 of 2 tries)"
+            in text.splitlines()), text
+
+
+def _big_cell_workbook(path: Path, shared: bool) -> Path:
+    """A plan workbook whose row 3, column E holds 300,000 characters (as a shared or an inline string)."""
+    cols = "ABCDEFGHI"
+    cells = {f"{c}1": h for c, h in zip(cols, PLAN_HEADER, strict=True)}
+    for r in (2, 3):
+        values = ["2565", DG_PLAN, OPM, f"DG65-C{r}", "x", "แพลตฟอร์มกลาง", "เกษตร", "100", "100"]
+        cells.update({f"{c}{r}": v for c, v in zip(cols, values, strict=True)})
+    cells["E3"] = "ก" * 300_000
+    minimal_xlsx(path, cells)
+    if shared:  # the same cells, E3 through the shared-strings part as Excel writes long text
+        with zipfile.ZipFile(path) as zf:
+            parts = {n: zf.read(n).decode() for n in zf.namelist()}
+        sheet = parts["xl/worksheets/sheet1.xml"]
+        sheet = re.sub(r'<c r="E3" t="inlineStr"><is><t>ก+</t></is></c>', '<c r="E3" t="s"><v>0</v></c>', sheet)
+        parts["xl/worksheets/sheet1.xml"] = sheet
+        ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+        big = "ก" * 300_000
+        parts["xl/sharedStrings.xml"] = f'<sst xmlns="{ns}" count="1" uniqueCount="1"><si><t>{big}</t></si></sst>'
+        parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+            "</Relationships>", '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/'
+            '2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, text in parts.items():
+                zf.writestr(name, text)
+    return path
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["inline", "shared-string"])
+def test_a_workbook_cell_with_an_enormous_string_is_refused_naming_sheet_row_and_column(night, shared):
+    from ingest.readers import FileRejected, read_xlsx
+    from ingest.sources import SOURCES
+
+    night.use()
+    rel = f"integration_plan/2565/big_cell_{'shared' if shared else 'inline'}.xlsx"
+    path = _big_cell_workbook(night.landing / rel, shared)
+    with pytest.raises(FileRejected) as refused:
+        read_xlsx(path, SOURCES["integration_plan"])
+    assert refused.value.code == "cell_too_large" and refused.value.row == 3
+    assert str(refused.value) == ("sheet 'data', row 3, column E: a cell of 300,000 characters; at most 131,072 per "
+                                  "cell (DGWH_MAX_CELL_CHARS)")
+    outcomes = [process_file(f, night.gate, "big-cell") for f in new_files() if f.relative_path == rel]
+    assert [o.status for o in outcomes] == ["rejected"], outcomes
+    rows = ledger(night, rel)
+    assert rows[0][1:3] == ("rejected", "cell_too_large") and "row 3, column E" in rows[0][3]
+    path.unlink()

@@ -19,9 +19,16 @@ def _warehouse_env(context: Any) -> None:
     """pre_execute hook: credentials for profiles.yml and the run id dbt records in ops.dbt_results."""
     import os
 
+    from common.failfast import no_retry
     from ingest.transform import dbt_env
 
-    os.environ.update(dbt_env())
+    try:
+        os.environ.update(dbt_env())
+    except Exception as exc:  # make stop: fail the model's task at once instead of retrying it
+        instead = no_retry(exc)
+        if instead is None:
+            raise
+        raise instead from exc
     os.environ["DGWH_RUN_ID"] = str(context["run_id"])
 
 
