@@ -12,6 +12,7 @@ by its hash) is never read again. ``DGWH_READER_ISOLATION=0`` parses in-process.
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
 import pickle
@@ -40,6 +41,9 @@ def _mapped_bytes() -> int:
 
 
 def _child(write_fd: int, path: Path, source: Source, memory_bytes: int) -> None:
+    # A reader that exhausts its limit aborts in native code; the parent reports that in one line, so the
+    # child's inherited fault handler must not print a Python stack of the parent's callers to stderr.
+    faulthandler.disable()
     try:
         if memory_bytes:
             _, hard = resource.getrlimit(resource.RLIMIT_AS)
