@@ -7,6 +7,8 @@ export PYTHONPATH := $(ROOT)
 export GX_ANALYTICS_ENABLED := false
 AIRFLOW := $(ROOT)/scripts/airflow.sh
 STATE := $(or $(DGWH_STATE_DIR),$(ROOT)/.state)
+# Processes make test runs the suite on (pytest-xdist); tests/conftest.py groups what shares a fixture.
+TEST_WORKERS ?= 2
 # The DAGs render one Airflow task per dbt model from this manifest (dbt parse; no warehouse needed).
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
@@ -101,12 +103,12 @@ stop:
 
 test: $(VENV)/.installed $(MANIFEST)
 	@$(PY) -m ruff check .
-	@$(PY) -m pytest
+	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # The edit loop: no Airflow run, no dbt build, no sample warehouse (tests/conftest.py marks the rest slow).
 test-fast: $(VENV)/.installed $(MANIFEST)
 	@$(PY) -m ruff check .
-	@$(PY) -m pytest -m "not slow"
+	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not slow"
 
 bench: $(VENV)/.installed $(MANIFEST)
 	@$(PY) -m bench.run

@@ -108,8 +108,29 @@ SLOW_MODULES = {"test_airflow", "test_bench_smoke", "test_checkouts_side_by_side
 SLOW_FIXTURES = {"sample_warehouse", "real_bill", "documents_warehouse"}
 
 
+# `make test` runs on TEST_WORKERS processes (pytest-xdist, --dist loadgroup). Each group below runs whole on
+# one worker, so a module's fixtures and the sample warehouse are built once; the modules that share the
+# sample warehouse are one group. The longest groups go first, so the workers finish at about the same time.
+LONGEST_FIRST = ("test_airflow", "test_nothing_lost", "sample", "test_operations", "test_dbt_incremental",
+                 "test_bench_smoke", "test_reliability")
+
+
+def _module(item) -> str:
+    return item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+
+
 def pytest_collection_modifyitems(config, items) -> None:
+    on_sample = {_module(i) for i in items if "sample_warehouse" in getattr(i, "fixturenames", ())}
     for item in items:
-        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        module = _module(item)
         if module in SLOW_MODULES or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+        item.add_marker(pytest.mark.xdist_group("sample" if module in on_sample else module))
+    rank = {group: i for i, group in enumerate(LONGEST_FIRST)}
+    order = {id(item): n for n, item in enumerate(items)}
+
+    def key(item) -> tuple[int, int]:
+        group = "sample" if _module(item) in on_sample else _module(item)
+        return rank.get(group, len(rank)), order[id(item)]
+
+    items.sort(key=key)

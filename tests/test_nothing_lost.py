@@ -551,10 +551,11 @@ def _nightly(wh, **env: str) -> subprocess.CompletedProcess:
 
 
 def test_a_night_with_poison_in_flight_and_conflicting_files_completes_and_the_next_loads_the_rest_once(
-        make_warehouse):
+        make_warehouse, monkeypatch):
     """Through Airflow (dags test): two poison workbooks (one refused by its range, one that exhausts the
     reader's memory), a file still being written and two agencies claiming one project code, beside good
-    files. The night completes and loads every good file once; the next night loads the in-flight file once."""
+    files. The night completes and loads every good file once; the next night's loading (the functions the
+    DAG's discover and load tasks call, without a second dbt build) loads the in-flight file once."""
     wh = make_warehouse("e2e20")
     wh.use()
     write_plan(wh, "integration_plan/2565/opm.csv", 2565, OPM, [("DG65-E1", 1_000_000)], 1)
@@ -588,8 +589,10 @@ def test_a_night_with_poison_in_flight_and_conflicting_files_completes_and_the_n
     assert "project code DG2559_2561-01 (dg_2559_2561, FY 2559) is reported by several agencies' files" in out
 
     os.utime(inflight, (inflight.stat().st_mtime - 3600,) * 2)  # written long ago by the next night
-    second = _nightly(wh, **env)
-    assert second.returncode == 0, (second.stdout + second.stderr)[-6000:]
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    second = [process_file(f, run_id="night-2").as_dict() for f in new_files()]
+    assert [o["status"] for o in second] == ["loaded"], second
     with wh.connect() as conn:
         night2 = conn.execute("SELECT path, status, count(*) OVER () FROM ops.file_ledger WHERE file_id > %s",
                               (len(night1),)).fetchall()
