@@ -10,6 +10,7 @@ Trigger with the param ``force_build`` (conf ``{"force_build": true}``) to build
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pendulum
@@ -51,10 +52,12 @@ def _on_failure(context) -> None:
                   "execution_timeout": timedelta(minutes=30)},
     on_failure_callback=[alerts.FailureAlert(), _on_failure],
     # Late: not finished by 06:00 Asia/Bangkok (four hours after the 02:00 start); the triggerer sends it.
-    deadline=DeadlineAlert(reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
-                           interval=alerts.NIGHTLY_DEADLINE_AFTER_START,
-                           callback=AsyncCallback(alerts.deadline_missed,
-                                                  kwargs={"finish_by": alerts.NIGHTLY_FINISH_BY})),
+    # `airflow dags test` (make run, make backfill, the tests) has no scheduler to watch a deadline, and Airflow
+    # 3.3.2's dag.test() fails a finished run looking its alert up (DeadlineAlertModel.get_by_id on an alert
+    # it never stored): scripts/airflow.sh sets DGWH_DEADLINE_ALERT=0 for `dags test`.
+    deadline=None if os.environ.get("DGWH_DEADLINE_ALERT") == "0" else DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_LOGICAL_DATE, interval=alerts.NIGHTLY_DEADLINE_AFTER_START,
+        callback=AsyncCallback(alerts.deadline_missed, kwargs={"finish_by": alerts.NIGHTLY_FINISH_BY})),
     params={"force_build": Param(False, type="boolean", title="Force the dbt build",
                                  description="Build and test every model even when no file arrived and "
                                              "the dbt project is unchanged since the last build.")},
