@@ -10,6 +10,8 @@ from pathlib import Path
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The Airflow connection the warehouse is inside Airflow (ingest/warehouse.py, dags/common/dbt_group.py).
+WAREHOUSE_CONN_ID = "dg_warehouse"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,12 @@
-"""Where the warehouse is: WAREHOUSE_URL if set, else the checkout's embedded PostgreSQL.
+"""Where the warehouse is: WAREHOUSE_URL if set, else the Airflow connection ``dg_warehouse`` (inside Airflow),
+else the checkout's embedded PostgreSQL.
+
+Inside Airflow the warehouse is the connection ``dg_warehouse`` (type postgres): the dbt tasks get their
+profile from it (Cosmos's profile mapping, ``dags/common/dbt_group.py``) and the pipeline's own tasks resolve
+it here, so one definition serves both. ``scripts/airflow.sh`` defines it for local runs
+(``AIRFLOW_CONN_DG_WAREHOUSE`` from ``python -m ingest.warehouse url``); the compose file from its secrets.
+A connection pointing at this checkout's embedded server is that server: it is started when down, and stays
+down after ``make stop``.
 
 ``python -m ingest.warehouse url|bi-url|check|stop`` backs the Makefile's targets; each fails with one line
 (``error: ...``) on stderr, never a traceback.
@@ -16,29 +24,80 @@ import os
 import re
 import sys
 import time
-from urllib.parse import quote, urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 
 from ingest.embedded_pg import BI_ROLE, PIPELINE_ROLE, EmbeddedWarehouse, EmbeddedWarehouseError
-from ingest.settings import get_settings
+from ingest.settings import WAREHOUSE_CONN_ID, get_settings
 
 log = logging.getLogger(__name__)
 DEFAULT_CONNECT_TIMEOUT_S = 10
 DEFAULT_CONNECT_BUDGET_S = 15.0
+CONN_ID = WAREHOUSE_CONN_ID
+CONN_ENV = "AIRFLOW_CONN_" + CONN_ID.upper()
+# Connection extras that are libpq parameters, carried into the URL (the rest are Airflow's or a hook's own).
+_LIBPQ_EXTRAS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "keepalives_idle", "target_session_attrs")
 
 
 def embedded() -> EmbeddedWarehouse:
     return EmbeddedWarehouse(get_settings().state_dir)
 
 
-def warehouse_url() -> str:
-    """The pipeline's URL, starting the embedded server when WAREHOUSE_URL is unset (unless ``make stop``
-    stopped it: then ``EmbeddedWarehouseStopped``)."""
+def url_from_connection(conn: Any) -> str:
+    """An Airflow postgres connection as a PostgreSQL URL (the database is the connection's ``schema``)."""
+    if conn.conn_type not in ("postgres", "postgresql"):
+        raise RuntimeError(f"the Airflow connection {conn.conn_id} has type {conn.conn_type!r}, not postgres")
+    auth = quote(conn.login or "", safe="") + (f":{quote(conn.password, safe='')}" if conn.password else "")
+    netloc = f"{auth}@" if auth else ""
+    host = conn.host or "127.0.0.1"
+    netloc += (f"[{host}]" if ":" in host else host) + f":{conn.port or 5432}"
+    extras = conn.extra_dejson or {}
+    query = urlencode({k: extras[k] for k in _LIBPQ_EXTRAS if extras.get(k) not in (None, "")})
+    return urlunsplit(("postgresql", netloc, "/" + (conn.schema or "postgres"), query, ""))
+
+
+def connection_url() -> str | None:
+    """The Airflow connection ``dg_warehouse`` as a URL, or None when it is not defined. Looked up through
+    Airflow's secrets backends (environment, then the metadata database or a secrets backend in a task) only
+    in a process already running Airflow, or when ``AIRFLOW_CONN_DG_WAREHOUSE`` is set: a plain command line
+    does not pay seconds for importing Airflow."""
+    if "airflow.sdk" not in sys.modules and not os.environ.get(CONN_ENV):
+        return None
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        conn = BaseHook.get_connection(CONN_ID)
+    except AirflowNotFoundException:
+        return None
+    return url_from_connection(conn)
+
+
+def _is_embedded(url: str) -> bool:
+    """Whether ``url`` is this checkout's embedded server (same loopback port as its ``pg.json``)."""
+    server = embedded()
+    if not server.config_path.exists():
+        return False
+    parts = urlsplit(url)
+    return parts.hostname in ("127.0.0.1", "localhost") and parts.port == server.config().port
+
+
+def external_url() -> str | None:
+    """WAREHOUSE_URL, else the Airflow connection unless it is this checkout's embedded server; None: the
+    warehouse is the embedded one."""
     url = get_settings().warehouse_url
     if url:
         return url
-    return embedded().ensure_started().url(PIPELINE_ROLE)
+    url = connection_url()
+    return url if url and not _is_embedded(url) else None
+
+
+def warehouse_url() -> str:
+    """The pipeline's URL (``external_url``), else the embedded server's, starting it when it is down (unless
+    ``make stop`` stopped it: then ``EmbeddedWarehouseStopped``)."""
+    return external_url() or embedded().ensure_started().url(PIPELINE_ROLE)
 
 
 def stopped_reason(exc: BaseException) -> str | None:
@@ -48,7 +107,7 @@ def stopped_reason(exc: BaseException) -> str | None:
 
     if isinstance(exc, EmbeddedWarehouseStopped):
         return str(exc)
-    if get_settings().warehouse_url or not embedded().stopped_on_purpose():
+    if not embedded().stopped_on_purpose() or external_url():
         return None
     if isinstance(exc, psycopg.Error | EmbeddedWarehouseError):
         return ("the embedded warehouse was stopped with `make stop` during the run, which stops here; "
@@ -58,10 +117,10 @@ def stopped_reason(exc: BaseException) -> str | None:
 
 def bi_reader_url() -> str:
     """The read-only BI URL: same server, role bi_reader."""
-    settings = get_settings()
-    if not settings.warehouse_url:
+    external = external_url()
+    if not external:
         return embedded().ensure_started().url(BI_ROLE)
-    parts = urlsplit(settings.warehouse_url)
+    parts = urlsplit(external)
     password = quote(bi_reader_password(), safe="")
     netloc = f"{BI_ROLE}:{password}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit(parts._replace(netloc=netloc))
@@ -69,7 +128,7 @@ def bi_reader_url() -> str:
 
 def bi_reader_password() -> str:
     """BI_READER_PASSWORD for an external server; generated for the embedded one."""
-    if not get_settings().warehouse_url:
+    if not external_url():
         return embedded().ensure_started().passwords[BI_ROLE]
     pw = os.environ.get("BI_READER_PASSWORD")
     if not pw:
@@ -156,19 +215,20 @@ def main(argv: list[str]) -> int:
     cmd = argv[0] if argv else "url"
     try:
         if cmd == "url":
-            url = get_settings().warehouse_url or embedded().start().url(PIPELINE_ROLE)  # explicit: ends a stop
+            url = external_url() or embedded().start().url(PIPELINE_ROLE)  # explicit: ends a stop
             print(url)
         elif cmd == "bi-url":
-            if not get_settings().warehouse_url:
+            if not external_url():
                 embedded().start()
             print(bi_reader_url())
         elif cmd == "check":
-            if not get_settings().warehouse_url:
+            if not external_url():
                 embedded().start()
             print(check())
         elif cmd == "stop":
-            if get_settings().warehouse_url:
-                print("WAREHOUSE_URL is set: nothing embedded to stop")
+            if external_url():
+                print(("WAREHOUSE_URL is set" if get_settings().warehouse_url else
+                       f"the Airflow connection {CONN_ID} is another server") + ": nothing embedded to stop")
             else:
                 how = embedded().stop(keep_stopped=True)
                 print(f"embedded warehouse {how}; it stays stopped until `make run` or `make warehouse-url`" if how

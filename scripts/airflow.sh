@@ -23,6 +23,20 @@ if [ "$(cat "$AIRFLOW_HOME/.pools" 2>/dev/null)" != "slots=${DGWH_WAREHOUSE_POOL
   "$ROOT/.venv/bin/python" -m ingest.pools >"$AIRFLOW_HOME/pools.log" 2>&1 || { cat "$AIRFLOW_HOME/pools.log"; exit 1; }
   echo "slots=${DGWH_WAREHOUSE_POOL_SLOTS:-}" >"$AIRFLOW_HOME/.pools"
 fi
+# The warehouse as the Airflow connection dg_warehouse (the dbt tasks' profile comes from it, and the
+# pipeline's own tasks resolve it): from WAREHOUSE_URL when set, else a connection already given in the
+# environment, else this checkout's embedded server (`python -m ingest.warehouse url` starts it). Only in
+# this process's environment, for the commands that run tasks; never written to a file.
+case "${1:-}:${2:-}" in
+  dags:test|tasks:test|standalone:*|scheduler:*|triggerer:*|celery:*|dag-processor:*)
+    if [ -n "${WAREHOUSE_URL:-}" ]; then
+      export AIRFLOW_CONN_DG_WAREHOUSE="$WAREHOUSE_URL"
+    elif [ -z "${AIRFLOW_CONN_DG_WAREHOUSE:-}" ]; then
+      AIRFLOW_CONN_DG_WAREHOUSE="$("$ROOT/.venv/bin/python" -m ingest.warehouse url | tail -n 1)"
+      [ -n "$AIRFLOW_CONN_DG_WAREHOUSE" ] || exit 1
+      export AIRFLOW_CONN_DG_WAREHOUSE
+    fi ;;
+esac
 # `dags test` runs the whole DAG run in this one process: the warehouse lock names it, so a run killed here
 # (Ctrl-C, kill -9) is taken over by the next run at once instead of blocking it (ingest/runlock.py).
 # No deadline alert there: nothing watches it without a scheduler, and Airflow 3.3.2's dag.test() fails the

@@ -104,7 +104,8 @@ def sample(sample_warehouse) -> Warehouse:
 # The fast lane (`make test-fast`): everything but what runs Airflow, a dbt build or the sample
 # warehouse. A test is slow when its module runs Airflow or dbt, or it uses a fixture that builds.
 SLOW_MODULES = {"test_airflow", "test_bench_smoke", "test_checkouts_side_by_side", "test_dbt_incremental",
-                "test_dbt_docs", "test_reliability", "test_budget_plan_names", "test_nothing_lost", "test_bi"}
+                "test_dbt_docs", "test_reliability", "test_budget_plan_names", "test_nothing_lost", "test_bi",
+                "test_warehouse_connection"}
 SLOW_FIXTURES = {"sample_warehouse", "real_bill", "documents_warehouse"}
 
 

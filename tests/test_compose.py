@@ -114,6 +114,14 @@ def test_compose_config_validates_with_env_example(example_env):
         warehouse = urlsplit(env["WAREHOUSE_URL"])
         assert (warehouse.hostname, warehouse.username, warehouse.path) == ("warehouse", "dg_pipeline", "/warehouse")
         assert warehouse.password == example["WAREHOUSE_PIPELINE_PASSWORD"]
+        # The Airflow connection the dbt tasks' profile is mapped from (Cosmos): the same URL, one secret.
+        assert env["AIRFLOW_CONN_DG_WAREHOUSE"] == env["WAREHOUSE_URL"], name
+        from airflow.sdk.definitions.connection import Connection
+
+        conn = Connection.from_uri(env["AIRFLOW_CONN_DG_WAREHOUSE"], conn_id="dg_warehouse")
+        assert (conn.conn_type, conn.host, conn.port, conn.login, conn.schema) == (
+            "postgres", "warehouse", 5432, "dg_pipeline", "warehouse")
+        assert conn.password == example["WAREHOUSE_PIPELINE_PASSWORD"]
         assert env["BI_READER_PASSWORD"] == example["BI_READER_PASSWORD"]
         # The host folder from .env is mounted read-only where the container's LANDING_ZONE points.
         landing = [v for v in services[name]["volumes"] if isinstance(v, dict) and v["target"] == env["LANDING_ZONE"]]

@@ -33,6 +33,7 @@ def test_every_airflow_service_runs_from_the_compose_file_with_nothing_of_the_co
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("@127.0.0.1:1001/airflow")
     assert env["AIRFLOW__CELERY__BROKER_URL"].endswith("@127.0.0.1:1002/0")
     assert env["WAREHOUSE_URL"].endswith("@127.0.0.1:1003/warehouse")
+    assert env["AIRFLOW_CONN_DG_WAREHOUSE"] == env["WAREHOUSE_URL"]  # the dbt tasks' connection: the same server
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:1004/execution/"
     assert env["AIRFLOW__CORE__DAGS_FOLDER"] == str(REPO / "dags")  # the Dockerfile's ENV, through its COPY
     assert env["LANDING_ZONE"] == str(tmp_path / "landing")  # the bind mount's source

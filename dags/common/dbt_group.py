@@ -3,8 +3,13 @@
 Rendered from the prebuilt ``dbt_project/target/manifest.json`` (``make manifest``), so parsing a DAG
 never runs dbt. Each task runs ``dbt build --select <node>`` in-process (dbtRunner): the model's own tests
 run with it (cautious indirect selection), and a failed model is retried on its own. Tests that span
-several models run in one task after the group (``cross_model_tests``). Warehouse credentials reach dbt
-through the task's environment, set just before it runs; they never appear in rendered templates or logs.
+several models run in one task after the group (``cross_model_tests``).
+
+Credentials come from the Airflow connection ``dg_warehouse`` (``ingest.settings.WAREHOUSE_CONN_ID``) through
+Cosmos's ``PostgresUserPasswordProfileMapping``: Cosmos writes a profiles.yml with host, port, user and database
+and ``password: "{{ env_var('COSMOS_CONN_POSTGRES_PASSWORD') }}"``, and sets that variable for the dbt run
+only. No profiles file with credentials, no password in rendered templates or logs (Airflow masks a
+connection's password once a task has read it).
 """
 
 from __future__ import annotations
@@ -12,18 +17,33 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from ingest.settings import get_settings
+from ingest.settings import WAREHOUSE_CONN_ID, get_settings
+
+# dbt's profile settings besides the connection's host, port, user, password and database
+# (dbt_project/profiles.yml has the same for dbt outside Airflow).
+PROFILE_ARGS = {"schema": "staging", "threads": 4, "connect_timeout": 10, "retries": 2}
+
+
+def profile_config():
+    """The dbt profile ``dg_warehouse`` (target ``warehouse``) mapped from the Airflow connection."""
+    from cosmos import ProfileConfig
+    from cosmos.profiles import PostgresUserPasswordProfileMapping
+
+    return ProfileConfig(profile_name="dg_warehouse", target_name="warehouse",
+                         profile_mapping=PostgresUserPasswordProfileMapping(conn_id=WAREHOUSE_CONN_ID,
+                                                                            profile_args=dict(PROFILE_ARGS)))
 
 
 def _warehouse_env(context: Any) -> None:
-    """pre_execute hook: credentials for profiles.yml and the run id dbt records in ops.dbt_results."""
+    """pre_execute hook: the embedded warehouse started if it is down (never after ``make stop``: the task fails
+    at once), and the run id dbt records in ops.dbt_results."""
     import os
 
     from common.failfast import no_retry
-    from ingest.transform import dbt_env
+    from ingest.warehouse import warehouse_url
 
     try:
-        os.environ.update(dbt_env())
+        warehouse_url()
     except Exception as exc:  # make stop: fail the model's task at once instead of retrying it
         instead = no_retry(exc)
         if instead is None:
@@ -50,7 +70,7 @@ def dbt_task_group(group_id: str, dbt_vars: dict[str, Any] | None = None, full_r
                    pool: str | None = None):
     """The dbt DAG as tasks; ``dbt_vars`` values may be Jinja templates (e.g. ``{{ params.fy_from }}``);
     ``pool``: the Airflow pool every dbt task takes a slot of (ingest/pools.py)."""
-    from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+    from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
     from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
 
     project = get_settings().dbt_project_dir
@@ -60,8 +80,7 @@ def dbt_task_group(group_id: str, dbt_vars: dict[str, Any] | None = None, full_r
     return DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(dbt_project_path=project, manifest_path=manifest, partial_parse=True),
-        profile_config=ProfileConfig(profile_name="dg_warehouse", target_name="warehouse",
-                                     profiles_yml_filepath=project / "profiles.yml"),
+        profile_config=profile_config(),
         execution_config=ExecutionConfig(execution_mode=ExecutionMode.LOCAL,
                                          invocation_mode=InvocationMode.DBT_RUNNER,
                                          test_indirect_selection=TestIndirectSelection.CAUTIOUS),
