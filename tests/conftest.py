@@ -144,6 +144,6 @@ def pytest_collection_finish(session) -> None:
     another way and the suffix silently vanishes (both workers then build the same fixtures at once). Fail
     loudly instead of running the suite that way: pytest is pinned to 9.1.1 for this."""
     items = session.items
-    if items and session.config.getvalue("loadgroup") and "@" not in items[0].nodeid:
+    if items and getattr(session.config.option, "loadgroup", False) and "@" not in items[0].nodeid:
         raise pytest.UsageError("pytest-xdist --dist loadgroup did not group the tests (node ids carry no @group): "
                                 f"pytest {pytest.__version__} is not the pinned one (requirements.lock)")
