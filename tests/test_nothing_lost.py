@@ -542,64 +542,8 @@ def test_a_wrong_backfill_range_fails_in_one_line(tmp_path, args, line):
 
 
 # ---------------------------------------------------------------------------------------------------- end to end
-
-
-def _nightly(wh, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(REPO / "scripts" / "airflow.sh"), "dags", "test", "dg_nightly"], cwd=REPO,
-                          capture_output=True, text=True, timeout=2400,
-                          env={**os.environ, "AIRFLOW_HOME": str(wh.state / "airflow"), **env})
-
-
-def test_a_night_with_poison_in_flight_and_conflicting_files_completes_and_the_next_loads_the_rest_once(
-        make_warehouse, monkeypatch):
-    """Through Airflow (dags test): two poison workbooks (one refused by its range, one that exhausts the
-    reader's memory), a file still being written and two agencies claiming one project code, beside good
-    files. The night completes and loads every good file once; the next night's loading (the functions the
-    DAG's discover and load tasks call, without a second dbt build) loads the in-flight file once."""
-    wh = make_warehouse("e2e20")
-    wh.use()
-    write_plan(wh, "integration_plan/2565/opm.csv", 2565, OPM, [("DG65-E1", 1_000_000)], 1)
-    write_plan(wh, "integration_plan/2565/prd.csv", 2565, PRD, [("DG65-E2", 2_000_000)], 1)
-    write_report(wh, "project_reports/2559/krisdika.csv", 2559, KRISDIKA,
-                 [("DG2559_2561-01", "started"), ("DG2559_2561-03", "started")], 10)
-    write_report(wh, "project_reports/2559/dopa.csv", 2559, DOPA,
-                 [("DG2559_2561-01", "not_started"), ("DG2559_2561-02", "started")], 11)
-    for name, cell in (("poison_range", "XFD1048576"), ("poison_memory", "ZZ200000")):
-        poison = plan_workbook(wh.landing / f"integration_plan/2565/{name}.xlsx", cell)
-        os.utime(poison, (poison.stat().st_mtime - 86400,) * 2)  # delivered yesterday
-    inflight = write_plan(wh, "integration_plan/2566/inflight.csv", 2566, OPM, [("DG66-E1", 5)], 1)
-    os.utime(inflight)  # being written now
-    env = {"DGWH_SETTLE_S": "600", "DGWH_MAX_SHEET_CELLS": "150000000", "DGWH_READER_MEMORY_MB": "300"}
-
-    first = _nightly(wh, **env)
-    out = first.stdout + first.stderr
-    assert first.returncode == 0, out[-6000:]
-    with wh.connect() as conn:
-        night1 = dict(conn.execute("SELECT path, coalesce(reject_code, status) FROM ops.file_ledger").fetchall())
-        status = conn.execute("SELECT status FROM ops.pipeline_runs ORDER BY finished_at DESC LIMIT 1").fetchone()[0]
-        current = conn.execute("SELECT count(*) FROM intermediate.int_project_reports_current").fetchone()[0]
-        plans = conn.execute("SELECT count(*) FROM raw.integration_plan").fetchone()[0]
-        assert_ledger_consistent(conn)
-    assert night1 == {"integration_plan/2565/opm.csv": "loaded", "integration_plan/2565/prd.csv": "loaded",
-                      "project_reports/2559/krisdika.csv": "loaded", "project_reports/2559/dopa.csv": "loaded",
-                      "integration_plan/2565/poison_range.xlsx": "sheet_too_large",
-                      "integration_plan/2565/poison_memory.xlsx": "reader_failed"}
-    assert status == "success" and current == 3 and plans == 2
-    assert "integration_plan/2566/inflight.csv: was modified" in out and "settle window" in out
-    assert "project code DG2559_2561-01 (dg_2559_2561, FY 2559) is reported by several agencies' files" in out
-
-    os.utime(inflight, (inflight.stat().st_mtime - 3600,) * 2)  # written long ago by the next night
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    second = [process_file(f, run_id="night-2").as_dict() for f in new_files()]
-    assert [o["status"] for o in second] == ["loaded"], second
-    with wh.connect() as conn:
-        night2 = conn.execute("SELECT path, status, count(*) OVER () FROM ops.file_ledger WHERE file_id > %s",
-                              (len(night1),)).fetchall()
-        assert conn.execute("SELECT count(*) FROM raw.integration_plan WHERE project_code = 'DG66-E1'"
-                            ).fetchone()[0] == 1
-        assert_ledger_consistent(conn)
-    assert night2 == [("integration_plan/2566/inflight.csv", "loaded", 1)]
+# A night through Airflow with poison workbooks, a file in flight and a cross-agency conflict beside good files,
+# and the next night loading the in-flight file once: tests/test_airflow.py (its one full night carries them).
 
 
 # ---------------------------------------------------------------------------------------------------- case 7: the rest
