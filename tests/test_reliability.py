@@ -93,6 +93,19 @@ def passwords(wh) -> list[str]:
     return list(EmbeddedWarehouse(wh.state).config().passwords.values())
 
 
+def assert_no_password_in_state_files(wh) -> int:
+    """No warehouse password in any file under the state dir but the server's own (its data and ``pg.json``);
+    returns how many files were read."""
+    scanned = 0
+    for path in wh.state.rglob("*"):
+        if path.is_file() and path.name != "pg.json" and "pgdata" not in path.relative_to(wh.state).parts:
+            scanned += 1
+            data = path.read_bytes()
+            for pw in passwords(wh):
+                assert pw.encode() not in data, path
+    return scanned
+
+
 def admin(wh, database: str = "warehouse") -> psycopg.Connection:
     return psycopg.connect(EmbeddedWarehouse(wh.state).config().url(ADMIN_ROLE, database), autocommit=True)
 
@@ -434,13 +447,7 @@ def test_no_password_in_logs_summary_reports_or_any_file_the_pipeline_wrote(rel,
     captured = capsys.readouterr()
     shown = "\n".join([caplog.text, captured.out, captured.err, text, json.dumps(summary, default=str)])
     assert caplog.records and report.is_file()
-    scanned = 0
-    for path in rel.state.rglob("*"):
-        if path.is_file() and path.name != "pg.json" and "pgdata" not in path.relative_to(rel.state).parts:
-            scanned += 1
-            data = path.read_bytes()
-            for pw in passwords(rel):
-                assert pw.encode() not in data, path
+    scanned = assert_no_password_in_state_files(rel)
     for pw in passwords(rel):
         assert pw not in shown
     assert scanned > 20 and {"dbt.log", "postgres.log"} <= {p.name for p in rel.state.rglob("*.log")}

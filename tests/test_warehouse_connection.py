@@ -14,6 +14,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.conftest import REPO
+from tests.test_reliability import assert_no_password_in_state_files, passwords
 
 SEED_TASK = "dbt.plans_seed_build"
 # What must not reach the Airflow task: every other way credentials used to reach dbt or the pipeline.
@@ -117,12 +118,6 @@ def conn_wh(make_warehouse):
     return wh
 
 
-def _passwords(wh) -> list[str]:
-    from ingest.embedded_pg import EmbeddedWarehouse
-
-    return list(EmbeddedWarehouse(wh.state).config().passwords.values())
-
-
 def _task_test(wh, **env: str) -> subprocess.CompletedProcess:
     """``airflow tasks test`` of one dbt seed through scripts/airflow.sh, which defines the connection; none of
     the other ways credentials could reach dbt is in the environment."""
@@ -159,14 +154,8 @@ def test_a_dbt_task_runs_with_credentials_from_the_connection_alone_and_no_passw
             "127.0.0.1", EmbeddedWarehouse(wh.state).config().port, "dg_pipeline", "warehouse")
         assert output["password"] == "{{ env_var('COSMOS_CONN_POSTGRES_PASSWORD') }}"
     # No password in the output, the task logs, Airflow's database (rendered templates) or any other file.
-    scanned = 0
-    for path in wh.state.rglob("*"):
-        if path.is_file() and path.name != "pg.json" and "pgdata" not in path.relative_to(wh.state).parts:
-            scanned += 1
-            data = path.read_bytes()
-            for pw in _passwords(wh):
-                assert pw.encode() not in data, path
-    for pw in _passwords(wh):
+    scanned = assert_no_password_in_state_files(wh)
+    for pw in passwords(wh):
         assert pw not in output
     assert scanned > 5 and list((wh.state / "airflow").rglob("*.db"))
 
