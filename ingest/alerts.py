@@ -158,7 +158,9 @@ class FailureAlert(BaseNotifier):
         send(failure_alert(context))
 
 
-async def deadline_missed(context: dict[str, Any] | None = None, finish_by: str = NIGHTLY_FINISH_BY) -> dict:
-    """The deadline alert's callback (runs in the triggerer: ``AsyncCallback``)."""
-    alert = deadline_alert(context, finish_by)
-    return await asyncio.to_thread(send, alert)
+async def deadline_missed(context: dict[str, Any] | None = None, finish_by: str = NIGHTLY_FINISH_BY) -> str:
+    """The deadline alert's callback (runs in the triggerer: ``AsyncCallback``). It returns text: Airflow
+    stores the return value in ``callback.output`` (a text column), and a dict there crashed the triggerer
+    (found by make prod-check: "can't adapt type 'dict'")."""
+    outcome = await asyncio.to_thread(send, deadline_alert(context, finish_by))
+    return "; ".join(f"{channel}: {result}" for channel, result in outcome.items())
