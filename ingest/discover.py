@@ -79,10 +79,15 @@ def check_landing_zone(landing_zone: str) -> None:
     created, and a night that finds nothing there is not reported as a quiet success."""
     fs, root = _fs(landing_zone)
     if not _is_local(fs):
+        bucket = root.split("/", 1)[0]
         try:
             fs.ls(root, detail=False)
         except FileNotFoundError:
-            return  # an object-store prefix exists once it holds an object: empty is not an error
+            # An object-store prefix exists once it holds an object: empty is not an error. A missing bucket
+            # (a typo) is: it would make every night a quiet success with nothing loaded.
+            if not _bucket_exists(fs, bucket):
+                raise LandingZoneError(f"LANDING_ZONE {landing_zone}: bucket {bucket} does not exist (a typo, or "
+                                       "another account or endpoint?); nothing was loaded") from None
         except Exception as exc:  # noqa: BLE001 - credentials, network, permissions: one line, whatever the store
             raise LandingZoneError(f"LANDING_ZONE {landing_zone} cannot be listed: {exc}") from exc
         return
@@ -95,6 +100,14 @@ def check_landing_zone(landing_zone: str) -> None:
         os.listdir(root)
     except OSError as exc:
         raise LandingZoneError(f"LANDING_ZONE {landing_zone} cannot be read ({exc.strerror or exc})") from exc
+
+
+def _bucket_exists(fs: fsspec.AbstractFileSystem, bucket: str) -> bool:
+    try:
+        fs.invalidate_cache()
+        return bool(fs.exists(bucket))
+    except Exception as exc:  # noqa: BLE001 - cannot tell: say so rather than guess
+        raise LandingZoneError(f"LANDING_ZONE bucket {bucket} cannot be checked: {exc}") from exc
 
 
 def settle_seconds() -> float:
@@ -243,7 +256,7 @@ def _record_skips(landing_zone: str, skips: list[SkippedFile]) -> None:
     """What the latest discovery passed over, for the night's summary (``last_skips``)."""
     from ingest.settings import get_settings
 
-    target = get_settings().state_dir / SKIPS_FILE
+    target = get_settings().shared_dir / SKIPS_FILE
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(f".{os.getpid()}.tmp")
@@ -259,7 +272,7 @@ def last_skips(landing_zone: str) -> list[SkippedFile]:
     from ingest.settings import get_settings
 
     try:
-        data = json.loads((get_settings().state_dir / SKIPS_FILE).read_text())
+        data = json.loads((get_settings().shared_dir / SKIPS_FILE).read_text())
         if data.get("landing_zone") == landing_zone:
             return [SkippedFile(**e) for e in data["skipped"]]
     except (OSError, ValueError, KeyError, TypeError):

@@ -1,7 +1,8 @@
-"""LANDING_ZONE as an fsspec URL: object storage works by configuration alone.
+"""LANDING_ZONE as an object-storage URL: S3 works by configuration alone.
 
-fsspec's ``memory://`` filesystem stands in for S3/GCS (same AbstractFileSystem API: find, info,
-open); it lives in this process only, so discovery and loading run in-process here.
+A real S3 server (moto's, from its pip package) on loopback, spoken to over the S3 protocol through
+s3fs, configured the way docker-compose.yml configures the stack: ``LANDING_ZONE=s3://…`` and the
+standard ``AWS_ENDPOINT_URL_S3`` / ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` variables.
 """
 
 from __future__ import annotations
@@ -76,10 +77,29 @@ EXPECTED_ROWS = {"integration_plan/2566/agency_a/plan.csv": 3, "project_reports/
 
 
 @pytest.fixture(scope="module")
-def object_landing(make_warehouse):
+def s3_server():
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in {"AWS_ENDPOINT_URL_S3": f"http://{host}:{port}", "AWS_ACCESS_KEY_ID": "dgwh-test",
+                            "AWS_SECRET_ACCESS_KEY": uuid.uuid4().hex, "AWS_DEFAULT_REGION": "us-east-1"}.items():
+            mp.setenv(name, value)
+        yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def object_landing(make_warehouse, s3_server):
+    import boto3
+
     wh = make_warehouse("objstore")
     wh.use()
-    url = f"memory://dgwh-{uuid.uuid4().hex}/landing"
+    bucket = f"dgwh-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    url = f"s3://{bucket}/landing"
     fs, root = fsspec.core.url_to_fs(url)
     files = landing_files()
     for rel, data in files.items():
@@ -92,7 +112,6 @@ def object_landing(make_warehouse):
         wh.second_pass = new_files()
         wh.rediscovered = discover(url)
         yield wh
-    fs.rm(root, recursive=True)
 
 
 def test_discovery_lists_data_files_in_subfolders_only(object_landing):
@@ -100,7 +119,7 @@ def test_discovery_lists_data_files_in_subfolders_only(object_landing):
     assert paths == sorted([*EXPECTED_ROWS, "integration_plan/2566/agency_b/same_bytes_again.csv",
                             "integration_plan/bad/empty_rows.csv"])
     for f in object_landing.found:
-        assert f.uri.startswith("memory://") and f.uri.endswith(f.relative_path)
+        assert f.uri.startswith("s3://") and f.uri.endswith(f.relative_path)
         assert f.size_bytes == len(object_landing.files[f.relative_path])
 
 
@@ -142,3 +161,14 @@ def test_second_pass_loads_nothing(object_landing):
 def test_unusable_landing_zone_url_names_the_setting():
     with pytest.raises(LandingZoneError, match="LANDING_ZONE"):
         discover("nosuchprotocol-xyz://bucket/landing")
+
+
+def test_a_missing_bucket_fails_the_night_in_one_line_and_an_empty_prefix_does_not(s3_server):
+    """A typo in the bucket would otherwise make every night a quiet success that loads nothing."""
+    import boto3
+
+    with pytest.raises(LandingZoneError, match=r"^LANDING_ZONE s3://no-such-bucket-dgwh/landing: bucket "
+                                               r"no-such-bucket-dgwh does not exist"):
+        discover("s3://no-such-bucket-dgwh/landing")
+    boto3.client("s3").create_bucket(Bucket="dgwh-empty-bucket")
+    assert discover("s3://dgwh-empty-bucket/landing") == []  # nothing uploaded yet: an empty night, no error
