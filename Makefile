@@ -103,17 +103,17 @@ stop:
 
 test: $(VENV)/.installed $(MANIFEST)
 	@$(PY) -m ruff check .
-	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 # The edit loop: no Airflow run, no dbt build, no sample warehouse (tests/conftest.py marks the rest slow).
 test-fast: $(VENV)/.installed $(MANIFEST)
 	@$(PY) -m ruff check .
-	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not slow"
+	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder -m "not slow"
 
 bench: $(VENV)/.installed $(MANIFEST)
 	@$(PY) -m bench.run
 
-# The compose topology as processes (docs/prod-check.md); needs Debian's redis-server and PostgreSQL.
+# The compose topology as processes (README: "Proving the deployment"); needs Debian's redis-server.
 prod-check: $(VENV)/.installed $(MANIFEST)
 	@$(PY) -m prodcheck
 

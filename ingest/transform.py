@@ -73,7 +73,7 @@ def run_dbt(args: list[str]) -> DbtOutcome:
     os.environ.update(dbt_env())
     project = str(settings.dbt_project_dir)
     cli = [*args, "--project-dir", project, "--profiles-dir", project,
-           "--target-path", str(settings.state_dir / "dbt_target"), "--log-path", str(settings.state_dir / "dbt_logs")]
+           "--target-path", str(settings.dbt_target_dir), "--log-path", str(settings.state_dir / "dbt_logs")]
     result = dbtRunner().invoke(cli)
     models = tests_passed = tests_failed = 0
     failures: list[str] = []
@@ -275,9 +275,9 @@ def source_freshness() -> dict:
         project = str(settings.dbt_project_dir)
         result = dbtRunner().invoke(
             ["source", "freshness", "--project-dir", project, "--profiles-dir", project,
-             "--target-path", str(settings.state_dir / "dbt_target"),
+             "--target-path", str(settings.dbt_target_dir),
              "--log-path", str(settings.state_dir / "dbt_logs"),
-             "--output", str(settings.state_dir / "dbt_target" / "sources.json")])
+             "--output", str(settings.dbt_target_dir / "sources.json")])
         checked, stale = 0, []
         for node in (result.result or []) if hasattr(result.result, "__iter__") else []:
             checked += 1

@@ -22,7 +22,7 @@ def _log(message: str) -> None:
 
 
 def main() -> int:
-    from prodcheck.scenarios import Operator
+    from prodcheck.scenarios import Operator, upload_landing
     from prodcheck.topology import CHECK_OVERRIDES, Topology, bring_up
     from sampledata.generate import generate
 
@@ -38,12 +38,19 @@ def main() -> int:
     generate(sample / "landing", sample / "seeds", shared if shared.exists() else None)
     _log(f"state in {root}; check-only settings: {CHECK_OVERRIDES}")
     topo, operator, code = Topology(Stack(root), landing), None, 1
+    uploaded: dict[str, float] = {}
+
+    def fill(topo: Topology) -> None:
+        uploaded.update(files=upload_landing(sample / "landing", topo), at=time.monotonic())
+        _log(f"uploaded {uploaded['files']:.0f} files to {topo.landing_url}")
+
     try:
-        bring_up(topo, _log)
+        bring_up(topo, _log, on_landing=fill)
         _log(f"stack up in {time.monotonic() - started:.0f}s: " + ", ".join(
             f"{name} (pid {s.popen.pid})" for name, s in topo.running.items()))
         operator = Operator(topo, sample / "landing", _log)
-        operator.backfill_and_two_nights(*operator.first_night())
+        operator.backfill_and_two_nights(*operator.first_night(int(uploaded["files"]), uploaded["at"]))
+        operator.services_alive()
         operator.not_reached("the night never published its marts, so no backfill was triggered")
         code = 0 if all(r.ok for r in operator.results) else 1
     except Exception as exc:  # noqa: BLE001 (reported, then everything is stopped)

@@ -7,7 +7,10 @@ translated, and only here:
 - service host names and ports (``metadata-db:5432``, ``redis:6379``, ``warehouse:5432``,
   ``airflow-apiserver:8080``) become ``127.0.0.1:<free port>``;
 - container paths become host folders: bind mounts their source, named volumes a folder each under the
-  check's state dir, ``/opt/dgwh/app`` (the image's copy of the repository) the repository itself;
+  check's state dir (shared by the processes that mount them, as a volume is by containers),
+  ``/opt/dgwh/app`` (the image's copy of the repository) the repository itself, and the folders the image
+  creates and nothing mounts (``/opt/dgwh/state``) a folder of each process's own under ``hosts/<name>``,
+  as if every process ran on a host of its own;
 - ports that containers may all use at once but processes on one host may not (the API server's, the
   log servers', the scheduler's health check) get free ports, through Airflow's own settings.
 """
@@ -95,6 +98,15 @@ def image_copies() -> dict[str, Path]:
     return copies
 
 
+def image_dirs() -> list[str]:
+    """The folders the Dockerfile creates (``install -d``), innermost only: a container's own disk."""
+    dirs: list[str] = []
+    for line in DOCKERFILE.read_text().replace("\\\n", " ").splitlines():
+        if line.startswith("RUN install -d"):
+            dirs += [w for w in line.split() if w.startswith("/")]
+    return [d for d in dirs if not any(o.startswith(d + "/") for o in dirs)]
+
+
 @dataclass
 class Local:
     """Where the containers' names and paths live on this machine."""
@@ -136,21 +148,29 @@ class Process:
     user: str | None = None  # run as this user (PostgreSQL refuses to run as root)
 
 
-def airflow_process(compose: dict, service_name: str, local: Local, extra_env: dict[str, str]) -> Process:
-    """One Airflow service as a process: the image's ENV, the service's environment and command."""
+def airflow_process(compose: dict, service_name: str, local: Local, extra_env: dict[str, str],
+                    host: str | None = None) -> Process:
+    """One service of the Airflow image as a process: the image's ENV, the service's environment and
+    command. ``host`` names the process's own folders (default: the service name)."""
     service = compose["services"][service_name]
-    local.paths.update(mounts(service, local))
+    service_mounts = mounts(service, local)
+    local.paths.update(service_mounts)
     local.paths.setdefault(IMAGE_APP, REPO)
     for target, source in image_copies().items():
         local.paths.setdefault(target, source)
     local.paths.setdefault(IMAGE_AIRFLOW_HOME, local.root / "airflow-home")
+    own = {d: local.root / "hosts" / (host or service_name) / d.strip("/").replace("/", "-")
+           for d in image_dirs() if d not in service_mounts and d not in local.paths}
+    for folder in own.values():
+        folder.mkdir(parents=True, exist_ok=True)
+    mapped = Local(local.root, local.ports, {**local.paths, **own})
     env = {"AIRFLOW_HOME": IMAGE_AIRFLOW_HOME, **image_env(), **{k: str(v) for k, v in
                                                                   service.get("environment", {}).items()}}
-    env = {k: local.hosts(local.path(v)) for k, v in env.items()}
+    env = {k: local.hosts(mapped.path(v)) for k, v in env.items()}
     env.update(extra_env)
     command = service["command"]
     argv = command.split() if isinstance(command, str) else list(command)
-    argv = [local.path(a) for a in argv]
+    argv = [mapped.path(a) for a in argv]
     venv_bin = Path(sys.executable).parent
     if argv[0] not in ("bash", "sh", "python"):  # the image's entrypoint: anything else is an airflow command
         argv = [str(venv_bin / "airflow"), *argv]

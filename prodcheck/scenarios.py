@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-import shutil
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 import psutil
 import psycopg
 
+from ingest.discover import settle_seconds
 from prodcheck import warehouse as wh
 from prodcheck.stack import wait_for
 from prodcheck.topology import Topology
@@ -18,7 +21,9 @@ from prodcheck.topology import Topology
 NIGHTLY, BACKFILL = "dg_nightly", "dg_backfill"
 BACKFILL_CONF = {"fy_from": 2564, "fy_to": 2565}
 RUN_TIMEOUT_S = float(os.environ.get("DGWH_PROD_CHECK_RUN_TIMEOUT_S", 1800))  # per DAG run
-S_NIGHT = "nightly on the sample landing zone: marts built, Asset events recorded"
+S_NIGHT = "nightly on sample files in object storage (S3): marts built, Asset events recorded"
+S_SHARED = ("shared storage: quarantine, GX results and Data Docs, dbt docs and the report on the shared volume, "
+            "none on a worker's own disk; served read-only by the docs service")
 S_KILL = "worker SIGKILLed mid-load_file: retried on the other worker, run succeeds, counts hold"
 S_LOCK = "nightly and backfill at once: the backfill waits on the lock"
 S_BACKFILL = f"backfill {BACKFILL_CONF} gives the full run's marts"
@@ -28,7 +33,12 @@ S_TWO = "two nightly runs at once: one waits on the lock, the other its turn, no
 BATCH_A = ("readiness/2563", "readiness/2564", "integration_plan/2564", "integration_plan/2565", "budget_bill/2564",
            "project_reports/2563:4")
 
-SCENARIOS = (S_NIGHT, S_KILL, S_LOCK, S_BACKFILL, S_RESTART, S_TWO)
+S_ALIVE = "every service still running at the end (none crashed)"
+REJECTED = "integration_plan/2565/header_only_resubmission.csv"
+SCENARIOS = (S_NIGHT, S_SHARED, S_KILL, S_LOCK, S_BACKFILL, S_RESTART, S_TWO, S_ALIVE)
+# What must be on the shared volume after a night (relative to it), and never in a worker's own state folder.
+SHARED_ARTEFACTS = ("gx/uncommitted/validations", "gx/uncommitted/data_docs/local_site/index.html",
+                    "dbt_target/static_index.html", "reports/latest.html", "quarantine")
 
 
 @dataclass
@@ -39,17 +49,28 @@ class Result:
     runs: list[tuple[str, str]] = field(default_factory=list)  # (dag_id, run_id) whose failed tasks explain it
 
 
-def copy_batch(sample: Path, landing: Path, batch: tuple[str, ...]) -> int:
-    copied = 0
+def upload_batch(sample: Path, topo: Topology, batch: tuple[str, ...]) -> int:
+    """Put a batch of sample files into the landing bucket, as an agency's upload would."""
+    fs, copied = topo.landing_fs(), 0
     for item in batch:
         folder, _, first = item.partition(":")
         files = sorted(p for p in (sample / folder).rglob("*") if p.is_file())
         for path in files[:int(first)] if first else files:
-            target = landing / path.relative_to(sample)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target)
+            fs.put_file(str(path), f"{topo.landing_url}/{path.relative_to(sample).as_posix()}")
             copied += 1
     return copied
+
+
+def upload_landing(sample: Path, topo: Topology) -> int:
+    """The first night's files: a few of every source and one the night must reject."""
+    return upload_batch(sample, topo, BATCH_A) + upload_rejected(sample, topo)
+
+
+def upload_rejected(sample: Path, topo: Topology) -> int:
+    """A file the night must reject and quarantine: a sample plan's header with no rows under it."""
+    header = next((sample / "integration_plan").rglob("*.csv")).read_bytes().splitlines(keepends=True)[0]
+    topo.landing_fs().pipe_file(f"{topo.landing_url}/{REJECTED}", header)
+    return 1
 
 
 class Operator:
@@ -69,8 +90,12 @@ class Operator:
         return next((t for t in self.api.task_instances(dag_id, run_id) if t["task_id"] == task_id), None)
 
     # --- the first night: a worker killed in the middle of a load; a backfill waiting for the lock -------
-    def first_night(self) -> tuple[str, str | None]:
-        copied = copy_batch(self.sample, self.topo.landing, BATCH_A)
+    def first_night(self, copied: int, uploaded_at: float) -> tuple[str, str | None]:
+        """``copied`` files were uploaded at ``uploaded_at`` (time.monotonic()): the night starts once they are
+        older than the settle window, as files that arrived during the day are at 02:00."""
+        if (wait := settle_seconds() + 1 - (time.monotonic() - uploaded_at)) > 0:
+            self.log(f"waiting {wait:.0f}s: files younger than the settle window (DGWH_SETTLE_S) wait for a later run")
+            time.sleep(wait)
         for dag_id in (NIGHTLY, BACKFILL):
             self.api.unpause(dag_id)
         r1 = self._first_run()
@@ -96,13 +121,19 @@ class Operator:
                     killed["back"] = True
                     self.log(f"load_file[{killed['map_index']}] try {retry['try_number']} {retry['state']} "
                              f"on the other worker; {killed['worker']} started again")
-            published = any(t["task_id"] == "publish_marts" and t["state"] == "success" for t in tis)
-            if state["bf"] is None and published:
-                with self.connect() as conn:  # the night's marts, before the backfill can take the lock
-                    self.reference = wh.marts_fingerprint(conn)
+            # The backfill is triggered once the night's dbt tasks run (minutes before the night ends, so its
+            # lock task surely meets a held lock); the night's marts are read once published, while the
+            # night still holds the lock and the waiting backfill cannot have touched them.
+            building = any(t["task_id"].startswith("dbt.") and t["state"] in ("running", "success") for t in tis)
+            if state["bf"] is None and building:
                 state["bf"] = self.api.trigger(BACKFILL, BACKFILL_CONF)
-                self.log(f"marts published; triggered {BACKFILL} {state['bf']} {BACKFILL_CONF} while {r1} "
-                         "still holds the lock")
+                self.log(f"the night's dbt tasks run; triggered {BACKFILL} {state['bf']} {BACKFILL_CONF} while "
+                         f"{r1} holds the lock")
+            published = any(t["task_id"] == "publish_marts" and t["state"] == "success" for t in tis)
+            if not self.reference and published:
+                with self.connect() as conn:
+                    self.reference = wh.marts_fingerprint(conn)
+                self.log(f"marts published by {r1}: {len(self.reference)} marts fingerprinted")
 
         outcome = self.api.wait_run(NIGHTLY, r1, RUN_TIMEOUT_S, on_poll)
         if state["killed"] and not state["killed"].get("back"):
@@ -123,8 +154,40 @@ class Operator:
             f"{len(CONTRACT_MARTS) - len(empty)}/{len(CONTRACT_MARTS)}" + (f" (empty: {empty})" if empty else "")
             + f"; Asset events for {len(events)} mart URIs" + (f", none for {no_event}" if no_event else "")
             + (f"; ledger: {problems[:3]}" if problems else ""), [(NIGHTLY, r1)]))
+        self._record_shared(r1)
         self._record_kill(r1, state["killed"], outcome, problems, loaded == copied)
         return r1, state["bf"]
+
+    def _record_shared(self, run_id: str) -> None:
+        shared = self.topo.shared_dir
+        missing = [a for a in SHARED_ARTEFACTS if not (shared / a).exists()]
+        own = sorted(self.topo.stack.root.glob("hosts/*/*"))  # each process's own disk
+        strays = sorted(str(p.relative_to(self.topo.stack.root)) for d in own for a in SHARED_ARTEFACTS
+                        if (p := d / a.split("/", 1)[0]).exists())
+        docs = self.topo.env_file["DGWH_DOCS_URL"]
+        served = {path: _http_status("GET", f"{docs}{path}") for path in ("/report/", "/data-docs/", "/dbt-docs/")}
+        write = _http_status("PUT", f"{docs}/report/latest.html")
+        report = (shared / "reports" / "latest.html")
+        linked = report.exists() and f"{docs}/data-docs/" in report.read_text(encoding="utf-8")
+        with self.connect() as conn:
+            rejected = conn.execute("SELECT status, quarantine_path FROM ops.file_ledger WHERE path = %s",
+                                    (REJECTED,)).fetchone()
+        quarantined = bool(rejected and rejected[0] == "rejected" and rejected[1]
+                           and Path(rejected[1]).is_relative_to(shared) and Path(rejected[1]).exists())
+        self.record(Result(
+            S_SHARED, not missing and not strays and set(served.values()) == {200} and write >= 400 and linked
+            and quarantined,
+            f"on the shared volume: {len(SHARED_ARTEFACTS) - len(missing)}/{len(SHARED_ARTEFACTS)}"
+            + (f" (missing: {missing})" if missing else "")
+            + f"; on a process's own disk: {strays or 'none'}; docs service GET {served}, PUT {write}; "
+            f"the report links Data Docs at the docs service: {'yes' if linked else 'no'}; {REJECTED}: "
+            f"{rejected[0] if rejected else 'not in the ledger'}, its copy on the shared volume: "
+            f"{'yes' if quarantined else 'no'}", [(NIGHTLY, run_id)]))
+
+    def services_alive(self) -> None:
+        dead = {name: s.popen.poll() for name, s in self.topo.running.items() if s.popen.poll() is not None}
+        self.record(Result(S_ALIVE, not dead, f"{len(self.topo.running)} processes running"
+                           + (f"; exited (name: code): {dead}" if dead else "")))
 
     def _first_run(self) -> str:
         """Unpaused, dg_nightly (catchup=False) runs at once for the latest 02:00; an operator's trigger
@@ -176,17 +239,16 @@ class Operator:
         outcome = self.api.wait_run(BACKFILL, bf, RUN_TIMEOUT_S, on_poll)
         lock_ti = self._ti(BACKFILL, bf, "take_run_lock")
         night = self.api.run(NIGHTLY, r1)
-        waited = bool(lock_ti and lock_ti["start_date"] and night["end_date"]
-                      and lock_ti["start_date"] < night["end_date"] <= (lock_ti["end_date"] or ""))
+        waited = self._waited_for(BACKFILL, bf, r1)
         with self.connect() as conn:
             after = wh.marts_fingerprint(conn)
         differ = sorted(t for t in set(after) | set(self.reference) if after.get(t) != self.reference.get(t))
         events = [e for e in self.api.asset_events(BACKFILL, bf) if e.get("source_task_id") == "finish"]
         self.record(Result(S_LOCK,
                            waited and outcome == "success",
-                           f"take_run_lock started {lock_ti and lock_ti['start_date']}, the night ended "
-                           f"{night['end_date']}, the lock task ended {lock_ti and lock_ti['end_date']}",
-                           [(BACKFILL, bf)]))
+                           f"take_run_lock {'logged waiting for' if waited else 'never logged waiting for'} {r1}; "
+                           f"the night ended {night['end_date']}, the lock task {lock_ti and lock_ti['end_date']}; "
+                           f"run {outcome}", [(BACKFILL, bf)]))
         self.record(Result(S_BACKFILL,
                            outcome == "success" and not differ and bool(self.reference) and bool(events),
                            f"run {outcome}; {len(after)} marts compared row by row: "
@@ -202,11 +264,8 @@ class Operator:
     def _two_nights(self, bf: str, r2: str, r3: str, files_before: int) -> None:
         outcome2 = self.api.wait_run(NIGHTLY, r2, RUN_TIMEOUT_S)
         outcome3 = self.api.wait_run(NIGHTLY, r3, RUN_TIMEOUT_S)
-        backfill = self.api.run(BACKFILL, bf)
-        lock2 = self._ti(NIGHTLY, r2, "take_run_lock")
         night2, night3 = self.api.run(NIGHTLY, r2), self.api.run(NIGHTLY, r3)
-        on_lock = bool(lock2 and lock2["start_date"] and backfill["end_date"]
-                       and lock2["start_date"] < backfill["end_date"] <= (lock2["end_date"] or ""))
+        on_lock = self._waited_for(NIGHTLY, r2, bf)
         queued = bool(night3["start_date"] and night2["end_date"] and night3["start_date"] >= night2["end_date"])
         with self.connect() as conn:
             problems = wh.ledger_problems(conn)
@@ -218,6 +277,16 @@ class Operator:
             f"{r3}: {outcome3}, started after {r2} ended ({'yes' if queued else 'no'}: max_active_runs=1); ledger "
             f"{files_before} -> {files_after} files" + (f"; ledger: {problems[:3]}" if problems else ""),
             [(NIGHTLY, r2), (NIGHTLY, r3)]))
+
+    def _waited_for(self, dag_id: str, run_id: str, holder: str) -> bool:
+        """Whether the run's take_run_lock logged a poke that found the lock held by ``holder`` (the sensor
+        gives its worker slot back between pokes, so the task's start and end dates do not show the wait)."""
+        ti = self._ti(dag_id, run_id, "take_run_lock")
+        if not ti or ti["state"] != "success":
+            return False
+        tries = range(1, (ti["try_number"] or 1) + 1)
+        text = "\n".join(self.api.log(dag_id, run_id, "take_run_lock", n) for n in tries)
+        return any("waiting" in line and holder in line for line in text.splitlines())
 
     def not_reached(self, why: str) -> None:
         done = {r.name for r in self.results}
@@ -255,3 +324,14 @@ class Operator:
         except Exception as exc:  # noqa: BLE001 (the logs explain a failure; fetching them must not hide it)
             out.append(f"(could not fetch task logs: {exc})")
         return "\n".join(out)
+
+
+def _http_status(method: str, url: str) -> int:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method=method, data=b"x" if method == "PUT" else None),
+                                    timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0

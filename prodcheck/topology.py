@@ -1,5 +1,10 @@
-"""Bring up the compose topology as processes: metadata PostgreSQL, Redis, the warehouse, airflow-init,
-then api-server, scheduler, dag-processor, triggerer and two Celery workers."""
+"""Bring up the compose topology as processes: metadata PostgreSQL, Redis, the warehouse, an S3 server
+for the landing zone, airflow-init, then api-server, scheduler, dag-processor, triggerer, two Celery
+workers and the docs server.
+
+The workers run as if on two hosts: each has its own state folder (compose.py), the landing zone is
+object storage they read over the S3 protocol (moto's server, through s3fs, as ``LANDING_ZONE_URL``
+configures it in the compose file), and what later tasks and operators read is in the shared volume."""
 
 from __future__ import annotations
 
@@ -18,21 +23,41 @@ WORKERS = 2
 # died is noticed after 45 s without a heartbeat instead of Airflow's 5 minutes; the DAGs start paused so
 # the first night starts when the operator unpauses dg_nightly (after the landing zone is filled), not
 # when the dag-processor first parses it (the compose file's setting). Tasks a killed worker had taken
-# from Redis but not started stay "queued" until task_queued_timeout (10 minutes by default): 5 here.
+# from Redis but not started stay "queued" until task_queued_timeout (10 minutes by default, checked every
+# 2 minutes): 2 minutes here, checked every 30 s.
 CHECK_OVERRIDES = {"AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "45",
-                   "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "300",
+                   "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "120",
+                   "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL": "30",
                    "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "true"}
+
+
+LANDING_BUCKET = "dgwh-landing"
 
 
 @dataclass
 class Topology:
     stack: Stack
-    landing: Path
+    landing: Path  # the (empty) folder compose's LANDING_ZONE bind mount still names
     env_file: dict[str, str] = field(default_factory=dict)
     processes: dict[str, compose.Process] = field(default_factory=dict)
     running: dict[str, Started] = field(default_factory=dict)
     api: AirflowApi | None = None
     warehouse_url: str = ""
+
+    @property
+    def landing_url(self) -> str:
+        return self.env_file["LANDING_ZONE_URL"]
+
+    @property
+    def shared_dir(self) -> Path:
+        return self.stack.root / "volumes" / "dgwh-shared"
+
+    def landing_fs(self):
+        """The landing bucket as the operator's side sees it (s3fs, the credentials of the .env)."""
+        import s3fs
+
+        return s3fs.S3FileSystem(key=self.env_file["AWS_ACCESS_KEY_ID"], secret=self.env_file["AWS_SECRET_ACCESS_KEY"],
+                                 endpoint_url=self.env_file["AWS_ENDPOINT_URL_S3"], skip_instance_cache=True)
 
     def start(self, name: str) -> Started:
         self.running[name] = self.stack.start(self.processes[name])
@@ -60,12 +85,37 @@ def make_env_file(root: Path, landing: Path) -> dict[str, str]:
     return env
 
 
-def bring_up(topo: Topology, log=print) -> None:
-    """Start everything into ``topo`` (so whatever started is stopped even if a later step fails)."""
+def start_s3(topo: Topology, port: int) -> None:
+    """moto's S3 server, the landing bucket in it, and the .env settings that point the stack at it."""
+    import secrets
+
+    import boto3
+
+    topo.processes["s3"] = compose.Process("s3", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
+                                                  "-p", str(port)], dict(os.environ))
+    topo.start("s3")
+    endpoint = f"http://127.0.0.1:{port}"
+    topo.env_file.update({"LANDING_ZONE_URL": f"s3://{LANDING_BUCKET}/landing", "AWS_ENDPOINT_URL_S3": endpoint,
+                          "AWS_ACCESS_KEY_ID": "prodcheck", "AWS_SECRET_ACCESS_KEY": secrets.token_urlsafe(24),
+                          "AWS_DEFAULT_REGION": "us-east-1"})
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="prodcheck",
+                          aws_secret_access_key=topo.env_file["AWS_SECRET_ACCESS_KEY"])
+    wait_for("the S3 server", lambda: client.list_buckets() is not None, timeout=60, interval=1)
+    client.create_bucket(Bucket=LANDING_BUCKET)
+
+
+def bring_up(topo: Topology, log=print, on_landing=None) -> None:
+    """Start everything into ``topo`` (so whatever started is stopped even if a later step fails);
+    ``on_landing(topo)`` runs as soon as the landing bucket exists (agencies upload while the stack starts)."""
     stack, root, landing = topo.stack, topo.stack.root, topo.landing
     env = topo.env_file = make_env_file(root, landing)
     ports = {"metadata-db:5432": free_port(), "redis:6379": free_port(), "warehouse:5432": free_port(),
-             "airflow-apiserver:8080": free_port()}
+             "airflow-apiserver:8080": free_port(), "docs:8090": free_port()}
+    log("starting the S3 server (moto) for the landing zone ...")
+    start_s3(topo, free_port())
+    if on_landing is not None:
+        on_landing(topo)
+    env["DGWH_DOCS_URL"] = f"http://127.0.0.1:{ports['docs:8090']}"
     spec = compose.load_compose(env)
     services = spec["services"]
 
@@ -94,13 +144,16 @@ def bring_up(topo: Topology, log=print) -> None:
         if name == "airflow-worker":
             for n in range(1, WORKERS + 1):
                 proc = compose.airflow_process(spec, name, local, {
-                    **base, "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())})
+                    **base, "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())}, host=f"worker{n}")
                 proc.argv += ["--celery-hostname", f"worker{n}@%h"]
                 proc.name = f"worker{n}"
                 topo.processes[proc.name] = proc
         else:
             proc = compose.airflow_process(spec, name, local, base)
             topo.processes[name.removeprefix("airflow-")] = proc
+    docs = compose.airflow_process(spec, "docs", local, {k: base[k] for k in ("PATH", "HOME", "LANG")})
+    docs.argv = [{"0.0.0.0": "127.0.0.1", "8090": str(ports["docs:8090"])}.get(a, a) for a in docs.argv]
+    topo.processes["docs"] = docs
     (root / "tmp").mkdir(exist_ok=True)
     for path in local.paths.values():  # the named volumes and the Airflow home
         if path.is_relative_to(root) and not path.is_relative_to(landing):
@@ -110,7 +163,7 @@ def bring_up(topo: Topology, log=print) -> None:
     log("airflow-init: db migrate, admin user ...")
     stack.run(init, timeout=600)
     for name in ("apiserver", "scheduler", "dag-processor", "triggerer",
-                 *(f"worker{n}" for n in range(1, WORKERS + 1))):
+                 *(f"worker{n}" for n in range(1, WORKERS + 1)), "docs"):
         topo.start(name)
     topo.api = AirflowApi(f"http://127.0.0.1:{ports['airflow-apiserver:8080']}", env["AIRFLOW_ADMIN_USER"],
                           env["AIRFLOW_ADMIN_PASSWORD"])

@@ -240,16 +240,18 @@ def build_report(conn: psycopg.Connection, out_dir: Path, run_id: str, links: di
 
 
 def default_links(state_dir: Path) -> dict[str, str]:
-    """Where Data Docs and dbt docs usually are, for the CLI when no --link is given."""
+    """Where Data Docs and dbt docs are: under ``DGWH_DOCS_URL`` when a docs server publishes them (the
+    compose stack's ``docs`` service, reporting/serve.py), else as files; and the dashboards."""
     from expectations.docs import data_docs_index
     from ingest.settings import get_settings
 
-    settings = get_settings()
-    return {
-        "Great Expectations Data Docs": str(data_docs_index(dataclasses.replace(settings, state_dir=state_dir))),
-        "dbt docs": str(state_dir / "dbt_target" / "static_index.html"),
-        **dashboard_links(state_dir),
-    }
+    settings = dataclasses.replace(get_settings(), state_dir=state_dir)
+    if base := os.environ.get("DGWH_DOCS_URL", "").rstrip("/"):
+        docs = {"Great Expectations Data Docs": f"{base}/data-docs/", "dbt docs": f"{base}/dbt-docs/"}
+    else:
+        docs = {"Great Expectations Data Docs": str(data_docs_index(settings)),
+                "dbt docs": str(settings.dbt_target_dir / "static_index.html")}
+    return {**docs, **dashboard_links(state_dir)}
 
 
 def superset_url(state_dir: Path) -> str | None:

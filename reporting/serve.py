@@ -20,17 +20,16 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from expectations.docs import data_docs_index
 from ingest.settings import Settings, get_settings
-
-SITE = "local_site"
 
 
 def roots(settings: Settings) -> dict[str, tuple[Path, str]]:
     """URL prefix -> (folder served, its start page)."""
     return {
         "report": (settings.reports_dir, "latest.html"),
-        "data-docs": (settings.state_dir / "gx" / "uncommitted" / "data_docs" / SITE, "index.html"),
-        "dbt-docs": (settings.state_dir / "dbt_target", "static_index.html"),
+        "data-docs": (data_docs_index(settings).parent, "index.html"),
+        "dbt-docs": (settings.dbt_target_dir, "static_index.html"),
     }
 
 

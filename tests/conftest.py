@@ -111,8 +111,12 @@ SLOW_FIXTURES = {"sample_warehouse", "real_bill", "documents_warehouse"}
 
 # `make test` runs on TEST_WORKERS processes (pytest-xdist, --dist loadgroup). Each group below runs whole on
 # one worker, so a module's fixtures and the sample warehouse are built once; the modules that share the
-# sample warehouse are one group. The longest groups go first, so the workers finish at about the same time.
-LONGEST_FIRST = ("test_airflow", "test_nothing_lost", "sample", "test_operations", "test_dbt_incremental",
+# sample warehouse are one group (with DGWH_TEST_BI=1 it holds the Superset check too). The longest groups go
+# first, so the workers finish at about the same time; the Makefile passes --no-loadscope-reorder, without
+# which xdist orders groups by their number of tests instead (and the Airflow module, with few tests and
+# the longest run, started late). xdist hands each worker two groups at the start: the first worker gets
+# the 1st and 3rd, the second the 2nd and 4th.
+LONGEST_FIRST = ("test_airflow", "sample", "test_nothing_lost", "test_operations", "test_dbt_incremental",
                  "test_bench_smoke", "test_reliability")
 
 

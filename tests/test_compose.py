@@ -178,7 +178,10 @@ def test_compose_data_lives_in_named_volumes(example_env):
     assert mounts("redis")["/data"] in named
     for name in AIRFLOW_SERVICES:
         assert mounts(name)["/opt/airflow/logs"] in named
-        assert mounts(name)["/opt/dgwh/state"] in named
+        # what tasks on other workers and operators read: a volume every worker mounts; scratch stays per container
+        assert mounts(name)["/opt/dgwh/shared"] in named
+        assert "/opt/dgwh/state" not in mounts(name)
+    assert mounts("docs")["/opt/dgwh/shared"] == mounts("airflow-worker")["/opt/dgwh/shared"]
     assert mounts("warehouse")["/docker-entrypoint-initdb.d/10-warehouse-roles.sh"] == str(WAREHOUSE_INIT)
     assert mounts("metadata-db")["/docker-entrypoint-initdb.d/10-app-databases.sh"] == str(METADATA_INIT)
 
@@ -374,10 +377,10 @@ def test_requirements_filter_keeps_the_lock_but_airflow_and_dev_tools():
     dropped = [line for line in pinned_in_lock if line.strip() not in kept]
     assert all(flt.EXCLUDED.match(flt.requirement_name(line)) for line in dropped)
 
-    image = ["# image constraints", "PyYAML==5.4.1", "great_expectations==1.0.0", "boto3==1.40.0",
+    image = ["# image constraints", "PyYAML==5.4.1", "great_expectations==1.0.0", "hvac==2.3.0",
              'grpcio==1.70.0 ; python_version < "3.12"', "apache-airflow-providers-amazon==9.0.0"]
     constraints = flt.image_constraints(image, names)
-    assert constraints == ["boto3==1.40.0", "apache-airflow-providers-amazon==9.0.0"]
+    assert constraints == ["hvac==2.3.0", "apache-airflow-providers-amazon==9.0.0"]
     changes = flt.overridden(image, kept)
     assert f"pyyaml: 5.4.1 -> {lock_version('pyyaml')}" in changes
     with pytest.raises(ValueError, match="not pinned"):

@@ -36,11 +36,31 @@ def test_every_airflow_service_runs_from_the_compose_file_with_nothing_of_the_co
     assert env["AIRFLOW_CONN_DG_WAREHOUSE"] == env["WAREHOUSE_URL"]  # the dbt tasks' connection: the same server
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:1004/execution/"
     assert env["AIRFLOW__CORE__DAGS_FOLDER"] == str(REPO / "dags")  # the Dockerfile's ENV, through its COPY
-    assert env["LANDING_ZONE"] == str(tmp_path / "landing")  # the bind mount's source
-    assert Path(env["DGWH_STATE_DIR"]).is_relative_to(tmp_path)  # a named volume: a folder of the check
+    assert env["LANDING_ZONE"] == str(tmp_path / "landing")  # the bind mount's source (no LANDING_ZONE_URL)
+    # each process its own disk (as on hosts of their own); the shared volume one folder all of them mount
+    states = {name: p.env["DGWH_STATE_DIR"] for name, p in processes.items()}
+    assert len(set(states.values())) == len(states) and all(Path(v).is_relative_to(tmp_path / "hosts")
+                                                             for v in states.values()), states
+    assert {p.env["DGWH_SHARED_DIR"] for p in processes.values()} == {str(tmp_path / "volumes" / "dgwh-shared")}
+    assert env["LANDING_ZONE"] == str(tmp_path / "landing") and env["AWS_ENDPOINT_URL_S3"] == ""  # the folder
     assert processes["airflow-init"].argv == ["bash", str(REPO / "docker" / "airflow" / "init.sh")]
     assert processes["airflow-worker"].argv[-2:] == ["celery", "worker"]
     assert processes["airflow-dag-processor"].argv[-1] == "dag-processor"
+
+
+def test_object_storage_and_the_docs_service_from_the_compose_file(tmp_path):
+    example = compose.read_env_file(REPO / ".env.example")
+    env = {**example, "LANDING_ZONE": str(tmp_path / "landing"), "LANDING_ZONE_URL": "s3://bucket/landing",
+           "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9"}
+    spec = compose.load_compose(env)
+    local = compose.Local(root=tmp_path, ports={})
+    worker = compose.airflow_process(spec, "airflow-worker", local, {}, host="worker1").env
+    assert worker["LANDING_ZONE"] == "s3://bucket/landing" and worker["AWS_ENDPOINT_URL_S3"] == "http://127.0.0.1:9"
+    docs = compose.airflow_process(spec, "docs", local, {})
+    assert docs.argv[:3] == ["python", "-m", "reporting.serve"]
+    assert docs.env["DGWH_SHARED_DIR"] == worker["DGWH_SHARED_DIR"]  # serves what the workers wrote
+    [volume] = spec["services"]["docs"]["volumes"]
+    assert volume["read_only"] is True and volume["source"] == "dgwh-shared"
 
 
 def test_compose_interpolation_follows_compose_rules():

@@ -25,7 +25,8 @@ import sys
 from pathlib import Path
 
 # Airflow itself is the image's (same version); the providers are the lock's, the versions the tests ran with.
-EXCLUDED = re.compile(r"^(apache-airflow(-core|-task-sdk)?|pgserver|pytest(-xdist)?|execnet|ruff|moto|responses|py-partiql-parser)$")
+EXCLUDED = re.compile(r"^(apache-airflow(-core|-task-sdk)?|pgserver|pytest(-xdist)?|execnet|ruff"
+                      r"|moto|responses|py-partiql-parser)$")
 # The providers docker-compose.yml configures (executor, auth manager, broker, databases) and the DAGs
 # use: requirements.lock pins exactly these, so the tests parse and run the DAGs with the production set
 # (tests/test_production_providers.py).

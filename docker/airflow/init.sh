@@ -5,14 +5,25 @@
 set -euo pipefail
 
 : "${AIRFLOW_ADMIN_USER:?}" "${AIRFLOW_ADMIN_PASSWORD:?}"
-if ! [ -r "$LANDING_ZONE" ] || ! [ -x "$LANDING_ZONE" ]; then
-  echo "the landing zone ($LANDING_ZONE, mounted from LANDING_ZONE in .env) is not readable by uid $(id -u)" >&2
-  exit 1
-fi
-if ! [ -w "$DGWH_STATE_DIR" ]; then
-  echo "the state volume ($DGWH_STATE_DIR) is not writable by uid $(id -u)" >&2
-  exit 1
-fi
+case "$LANDING_ZONE" in
+  *://*)  # object storage (LANDING_ZONE_URL in .env): listed with the pipeline's own check, one line on failure
+    python -c 'import os, sys; from ingest.discover import LandingZoneError, check_landing_zone
+try:
+    check_landing_zone(os.environ["LANDING_ZONE"])
+except LandingZoneError as exc:
+    sys.exit(str(exc))' ;;
+  *)
+    if ! [ -r "$LANDING_ZONE" ] || ! [ -x "$LANDING_ZONE" ]; then
+      echo "the landing zone ($LANDING_ZONE, mounted from LANDING_ZONE in .env) is not readable by uid $(id -u)" >&2
+      exit 1
+    fi ;;
+esac
+for dir in "$DGWH_STATE_DIR" "$DGWH_SHARED_DIR"; do
+  if ! [ -w "$dir" ]; then
+    echo "$dir (DGWH_STATE_DIR or the shared volume DGWH_SHARED_DIR) is not writable by uid $(id -u)" >&2
+    exit 1
+  fi
+done
 airflow db migrate
 # The warehouse pool, sized by DGWH_WAREHOUSE_POOL_SLOTS (the same module scripts/airflow.sh runs locally).
 python -m ingest.pools
