@@ -109,7 +109,7 @@ def provision(env: dict[str, str]) -> None:
     superset = str(venv_bin("superset"))
     _run([superset, "db", "upgrade"], env, log)
     _run([superset, "fab", "create-admin", "--username", ADMIN, "--firstname", "DG", "--lastname", "Admin",
-          "--email", "admin@dga.example", "--password", _secrets()["admin_password"]], env, log)
+          "--email", "admin@dga.example", f"--password={_secrets()['admin_password']}"], env, log)
     _run([superset, "init"], env, log)
     _run([str(venv_bin("python")), "-m", "bi.provision"], env, log)
 

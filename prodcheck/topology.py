@@ -82,6 +82,9 @@ def make_env_file(root: Path, landing: Path) -> dict[str, str]:
             fh.write(generate_env.render(generate_env.EXAMPLE.read_text()))
     env = compose.read_env_file(path)
     env["LANDING_ZONE"] = str(landing)
+    # One generated secret in 64 starts with "-"; the admin password always does here, so the check proves
+    # that airflow-init passes secrets in a form no option parser mistakes for an option.
+    env["AIRFLOW_ADMIN_PASSWORD"] = "-" + env["AIRFLOW_ADMIN_PASSWORD"].lstrip("-")
     return env
 
 

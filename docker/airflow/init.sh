@@ -27,7 +27,8 @@ done
 airflow db migrate
 # The warehouse pool, sized by DGWH_WAREHOUSE_POOL_SLOTS (the same module scripts/airflow.sh runs locally).
 python -m ingest.pools
-# Prints "already exist in the db" (and succeeds) from the second run on.
-airflow users create --role Admin --username "$AIRFLOW_ADMIN_USER" --password "$AIRFLOW_ADMIN_PASSWORD" \
-  --firstname Airflow --lastname Admin --email "${AIRFLOW_ADMIN_EMAIL:-airflow-admin@localhost}"
+# Prints "already exist in the db" (and succeeds) from the second run on. --opt=value: a generated secret may
+# start with "-", which argparse would read as an option (found by make prod-check).
+airflow users create --role Admin --username="$AIRFLOW_ADMIN_USER" --password="$AIRFLOW_ADMIN_PASSWORD" \
+  --firstname Airflow --lastname Admin --email="${AIRFLOW_ADMIN_EMAIL:-airflow-admin@localhost}"
 airflow version

@@ -7,8 +7,8 @@ set -euo pipefail
 : "${SUPERSET_ADMIN_USER:?}" "${SUPERSET_ADMIN_PASSWORD:?}" "${SUPERSET_ADMIN_EMAIL:?}"
 superset db upgrade
 # Prints "User already exists" (and succeeds) from the second run on.
-superset fab create-admin --username "$SUPERSET_ADMIN_USER" --firstname Superset --lastname Admin \
-  --email "$SUPERSET_ADMIN_EMAIL" --password "$SUPERSET_ADMIN_PASSWORD"
+superset fab create-admin --username="$SUPERSET_ADMIN_USER" --firstname Superset --lastname Admin \
+  --email="$SUPERSET_ADMIN_EMAIL" --password="$SUPERSET_ADMIN_PASSWORD"
 superset init
 name="$(python -c 'import superset_config as c; print(c.MARTS_DATABASE_NAME)')"
 uri="$(python -c 'import superset_config as c; print(c.marts_uri())')"
