@@ -1,9 +1,9 @@
-"""GX Data Docs: the night's validation results as a static HTML site under ``<shared_dir>/gx``.
+"""GX Data Docs: the night's validation results as a static HTML site under ``<shared_state_dir>/gx``.
 
 The gate (``expectations.gate``) validates in memory and writes each result through GX's
-filesystem validation-results store into ``<shared_dir>/gx/uncommitted/validations`` (shared: the
+filesystem validation-results store into ``<shared_state_dir>/gx/uncommitted/validations`` (shared: the
 loads run on any worker, the docs task on another); that is the default store of a file-backed GX
-context rooted at ``<shared_dir>``, so building the docs is one
+context rooted at ``<shared_state_dir>``, so building the docs is one
 call on that context once the loads are done (one process, no concurrent writers).
 """
 
@@ -39,8 +39,8 @@ def docs_context(settings: Settings | None = None) -> FileDataContext:
     from expectations.suites import build_suite
 
     settings = settings or get_settings()
-    settings.shared_dir.mkdir(parents=True, exist_ok=True)
-    context = gx.get_context(mode="file", project_root_dir=settings.shared_dir)
+    settings.shared_state_dir.mkdir(parents=True, exist_ok=True)
+    context = gx.get_context(mode="file", project_root_dir=settings.shared_state_dir)
     context.variables.progress_bars = {"globally": False}
     for name in SOURCES:
         context.suites.add_or_update(build_suite(name))
@@ -50,7 +50,7 @@ def docs_context(settings: Settings | None = None) -> FileDataContext:
 def data_docs_index(settings: Settings | None = None) -> Path:
     """Where the site's ``index.html`` is (it exists once ``build_data_docs`` has run)."""
     settings = settings or get_settings()
-    return settings.shared_dir / "gx" / "uncommitted" / "data_docs" / SITE / "index.html"
+    return settings.shared_state_dir / "gx" / "uncommitted" / "data_docs" / SITE / "index.html"
 
 
 def build_data_docs(settings: Settings | None = None, run_id: str | None = None) -> Path:

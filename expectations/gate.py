@@ -254,7 +254,7 @@ def registry_keys(seeds_dir: Path) -> frozenset[str]:
 
 def results_dir(settings: Settings) -> Path:
     """Where GX validation results are stored: the file-backed docs context's default location."""
-    return settings.shared_dir / "gx" / "uncommitted" / "validations"
+    return settings.shared_state_dir / "gx" / "uncommitted" / "validations"
 
 
 _CACHE: dict[tuple[str, str], Gate] = {}

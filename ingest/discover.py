@@ -256,7 +256,7 @@ def _record_skips(landing_zone: str, skips: list[SkippedFile]) -> None:
     """What the latest discovery passed over, for the night's summary (``last_skips``)."""
     from ingest.settings import get_settings
 
-    target = get_settings().shared_dir / SKIPS_FILE
+    target = get_settings().shared_state_dir / SKIPS_FILE
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(f".{os.getpid()}.tmp")
@@ -272,7 +272,7 @@ def last_skips(landing_zone: str) -> list[SkippedFile]:
     from ingest.settings import get_settings
 
     try:
-        data = json.loads((get_settings().shared_dir / SKIPS_FILE).read_text())
+        data = json.loads((get_settings().shared_state_dir / SKIPS_FILE).read_text())
         if data.get("landing_zone") == landing_zone:
             return [SkippedFile(**e) for e in data["skipped"]]
     except (OSError, ValueError, KeyError, TypeError):

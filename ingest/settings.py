@@ -22,25 +22,25 @@ class Settings:
     state_dir: Path
 
     @property
-    def shared_dir(self) -> Path:
+    def shared_state_dir(self) -> Path:
         """What a later task, another worker or an operator reads: quarantined files and their reports, GX
         results and Data Docs, dbt's artefacts and docs, the nightly report, the landing zone's skip list.
-        ``DGWH_SHARED_DIR`` (storage every worker mounts) when workers run on several hosts; else the state
+        ``DGWH_SHARED_STATE_DIR`` (storage every worker mounts) when workers run on several hosts; else the state
         dir, which then keeps only what is the process's own (staging copies, dbt logs, the embedded server)."""
-        return Path(os.environ.get("DGWH_SHARED_DIR") or self.state_dir)
+        return Path(os.environ.get("DGWH_SHARED_STATE_DIR") or self.state_dir)
 
     @property
     def quarantine_dir(self) -> Path:
-        return Path(os.environ.get("QUARANTINE_DIR") or self.shared_dir / "quarantine")
+        return Path(os.environ.get("QUARANTINE_DIR") or self.shared_state_dir / "quarantine")
 
     @property
     def reports_dir(self) -> Path:
-        return Path(os.environ.get("REPORTS_DIR") or self.shared_dir / "reports")
+        return Path(os.environ.get("REPORTS_DIR") or self.shared_state_dir / "reports")
 
     @property
     def dbt_target_dir(self) -> Path:
         """dbt's artefacts of the pipeline's own dbt commands (run results, sources.json, the static docs)."""
-        return self.shared_dir / "dbt_target"
+        return self.shared_state_dir / "dbt_target"
 
     @property
     def dbt_project_dir(self) -> Path:

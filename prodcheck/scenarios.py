@@ -159,7 +159,7 @@ class Operator:
         return r1, state["bf"]
 
     def _record_shared(self, run_id: str) -> None:
-        shared = self.topo.shared_dir
+        shared = self.topo.shared_state_dir
         missing = [a for a in SHARED_ARTEFACTS if not (shared / a).exists()]
         own = sorted(self.topo.stack.root.glob("hosts/*/*"))  # each process's own disk
         strays = sorted(str(p.relative_to(self.topo.stack.root)) for d in own for a in SHARED_ARTEFACTS

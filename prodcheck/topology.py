@@ -49,7 +49,7 @@ class Topology:
         return self.env_file["LANDING_ZONE_URL"]
 
     @property
-    def shared_dir(self) -> Path:
+    def shared_state_dir(self) -> Path:
         return self.stack.root / "volumes" / "dgwh-shared"
 
     def landing_fs(self):

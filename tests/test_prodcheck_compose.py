@@ -41,7 +41,7 @@ def test_every_airflow_service_runs_from_the_compose_file_with_nothing_of_the_co
     states = {name: p.env["DGWH_STATE_DIR"] for name, p in processes.items()}
     assert len(set(states.values())) == len(states) and all(Path(v).is_relative_to(tmp_path / "hosts")
                                                              for v in states.values()), states
-    assert {p.env["DGWH_SHARED_DIR"] for p in processes.values()} == {str(tmp_path / "volumes" / "dgwh-shared")}
+    assert {p.env["DGWH_SHARED_STATE_DIR"] for p in processes.values()} == {str(tmp_path / "volumes" / "dgwh-shared")}
     assert env["LANDING_ZONE"] == str(tmp_path / "landing") and env["AWS_ENDPOINT_URL_S3"] == ""  # the folder
     assert processes["airflow-init"].argv == ["bash", str(REPO / "docker" / "airflow" / "init.sh")]
     assert processes["airflow-worker"].argv[-2:] == ["celery", "worker"]
@@ -58,7 +58,7 @@ def test_object_storage_and_the_docs_service_from_the_compose_file(tmp_path):
     assert worker["LANDING_ZONE"] == "s3://bucket/landing" and worker["AWS_ENDPOINT_URL_S3"] == "http://127.0.0.1:9"
     docs = compose.airflow_process(spec, "docs", local, {})
     assert docs.argv[:3] == ["python", "-m", "reporting.serve"]
-    assert docs.env["DGWH_SHARED_DIR"] == worker["DGWH_SHARED_DIR"]  # serves what the workers wrote
+    assert docs.env["DGWH_SHARED_STATE_DIR"] == worker["DGWH_SHARED_STATE_DIR"]  # serves what the workers wrote
     [volume] = spec["services"]["docs"]["volumes"]
     assert volume["read_only"] is True and volume["source"] == "dgwh-shared"
 

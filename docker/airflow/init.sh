@@ -18,9 +18,9 @@ except LandingZoneError as exc:
       exit 1
     fi ;;
 esac
-for dir in "$DGWH_STATE_DIR" "$DGWH_SHARED_DIR"; do
+for dir in "$DGWH_STATE_DIR" "$DGWH_SHARED_STATE_DIR"; do
   if ! [ -w "$dir" ]; then
-    echo "$dir (DGWH_STATE_DIR or the shared volume DGWH_SHARED_DIR) is not writable by uid $(id -u)" >&2
+    echo "$dir (DGWH_STATE_DIR or the shared volume DGWH_SHARED_STATE_DIR) is not writable by uid $(id -u)" >&2
     exit 1
   fi
 done
