@@ -50,7 +50,8 @@ class Topology:
 
     @property
     def shared_state_dir(self) -> Path:
-        return self.stack.root / "volumes" / "dgwh-shared"
+        """The shared volume's folder, as the workers were given it (compose.py maps it; not a second rule)."""
+        return Path(self.processes["worker1"].env["DGWH_SHARED_STATE_DIR"])
 
     def landing_fs(self):
         """The landing bucket as the operator's side sees it (s3fs, the credentials of the .env)."""
