@@ -74,21 +74,24 @@ def dg_nightly():
 
     @task
     @fail_fast
-    def discover_new_files() -> list[dict]:
-        from ingest.pipeline import new_files
+    def discover_new_files() -> list[list[dict]]:
+        """The new files in load batches (one source each; DGWH_LOAD_BATCH_FILES, DGWH_LOAD_BATCH_MB)."""
+        from ingest.pipeline import batches, new_files
 
-        return [f.as_dict() for f in new_files()]
+        return [[f.as_dict() for f in batch] for batch in batches(new_files())]
 
-    @task(pool=WAREHOUSE_POOL, map_index_template="{{ file_label }}")
+    @task(pool=WAREHOUSE_POOL, map_index_template="{{ batch_label }}")
     @fail_fast
-    def load_file(file: dict, dag_run=None) -> dict:
+    def load_files(batch: list[dict], dag_run=None) -> list[dict]:
+        """Parse each file, validate the batch in one GX run, load or quarantine each file in its own
+        transaction; a retry loads only what is not in the ledger yet."""
         from airflow.sdk import get_current_context
 
         from ingest.discover import LandingFile
-        from ingest.pipeline import process_file
+        from ingest.pipeline import batch_label, process_files
 
-        get_current_context()["file_label"] = str(file.get("relative_path", ""))  # the UI's name for the file
-        return process_file(LandingFile.from_dict(file), run_id=dag_run.run_id).as_dict()
+        get_current_context()["batch_label"] = batch_label(batch)  # the UI's name for the batch
+        return [o.as_dict() for o in process_files([LandingFile.from_dict(f) for f in batch], run_id=dag_run.run_id)]
 
     @task(trigger_rule="all_done")
     @fail_fast
@@ -216,7 +219,7 @@ def dg_nightly():
     lock = take_run_lock()
     files = discover_new_files()
     lock >> files
-    loaded = load_file.expand(file=files)
+    loaded = load_files.expand(batch=files)
     gate = loads_done(lock)
     dbt = dbt_task_group("dbt", pool=WAREHOUSE_POOL)
     tested = dbt_cross_model_tests(cross_model_tests())

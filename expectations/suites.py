@@ -37,9 +37,24 @@ ROW = {"severity": "critical", "level": "row"}
 WARNING = {"severity": "warning", "level": "row"}
 UNREGISTERED_AGENCY = "unregistered_agency"
 GARBLED_TEXT = "garbled_text"
+FILE_COLUMN = "file"  # which file of a validated batch a row came from: its landing path (expectations.gate)
 DERIVED_COLUMNS = (UNREGISTERED_AGENCY, GARBLED_TEXT, UNREADABLE_VALUE)
 # Book reference "<year>.<issue>.<book>" (CE or BE year), e.g. 2022.3.1 or 2022.3.1(2).
 REF_DOC_PATTERN = r"^\s*(1[89]\d\d|2[0-7]\d\d)\.\d+\.\d+"
+
+
+def as_read(type_: str, kwargs: dict) -> tuple[str, str | None, dict]:
+    """(check, its column, its arguments) as a person reads it. The key check is scoped by the file
+    so a run can validate many files (``_common``); it reads as "unique within a file", and a
+    one-column key as that column's uniqueness."""
+    scoped = kwargs.get("column_list") or []
+    if type_ != "expect_compound_columns_to_be_unique" or FILE_COLUMN not in scoped:
+        return type_, kwargs.get("column") or kwargs.get("column_A"), kwargs
+    key = [c for c in scoped if c != FILE_COLUMN]
+    rest = {k: v for k, v in kwargs.items() if k not in ("column_list", "ignore_row_if")}
+    if len(key) == 1:
+        return "expect_column_values_to_be_unique", key[0], rest
+    return type_, None, {**rest, "column_list": key}
 
 
 def level(meta: dict | None) -> str:
@@ -70,8 +85,10 @@ def _common(source: Source) -> Iterable[Expectation]:
         elif column.kind == "enum" and column.values:
             yield E.ExpectColumnValuesToBeInSet(column=column.name, value_set=sorted(column.values), meta=ROW)
     # Rows sharing a key within one file: which one is right cannot be told, so all of them are rejected.
-    yield E.ExpectCompoundColumnsToBeUnique(column_list=list(source.key), meta=ROW) if len(source.key) > 1 \
-        else E.ExpectColumnValuesToBeUnique(column=source.key[0], meta=ROW)
+    # Scoped by the file, so that one run can validate many files' rows (expectations.gate.validate_many);
+    # a row missing a key value is rejected by its not-null check, not compared.
+    yield E.ExpectCompoundColumnsToBeUnique(column_list=[FILE_COLUMN, *source.key],
+                                            ignore_row_if="any_value_is_missing", meta=ROW)
     yield E.ExpectColumnValuesToBeNull(column=GARBLED_TEXT, meta=ROW,
                                        notes="text must be readable Thai or English (no mojibake)")
 
@@ -119,16 +136,17 @@ def checks(source: Source) -> list[tuple[str, str, str, str]]:
     """(check, columns, level, why) for each expectation of a source's suite, for docs/sources.md."""
     out = []
     for e in (*_common(source), *_specific(source)):
-        columns = getattr(e, "column", None) or ", ".join(getattr(e, "column_list", None) or getattr(
-            e, "column_set", None) or []) or ", ".join(c for c in (getattr(e, "column_A", None),
-                                                                  getattr(e, "column_B", None)) if c)
+        kind_of_check, column_name, kwargs = as_read(e.expectation_type, e.configuration.kwargs)
+        names = [kwargs.get("column_A"), kwargs.get("column_B")] if "column_A" in kwargs else [column_name]
+        listed = kwargs.get("column_list") or kwargs.get("column_set") or []
+        columns = ", ".join(c for c in names if c) or ", ".join(listed)
         meta = e.meta or {}
         kind = "warning" if meta.get("severity") == "warning" else level(meta)
         column = source.columns_by_name.get(getattr(e, "column", None) or "")
         why = e.notes or WHY.get(e.expectation_type) or (KIND_WHY.get(column.kind, "") if column else "")
         if not why and getattr(e, "column", None) == "amount_baht":
             why = KIND_WHY["amount"]
-        out.append((e.expectation_type, columns or "(table)", kind, why))
+        out.append((kind_of_check, columns or "(table)", kind, why))
     return out
 
 

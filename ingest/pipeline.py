@@ -9,7 +9,10 @@ import csv
 import dataclasses
 import io
 import logging
+import os
 import re
+from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +56,39 @@ def new_files(settings: Settings | None = None) -> list[LandingFile]:
         ensure_schema(conn)
         seen = processed_hashes(conn)
     return [f for f in discover(settings.landing_zone) if (f.source, f.sha256) not in seen]
+
+
+# A night's files are loaded in batches (issue 18): one source each, at most this many files and bytes.
+DEFAULT_BATCH_FILES = 200
+DEFAULT_BATCH_MB = 16.0
+
+
+def batches(files: Sequence[LandingFile], max_files: int | None = None,
+            max_mb: float | None = None) -> list[list[LandingFile]]:
+    """The files in load batches of one source each, in the order found (oldest first), of at most
+    ``DGWH_LOAD_BATCH_FILES`` files and ``DGWH_LOAD_BATCH_MB`` megabytes; a larger file is a batch alone.
+    A batch is one Airflow task and one GX run per source: fewer, larger batches cost less per file,
+    smaller ones hold less in memory and retry less after a failure."""
+    max_files = max_files or int(os.environ.get("DGWH_LOAD_BATCH_FILES") or DEFAULT_BATCH_FILES)
+    max_bytes = (max_mb or float(os.environ.get("DGWH_LOAD_BATCH_MB") or DEFAULT_BATCH_MB)) * 1024 * 1024
+    out: list[list[LandingFile]] = []
+    open_batch: dict[str, list[LandingFile]] = {}
+    for lf in files:
+        batch = open_batch.get(lf.source)
+        if batch and (len(batch) >= max_files or sum(f.size_bytes for f in batch) + lf.size_bytes > max_bytes):
+            batch = None
+        if batch is None:
+            batch = open_batch[lf.source] = []
+            out.append(batch)
+        batch.append(lf)
+    return out
+
+
+def batch_label(batch: Sequence[LandingFile | dict]) -> str:
+    """How a batch is named in the Airflow UI and logs: its source, size and first file."""
+    first = batch[0] if isinstance(batch[0], dict) else batch[0].as_dict()
+    more = f" (+{len(batch) - 1} more)" if len(batch) > 1 else ""
+    return f"{first['source']}: {len(batch)} file(s), {first['relative_path']}{more}"
 
 
 def _failures(gate_result) -> list[dict]:
@@ -216,69 +252,101 @@ def _describe(parsed: ParsedFile, name: str) -> dict[str, object]:
 
 def process_file(lf: LandingFile, gate=None, run_id: str = "manual",
                  settings: Settings | None = None) -> FileOutcome:
-    """Issue 20: parse, validate and quarantine exactly the bytes that were hashed (a snapshot in the staging
-    area); a file changed since discovery is skipped, recorded nowhere, and loaded by the next run."""
-    settings = settings or get_settings()
-    try:
-        with snapshot(lf, settings.state_dir / "staging") as staged:
-            return _process_snapshot(staged, gate, run_id, settings)
-    except FileChanged as exc:
-        log.warning("%s", exc)
-        return FileOutcome(lf.relative_path, lf.source, "skipped", reason=str(exc))
+    """One file: ``process_files`` with a batch of one."""
+    return process_files([lf], gate, run_id, settings)[0]
 
 
-def _process_snapshot(lf: LandingFile, gate=None, run_id: str = "manual",
-                      settings: Settings | None = None) -> FileOutcome:
-    """Parse, validate and load one file; a bad file is quarantined and the night goes on.
+@dataclass
+class _Staged:
+    position: int
+    lf: LandingFile  # pointing at the snapshot
+    path: Path
+    parsed: ParsedFile
 
-    Without ``gate`` the process-wide one is used (``expectations.gate.get_gate``): built once,
-    rebuilt only when the agency registry changes, and storing results for Data Docs.
+
+def process_files(files: Sequence[LandingFile], gate=None, run_id: str = "manual",
+                  settings: Settings | None = None) -> list[FileOutcome]:
+    """Parse, validate and load a batch of files; a bad file is quarantined and the rest go on.
+
+    Each file is snapshotted (issue 20: exactly the bytes that were hashed; a file changed since discovery
+    is skipped, recorded nowhere, and loaded by the next run) and parsed on its own with bounded memory
+    and time; the files of each source are validated together in one GX run (issue 18: its cost is per
+    run, not per row); each file is then loaded or quarantined in its own transaction, as alone. A file
+    whose loading raises does not stop the others: the error is raised once they are done, naming it, so
+    the task is retried and loads only what is still missing. Without ``gate`` the process-wide one is
+    used (``expectations.gate.get_gate``: built once, rebuilt when the agency registry changes).
     """
-    from expectations.describe import reject_code
-    from expectations.docs import run_name
-
     settings = settings or get_settings()
     if gate is None:
         from expectations.gate import get_gate
 
         gate = get_gate(settings)
-    source = SOURCES[lf.source]
-    with connect() as conn:
+    outcomes: dict[int, FileOutcome] = {}
+    failed: list[str] = []
+    with ExitStack() as stack, connect() as conn:
         ensure_schema(conn)
-        with local_copy(lf.uri) as path:
+        staged: list[_Staged] = []
+        for position, lf in enumerate(files):
             try:
-                parsed = parse_isolated(path, source)  # issue 20: bounded memory and time
+                snap = stack.enter_context(snapshot(lf, settings.state_dir / "staging"))
+            except FileChanged as exc:
+                log.warning("%s", exc)
+                outcomes[position] = FileOutcome(lf.relative_path, lf.source, "skipped", reason=str(exc))
+                continue
+            path = stack.enter_context(local_copy(snap.uri))
+            try:
+                staged.append(_Staged(position, snap, path, parse_isolated(path, SOURCES[lf.source])))
             except FileRejected as exc:
                 en, th = _unreadable_detail(exc, path)
-                return _reject(conn, lf, settings, run_id, exc.code, en, th, [], None, exc.rows_in)
-            result = gate.validate(parsed, run_name=run_name(run_id, lf.relative_path))
-            failures = _with_parse_errors(_failures(result), parsed)
-            truncated = _ends_mid_row(path, parsed, failures)
-        failures += [truncated] if truncated else []
-        failures += _note_failures(parsed)
-        validation = (result.suite, result.evaluated + (1 if truncated else 0), failures)
-        every_row_fails = bool(parsed.records) and len(result.rejected) == len(parsed.records)
-        if result.file_level or truncated or every_row_fails:
-            code = reject_code([f for f in failures if f.get("level") == "file"] or failures, source)
-            en, th = _reason(code, failures, lf.source)
-            rows = None if result.file_level or truncated else _rejected_rows(parsed, result, source)
-            return _reject(conn, lf, settings, run_id, code, en, th, failures, validation, parsed.rows_in,
-                           parsed, rows)
-        row_issues = _rejected_rows(parsed, result, source)
-        kept = [r for i, r in enumerate(parsed.records) if i not in result.rejected]
-        rows_rejected = len(parsed.row_rejects) + len(result.rejected)
-        report = code = en = None
-        if rows_rejected:
-            code = reject_code(failures, source) if result.rejected else "row_structure"
-            en, th = _partial_reason(code, rows_rejected, parsed.rows_in, failures, lf.source) if result.rejected else (
-                f"{rows_rejected} row(s) have more fields than the header", f"{rows_rejected} แถวมีจำนวนช่องเกินหัวตาราง")
-            report = str(quarantine(lf, settings.quarantine_dir, code, en, th, failures, run_id, parsed.sheets,
-                                    rows=(rows_rejected, parsed.rows_in, [*parsed.row_rejects, *row_issues])))
-        entry = LedgerEntry(status="loaded", rows_in=parsed.rows_in, rows_loaded=len(kept),
-                            rows_rejected=rows_rejected, warnings=len(result.warnings) + len(parsed.notes),
-                            encoding=parsed.encoding, quarantine_path=report, reject_code=code, reject_reason=en,
-                            **_describe(parsed, lf.relative_path))
-        file_id = load_file(conn, lf, parsed, entry, run_id, validation, kept, row_issues)
+                outcomes[position] = _reject(conn, snap, settings, run_id, exc.code, en, th, [], None, exc.rows_in)
+        for source in dict.fromkeys(s.lf.source for s in staged):
+            batch = [s for s in staged if s.lf.source == source]
+            results = gate.validate_many([s.parsed for s in batch], run_id, [s.lf.relative_path for s in batch])
+            for item, result in zip(batch, results, strict=True):
+                try:
+                    outcomes[item.position] = _settle(conn, item, result, run_id, settings)
+                except Exception:
+                    log.exception("loading %s failed; the batch's other files go on", item.lf.relative_path)
+                    failed.append(item.lf.relative_path)
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {len(files)} file(s) could not be loaded: {', '.join(failed)} "
+                           "(see the log above); the others were loaded or quarantined")
+    return [outcomes[position] for position in range(len(files))]
+
+
+def _settle(conn: psycopg.Connection, item: _Staged, result, run_id: str, settings: Settings) -> FileOutcome:
+    """Load or quarantine one validated file (its rows that failed a check are rejected, the rest load)."""
+    from expectations.describe import reject_code
+
+    lf, path, parsed = item.lf, item.path, item.parsed
+    source = SOURCES[lf.source]
+    failures = _with_parse_errors(_failures(result), parsed)
+    truncated = _ends_mid_row(path, parsed, failures)
+    failures += [truncated] if truncated else []
+    failures += _note_failures(parsed)
+    validation = (result.suite, result.evaluated + (1 if truncated else 0), failures)
+    every_row_fails = bool(parsed.records) and len(result.rejected) == len(parsed.records)
+    if result.file_level or truncated or every_row_fails:
+        code = reject_code([f for f in failures if f.get("level") == "file"] or failures, source)
+        en, th = _reason(code, failures, lf.source)
+        rows = None if result.file_level or truncated else _rejected_rows(parsed, result, source)
+        return _reject(conn, lf, settings, run_id, code, en, th, failures, validation, parsed.rows_in,
+                       parsed, rows)
+    row_issues = _rejected_rows(parsed, result, source)
+    kept = [r for i, r in enumerate(parsed.records) if i not in result.rejected]
+    rows_rejected = len(parsed.row_rejects) + len(result.rejected)
+    report = code = en = None
+    if rows_rejected:
+        code = reject_code(failures, source) if result.rejected else "row_structure"
+        en, th = _partial_reason(code, rows_rejected, parsed.rows_in, failures, lf.source) if result.rejected else (
+            f"{rows_rejected} row(s) have more fields than the header", f"{rows_rejected} แถวมีจำนวนช่องเกินหัวตาราง")
+        report = str(quarantine(lf, settings.quarantine_dir, code, en, th, failures, run_id, parsed.sheets,
+                                rows=(rows_rejected, parsed.rows_in, [*parsed.row_rejects, *row_issues])))
+    entry = LedgerEntry(status="loaded", rows_in=parsed.rows_in, rows_loaded=len(kept),
+                        rows_rejected=rows_rejected, warnings=len(result.warnings) + len(parsed.notes),
+                        encoding=parsed.encoding, quarantine_path=report, reject_code=code, reject_reason=en,
+                        **_describe(parsed, lf.relative_path))
+    file_id = load_file(conn, lf, parsed, entry, run_id, validation, kept, row_issues)
     if file_id is None:
         return FileOutcome(lf.relative_path, lf.source, "skipped", reason="already loaded by another run")
     if rows_rejected:

@@ -1,10 +1,10 @@
 """``make run``'s progress: run an Airflow CLI command with its whole output in a log file, and print one
-line as each stage (task) and each file and dbt node finishes, read from the run's task instances in the
+line as each stage (task) and each load batch and dbt node finishes, read from the run's task instances in the
 checkout's own Airflow metadata database (SQLite, ``$AIRFLOW_HOME/airflow.db``, read-only).
 
     python -m ingest.progress --log .state/last_run.log --dag dg_nightly -- scripts/airflow.sh dags test dg_nightly
 
-Lines look like ``[  41s] file 3 of 253 loaded: project_reports/2563/a.csv`` and
+Lines look like ``[  41s] batch 3 of 6 loaded: readiness: 200 file(s), readiness/2559/a.csv (+199 more)`` and
 ``[ 190s] dbt node 12 of 40 success: fct_readiness_responses``. With another metadata database
 (``AIRFLOW__DATABASE__SQL_ALCHEMY_CONN`` not SQLite) it only runs the command.
 """
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 FINISHED = {"success", "failed", "skipped", "upstream_failed", "removed"}
-FILE_TASK = "load_file"
+FILE_TASK = "load_files"  # one mapped task per load batch (ingest.pipeline.batches)
 DBT_PREFIX = "dbt."
 
 
@@ -36,7 +36,7 @@ class Tracker:
     run_id: str | None = None
     reported: set[tuple[str, int]] = field(default_factory=set)
     waiting: set[str] = field(default_factory=set)
-    files_done: int = 0
+    batches_done: int = 0
     dbt_done: int = 0
 
     def poll(self, db: sqlite3.Connection) -> list[str]:
@@ -50,7 +50,7 @@ class Tracker:
         rows = db.execute("SELECT task_id, map_index, state, rendered_map_index FROM task_instance "
                           "WHERE dag_id = ? AND run_id = ? ORDER BY end_date, task_id, map_index",
                           (self.dag_id, self.run_id)).fetchall()
-        files_total = sum(1 for t, m, _, _ in rows if t == FILE_TASK and m >= 0)
+        batches_total = sum(1 for t, m, _, _ in rows if t == FILE_TASK and m >= 0)
         dbt_total = len({t for t, _, _, _ in rows if t.startswith(DBT_PREFIX)})
         lines = []
         for task_id, map_index, state, label in rows:
@@ -62,9 +62,9 @@ class Tracker:
                 continue
             self.reported.add(key)
             if task_id == FILE_TASK and map_index >= 0:
-                self.files_done += 1
+                self.batches_done += 1
                 what = "loaded" if state == "success" else state
-                lines.append(f"file {self.files_done} of {files_total} {what}" + (f": {label}" if label else ""))
+                lines.append(f"batch {self.batches_done} of {batches_total} {what}" + (f": {label}" if label else ""))
             elif task_id == FILE_TASK:
                 lines.append(f"{task_id}: {state} (no new files)" if state == "skipped" else f"{task_id}: {state}")
             elif task_id.startswith(DBT_PREFIX):

@@ -24,7 +24,7 @@ RUN_TIMEOUT_S = float(os.environ.get("DGWH_PROD_CHECK_RUN_TIMEOUT_S", 1800))  # 
 S_NIGHT = "nightly on sample files in object storage (S3): marts built, Asset events recorded"
 S_SHARED = ("shared storage: quarantine, GX results and Data Docs, dbt docs and the report on the shared volume, "
             "none on a worker's own disk; served read-only by the docs service")
-S_KILL = "worker SIGKILLed mid-load_file: retried on the other worker, run succeeds, counts hold"
+S_KILL = "worker SIGKILLed mid-load_files: retried on the other worker, run succeeds, counts hold"
 S_LOCK = "nightly and backfill at once: the backfill waits on the lock"
 S_BACKFILL = f"backfill {BACKFILL_CONF} gives the full run's marts"
 S_RESTART = "scheduler restarted mid-run: the run completes"
@@ -106,20 +106,20 @@ class Operator:
             tis = self.api.task_instances(NIGHTLY, r1)
             if state["killed"] is None:
                 for ti in tis:
-                    running = ti["task_id"] == "load_file" and ti["state"] == "running"
+                    running = ti["task_id"] == "load_files" and ti["state"] == "running"
                     if running and (worker := self._worker_running(ti)):
-                        self.log(f"SIGKILL {worker} and its task processes while it runs load_file[{ti['map_index']}]")
+                        self.log(f"SIGKILL {worker} and its task processes while it runs load_files[{ti['map_index']}]")
                         self.topo.stack.kill_tree(self.topo.running.pop(worker))
                         state["killed"] = {"worker": worker, "map_index": ti["map_index"]}
                         break
             if (killed := state["killed"]) and not killed.get("back"):
-                retry = next((t for t in tis if t["task_id"] == "load_file" and t["map_index"] == killed["map_index"]
+                retry = next((t for t in tis if t["task_id"] == "load_files" and t["map_index"] == killed["map_index"]
                               and t["try_number"] >= 2 and t["state"] in ("running", "success")), None)
                 if retry:  # the retry is under way on the other worker: bring the killed one back
                     killed["retry_on"] = self._worker_running(retry) if retry["state"] == "running" else None
                     self.topo.start(killed["worker"])
                     killed["back"] = True
-                    self.log(f"load_file[{killed['map_index']}] try {retry['try_number']} {retry['state']} "
+                    self.log(f"load_files[{killed['map_index']}] try {retry['try_number']} {retry['state']} "
                              f"on the other worker; {killed['worker']} started again")
             # The backfill is triggered once the night's dbt tasks run (minutes before the night ends, so its
             # lock task surely meets a held lock); the night's marts are read once published, while the
@@ -202,16 +202,17 @@ class Operator:
     def _record_kill(self, run_id: str, killed: dict | None, outcome: str, problems: list[str], all_in: bool) -> None:
         name = S_KILL
         if not killed:
-            self.record(Result(name, False, "no running load_file task was seen on a worker", [(NIGHTLY, run_id)]))
+            self.record(Result(name, False, "no running load_files task was seen on a worker", [(NIGHTLY, run_id)]))
             return
-        tries = sorted(self.api.tries(NIGHTLY, run_id, "load_file", killed["map_index"]), key=lambda t: t["try_number"])
+        tries = sorted(self.api.tries(NIGHTLY, run_id, "load_files", killed["map_index"]),
+                       key=lambda t: t["try_number"])
         final = tries[-1] if tries else {"state": None, "try_number": 0}
         attempts = ", ".join(f"{t['try_number']}={t['state']}" for t in tries)
         twice = [p for p in problems if "times" in p]
         self.record(Result(
             name, outcome == "success" and final["state"] == "success" and final["try_number"] >= 2
             and not problems and all_in,
-            f"{killed['worker']} killed; load_file[{killed['map_index']}] tries: {attempts}, the retry seen on "
+            f"{killed['worker']} killed; load_files[{killed['map_index']}] tries: {attempts}, the retry seen on "
             f"{killed.get('retry_on') or 'the only worker up'}; run {outcome}; rows in = loaded + rejected and "
             f"raw = ledger for every file: {'yes' if not problems else problems[:3]}; "
             f"each file once: {'no' if twice else 'yes'}",

@@ -79,7 +79,7 @@ def sample_files() -> Iterator[Path]:
 def sample_warehouse(make_warehouse) -> Warehouse:
     """The full sample landing zone loaded through the pipeline functions and built with dbt."""
     from expectations.gate import Gate
-    from ingest.pipeline import new_files, process_file
+    from ingest.pipeline import batches, new_files, process_files
     from ingest.registry import alias_keys
     from ingest.transform import run_dbt
     from sampledata.generate import generate
@@ -88,7 +88,7 @@ def sample_warehouse(make_warehouse) -> Warehouse:
     wh.use()
     generate(wh.landing, REPO / "dbt_project" / "seeds", SHARED if SHARED.exists() else None)
     gate = Gate(list(alias_keys()))
-    outcomes = [process_file(f, gate, "test-sample") for f in new_files()]
+    outcomes = [o for batch in batches(new_files()) for o in process_files(batch, gate, "test-sample")]
     wh.outcomes = outcomes
     outcome = run_dbt(["build"])
     assert outcome.success, outcome.failures

@@ -69,7 +69,7 @@ def test_nightly_dag_shape(tmp_path, monkeypatch):
     assert dag.catchup is False and dag.max_active_runs == 1
     timetable = dag.timetable.serialize()
     assert timetable["expression"] == "0 2 * * *" and timetable["timezone"] == "Asia/Bangkok"
-    assert type(dag.get_task("load_file")).__name__.endswith("MappedOperator")
+    assert type(dag.get_task("load_files")).__name__.endswith("MappedOperator")
     manifest = json.loads((REPO / "dbt_project" / "target" / "manifest.json").read_text())
     nodes = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] in ("model", "seed")}
     dbt_tasks = {t.task_id.removeprefix("dbt.").rsplit("_", 2)[0] for t in dag.tasks if t.task_id.startswith("dbt.")}

@@ -157,7 +157,7 @@ def test_warehouse_pool_is_sized_by_configuration_and_used_by_warehouse_tasks(ai
         assert {t.task_id for t in dag.tasks if t.task_id.startswith("dbt.")} <= pooled
         assert "take_run_lock" not in pooled, "waiting for the lock must not hold a warehouse slot"
         assert all(t.max_active_tis_per_dagrun is None for t in dag.tasks)
-    assert {"load_file", "reconcile_marts", "source_freshness", "dbt_cross_model_tests"} <= {
+    assert {"load_files", "reconcile_marts", "source_freshness", "dbt_cross_model_tests"} <= {
         t.task_id for t in dags["dg_nightly"].tasks if t.pool == "warehouse"}
 
 
@@ -219,9 +219,9 @@ def ops_probe():
     def take_run_lock(dag_run=None):
         return run_lock.poke(dag_run.run_id)
 
-    @task(pool=WAREHOUSE_POOL, map_index_template="{{ file_label }}")
-    def load_file(name: str) -> str:
-        get_current_context()["file_label"] = name
+    @task(pool=WAREHOUSE_POOL, map_index_template="{{ batch_label }}")
+    def load_files(name: str) -> str:
+        get_current_context()["batch_label"] = name
         return name
 
     @task(retries=0)
@@ -232,7 +232,7 @@ def ops_probe():
     def give_back(dag_run=None):
         run_lock.give_back(dag_run.run_id)
 
-    loaded = load_file.expand(name=["a.csv", "b.csv", "c.csv"])
+    loaded = load_files.expand(name=["a.csv", "b.csv", "c.csv"])
     take_run_lock() >> loaded >> give_back()
     loaded >> breaks()  # a leaf that fails: the run fails
 
@@ -276,12 +276,12 @@ def test_a_failed_run_alerts_the_lock_sensor_reschedules_and_progress_is_printed
     out, full = run.stdout, log.read_text()
     assert run.returncode != 0, out + full[-3000:]
     assert "probe failure on purpose" in full, "the full log is not in its file"
-    # progress: one line per stage and per file, as each finishes
+    # progress: one line per stage and per load batch, as each finishes
     lines = out.splitlines()
     assert any("take_run_lock: waiting" in line for line in lines), out
     assert any("take_run_lock: success" in line for line in lines), out
-    files = [line.split("] ", 1)[1] for line in lines if "file " in line and " of 3 " in line]
-    assert [f.split(":")[0] for f in files] == [f"file {n} of 3 loaded" for n in (1, 2, 3)], out
+    files = [line.split("] ", 1)[1] for line in lines if "batch " in line and " of 3 " in line]
+    assert [f.split(":")[0] for f in files] == [f"batch {n} of 3 loaded" for n in (1, 2, 3)], out
     assert sorted(f.split(": ")[1] for f in files) == ["a.csv", "b.csv", "c.csv"], out
     assert any(line.endswith("breaks: failed") for line in lines), out
     assert "probe failure on purpose" not in out, "progress printed the log, not one line per task"
