@@ -8,6 +8,7 @@ validation gate (the rest of the file loads); a value read with a repair is reco
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -74,6 +75,38 @@ def _parse_value(column: Column, raw: object, multiplier: Decimal) -> object:
     return ";".join(dict.fromkeys(column.vocabulary.resolve(part) for part in parts))
 
 
+Reader = Callable[[object], tuple[object, str | None]]
+
+
+def _cell_reader(column: Column, multiplier: Decimal) -> Reader:
+    """raw -> (value, why it cannot be read), one cell at a time (the reference ``_column_reader`` keeps)."""
+    def read(raw: object) -> tuple[object, str | None]:
+        try:
+            return _parse_value(column, raw, multiplier), None
+        except ValueError as exc:
+            return None, str(exc)
+    return read
+
+
+def _column_reader(column: Column, multiplier: Decimal) -> Reader:
+    """The cell reader of a column that parses each distinct value once (issue 18: a column repeats few
+    values; years, levels, enums, dates and scores are read once per file, not once per row). Keyed by
+    type and value, so 1, 1.0 and True, or 0.0 and -0.0, are never taken for one another."""
+    one = _cell_reader(column, multiplier)
+    seen: dict[tuple[type, object], tuple[object, str | None]] = {}
+
+    def read(raw: object) -> tuple[object, str | None]:
+        key = (type(raw), repr(raw) if isinstance(raw, float) else raw)
+        try:
+            return seen[key]
+        except KeyError:
+            seen[key] = out = one(raw)
+            return out
+        except TypeError:  # unhashable: read it alone
+            return one(raw)
+    return read
+
+
 def _budget_bill_record(rec: dict[str, object], row: int, issues: list[RowIssue], record: int) -> None:
     """Typed fields beside the V2 text. An amount or year that cannot be read rejects the row (the
     text stays in ops.rejected_rows); amounts come with commas or as floats ("8659600.0")."""
@@ -111,8 +144,9 @@ def _repair_plan(rec: dict[str, object], source: Source, row: int, sheet: str | 
                                f"damaged plan name read as the registered plan {fixed!r}"))
 
 
-def _records(table: Table, source: Source, parsed: ParsedFile, plans: PlanRegistry) -> None:
-    columns = [(source.column(name), idx, table.multipliers.get(name, Decimal(1)))
+def _records(table: Table, source: Source, parsed: ParsedFile, plans: PlanRegistry, by_column: bool) -> None:
+    reader = _column_reader if by_column else _cell_reader
+    columns = [(source.column(name), idx, reader(source.column(name), table.multipliers.get(name, Decimal(1))))
                for name, idx in table.columns.items()]
     width = len(table.header_cells)
     is_bill = source is BUDGET_BILL
@@ -124,17 +158,15 @@ def _records(table: Table, source: Source, parsed: ParsedFile, plans: PlanRegist
                                                f"row has {len(cells)} fields, header has {width}"))
             continue
         rec: dict[str, object] = {"source_row": row_no, "source_sheet": table.sheet}
-        for column, idx, multiplier in columns:
+        for column, idx, read in columns:
             raw = cells[idx] if idx < len(cells) else None
             if is_bill:  # V2 text kept as text (normalised); typed fields are added below
                 rec[column.name] = str(raw) if column.name == "amount" and not thai.is_blank(raw) \
                     else thai.parse_text(raw)
                 continue
-            try:
-                rec[column.name] = _parse_value(column, raw, multiplier)
-            except ValueError as exc:
-                rec[column.name] = None
-                parsed.value_issues.append(RowIssue(row_no, table.sheet, column.name, str(raw), str(exc),
+            rec[column.name], why = read(raw)
+            if why is not None:
+                parsed.value_issues.append(RowIssue(row_no, table.sheet, column.name, str(raw), why,
                                                     len(parsed.records)))
         if is_bill:
             _budget_bill_record(rec, row_no, parsed.value_issues, len(parsed.records))
@@ -143,10 +175,11 @@ def _records(table: Table, source: Source, parsed: ParsedFile, plans: PlanRegist
         parsed.records.append(rec)
 
 
-def parse_file(path: Path, source: Source, plans: PlanRegistry | None = None) -> ParsedFile:
+def parse_file(path: Path, source: Source, plans: PlanRegistry | None = None, by_column: bool = True) -> ParsedFile:
     """Parse one file; raises FileRejected when nothing in it can be read as the source.
 
-    ``plans`` is the plan registry damaged plan names are repaired against (default: the dbt seed)."""
+    ``plans`` is the plan registry damaged plan names are repaired against (default: the dbt seed).
+    ``by_column=False`` reads every cell on its own: the reference the column readers are tested against."""
     plans = plans if plans is not None else registered_plans()
     parsed = ParsedFile(source=source, path=path)
     tables = read_tables(path, source)
@@ -157,6 +190,6 @@ def parse_file(path: Path, source: Source, plans: PlanRegistry | None = None) ->
             parsed.sheets.append(table.sheet)
         parsed.unknown_headers.extend(table.unknown_headers)
         found.update(table.columns)
-        _records(table, source, parsed, plans)
+        _records(table, source, parsed, plans, by_column)
     parsed.missing_columns = [c for c in source.required if c not in found]
     return parsed

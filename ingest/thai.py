@@ -98,7 +98,11 @@ def parse_amount(value: object, multiplier: Decimal = Decimal(1)) -> Decimal | N
     """Baht amounts: "8,659,600", "๑,๐๐๐ บาท", "1,000.- บ.", "2,409.3962 ล้านบาท", "(1,000)", 1.5e6."""
     if is_blank(value):
         return None
+    if isinstance(value, bool):  # a spreadsheet's TRUE/FALSE cell: an int to Python, no amount
+        raise ValueError(f"not an amount: {value!r}")
     if isinstance(value, (int, float, Decimal)):
+        if not Decimal(str(value)).is_finite():
+            raise ValueError(f"not an amount: {value!r}")
         return Decimal(str(value)) * multiplier
     text = to_arabic_digits(str(value)).strip()
     if text in {"-", "–", "—"}:
@@ -121,13 +125,17 @@ def parse_amount(value: object, multiplier: Decimal = Decimal(1)) -> Decimal | N
 def parse_decimal(value: object) -> Decimal | None:
     if is_blank(value):
         return None
-    if isinstance(value, (int, float, Decimal)):
-        return Decimal(str(value))
-    text = to_arabic_digits(str(value)).strip().rstrip("%").replace(",", "")
+    if isinstance(value, bool):
+        raise ValueError(f"not a number: {value!r}")
+    text = str(value) if isinstance(value, (int, float, Decimal)) else \
+        to_arabic_digits(str(value)).strip().rstrip("%").replace(",", "")
     try:
-        return Decimal(text)
+        number = Decimal(text)
     except InvalidOperation as exc:
         raise ValueError(f"not a number: {value!r}") from exc
+    if not number.is_finite():  # "NaN", "inf": Decimal reads them, no score is one
+        raise ValueError(f"not a number: {value!r}")
+    return number
 
 
 def _ce_year(year: int) -> int:
