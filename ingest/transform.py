@@ -184,47 +184,106 @@ def last_build(conn) -> tuple[str, str, object, int] | None:
                         "ORDER BY built_at DESC, files_through DESC LIMIT 1").fetchone()
 
 
+@dataclass
+class BuildDecision:
+    needed: bool
+    reason: str
+    # dbt selectors of what the night's files change (issue 18); None: the whole project.
+    select: list[str] | None = None
+
+
 def build_needed(conn, run_id: str, fingerprint: str | None = None, force: bool = False,
                  manifest_path: Path | None = None) -> tuple[bool, str]:
-    """Whether this night must run dbt, and why (one sentence for the log and the summary).
+    """Whether this night must run dbt, and why (``decide_build`` without the selection)."""
+    decision = decide_build(conn, run_id, fingerprint, force, manifest_path)
+    return decision.needed, decision.reason
+
+
+def decide_build(conn, run_id: str, fingerprint: str | None = None, force: bool = False,
+                 manifest_path: Path | None = None) -> BuildDecision:
+    """Whether this night must run dbt, why (one sentence for the log and the summary), and what.
 
     A build is needed when forced, when no successful build is recorded, when a file was received since the
     last one (loaded, or rejected: the coverage mart counts rejections; by this run or by one that died before
     its build), when the dbt project changed since the last one (``project_fingerprint``), a model's or seed's
     relation is missing, or a dbt run since then failed (a failed node in ``ops.dbt_results``, or a run
     recorded 'failed' after dbt had started). Otherwise the
-    marts already are what a build would make of the same raw data and the same project."""
+    marts already are what a build would make of the same raw data and the same project.
+
+    When new files are the only reason, only what they change is built (``select``: their sources' raw
+    tables and everything downstream, as dbt selects it, plus what reads the ledger and rejected rows);
+    anything else, a file withdrawn since the last build included, builds the whole project."""
     from ingest.schema import ensure_schema
 
     ensure_schema(conn)  # ops tables, and columns added since a warehouse was made (files_through)
     fingerprint = fingerprint or project_fingerprint()
     reasons: list[str] = []
+    whole: list[str] = []  # reasons that need the whole project built
     last = last_build(conn)
+    since = last[3] if last else 0
     received = dict(conn.execute(
         "SELECT status, count(*) FROM ops.file_ledger WHERE file_id > %s OR run_id = %s GROUP BY status",
-        (last[3] if last else 0, run_id)).fetchall())
+        (since, run_id)).fetchall())
     if received:
         reasons.append(" and ".join(f"{n} new file(s) {status}" for status, n in sorted(received.items()))
                        + (f" since run {last[0]}'s build" if last else ""))
     if last is None:
-        reasons.append("no successful build is recorded")
+        whole.append("no successful build is recorded")
     else:
         last_run, last_fingerprint, built_at, _ = last
         if last_fingerprint != fingerprint:
-            reasons.append(f"the dbt project changed since run {last_run} (models, seeds, tests or macros)")
+            whole.append(f"the dbt project changed since run {last_run} (models, seeds, tests or macros)")
         failed = _dbt_failed_since(conn, run_id, built_at)
         if failed:
-            reasons.append(f"a dbt run since the last successful build failed (run {failed})")
+            whole.append(f"a dbt run since the last successful build failed (run {failed})")
+        withdrawn = conn.execute("SELECT count(*) FROM ops.file_withdrawals WHERE withdrawn_at > %s",
+                                 (built_at,)).fetchone()[0]
+        if withdrawn:
+            whole.append(f"{withdrawn} file(s) withdrawn since run {last_run}'s build")
     missing = _missing_relations(conn, manifest_path or _manifest_path())
     if missing:
-        reasons.append(f"relation(s) missing: {', '.join(missing[:3])}"
-                       + (f" and {len(missing) - 3} more" if len(missing) > 3 else ""))
+        whole.append(f"relation(s) missing: {', '.join(missing[:3])}"
+                     + (f" and {len(missing) - 3} more" if len(missing) > 3 else ""))
+    reasons += whole
     if force:
-        return True, "dbt build forced (param force_build)" + (": also " + "; ".join(reasons) if reasons else "")
-    if reasons:
-        return True, "dbt build needed: " + "; ".join(reasons)
-    return False, (f"no new files and the dbt project is unchanged since run {last[0]} "
-                   f"(built {last[2]:%Y-%m-%d %H:%M %Z}): marts left as they are")
+        return BuildDecision(True, "dbt build forced (param force_build)"
+                             + (": also " + "; ".join(reasons) if reasons else ""))
+    if whole:
+        return BuildDecision(True, "dbt build needed: " + "; ".join(reasons))
+    if received:
+        sources = [r[0] for r in conn.execute(
+            "SELECT DISTINCT source FROM ops.file_ledger WHERE file_id > %s OR run_id = %s ORDER BY 1",
+            (since, run_id)).fetchall()]
+        select = changed_by_files(sources)
+        return BuildDecision(True, f"dbt build needed: {reasons[0]}; building what they change: {' '.join(select)}",
+                             select)
+    return BuildDecision(False, f"no new files and the dbt project is unchanged since run {last[0]} "
+                                f"(built {last[2]:%Y-%m-%d %H:%M %Z}): marts left as they are")
+
+
+def changed_by_files(sources: list[str]) -> list[str]:
+    """dbt selectors of what new files of ``sources`` change: each one's raw table and everything downstream,
+    the ledger's staging model, and everything downstream of the rejected rows (coverage, scorecards).
+    Models that read the ledger join it to their own source's rows; a test builds a night each way and
+    finds the marts equal to a full rebuild's."""
+    return [*(f"source:raw.{name}+" for name in sorted(sources)), "stg_file_ledger", "source:ops.rejected_rows+"]
+
+
+def selected_nodes(select: list[str]) -> list[str]:
+    """The unique ids of the models, seeds and snapshots dbt selects with ``select`` (``dbt ls``)."""
+    from dbt.cli.main import dbtRunner
+
+    settings = get_settings()
+    os.environ.update(dbt_env())
+    project = str(settings.dbt_project_dir)
+    result = dbtRunner().invoke(["ls", "--select", *select, "--resource-type", "model", "--resource-type", "seed",
+                                 "--resource-type", "snapshot", "--output", "json", "--output-keys", "unique_id",
+                                 "--project-dir", project, "--profiles-dir", project, "--quiet",
+                                 "--target-path", str(settings.dbt_target_dir),
+                                 "--log-path", str(settings.state_dir / "dbt_logs")])
+    if not result.success:
+        raise RuntimeError(f"dbt ls --select {' '.join(select)} failed: {result.exception}")
+    return sorted(json.loads(line)["unique_id"] for line in result.result)
 
 
 def _missing_relations(conn, manifest_path: Path) -> list[str]:

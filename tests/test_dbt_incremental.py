@@ -254,6 +254,64 @@ def test_marts_reflect_incremental_facts(inc):
                         ORDER BY 1""") == [(2562, 3), (2563, 3), (2564, 1)]
 
 
+def _relations(wh) -> list[str]:
+    """Every table and view dbt builds in the staging, intermediate and marts schemas."""
+    return [f"{schema}.{name}" for schema, name in _rows(wh, """
+        SELECT table_schema, table_name FROM information_schema.tables
+        WHERE table_schema IN ('staging', 'intermediate', 'marts') ORDER BY 1, 2""")]
+
+
+@pytest.mark.parametrize("night", [
+    {"readiness/2565/ocpb_2565.csv": (READINESS_HEADER, [_survey(2565, OCPB, 66)]),
+     "project_reports/2565/empty.csv": (["plan_code", "reporting_fy_be"], [])},  # rejected: no rows
+    {"integration_plan/2566/ip2566.csv": (PLAN_HEADER, [[2566, DG_PLAN, DGA, "IP2566-001", "โครงการสาม",
+                                                          "common_platform", "health", "700,000", "600,000"]]),
+     "budget_bill/2567/2024-3-2.csv": (BILL_HEADER, [_bill_line(1, "2024.3.2", 2024, 4_000_000)])},
+], ids=["readiness-and-a-rejected-report", "plan-and-bill"])
+def test_a_night_builds_only_what_its_files_change_and_gets_the_full_builds_marts(inc, night):
+    """Issue 18: after a recorded build, a night whose only news is files builds only the nodes downstream
+    of their sources (dbt's own selection), and every model then holds what a full rebuild gives."""
+    from ingest.pipeline import new_files, process_files
+    from ingest.transform import decide_build, ledger_mark, project_fingerprint, record_build, selected_nodes
+
+    fingerprint = project_fingerprint()
+    with inc.connect() as conn:  # the steps before left every model built from every file
+        record_build(conn, f"before-{len(night)}-{sorted(night)[0]}", fingerprint, ledger_mark(conn))
+    for i, (rel, (header, rows)) in enumerate(sorted(night.items())):
+        _write(inc.landing / rel, header, rows, _at(2024, 1, 10 + i))
+    sources = {rel.split("/")[0] for rel in night}
+    run_id = f"selective-{'-'.join(sorted(sources))}"
+    outcomes = process_files(new_files(), run_id=run_id)
+    assert {o.source for o in outcomes} == sources
+    with inc.connect() as conn:
+        decision = decide_build(conn, run_id, fingerprint)
+    assert decision.needed and decision.select is not None, decision.reason
+    chosen = selected_nodes(decision.select)
+    everything = selected_nodes(["fqn:*"])
+    assert 0 < len(chosen) < len(everything)
+    others = {"readiness", "project_reports", "integration_plan", "budget_bill"} - sources
+    assert not any(f"stg_{name}" in uid for uid in chosen for name in others), chosen
+    _dbt("build", "--select", *decision.select)
+    relations = _relations(inc)
+    with inc.connect() as conn:
+        conn.execute("DROP SCHEMA IF EXISTS selective CASCADE")
+        conn.execute("CREATE SCHEMA selective")
+        for rel in relations:
+            conn.execute(f"CREATE TABLE selective.{rel.replace('.', '__')} AS TABLE {rel}")  # noqa: S608 - catalog names
+    _dbt("build", "--full-refresh")
+    differ = {rel: n for rel in relations
+              if (n := _differences(inc, f"selective.{rel.replace('.', '__')}", rel,
+                                    _columns_of(inc, rel)))}
+    assert differ == {}
+
+
+def _columns_of(wh, relation: str) -> str:
+    schema, name = relation.split(".")
+    cols = [r[0] for r in _rows(wh, """SELECT column_name FROM information_schema.columns
+        WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position""", (schema, name))]
+    return ", ".join(f'"{c}"' for c in cols if c not in LINEAGE)
+
+
 def test_freshness_errors_on_a_stale_source(inc):
     """The thresholds bite: a source whose newest row is two years old fails `dbt source freshness`."""
     from ingest.transform import run_dbt
