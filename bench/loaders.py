@@ -4,8 +4,9 @@
   a table of text columns. No parsing in Python, no typing, no index: the physical limit.
 - ``to_sql_files``: ``pandas.read_csv`` then ``DataFrame.to_sql`` through SQLAlchemy 2 + psycopg 3,
   pandas' defaults (what a user would write).
-- ``ingest_files``: the project's own path, ``ingest.pipeline.process_file`` per file (parse, GX gate,
-  ledger + COPY in one transaction), with the time spent in parse, the gate and load accounted.
+- ``ingest_files``: the project's own path, ``ingest.pipeline.process_files`` per load batch (parse each file,
+  one GX run per batch, ledger + COPY per file in one transaction), with the time spent in parse, the gate
+  and load accounted.
 """
 
 from __future__ import annotations
@@ -100,23 +101,24 @@ def to_sql_files(url: str, paths: list[Path], table: str) -> Timing:
 
 
 def ingest_files(files: list, gate, run_id: str) -> Timing:
-    """``process_file`` per landing file, all of which must load; parts: parse, gate (GX validation
-    including the DataFrame it validates, ``frame``), load (ledger + COPY + validation record), other."""
+    """The files as a night loads them (``ingest.pipeline.batches``, then ``process_files`` per batch), all of
+    which must load; parts: parse, gate (one GX run per batch and source, including the DataFrames it
+    validates, ``frame``), load (ledger + COPY + validation record per file), other."""
     import expectations.gate as gate_module
     import ingest.pipeline as pipeline
 
     parts: dict[str, float] = {}
     rows = 0
-    with timed_attributes(pipeline, ["parse_isolated", "load_file"], parts), \
-            timed_attributes(gate_module, ["frame_for"], parts), timed_attributes(gate, ["validate"], parts):
+    with timed_attributes(pipeline, ["parse_many_isolated", "load_file"], parts), \
+            timed_attributes(gate_module, ["frame_for"], parts), timed_attributes(gate, ["validate_many"], parts):
         start = time.perf_counter()
-        for lf in files:
-            outcome = pipeline.process_file(lf, gate, run_id)
-            if outcome.status != "loaded":
-                raise BenchError(f"{lf.relative_path} was {outcome.status}: {outcome.reason}")
-            rows += outcome.rows_loaded
+        for batch in pipeline.batches(files):
+            for outcome in pipeline.process_files(batch, gate, run_id):
+                if outcome.status != "loaded":
+                    raise BenchError(f"{outcome.path} was {outcome.status}: {outcome.reason}")
+                rows += outcome.rows_loaded
         seconds = time.perf_counter() - start
-    named = {"parse": parts["parse_isolated"], "gate": parts["validate"], "gate_frame": parts["frame_for"],
+    named = {"parse": parts["parse_many_isolated"], "gate": parts["validate_many"], "gate_frame": parts["frame_for"],
              "load": parts["load_file"]}
     named["other"] = seconds - named["parse"] - named["gate"] - named["load"]
     return Timing(rows, seconds, len(files), named)

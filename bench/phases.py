@@ -113,11 +113,11 @@ def _dbt(args: list[str], state: Path) -> dict[str, object]:
 
 def _load_history(gate) -> dict[str, object]:
     """Every file not loaded yet (the sample's one bad file is rejected, as designed)."""
-    from ingest.pipeline import new_files, process_file
+    from ingest.pipeline import batches, new_files, process_files
 
     start = time.perf_counter()
     files = new_files()
-    outcomes = [process_file(lf, gate, "bench-history") for lf in files]
+    outcomes = [o for batch in batches(files) for o in process_files(batch, gate, "bench-history")]
     timing = Timing(sum(o.rows_loaded for o in outcomes), time.perf_counter() - start, len(files))
     return {**timing.as_dict(), "files_by_status": {s: sum(1 for o in outcomes if o.status == s)
                                                    for s in ("loaded", "rejected", "skipped")}}
@@ -129,11 +129,12 @@ def _rss(sampler: RssSampler) -> dict[str, float]:
 
 
 def _night(gate, run_id: str, select: list[str], state: Path, expect_files: int) -> dict[str, object]:
-    """One night as the ``dg_nightly`` DAG runs it: discover, load each new file, decide
-    (``build_needed``: skip dbt when nothing was loaded and the project is unchanged since the last
-    recorded build), then ``dbt build`` and record the build only when needed."""
-    from ingest.pipeline import new_files, process_file
-    from ingest.transform import build_needed, project_fingerprint
+    """One night as the ``dg_nightly`` DAG runs it: discover, load the new files in batches, decide
+    (``decide_build``: skip dbt when nothing was loaded and the project is unchanged since the last
+    recorded build; when only new files changed, build what they reach), then ``dbt build`` and record
+    the build only when needed. ``select`` (the smoke test's narrowing) overrides the decision's."""
+    from ingest.pipeline import batches, new_files, process_files
+    from ingest.transform import decide_build, project_fingerprint
     from ingest.warehouse import connect
 
     start = time.perf_counter()
@@ -142,24 +143,25 @@ def _night(gate, run_id: str, select: list[str], state: Path, expect_files: int)
     if len(files) != expect_files:
         raise BenchError(f"{run_id}: expected {expect_files} new file(s), found {[f.relative_path for f in files]}")
     rows = 0
-    for lf in files:
-        outcome = process_file(lf, gate, run_id)
-        if outcome.status != "loaded":
-            raise BenchError(f"{run_id}: {lf.relative_path} was {outcome.status}: {outcome.reason}")
-        rows += outcome.rows_loaded
+    for batch in batches(files):
+        for outcome in process_files(batch, gate, run_id):
+            if outcome.status != "loaded":
+                raise BenchError(f"{run_id}: {outcome.path} was {outcome.status}: {outcome.reason}")
+            rows += outcome.rows_loaded
     loaded = time.perf_counter()
     fingerprint = project_fingerprint()
     with connect(autocommit=True) as conn:
-        needed, reason = build_needed(conn, run_id, fingerprint)
+        decision = decide_build(conn, run_id, fingerprint)
     decided = time.perf_counter()
-    if needed:
-        dbt = _built(["build", *select], state, run_id, fingerprint)
+    if decision.needed:
+        chosen = select or (["--select", *decision.select] if decision.select is not None else [])
+        dbt = {**_built(["build", *chosen], state, run_id, fingerprint), "select": decision.select}
     else:
-        dbt = {"skipped": True, "reason": reason, "seconds": 0.0, "fact_rows_written": 0}
+        dbt = {"skipped": True, "reason": decision.reason, "seconds": 0.0, "fact_rows_written": 0}
     return {"seconds": round(time.perf_counter() - start, 3), "discover_s": round(discovered - start, 3),
             "load_s": round(loaded - discovered, 3), "decide_s": round(decided - loaded, 3),
-            "build_needed": needed, "reason": reason, "files": [f.relative_path for f in files], "rows": rows,
-            "dbt": dbt}
+            "build_needed": decision.needed, "reason": decision.reason, "files": [f.relative_path for f in files],
+            "rows": rows, "dbt": dbt}
 
 
 def _built(args: list[str], state: Path, run_id: str, fingerprint: str | None = None) -> dict[str, object]:

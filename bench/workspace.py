@@ -74,6 +74,10 @@ class Workspace:
     def local_files(self) -> list[Path]:
         return sorted(self.landing.glob(LOCAL_GLOB))
 
+    @property
+    def national_landing(self) -> Path:
+        return self.root / "landing_national"
+
     def stop(self) -> None:
         from ingest.embedded_pg import EmbeddedWarehouse
 
@@ -116,3 +120,32 @@ def write_agency_correction(ws: Workspace) -> Path:
            "60.00", "70.50", rows[1][-1] or f"1 ส.ค. {year}"]
     path = ws.landing / "readiness" / year / f"readiness_{department['agency_id']}_{year}_resubmitted.csv"
     return _write(path, "utf-8", [rows[0], row], 2)
+
+
+def write_national(ws: Workspace, limit: int | None = None) -> tuple[int, list[Path]]:
+    """Every organisation's own one-row readiness file for the newest survey year, in a landing zone of its
+    own (``ws.national_landing``): each row of that year's local-organisation file as it is written, and each
+    department's and provincial office's answer (read from the sample's workbooks) under the canonical
+    column names. ``limit``: only that many files (the smoke test). Returns (year, files)."""
+    from ingest.parse import parse_file
+    from ingest.sources import SOURCES
+
+    local = ws.local_files()[-1]
+    year = int(local.parent.name)
+    encoding, rows = _read(local)
+    header, body = rows[0], rows[1:]
+    out = ws.national_landing / "readiness" / str(year)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for i, row in enumerate(body):
+        written.append(_write(out / f"local_{i:05d}.csv", encoding, [header, row], -3600))
+    columns = [c.name for c in SOURCES["readiness"].columns]
+    for workbook in sorted(local.parent.glob("readiness_*.xlsx")):
+        for i, rec in enumerate(parse_file(workbook, SOURCES["readiness"]).records):
+            cells = ["" if rec.get(c) is None else str(rec[c]) for c in columns]
+            written.append(_write(out / f"{workbook.stem}_{i:05d}.csv", "utf-8", [columns, cells], -3600))
+    if limit is not None:
+        for path in written[limit:]:
+            path.unlink()
+        written = written[:limit]
+    return year, written

@@ -116,21 +116,24 @@ def dg_nightly():
     @fail_fast
     def build_needed(params=None, dag_run=None, ti=None) -> bool:
         """Skips the dbt group (and, through their trigger rules, the checks, Assets and docs after it)
-        when nothing changed since the last successful build; ``summarise`` still runs and says why."""
+        when nothing changed since the last successful build; ``summarise`` still runs and says why. When
+        only new files changed, the dbt tasks of nodes they do not reach skip themselves (``nodes``)."""
         import logging
 
-        from ingest.transform import build_needed as decide
-        from ingest.transform import ledger_mark, project_fingerprint
+        from ingest.transform import decide_build, ledger_mark, project_fingerprint, selected_nodes
         from ingest.warehouse import connect
 
         fingerprint = project_fingerprint()
         with connect(autocommit=True) as conn:
             files_through = ledger_mark(conn)  # what the build will include; later files wait for the next
-            needed, reason = decide(conn, dag_run.run_id, fingerprint, force=bool((params or {}).get("force_build")))
-        logging.getLogger(__name__).info("%s", reason)
-        ti.xcom_push(key="decision", value={"build": needed, "reason": reason, "fingerprint": fingerprint,
-                                               "files_through": files_through})
-        return needed
+            decision = decide_build(conn, dag_run.run_id, fingerprint,
+                                    force=bool((params or {}).get("force_build")))
+        logging.getLogger(__name__).info("%s", decision.reason)
+        ti.xcom_push(key="decision", value={
+            "build": decision.needed, "reason": decision.reason, "fingerprint": fingerprint,
+            "files_through": files_through,
+            "nodes": selected_nodes(decision.select, "fqn") if decision.select is not None else None})
+        return decision.needed
 
     @task(pool=WAREHOUSE_POOL, retries=0)
     @fail_fast
@@ -153,9 +156,10 @@ def dg_nightly():
             raise RuntimeError(result.summary())
         return result.summary()
 
-    @task(pool=WAREHOUSE_POOL)
+    @task(pool=WAREHOUSE_POOL, trigger_rule="none_failed_min_one_success")
     @fail_fast
     def dbt_cross_model_tests(names: list[str], dag_run=None) -> dict:
+        """After every dbt task that ran succeeded (those a night's files do not reach skip themselves)."""
         return run_cross_model_tests(dag_run.run_id, names)
 
     @task(outlets=MARTS)

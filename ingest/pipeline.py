@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 
 from ingest.discover import FileChanged, LandingFile, discover, local_copy, snapshot
-from ingest.isolate import parse_isolated
+from ingest.isolate import parse_many_isolated
 from ingest.load import LedgerEntry, load_file, processed_hashes, reject_file
 from ingest.parse import UNREADABLE_VALUE, ParsedFile, RowIssue
 from ingest.quarantine import formula_safe, quarantine
@@ -285,7 +285,7 @@ def process_files(files: Sequence[LandingFile], gate=None, run_id: str = "manual
     failed: list[str] = []
     with ExitStack() as stack, connect() as conn:
         ensure_schema(conn)
-        staged: list[_Staged] = []
+        snapped: list[tuple[int, LandingFile, Path]] = []
         for position, lf in enumerate(files):
             try:
                 snap = stack.enter_context(snapshot(lf, settings.state_dir / "staging"))
@@ -293,12 +293,21 @@ def process_files(files: Sequence[LandingFile], gate=None, run_id: str = "manual
                 log.warning("%s", exc)
                 outcomes[position] = FileOutcome(lf.relative_path, lf.source, "skipped", reason=str(exc))
                 continue
-            path = stack.enter_context(local_copy(snap.uri))
-            try:
-                staged.append(_Staged(position, snap, path, parse_isolated(path, SOURCES[lf.source])))
-            except FileRejected as exc:
-                en, th = _unreadable_detail(exc, path)
-                outcomes[position] = _reject(conn, snap, settings, run_id, exc.code, en, th, [], None, exc.rows_in)
+            snapped.append((position, snap, stack.enter_context(local_copy(snap.uri))))
+        staged: list[_Staged] = []
+        for source in dict.fromkeys(lf.source for _, lf, _ in snapped):
+            mine = [s for s in snapped if s[1].source == source]
+            for (position, snap, path), parsed in zip(
+                    mine, parse_many_isolated([path for _, _, path in mine], SOURCES[source]), strict=True):
+                if isinstance(parsed, FileRejected):
+                    en, th = _unreadable_detail(parsed, path)
+                    outcomes[position] = _reject(conn, snap, settings, run_id, parsed.code, en, th, [], None,
+                                                 parsed.rows_in)
+                elif isinstance(parsed, BaseException):
+                    log.error("reading %s failed: %s", snap.relative_path, parsed)
+                    failed.append(snap.relative_path)
+                else:
+                    staged.append(_Staged(position, snap, path, parsed))
         for source in dict.fromkeys(s.lf.source for s in staged):
             batch = [s for s in staged if s.lf.source == source]
             results = gate.validate_many([s.parsed for s in batch], run_id, [s.lf.relative_path for s in batch])

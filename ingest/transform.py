@@ -269,21 +269,23 @@ def changed_by_files(sources: list[str]) -> list[str]:
     return [*(f"source:raw.{name}+" for name in sorted(sources)), "stg_file_ledger", "source:ops.rejected_rows+"]
 
 
-def selected_nodes(select: list[str]) -> list[str]:
-    """The unique ids of the models, seeds and snapshots dbt selects with ``select`` (``dbt ls``)."""
+def selected_nodes(select: list[str], key: str = "unique_id") -> list[str]:
+    """The models, seeds and snapshots dbt selects with ``select`` (``dbt ls``), by ``key``: ``unique_id``,
+    or ``fqn`` (dotted, as Cosmos selects a node's task)."""
     from dbt.cli.main import dbtRunner
 
     settings = get_settings()
     os.environ.update(dbt_env())
     project = str(settings.dbt_project_dir)
     result = dbtRunner().invoke(["ls", "--select", *select, "--resource-type", "model", "--resource-type", "seed",
-                                 "--resource-type", "snapshot", "--output", "json", "--output-keys", "unique_id",
+                                 "--resource-type", "snapshot", "--output", "json", "--output-keys", key,
                                  "--project-dir", project, "--profiles-dir", project, "--quiet",
                                  "--target-path", str(settings.dbt_target_dir),
                                  "--log-path", str(settings.state_dir / "dbt_logs")])
     if not result.success:
         raise RuntimeError(f"dbt ls --select {' '.join(select)} failed: {result.exception}")
-    return sorted(json.loads(line)["unique_id"] for line in result.result)
+    values = (json.loads(line)[key] for line in result.result)
+    return sorted(".".join(v) if isinstance(v, list) else v for v in values)
 
 
 def _missing_relations(conn, manifest_path: Path) -> list[str]:

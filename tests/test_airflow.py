@@ -24,7 +24,6 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from ingest.pipeline import new_files, process_file
 from tests.conftest import BOOKS, REPO
 from tests.test_nothing_lost import DOPA, KRISDIKA, plan_workbook, write_report
 from tests.test_reliability import OPM, assert_ledger_consistent, write_plan
@@ -346,9 +345,8 @@ def test_poison_in_flight_and_conflicting_files_beside_good_ones_and_the_next_ni
         airflow_wh, monkeypatch):
     """Issue 20 end to end, on the fixture's night through Airflow: the poison workbooks are refused with
     their reasons, the file being written waits (said in the summary), the cross-agency project code is
-    isolated with both files named, every good file loaded once, the night a success. The next night's
-    loading (the functions the DAG's discover and load tasks call; this module's other nights already
-    exercise the DAG, and a second full dbt build would cost minutes) loads the in-flight file, once."""
+    isolated with both files named, every good file loaded once, the night a success. The next night loads
+    the in-flight file, once, and builds only the dbt nodes it reaches."""
     out = airflow_wh.first_run_log
     with airflow_wh.connect() as conn:
         night1 = dict(conn.execute("SELECT path, coalesce(reject_code, status) FROM ops.file_ledger").fetchall())
@@ -365,11 +363,19 @@ def test_poison_in_flight_and_conflicting_files_beside_good_ones_and_the_next_ni
     assert "project code DG2559_2561-01 (dg_2559_2561, FY 2559) is reported by several agencies' files" in out
 
     os.utime(airflow_wh.inflight, (time.time() - 7200,) * 2)  # written long ago by the next night
-    for name, value in NIGHT_ENV.items():
-        monkeypatch.setenv(name, value)
-    airflow_wh.use()
-    second = [process_file(f, run_id="night-2").as_dict() for f in new_files()]
-    assert [o["status"] for o in second] == ["loaded"], second
+    run = _airflow(airflow_wh, "dags", "test", "dg_nightly", extra_env=NIGHT_ENV)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    run_id, status, summary, _ = _last_run(airflow_wh)
+    states = _task_states(airflow_wh, run_id)
+    assert status == "success" and states["publish_marts"] == "success", summary
+    # Issue 18: the one new integration-plan file builds what it reaches, through Airflow; the rest is skipped.
+    assert "building what they change: source:raw.integration_plan+" in summary["dbt"]["reason"]
+    reached = {"dbt.stg_integration_plan_model_build", "dbt.fct_budget_lines_model_build",
+               "dbt.budget_by_year_model_build", "dbt.stg_file_ledger_model_build"}
+    untouched = {"dbt.stg_readiness_model_build", "dbt.readiness_by_year_model_build",
+                 "dbt.project_status_by_year_model_build", "dbt.agencies_seed_build"}
+    assert {t: states[t] for t in reached} == dict.fromkeys(reached, "success")
+    assert {t: states[t] for t in untouched} == dict.fromkeys(untouched, "skipped")
     with airflow_wh.connect() as conn:
         assert conn.execute("SELECT count(*) FROM raw.integration_plan WHERE project_code = 'DG66-E1'"
                             ).fetchone()[0] == 1

@@ -23,7 +23,7 @@ import pytest
 
 from expectations.gate import Gate
 from ingest.discover import LandingZoneError, SkippedFile, discover
-from ingest.pipeline import new_files, process_file
+from ingest.pipeline import new_files, process_file, process_files
 from ingest.registry import alias_keys
 from ingest.schema import ensure_schema
 from ingest.transform import run_dbt
@@ -209,20 +209,25 @@ def test_a_sparse_workbook_is_refused_before_the_reader_allocates(night, far_cel
 
 def test_a_reader_exhausting_its_memory_is_quarantined_and_the_night_goes_on(night, monkeypatch):
     """The backstop: with the range check lifted, the ZZ200000 workbook makes calamine allocate 5 GB; the
-    reader's child process hits its memory limit, the file is quarantined with that reason, the good file
-    beside it loads, and neither is picked up again."""
+    reader's child process hits its memory limit, the file is quarantined with that reason, the good files
+    read before and after it in the same batch (one reader process until it dies, then a new one) load,
+    and none is picked up again."""
     night.use()
     monkeypatch.setenv("DGWH_MAX_SHEET_CELLS", str(10**12))
     monkeypatch.setenv("DGWH_READER_MEMORY_MB", "300")
-    poison = "integration_plan/2571/a_poison.xlsx"
+    poison = "integration_plan/2571/b_poison.xlsx"
+    write_plan(night, "integration_plan/2571/a_good.csv", 2571, PRD, [("DG71-G1", 1_000)], 2)
     plan_workbook(night.landing / poison, "ZZ200000", stray="exhausts the reader")
-    write_plan(night, "integration_plan/2571/b_good.csv", 2571, PRD, [("DG71-G1", 1_000)], 2)
-    outcomes = {o.path: o for o in (process_file(f, night.gate, "backstop") for f in new_files())}
-    assert set(outcomes) == {poison, "integration_plan/2571/b_good.csv"}
+    write_plan(night, "integration_plan/2571/c_good.csv", 2571, OPM, [("DG71-G2", 2_000)], 2)
+    for age, name in enumerate(("c_good.csv", "b_poison.xlsx", "a_good.csv"), start=1):  # found in this order
+        os.utime(night.landing / "integration_plan/2571" / name, (time.time() - 60 * age,) * 2)
+    found = new_files()
+    assert [f.relative_path.rsplit("/", 1)[1] for f in found] == ["a_good.csv", "b_poison.xlsx", "c_good.csv"]
+    outcomes = {o.path: o for o in process_files(found, night.gate, "backstop")}
     assert outcomes[poison].status == "rejected" and outcomes[poison].reason.startswith("reader_failed"), \
         outcomes[poison].reason
     assert "DGWH_READER_MEMORY_MB=300" in outcomes[poison].reason
-    assert outcomes["integration_plan/2571/b_good.csv"].status == "loaded"
+    assert [outcomes[f"integration_plan/2571/{n}"].status for n in ("a_good.csv", "c_good.csv")] == ["loaded"] * 2
     [(_, status, code, _, quarantined)] = ledger(night, poison)
     assert (status, code) == ("rejected", "reader_failed") and Path(quarantined).exists()
     assert new_files() == []

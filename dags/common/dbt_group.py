@@ -35,13 +35,15 @@ def profile_config():
 
 
 def _warehouse_env(context: Any) -> None:
-    """pre_execute hook: the embedded warehouse started if it is down (never after ``make stop``: the task fails
-    at once), and the run id dbt records in ops.dbt_results."""
+    """pre_execute hook: skip a node the night's new files do not reach (``build_needed``'s ``nodes``), else
+    the embedded warehouse started if it is down (never after ``make stop``: the task fails at once), and the
+    run id dbt records in ops.dbt_results."""
     import os
 
     from common.failfast import no_retry
     from ingest.warehouse import warehouse_url
 
+    _skip_unselected(context)
     try:
         warehouse_url()
     except Exception as exc:  # make stop: fail the model's task at once instead of retrying it
@@ -50,6 +52,22 @@ def _warehouse_env(context: Any) -> None:
             raise
         raise instead from exc
     os.environ["DGWH_RUN_ID"] = str(context["run_id"])
+
+
+def _skip_unselected(context: Any) -> None:
+    """A run whose ``build_needed`` chose the nodes to build (only new files changed) skips the others; the
+    group's trigger rule lets a chosen node run when an upstream node was skipped so."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    decision = context["ti"].xcom_pull(task_ids="build_needed", key="decision") if "build_needed" in \
+        context["dag"].task_ids else None
+    nodes = (decision or {}).get("nodes")
+    if nodes is None:
+        return
+    select = context["task"].select  # Cosmos selects each node by its fqn: "fqn:dg_warehouse.staging.stg_x"
+    select = select[0] if isinstance(select, list | tuple) else select
+    if str(select).removeprefix("fqn:") not in nodes:
+        raise AirflowSkipException("not reached by the night's new files: left as the last build made it")
 
 
 def manifest_path():
@@ -87,7 +105,10 @@ def dbt_task_group(group_id: str, dbt_vars: dict[str, Any] | None = None, full_r
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD),
         operator_args={"pre_execute": _warehouse_env, "install_deps": False, "emit_datasets": False,
                        "full_refresh": full_refresh, "vars": dbt_vars or {}},
-        default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": 2.0,
+        # A node runs when none upstream failed and one ran: an upstream node the night's files do not reach
+        # skips itself (``_skip_unselected``); a group whose roots the short circuit skipped skips whole.
+        default_args={"trigger_rule": "none_failed_min_one_success",
+                      "retries": 2, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": 2.0,
                       "execution_timeout": timedelta(minutes=30), **({"pool": pool} if pool else {})},
     )
 
