@@ -110,7 +110,7 @@ def ingest_files(files: list, gate, run_id: str) -> Timing:
     parts: dict[str, float] = {}
     rows = 0
     with timed_attributes(pipeline, ["parse_many_isolated", "load_file"], parts), \
-            timed_attributes(gate_module, ["frame_for"], parts), timed_attributes(gate, ["validate_many"], parts):
+            timed_attributes(gate_module, ["frame_for_many"], parts), timed_attributes(gate, ["validate_many"], parts):
         start = time.perf_counter()
         for batch in pipeline.batches(files):
             for outcome in pipeline.process_files(batch, gate, run_id):
@@ -118,7 +118,7 @@ def ingest_files(files: list, gate, run_id: str) -> Timing:
                     raise BenchError(f"{outcome.path} was {outcome.status}: {outcome.reason}")
                 rows += outcome.rows_loaded
         seconds = time.perf_counter() - start
-    named = {"parse": parts["parse_many_isolated"], "gate": parts["validate_many"], "gate_frame": parts["frame_for"],
-             "load": parts["load_file"]}
+    named = {"parse": parts["parse_many_isolated"], "gate": parts["validate_many"],
+             "gate_frame": parts["frame_for_many"], "load": parts["load_file"]}
     named["other"] = seconds - named["parse"] - named["gate"] - named["load"]
     return Timing(rows, seconds, len(files), named)

@@ -108,16 +108,29 @@ def _garbled(frame: pd.DataFrame) -> pd.Series:
     return found
 
 
-def frame_for(parsed: ParsedFile, known_agency_keys: frozenset[str] = frozenset()) -> pd.DataFrame:
-    """The parsed records as a DataFrame of plain types, plus the derived columns the suites check."""
-    agency_col = "budgetary_unit" if parsed.source.name == "budget_bill" else "agency_name"
+def own_columns(parsed: ParsedFile) -> list[str]:
+    """The columns a file's frame has (its first record's, or the source's when it has no rows), before the
+    derived ones."""
     columns = ["source_row", *dict.fromkeys(k for r in parsed.records[:1] for k in r if k != "source_sheet")]
     if not parsed.records:
         columns += [c.name for c in parsed.source.columns if c.name not in parsed.missing_columns]
-    frame = pd.DataFrame.from_records(parsed.records, columns=list(dict.fromkeys(columns)))
-    frame[RECORD_NO] = np.arange(len(frame), dtype="int64")
+    return list(dict.fromkeys(columns))
+
+
+def frame_for_many(files: Sequence[ParsedFile], known_agency_keys: frozenset[str],
+                   labels: Sequence[str]) -> pd.DataFrame:
+    """The records of several files of one source as one DataFrame (each row labelled with its file in
+    ``file`` and numbered within it in ``record_no``), the derived columns computed once for all of them."""
+    source = files[0].source
+    agency_col = "budgetary_unit" if source.name == "budget_bill" else "agency_name"
+    columns = list(dict.fromkeys(c for p in files for c in own_columns(p)))
+    records = files[0].records if len(files) == 1 else [r for p in files for r in p.records]
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    sizes = [len(p.records) for p in files]
+    frame[RECORD_NO] = np.concatenate([np.arange(n, dtype="int64") for n in sizes]) if files else []
+    frame[FILE_COLUMN] = np.repeat(np.array(list(labels), dtype=object), sizes)
     for col in frame.columns:  # Decimal amounts and scores as float64; only object columns can hold them
-        if frame[col].dtype != object:
+        if frame[col].dtype != object or col == FILE_COLUMN:
             continue
         values = frame[col].to_numpy()
         if any(isinstance(v, Decimal) for v in values):
@@ -129,12 +142,14 @@ def frame_for(parsed: ParsedFile, known_agency_keys: frozenset[str] = frozenset(
     else:
         frame[UNREGISTERED_AGENCY] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
     frame[GARBLED_TEXT] = _garbled(frame)
-    unreadable: dict[int, str] = {}
-    for issue in parsed.value_issues:
-        if issue.record is not None and issue.record not in unreadable:
-            unreadable[issue.record] = f"{issue.column}: {issue.value} ({issue.message})"
-    frame[UNREADABLE_VALUE] = pd.Series([unreadable.get(i) for i in range(len(frame))], index=frame.index,
-                                        dtype=object)
+    unreadable: list[str | None] = []
+    for parsed, size in zip(files, sizes, strict=True):
+        first: dict[int, str] = {}
+        for issue in parsed.value_issues:
+            if issue.record is not None and issue.record not in first:
+                first[issue.record] = f"{issue.column}: {issue.value} ({issue.message})"
+        unreadable += [first.get(i) for i in range(size)]
+    frame[UNREADABLE_VALUE] = pd.Series(unreadable, index=frame.index, dtype=object)
     return frame
 
 
@@ -216,27 +231,25 @@ class Gate:
         labels = list(labels) if labels else [p.path.name for p in files]
         if len(set(labels)) < len(labels):  # the same file twice: its rows must still be told apart
             labels = [f"{n + 1}: {label}" for n, label in enumerate(labels)]
-        frames = [frame_for(p, self.known_agency_keys).assign(**{FILE_COLUMN: label})
-                  for p, label in zip(files, labels, strict=True)]
-        together = [i for i, frame in enumerate(frames) if _stands_in_batch(frame, files[i].source.required)]
+        together = [i for i, p in enumerate(files) if _stands_in_batch(p)]
         batched = together if len(together) > 1 else []
         groups = ([batched] if batched else []) + [[i] for i in range(len(files)) if i not in batched]
         results: dict[int, GateResult] = {}
         for group in groups:
             try:
-                results.update(self._run(files, frames, group, run_id, labels))
+                results.update(self._run(files, group, run_id, labels))
             except _NotSplittable as exc:
                 log.info("validating %d files one by one: %s", len(group), exc)
                 for i in group:
-                    results.update(self._run(files, frames, [i], run_id, labels))
+                    results.update(self._run(files, [i], run_id, labels))
         return [results[i] for i in range(len(files))]
 
-    def _run(self, files: Sequence[ParsedFile], frames: list[pd.DataFrame], group: list[int],
-             run_id: str | None, labels: list[str]) -> dict[int, GateResult]:
+    def _run(self, files: Sequence[ParsedFile], group: list[int], run_id: str | None,
+             labels: list[str]) -> dict[int, GateResult]:
         from expectations.docs import run_name
 
         definition = self._definition(files[group[0]].source.name)
-        frame = pd.concat([frames[i] for i in group], ignore_index=True) if len(group) > 1 else frames[group[0]]
+        frame = frame_for_many([files[i] for i in group], self.known_agency_keys, [labels[i] for i in group])
         more = f" and {len(group) - 1} more" if len(group) > 1 else ""
         outcome = definition.run(
             batch_parameters={"dataframe": frame},
@@ -245,18 +258,20 @@ class Gate:
             run_id=RunIdentifier(run_name=run_name(run_id, labels[group[0]] + more),
                                  run_time=dt.datetime.now(dt.UTC)) if run_id else None,
         )
-        return {i: _file_result(outcome, definition.suite.name, files[i], set(frames[i].columns), labels[i],
-                                len(group)) for i in group}
+        derived = {RECORD_NO, FILE_COLUMN, UNREGISTERED_AGENCY, GARBLED_TEXT, UNREADABLE_VALUE}
+        return {i: _file_result(outcome, definition.suite.name, files[i], set(own_columns(files[i])) | derived,
+                                labels[i], len(group)) for i in group}
 
 
 class _NotSplittable(Exception):
     """A batch's GX result cannot be told apart per file (a failure naming no rows)."""
 
 
-def _stands_in_batch(frame: pd.DataFrame, required: Sequence[str]) -> bool:
+def _stands_in_batch(parsed: ParsedFile) -> bool:
     """Rows to validate and every required column: the file's table-level checks pass whatever it is
     batched with."""
-    return len(frame) > 0 and all(c in frame.columns for c in required)
+    columns = own_columns(parsed)
+    return bool(parsed.records) and all(c in columns for c in parsed.source.required)
 
 
 def _file_result(outcome, suite: str, parsed: ParsedFile, own_columns: set[str], label: str,
@@ -308,7 +323,8 @@ def _file_result(outcome, suite: str, parsed: ParsedFile, own_columns: set[str],
             kwargs=kwargs, level=level(config.meta))
         result.failures.append(failure)
         if severity == "critical" and failure.level == "row":
-            shown = [_show(v) for v in found] if len(found) == len(index) else [None] * len(index)
+            shown = [_show(v) for v in found] if len(found) == len(index) and \
+                type_ != "expect_column_values_to_not_be_null" else [None] * len(index)  # an empty cell: no value
             for i, value in zip(index, shown, strict=True):
                 result.rejected.setdefault(int(i[RECORD_NO]), []).append((failure, value))
     return result

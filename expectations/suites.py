@@ -13,7 +13,7 @@ Each expectation's meta carries ``severity`` and ``level``:
 For the budget bill (third-party extractions of PDFs) every value check is row-level. The table of
 checks and levels in ``docs/sources.md`` is generated from these suites (``ingest.templates``).
 
-Three columns are derived by the gate (``expectations.gate.frame_for``) rather than read from the
+Three columns are derived by the gate (``expectations.gate.frame_for_many``) rather than read from the
 file: ``unregistered_agency`` (names the alias registry does not know), ``garbled_text`` (text that
 looks like mojibake) and ``unreadable_value`` (a cell the parser could not read as its column's
 kind, with the nearest allowed label where there is one).
