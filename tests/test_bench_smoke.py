@@ -17,7 +17,7 @@ from sampledata.generate import READINESS_TARGETS
 # One scale, the nightly on the local-organisation files only, a narrow dbt build, no subprocesses:
 # the same code paths as ``make bench`` in a fraction of its time.
 # Every model and seed is built (a night with a contract mart missing must build), without the tests.
-SMOKE = dict(scales=(1,), history=False, isolate=False, copy_repeats=1, night_repeats=1,
+SMOKE = dict(scales=(1,), history=False, isolate=False, copy_repeats=1, night_repeats=1, national_limit=40,
              dbt_args=("--exclude", "resource_type:test", "resource_type:unit_test"))
 
 
@@ -52,6 +52,9 @@ def test_bench_smoke(tmp_path):
     assert nightly["delta"]["dbt"]["fact_rows_written"] == scale["rows_per_file"]
     assert nightly["delta_small"]["dbt"]["fact_rows_written"] == 1
     assert [f["fact_rows_written"] for f in nightly["full_rebuild"]] == [nightly["full_rebuild"][0]["fact_rows"]]
+    # National grain: each organisation's own one-row file, all loaded, in load batches.
+    national = written["national"]
+    assert national["files"] == national["rows"] == 40 and national["load_batches"] >= 1
     assert [t["name"] for t in written["targets"]][0].startswith("ingest")
     assert all(isinstance(t["met"], bool) for t in written["targets"])
     assert headline(written).startswith("ingest/COPY")
