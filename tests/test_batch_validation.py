@@ -23,7 +23,7 @@ from ingest.sources import SOURCES
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "corpus"
-SAMPLE_PER_SOURCE = 6
+SAMPLE_PER_SOURCE = 3
 
 
 def _parsed(landing: Path) -> list[ParsedFile]:
