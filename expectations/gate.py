@@ -127,7 +127,7 @@ def frame_for_many(files: Sequence[ParsedFile], known_agency_keys: frozenset[str
     records = files[0].records if len(files) == 1 else [r for p in files for r in p.records]
     frame = pd.DataFrame.from_records(records, columns=columns)
     sizes = [len(p.records) for p in files]
-    frame[RECORD_NO] = np.concatenate([np.arange(n, dtype="int64") for n in sizes]) if files else []
+    frame[RECORD_NO] = np.concatenate([np.arange(n, dtype="int64") for n in sizes])
     frame[FILE_COLUMN] = np.repeat(np.array(list(labels), dtype=object), sizes)
     for col in frame.columns:  # Decimal amounts and scores as float64; only object columns can hold them
         if frame[col].dtype != object or col == FILE_COLUMN:

@@ -72,15 +72,16 @@ def batches(files: Sequence[LandingFile], max_files: int | None = None,
     max_files = max_files or int(os.environ.get("DGWH_LOAD_BATCH_FILES") or DEFAULT_BATCH_FILES)
     max_bytes = (max_mb or float(os.environ.get("DGWH_LOAD_BATCH_MB") or DEFAULT_BATCH_MB)) * 1024 * 1024
     out: list[list[LandingFile]] = []
-    open_batch: dict[str, list[LandingFile]] = {}
+    open_batch: dict[str, list[LandingFile]] = {}  # per source, the batch being filled and its bytes
+    open_bytes: dict[str, int] = {}
     for lf in files:
         batch = open_batch.get(lf.source)
-        if batch and (len(batch) >= max_files or sum(f.size_bytes for f in batch) + lf.size_bytes > max_bytes):
-            batch = None
-        if batch is None:
+        if batch is None or len(batch) >= max_files or open_bytes[lf.source] + lf.size_bytes > max_bytes:
             batch = open_batch[lf.source] = []
+            open_bytes[lf.source] = 0
             out.append(batch)
         batch.append(lf)
+        open_bytes[lf.source] += lf.size_bytes
     return out
 
 

@@ -65,16 +65,22 @@ def build_manifest() -> Path:
     return project / "target" / "manifest.json"
 
 
-def run_dbt(args: list[str]) -> DbtOutcome:
-    """``dbt <args>`` in-process (dbtRunner)."""
+def _invoke(args: list[str]):
+    """``dbt <args>`` in-process (dbtRunner) on the project, its target and log folders, credentials in the
+    environment; dbt's own result."""
     from dbt.cli.main import dbtRunner
 
     settings = get_settings()
     os.environ.update(dbt_env())
     project = str(settings.dbt_project_dir)
-    cli = [*args, "--project-dir", project, "--profiles-dir", project,
-           "--target-path", str(settings.dbt_target_dir), "--log-path", str(settings.state_dir / "dbt_logs")]
-    result = dbtRunner().invoke(cli)
+    return dbtRunner().invoke([*args, "--project-dir", project, "--profiles-dir", project,
+                               "--target-path", str(settings.dbt_target_dir),
+                               "--log-path", str(settings.state_dir / "dbt_logs")])
+
+
+def run_dbt(args: list[str]) -> DbtOutcome:
+    """``dbt <args>`` in-process, summarised."""
+    result = _invoke(args)
     models = tests_passed = tests_failed = 0
     failures: list[str] = []
     for node in (result.result or []) if hasattr(result.result, "__iter__") else []:
@@ -221,9 +227,11 @@ def decide_build(conn, run_id: str, fingerprint: str | None = None, force: bool 
     whole: list[str] = []  # reasons that need the whole project built
     last = last_build(conn)
     since = last[3] if last else 0
-    received = dict(conn.execute(
-        "SELECT status, count(*) FROM ops.file_ledger WHERE file_id > %s OR run_id = %s GROUP BY status",
-        (since, run_id)).fetchall())
+    new = conn.execute("SELECT source, status, count(*) FROM ops.file_ledger WHERE file_id > %s OR run_id = %s "
+                       "GROUP BY source, status", (since, run_id)).fetchall()
+    received: dict[str, int] = {}
+    for _, status, n in new:
+        received[status] = received.get(status, 0) + n
     if received:
         reasons.append(" and ".join(f"{n} new file(s) {status}" for status, n in sorted(received.items()))
                        + (f" since run {last[0]}'s build" if last else ""))
@@ -251,10 +259,7 @@ def decide_build(conn, run_id: str, fingerprint: str | None = None, force: bool 
     if whole:
         return BuildDecision(True, "dbt build needed: " + "; ".join(reasons))
     if received:
-        sources = [r[0] for r in conn.execute(
-            "SELECT DISTINCT source FROM ops.file_ledger WHERE file_id > %s OR run_id = %s ORDER BY 1",
-            (since, run_id)).fetchall()]
-        select = changed_by_files(sources)
+        select = changed_by_files(sorted({source for source, _, _ in new}))
         return BuildDecision(True, f"dbt build needed: {reasons[0]}; building what they change: {' '.join(select)}",
                              select)
     return BuildDecision(False, f"no new files and the dbt project is unchanged since run {last[0]} "
@@ -272,16 +277,8 @@ def changed_by_files(sources: list[str]) -> list[str]:
 def selected_nodes(select: list[str], key: str = "unique_id") -> list[str]:
     """The models, seeds and snapshots dbt selects with ``select`` (``dbt ls``), by ``key``: ``unique_id``,
     or ``fqn`` (dotted, as Cosmos selects a node's task)."""
-    from dbt.cli.main import dbtRunner
-
-    settings = get_settings()
-    os.environ.update(dbt_env())
-    project = str(settings.dbt_project_dir)
-    result = dbtRunner().invoke(["ls", "--select", *select, "--resource-type", "model", "--resource-type", "seed",
-                                 "--resource-type", "snapshot", "--output", "json", "--output-keys", key,
-                                 "--project-dir", project, "--profiles-dir", project, "--quiet",
-                                 "--target-path", str(settings.dbt_target_dir),
-                                 "--log-path", str(settings.state_dir / "dbt_logs")])
+    result = _invoke(["ls", "--select", *select, "--resource-type", "model", "--resource-type", "seed",
+                      "--resource-type", "snapshot", "--output", "json", "--output-keys", key, "--quiet"])
     if not result.success:
         raise RuntimeError(f"dbt ls --select {' '.join(select)} failed: {result.exception}")
     values = (json.loads(line)[key] for line in result.result)
