@@ -45,7 +45,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	@touch $@
 
 $(MANIFEST): $(VENV)/.installed $(DBT_FILES)
-	@$(PY) -m ingest.transform >/dev/null
+	@$(PY) -m nightly.transform >/dev/null
 
 manifest: $(MANIFEST)
 
@@ -54,38 +54,38 @@ sample: $(VENV)/.installed
 
 run: $(VENV)/.installed $(MANIFEST)
 	@$(PY) -m sampledata.generate --for-run
-	@$(PY) -m ingest.warehouse check >/dev/null
+	@$(PY) -m ground.warehouse check >/dev/null
 	@echo "running the nightly DAG through Airflow (dags test); one line per finished task, full log: $(STATE)/last_run.log"
-	@$(PY) -m ingest.progress --log $(STATE)/last_run.log --dag dg_nightly -- $(AIRFLOW) dags test dg_nightly \
-		|| { $(PY) -m ingest.runerror $(STATE)/last_run.log; exit 1; }
-	@$(PY) -m ingest.summary
+	@$(PY) -m nightly.progress --log $(STATE)/last_run.log --dag dg_nightly -- $(AIRFLOW) dags test dg_nightly \
+		|| { $(PY) -m nightly.runerror $(STATE)/last_run.log; exit 1; }
+	@$(PY) -m nightly.summary
 	@echo "full Airflow log: $(STATE)/last_run.log · warehouse URL: make warehouse-url"
 
 backfill: $(VENV)/.installed $(MANIFEST)
-	@$(PY) -m ingest.backfill_range >/dev/null
-	@$(PY) -m ingest.warehouse check >/dev/null
-	@$(AIRFLOW) dags test dg_backfill -c "$$($(PY) -m ingest.backfill_range)" > $(STATE)/last_backfill.log 2>&1 \
-		|| { $(PY) -m ingest.runerror $(STATE)/last_backfill.log; exit 1; }
+	@$(PY) -m nightly.backfill_range >/dev/null
+	@$(PY) -m ground.warehouse check >/dev/null
+	@$(AIRFLOW) dags test dg_backfill -c "$$($(PY) -m nightly.backfill_range)" > $(STATE)/last_backfill.log 2>&1 \
+		|| { $(PY) -m nightly.runerror $(STATE)/last_backfill.log; exit 1; }
 	@grep -h "backfill FY" $(STATE)/last_backfill.log | tail -1
 	@grep -q "backfill FY .*: ok" $(STATE)/last_backfill.log || { echo "backfill failed: see $(STATE)/last_backfill.log"; exit 1; }
 
 warehouse-url: $(VENV)/.installed
-	@$(PY) -m ingest.warehouse url
+	@$(PY) -m ground.warehouse url
 
 bi-url: $(VENV)/.installed
-	@$(PY) -m ingest.warehouse bi-url
+	@$(PY) -m ground.warehouse bi-url
 
 # FILE and REASON reach the program through the environment (make exports command-line variables), never a shell.
 withdraw: $(VENV)/.installed $(MANIFEST)
-	@$(PY) -m ingest.warehouse check >/dev/null
-	@$(PY) -m ingest.withdraw
+	@$(PY) -m ground.warehouse check >/dev/null
+	@$(PY) -m nightly.withdraw
 
 unlock: $(VENV)/.installed
-	@$(PY) -m ingest.runlock unlock
+	@$(PY) -m nightly.runlock unlock
 
 # Superset (its own virtualenv under .state/superset) on the marts as bi_reader, dashboards from bi/superset/.
 bi: $(VENV)/.installed $(MANIFEST)
-	@$(PY) -m ingest.warehouse url >/dev/null
+	@$(PY) -m ground.warehouse url >/dev/null
 	@$(PY) -m bi.local
 
 bi-stop:
@@ -99,7 +99,7 @@ docs-stop:
 	@$(PY) -m reporting.serve stop
 
 stop:
-	@if [ -x $(PY) ]; then $(PY) -m ingest.warehouse stop; else echo "nothing to stop"; fi
+	@if [ -x $(PY) ]; then $(PY) -m ground.warehouse stop; else echo "nothing to stop"; fi
 
 test: $(VENV)/.installed $(MANIFEST)
 	@$(PY) -m ruff check .

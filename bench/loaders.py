@@ -4,7 +4,7 @@
   a table of text columns. No parsing in Python, no typing, no index: the physical limit.
 - ``to_sql_files``: ``pandas.read_csv`` then ``DataFrame.to_sql`` through SQLAlchemy 2 + psycopg 3,
   pandas' defaults (what a user would write).
-- ``ingest_files``: the project's own path, ``ingest.pipeline.process_files`` per load batch (parse each file,
+- ``ingest_files``: the project's own path, ``nightly.pipeline.process_files`` per load batch (parse each file,
   one GX run per batch, ledger + COPY per file in one transaction), with the time spent in parse, the gate
   and load accounted.
 """
@@ -101,11 +101,11 @@ def to_sql_files(url: str, paths: list[Path], table: str) -> Timing:
 
 
 def ingest_files(files: list, gate, run_id: str) -> Timing:
-    """The files as a night loads them (``ingest.pipeline.batches``, then ``process_files`` per batch), all of
+    """The files as a night loads them (``nightly.pipeline.batches``, then ``process_files`` per batch), all of
     which must load; parts: parse, gate (one GX run per batch and source, including the DataFrames it
     validates, ``frame``), load (ledger + COPY + validation record per file), other."""
     import expectations.gate as gate_module
-    import ingest.pipeline as pipeline
+    import nightly.pipeline as pipeline
 
     parts: dict[str, float] = {}
     rows = 0

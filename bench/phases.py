@@ -30,11 +30,11 @@ def ingest_phase(root: str, scale: int, copy_repeats: int = 3) -> dict[str, obje
     ws = Workspace(Path(root), scale)
     ws.use()
     from expectations.gate import get_gate
+    from ground.schema import ensure_schema
+    from ground.sources import SOURCES
+    from ground.warehouse import connect, warehouse_url
     from ingest.parse import parse_file
-    from ingest.pipeline import new_files
-    from ingest.schema import ensure_schema
-    from ingest.sources import SOURCES
-    from ingest.warehouse import connect, warehouse_url
+    from nightly.pipeline import new_files
 
     url = warehouse_url()
     with connect(autocommit=True) as conn:
@@ -94,8 +94,8 @@ def _dbt_summary(state: Path) -> dict[str, object]:
 def _dbt(args: list[str], state: Path) -> dict[str, object]:
     from psycopg import sql
 
-    from ingest.transform import run_dbt
-    from ingest.warehouse import connect
+    from ground.warehouse import connect
+    from nightly.transform import run_dbt
 
     start = time.perf_counter()
     outcome = run_dbt(args)
@@ -114,7 +114,7 @@ def _dbt(args: list[str], state: Path) -> dict[str, object]:
 def _load_history(gate) -> dict[str, object]:
     """Every file not loaded yet, as a night loads them (the sample's one bad file is rejected, as designed);
     the sample's small files (everything but the local organisations' national files) timed on their own."""
-    from ingest.pipeline import batches, new_files, process_files
+    from nightly.pipeline import batches, new_files, process_files
 
     start = time.perf_counter()
     files = new_files()
@@ -138,9 +138,9 @@ def national_phase(root: str, scale: int, limit: int | None = None) -> dict[str,
     import os
 
     from expectations.gate import get_gate
-    from ingest.pipeline import batches, new_files, process_files
-    from ingest.schema import ensure_schema
-    from ingest.warehouse import connect
+    from ground.schema import ensure_schema
+    from ground.warehouse import connect
+    from nightly.pipeline import batches, new_files, process_files
 
     year, written = write_national(ws, limit)
     os.environ["LANDING_ZONE"] = str(ws.national_landing)
@@ -173,9 +173,9 @@ def _night(gate, run_id: str, select: list[str], state: Path, expect_files: int)
     (``decide_build``: skip dbt when nothing was loaded and the project is unchanged since the last
     recorded build; when only new files changed, build what they reach), then ``dbt build`` and record
     the build only when needed. ``select`` (the smoke test's narrowing) overrides the decision's."""
-    from ingest.pipeline import batches, new_files, process_files
-    from ingest.transform import decide_build, project_fingerprint
-    from ingest.warehouse import connect
+    from ground.warehouse import connect
+    from nightly.pipeline import batches, new_files, process_files
+    from nightly.transform import decide_build, project_fingerprint
 
     start = time.perf_counter()
     files = new_files()
@@ -207,8 +207,8 @@ def _night(gate, run_id: str, select: list[str], state: Path, expect_files: int)
 def _built(args: list[str], state: Path, run_id: str, fingerprint: str | None = None) -> dict[str, object]:
     """``dbt <args>`` (``bench.phases._dbt``: it raises unless dbt succeeded), then the build recorded as
     the DAG's ``publish_marts`` records it."""
-    from ingest.transform import ledger_mark, project_fingerprint, record_build
-    from ingest.warehouse import connect
+    from ground.warehouse import connect
+    from nightly.transform import ledger_mark, project_fingerprint, record_build
 
     with connect(autocommit=True) as conn:
         files_through = ledger_mark(conn)

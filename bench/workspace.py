@@ -79,7 +79,7 @@ class Workspace:
         return self.root / "landing_national"
 
     def stop(self) -> None:
-        from ingest.embedded_pg import EmbeddedWarehouse
+        from ground.embedded_pg import EmbeddedWarehouse
 
         EmbeddedWarehouse(self.state).stop()
 
@@ -127,8 +127,8 @@ def write_national(ws: Workspace, limit: int | None = None) -> tuple[int, list[P
     own (``ws.national_landing``): each row of that year's local-organisation file as it is written, and each
     department's and provincial office's answer (read from the sample's workbooks) under the canonical
     column names. ``limit``: only that many files (the smoke test). Returns (year, files)."""
+    from ground.sources import SOURCES
     from ingest.parse import parse_file
-    from ingest.sources import SOURCES
 
     local = ws.local_files()[-1]
     year = int(local.parent.name)

@@ -22,7 +22,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from ingest.settings import get_settings
+from ground.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = ROOT / "bi" / "requirements.txt"
@@ -84,7 +84,7 @@ def write_config() -> Path:
 
 
 def superset_env() -> dict[str, str]:
-    from ingest.warehouse import bi_reader_url
+    from ground.warehouse import bi_reader_url
 
     url = bi_reader_url().replace("postgresql://", "postgresql+psycopg2://", 1)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "VIRTUAL_ENV")}

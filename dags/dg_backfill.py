@@ -16,8 +16,8 @@ from common.assets import MARTS
 from common.dbt_group import cross_model_tests, dbt_task_group, run_cross_model_tests
 from common.failfast import fail_fast
 
-from ingest import alerts
-from ingest.pools import WAREHOUSE_POOL
+from nightly import alerts
+from nightly.pools import WAREHOUSE_POOL
 
 FY_VARS = {"fy_from": "{{ params.fy_from }}", "fy_to": "{{ params.fy_to }}"}
 
@@ -63,8 +63,8 @@ def dg_backfill():
     @task(outlets=MARTS, trigger_rule="all_done", retries=0)
     @fail_fast
     def finish(params=None, dag_run=None) -> str:
-        from ingest.transform import dbt_results_for_run
-        from ingest.warehouse import connect
+        from ground.warehouse import connect
+        from nightly.transform import dbt_results_for_run
 
         try:
             with connect(autocommit=True) as conn:

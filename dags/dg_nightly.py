@@ -3,7 +3,7 @@ build the marts with dbt (one task per model, from the dbt manifest), publish th
 HTML report and record a summary. Logic lives in ingest/, expectations/ and reporting/; this is wiring.
 
 A night with nothing to do skips dbt: when no file arrived since the last successful build, the dbt
-project is unchanged since then and every model's relation is there (``ingest.transform.build_needed``),
+project is unchanged since then and every model's relation is there (``nightly.transform.build_needed``),
 the dbt tasks, the checks after them, the Asset events and dbt docs are skipped and the run is recorded
 as a success saying why.
 Trigger with the param ``force_build`` (conf ``{"force_build": true}``) to build anyway."""
@@ -21,15 +21,15 @@ from common.assets import MARTS
 from common.dbt_group import cross_model_tests, dbt_task_group, run_cross_model_tests
 from common.failfast import fail_fast
 
-from ingest import alerts
-from ingest.pools import WAREHOUSE_POOL
+from nightly import alerts
+from nightly.pools import WAREHOUSE_POOL
 
 
 def _on_failure(context) -> None:
     """Record what the run did and hand the warehouse back, whatever failed."""
-    from ingest.summary import build_summary, record_run
-    from ingest.transform import dbt_results_for_run
-    from ingest.warehouse import connect, stopped_reason
+    from ground.warehouse import connect, stopped_reason
+    from nightly.summary import build_summary, record_run
+    from nightly.transform import dbt_results_for_run
 
     run_id = context["dag_run"].run_id
     try:
@@ -76,7 +76,7 @@ def dg_nightly():
     @fail_fast
     def discover_new_files() -> list[list[dict]]:
         """The new files in load batches (one source each; DGWH_LOAD_BATCH_FILES, DGWH_LOAD_BATCH_MB)."""
-        from ingest.pipeline import batches, new_files
+        from nightly.pipeline import batches, new_files
 
         return [[f.as_dict() for f in batch] for batch in batches(new_files())]
 
@@ -88,7 +88,7 @@ def dg_nightly():
         from airflow.sdk import get_current_context
 
         from ingest.discover import LandingFile
-        from ingest.pipeline import batch_label, process_files
+        from nightly.pipeline import batch_label, process_files
 
         get_current_context()["batch_label"] = batch_label(batch)  # the UI's name for the batch
         return [o.as_dict() for o in process_files([LandingFile.from_dict(f) for f in batch], run_id=dag_run.run_id)]
@@ -120,8 +120,8 @@ def dg_nightly():
         only new files changed, the dbt tasks of nodes they do not reach skip themselves (``nodes``)."""
         import logging
 
-        from ingest.transform import decide_build, ledger_mark, project_fingerprint, selected_nodes
-        from ingest.warehouse import connect
+        from ground.warehouse import connect
+        from nightly.transform import decide_build, ledger_mark, project_fingerprint, selected_nodes
 
         fingerprint = project_fingerprint()
         with connect(autocommit=True) as conn:
@@ -139,7 +139,7 @@ def dg_nightly():
     @fail_fast
     def source_freshness() -> dict:
         """Warn-only: how long since each source last received rows; reported in the summary, never fails."""
-        from ingest.transform import source_freshness as check
+        from nightly.transform import source_freshness as check
 
         return check()
 
@@ -148,7 +148,7 @@ def dg_nightly():
     def reconcile_marts(dag_run=None) -> str:
         """Marts agree with raw: budget totals, project counts, survey responses, ledger counts."""
         from expectations.reconcile import reconcile
-        from ingest.warehouse import connect
+        from ground.warehouse import connect
 
         with connect(autocommit=True) as conn:
             result = reconcile(conn, dag_run.run_id)
@@ -167,8 +167,8 @@ def dg_nightly():
     def publish_marts(dag_run=None, ti=None) -> dict:
         """Every dbt task and check succeeded: record the build (so a night with nothing new can skip
         dbt) and tell data-aware DAGs and BI refreshes the marts changed."""
-        from ingest.transform import dbt_results_for_run, record_build
-        from ingest.warehouse import connect
+        from ground.warehouse import connect
+        from nightly.transform import dbt_results_for_run, record_build
 
         decision = ti.xcom_pull(task_ids="build_needed", key="decision") or {}
         with connect(autocommit=True) as conn:
@@ -184,7 +184,7 @@ def dg_nightly():
         from the report."""
         import logging
 
-        from ingest.transform import DOCS_GENERATE, run_dbt
+        from nightly.transform import DOCS_GENERATE, run_dbt
 
         outcome = run_dbt(list(DOCS_GENERATE))
         if not outcome.success:
@@ -193,10 +193,10 @@ def dg_nightly():
 
     @task(trigger_rule="all_done", retries=0)
     def summarise(dbt: dict | None = None, freshness: dict | None = None, dag_run=None, ti=None) -> str:
-        from ingest.settings import get_settings
-        from ingest.summary import build_summary, format_summary, night_outcome, record_run
-        from ingest.transform import dbt_results_for_run
-        from ingest.warehouse import connect
+        from ground.settings import get_settings
+        from ground.warehouse import connect
+        from nightly.summary import build_summary, format_summary, night_outcome, record_run
+        from nightly.transform import dbt_results_for_run
         from reporting.nightly import build_report, default_links
 
         settings = get_settings()

@@ -13,8 +13,9 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingest.settings import Settings, get_settings
-from ingest.sources import SOURCES
+from ground.files import flat_name
+from ground.settings import Settings, get_settings
+from ground.sources import SOURCES
 
 if TYPE_CHECKING:
     from great_expectations.data_context import FileDataContext
@@ -25,10 +26,8 @@ SITE = "local_site"
 def run_name(run_id: str, relative_path: str) -> str:
     """The GX run name of one file's validation: the pipeline run, then the file (no slashes). GX stores the
     result in a folder of that name, so the whole name stays within a 255-byte file name."""
-    from ingest.quarantine import safe_name
-
     prefix = f"{run_id}:"
-    return prefix + safe_name(relative_path, 255 - len(prefix.encode()))
+    return prefix + flat_name(relative_path, 255 - len(prefix.encode()))
 
 
 def docs_context(settings: Settings | None = None) -> FileDataContext:

@@ -36,9 +36,9 @@ from expectations.suites import (
     build_suite,
     level,
 )
-from ingest.parse import ParsedFile
-from ingest.settings import Settings, get_settings
-from ingest.thai import name_key
+from ground.rows import ParsedFile
+from ground.settings import Settings, get_settings
+from ground.thai import name_key
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 logging.getLogger("great_expectations").setLevel(logging.WARNING)

@@ -12,7 +12,7 @@ Each check recomputes a mart's figures from ``raw.*``, ``ops.file_ledger`` and t
 - ``reconcile.readiness_summary_by_year``: agencies targeted and responded per survey year and
   level, from the current readiness rows.
 
-Agency and plan names are matched with ``ingest.thai.name_key`` (kept equal to the dbt macro by a
+Agency and plan names are matched with ``ground.thai.name_key`` (kept equal to the dbt macro by a
 test). Raw rows are fetched grouped, so memory follows the number of agencies and years, not rows.
 Each check is recorded in ``ops.validation_runs`` (``file_id`` NULL, ``path`` the mart).
 """
@@ -29,7 +29,7 @@ from decimal import Decimal
 
 import psycopg
 
-from ingest.thai import name_key
+from ground.thai import name_key
 
 MAX_MISMATCHES_KEPT = 50
 STARTED = ("started", "completed")

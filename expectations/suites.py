@@ -11,7 +11,7 @@ Each expectation's meta carries ``severity`` and ``level``:
 - ``warning``: recorded, and the row loads.
 
 For the budget bill (third-party extractions of PDFs) every value check is row-level. The table of
-checks and levels in ``docs/sources.md`` is generated from these suites (``ingest.templates``).
+checks and levels in ``docs/sources.md`` is generated from these suites (``reporting.templates``).
 
 Three columns are derived by the gate (``expectations.gate.frame_for_many``) rather than read from the
 file: ``unregistered_agency`` (names the alias registry does not know), ``garbled_text`` (text that
@@ -26,9 +26,9 @@ from collections.abc import Iterable
 import great_expectations as gx
 from great_expectations.expectations import Expectation
 
-from ingest.parse import UNREADABLE_VALUE
-from ingest.settings import plausible_fiscal_years
-from ingest.sources import SOURCES, Source
+from ground.rows import UNREADABLE_VALUE
+from ground.settings import plausible_fiscal_years
+from ground.sources import SOURCES, Source
 
 FY_MIN_BE, FY_MAX_BE = plausible_fiscal_years()
 SCORE_MIN, SCORE_MAX = 0, 100

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import fsspec
 
-from ingest.sources import SOURCES
+from ground.sources import SOURCES
 
 CHUNK = 1 << 20
 DEFAULT_SETTLE_S = 60.0
@@ -254,7 +254,7 @@ SKIPS_FILE = "landing_skips.json"
 
 def _record_skips(landing_zone: str, skips: list[SkippedFile]) -> None:
     """What the latest discovery passed over, for the night's summary (``last_skips``)."""
-    from ingest.settings import get_settings
+    from ground.settings import get_settings
 
     target = get_settings().shared_state_dir / SKIPS_FILE
     try:
@@ -269,7 +269,7 @@ def _record_skips(landing_zone: str, skips: list[SkippedFile]) -> None:
 
 def last_skips(landing_zone: str) -> list[SkippedFile]:
     """The entries the latest discovery of this landing zone passed over, with why (else: as seen now)."""
-    from ingest.settings import get_settings
+    from ground.settings import get_settings
 
     try:
         data = json.loads((get_settings().shared_state_dir / SKIPS_FILE).read_text())

@@ -23,9 +23,10 @@ import time
 import traceback
 from pathlib import Path
 
-from ingest.parse import ParsedFile, parse_file
+from ground.rows import ParsedFile
+from ground.sources import Source
+from ingest.parse import parse_file
 from ingest.readers import FileRejected
-from ingest.sources import Source
 
 log = logging.getLogger(__name__)
 DEFAULT_READER_MEMORY_MB = 2048

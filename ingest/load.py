@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from ground.rows import ParsedFile, RowIssue
+from ground.schema import raw_columns
 from ingest.discover import LandingFile
-from ingest.parse import ParsedFile, RowIssue
-from ingest.schema import raw_columns
 
 
 @dataclass

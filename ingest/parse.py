@@ -9,46 +9,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from ingest import thai
-from ingest.plans import PlanRegistry, registered_plans, repair_plan_name
+from ground import thai
+from ground.plans import PlanRegistry, registered_plans, repair_plan_name
+from ground.rows import ParsedFile, RowIssue
+from ground.sources import BUDGET_BILL, Column, Source
 from ingest.readers import Table, read_tables
-from ingest.sources import BUDGET_BILL, Column, Source
 
-# The column the gate derives from value_issues (a cell that cannot be read rejects its row).
-UNREADABLE_VALUE = "unreadable_value"
 # Plan-name column per source, and the header a person sees it under (for reports).
 PLAN_COLUMNS = {"budget_bill": ("budget_plan", "BUDGET_PLAN"), "integration_plan": ("budget_plan_name", None)}
-
-
-@dataclass(frozen=True)
-class RowIssue:
-    row: int
-    sheet: str | None
-    column: str | None
-    value: str | None
-    message: str
-    record: int | None = None  # position in ParsedFile.records, for cells of rows that were read
-    agency: str | None = None  # the agency and year the row was meant for (rejected rows)
-    year: int | None = None
-
-
-@dataclass
-class ParsedFile:
-    source: Source
-    path: Path
-    records: list[dict[str, object]] = field(default_factory=list)
-    rows_in: int = 0
-    row_rejects: list[RowIssue] = field(default_factory=list)
-    value_issues: list[RowIssue] = field(default_factory=list)  # cells that cannot be read: their rows are rejected
-    notes: list[RowIssue] = field(default_factory=list)  # values read with a repair (e.g. a damaged plan name)
-    missing_columns: list[str] = field(default_factory=list)
-    unknown_headers: list[str] = field(default_factory=list)
-    encoding: str | None = None
-    sheets: list[str] = field(default_factory=list)
 
 
 def _parse_value(column: Column, raw: object, multiplier: Decimal) -> object:

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import IO
 from xml.parsers import expat
 
-from ingest.sources import Source
-from ingest.thai import name_key
+from ground.sources import Source
+from ground.thai import name_key
 
 HEADER_SCAN_ROWS = 25
 _UNIT = re.compile(r"[(\[]\s*(ล้านบาท|บาท|million baht|baht|mb|thb)\s*[)\]]", re.I)

@@ -142,7 +142,7 @@ class Operator:
             rows = wh.mart_rows(conn)
             problems = wh.ledger_problems(conn)
             loaded = wh.files_by_run(conn).get(r1, 0)
-        from ingest.transform import CONTRACT_MARTS
+        from nightly.transform import CONTRACT_MARTS
 
         empty = [m for m in CONTRACT_MARTS if not rows.get(m)]
         events = {e["uri"] for e in self.api.asset_events(NIGHTLY, r1) if e.get("source_task_id") == "publish_marts"}

@@ -29,7 +29,7 @@ def free_port() -> int:
 def pg_bin() -> Path:
     """The embedded warehouse's PostgreSQL (the pgserver wheel's 16, as the compose file's images), else the
     system's."""
-    from ingest.embedded_pg import _bin_dir
+    from ground.embedded_pg import _bin_dir
 
     return _bin_dir()
 
@@ -135,7 +135,7 @@ def _alive(proc: psutil.Process) -> bool:
 
 
 def _as_user(user: str | None) -> dict:
-    # Drop root's group too, as ingest/embedded_pg.py does.
+    # Drop root's group too, as ground/embedded_pg.py does.
     return {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []} if user else {}
 
 
@@ -184,7 +184,7 @@ def postgres_server(stack: Stack, name: str, service: dict, port: int, env: dict
     """A PostgreSQL server like the compose service's image: ``initdb`` with the service's superuser and
     password (local socket trust, TCP scram), the service's ``command`` flags, then its
     ``docker-entrypoint-initdb.d`` scripts with the service's environment. Returns the socket dir."""
-    from ingest.embedded_pg import _make_traversable, _run_as
+    from ground.embedded_pg import _make_traversable, _run_as
     from prodcheck.compose import REPO, interpolate
 
     bindir = pg_bin()

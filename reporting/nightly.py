@@ -243,7 +243,7 @@ def default_links(state_dir: Path) -> dict[str, str]:
     """Where Data Docs and dbt docs are: under ``DGWH_DOCS_URL`` when a docs server publishes them (the
     compose stack's ``docs`` service, reporting/serve.py), else as files; and the dashboards."""
     from expectations.docs import data_docs_index
-    from ingest.settings import get_settings
+    from ground.settings import get_settings
 
     settings = dataclasses.replace(get_settings(), state_dir=state_dir)
     if base := os.environ.get("DGWH_DOCS_URL", "").rstrip("/"):
@@ -278,8 +278,8 @@ def dashboard_links(state_dir: Path) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ingest.settings import get_settings
-    from ingest.warehouse import connect
+    from ground.settings import get_settings
+    from ground.warehouse import connect
 
     parser = argparse.ArgumentParser(prog="python -m reporting.nightly", description=__doc__)
     parser.add_argument("--run-id", default=None, help="run id for the file name (default: manual__<timestamp>)")

@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from expectations.docs import data_docs_index
-from ingest.settings import Settings, get_settings
+from ground.settings import Settings, get_settings
 
 
 def roots(settings: Settings) -> dict[str, tuple[Path, str]]:

@@ -29,9 +29,9 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from ingest.settings import get_settings
-from ingest.sources import BUDGET_BILL_COLUMNS
-from ingest.thai import name_key
+from ground.settings import get_settings
+from ground.sources import BUDGET_BILL_COLUMNS
+from ground.thai import name_key
 from sampledata.registry import BOOKS_DIR, Agency, build_registry, registry_from_seeds, write_if_changed, write_seeds
 
 BKK = timezone(timedelta(hours=7))

@@ -7,7 +7,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.thai import name_key, normalize_text
+from ground.thai import name_key, normalize_text
 from sampledata import names
 
 DEPARTMENT_TARGET = 335

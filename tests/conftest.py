@@ -32,7 +32,7 @@ class Warehouse:
         os.environ.pop("WAREHOUSE_URL", None)
 
     def url(self, role: str = "dg_pipeline") -> str:
-        from ingest.embedded_pg import EmbeddedWarehouse
+        from ground.embedded_pg import EmbeddedWarehouse
 
         return EmbeddedWarehouse(self.state).start().url(role)
 
@@ -40,7 +40,7 @@ class Warehouse:
         return psycopg.connect(self.url(role), autocommit=True)
 
     def stop(self) -> None:
-        from ingest.embedded_pg import EmbeddedWarehouse
+        from ground.embedded_pg import EmbeddedWarehouse
 
         EmbeddedWarehouse(self.state).stop()
 
@@ -79,9 +79,9 @@ def sample_files() -> Iterator[Path]:
 def sample_warehouse(make_warehouse) -> Warehouse:
     """The full sample landing zone loaded through the pipeline functions and built with dbt."""
     from expectations.gate import Gate
-    from ingest.pipeline import batches, new_files, process_files
-    from ingest.registry import alias_keys
-    from ingest.transform import run_dbt
+    from ground.registry import alias_keys
+    from nightly.pipeline import batches, new_files, process_files
+    from nightly.transform import run_dbt
     from sampledata.generate import generate
 
     wh = make_warehouse("sample")

@@ -173,7 +173,7 @@ def test_nightly_dag_run_loads_everything_and_builds_marts(airflow_wh):
 def test_second_run_waits_for_the_lock_then_gives_up_clearly(airflow_wh):
     """Two runs at once: while one holds the warehouse, another waits, then stops with a clear message,
     having loaded nothing; it does not steal or release the other's lock."""
-    from ingest.runlock import acquire, release
+    from nightly.runlock import acquire, release
 
     extra = airflow_wh.landing / "readiness" / "2566"
     shutil.copytree(airflow_wh.sample_files / "readiness" / "2566", extra)
@@ -335,7 +335,7 @@ def test_warehouse_down_at_start_is_retried_then_a_night_with_nothing_new_skips_
             "SELECT count(*), sum(rows_in), sum(rows_loaded), sum(rows_rejected) FROM ops.file_ledger").fetchone()
         held = conn.execute("SELECT count(*) FROM ops.run_lock WHERE expires_at > now()").fetchone()[0]
     assert files_after == files_before and rows_in == loaded + rejected and held == 0
-    shown = subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "ingest.summary"], cwd=REPO,
+    shown = subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "nightly.summary"], cwd=REPO,
                            capture_output=True, text=True, timeout=120,
                            env={**os.environ, "PYTHONPATH": str(REPO)})
     assert shown.returncode == 0 and "dbt build: skipped" in shown.stdout, shown.stdout + shown.stderr

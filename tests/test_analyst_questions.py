@@ -1,7 +1,7 @@
 """The analysts' first questions (issue 17), each answered by one SQL query against the marts as
 ``bi_reader``, checked against answers computed here, independently of dbt, from the record-level
 data: ``raw`` rows, the file ledger (the newest file per agency and year, or per budget book, wins)
-and the reference seeds, with the Python name key (``ingest.thai``) and agency registry."""
+and the reference seeds, with the Python name key (``ground.thai``) and agency registry."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.registry import alias_keys
-from ingest.thai import name_key, to_arabic_digits
+from ground.registry import alias_keys
+from ground.thai import name_key, to_arabic_digits
 
 SEEDS = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds"
 

@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 
 from expectations.gate import Gate, GateResult, registry_keys
+from ground.rows import ParsedFile
+from ground.sources import SOURCES
 from ingest.discover import discover
-from ingest.parse import ParsedFile, parse_file
+from ingest.parse import parse_file
 from ingest.readers import FileRejected
-from ingest.sources import SOURCES
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "corpus"

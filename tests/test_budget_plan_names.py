@@ -14,9 +14,9 @@ from decimal import Decimal
 
 import pytest
 
-from ingest.pipeline import new_files, process_file
-from ingest.plans import registered_plans, repair_plan_name
-from ingest.thai import name_key
+from ground.plans import registered_plans, repair_plan_name
+from ground.thai import name_key
+from nightly.pipeline import new_files, process_file
 from tests.conftest import BOOKS, REPO
 
 DG = "แผนงานบูรณาการรัฐบาลดิจิทัล"
@@ -108,7 +108,7 @@ def _real_rows() -> tuple[list[str], list[list[str]]]:
 @pytest.fixture(scope="module")
 def garbled_book(make_warehouse):
     """Book 2022.3.1's Digital Government and southern-border lines with their plan names damaged."""
-    from ingest.transform import run_dbt
+    from nightly.transform import run_dbt
 
     header, rows = _real_rows()
     plan, amount, year = header.index("BUDGET_PLAN"), header.index("AMOUNT"), header.index("FISCAL_YEAR")

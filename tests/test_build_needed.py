@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingest.transform import CONTRACT_MARTS, build_needed, ledger_mark, project_fingerprint, record_build
+from nightly.transform import CONTRACT_MARTS, build_needed, ledger_mark, project_fingerprint, record_build
 from tests.conftest import REPO
 
 MANIFEST = REPO / "dbt_project" / "target" / "manifest.json"

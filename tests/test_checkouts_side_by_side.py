@@ -19,11 +19,11 @@ ENV_POINTING_ELSEWHERE = ("DGWH_STATE_DIR", "DGWH_REPO_ROOT", "WAREHOUSE_URL", "
 
 
 def _warehouse(checkout: Path, command: str) -> str:
-    """``python -m ingest.warehouse <command>`` run from the checkout with nothing in the environment
+    """``python -m ground.warehouse <command>`` run from the checkout with nothing in the environment
     pointing at a warehouse or state dir: what ``make warehouse-url`` / ``make stop`` do there."""
     env = {k: v for k, v in os.environ.items() if k not in ENV_POINTING_ELSEWHERE}
     env["PYTHONPATH"] = str(checkout)
-    run = subprocess.run([sys.executable, "-m", "ingest.warehouse", command], cwd=checkout, env=env,
+    run = subprocess.run([sys.executable, "-m", "ground.warehouse", command], cwd=checkout, env=env,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     return run.stdout.strip().splitlines()[-1]

@@ -437,7 +437,7 @@ def test_shell_scripts_parse_and_are_executable():
 @pytest.fixture(scope="module")
 def bare_server() -> Iterator[dict]:
     """A PostgreSQL with nothing but its superuser, like the postgres image before its init scripts."""
-    from ingest.embedded_pg import ADMIN_ROLE, EmbeddedWarehouse, _bin_dir
+    from ground.embedded_pg import ADMIN_ROLE, EmbeddedWarehouse, _bin_dir
 
     class BareServer(EmbeddedWarehouse):
         def _bootstrap(self) -> None:  # the init scripts under test create databases and roles

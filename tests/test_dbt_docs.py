@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from ingest.settings import get_settings
-from ingest.transform import DOCS_GENERATE, DOCS_PAGE, run_dbt
+from ground.settings import get_settings
+from nightly.transform import DOCS_GENERATE, DOCS_PAGE, run_dbt
 
 RAW_TABLES = {"project_reports", "readiness", "integration_plan", "budget_bill"}
 

@@ -55,8 +55,8 @@ def _at(year: int, month: int, day: int) -> datetime:
 
 def _load(wh) -> list:
     from expectations.gate import Gate
-    from ingest.pipeline import new_files, process_file
-    from ingest.registry import alias_keys
+    from ground.registry import alias_keys
+    from nightly.pipeline import new_files, process_file
 
     gate = Gate(list(alias_keys()))
     outcomes = [process_file(f, gate, "test-incremental") for f in new_files()]
@@ -65,7 +65,7 @@ def _load(wh) -> list:
 
 
 def _dbt(*args: str) -> None:
-    from ingest.transform import run_dbt
+    from nightly.transform import run_dbt
 
     outcome = run_dbt(list(args))
     assert outcome.success, (args, outcome.failures)
@@ -227,7 +227,7 @@ def test_fy_range_rebuilds_exactly_those_years(inc):
 
 
 def test_fy_range_needs_both_bounds(inc):
-    from ingest.transform import run_dbt
+    from nightly.transform import run_dbt
 
     assert not run_dbt(["run", "--select", "fct_readiness_responses", "--vars", "{fy_from: 2563}"]).success
     assert not run_dbt(["run", "--select", "fct_readiness_responses", "--vars", "{fy_from: 2565, fy_to: 2563}"]).success
@@ -271,8 +271,8 @@ NIGHT = {"readiness/2565/ocpb_2565.csv": (READINESS_HEADER, [_survey(2565, OCPB,
 def test_a_night_builds_only_what_its_files_change_and_gets_the_full_builds_marts(inc):
     """Issue 18: after a recorded build, a night whose only news is files builds only the nodes downstream
     of their sources (dbt's own selection), and every model then holds what a full rebuild gives."""
-    from ingest.pipeline import new_files, process_files
-    from ingest.transform import decide_build, ledger_mark, project_fingerprint, record_build, selected_nodes
+    from nightly.pipeline import new_files, process_files
+    from nightly.transform import decide_build, ledger_mark, project_fingerprint, record_build, selected_nodes
 
     fingerprint = project_fingerprint()
     with inc.connect() as conn:  # the steps before left every model built from every file
@@ -314,7 +314,7 @@ def _columns_of(wh, relation: str) -> str:
 
 def test_freshness_errors_on_a_stale_source(inc):
     """The thresholds bite: a source whose newest row is two years old fails `dbt source freshness`."""
-    from ingest.transform import run_dbt
+    from nightly.transform import run_dbt
 
     assert run_dbt(["source", "freshness", "--select", "source:raw.readiness"]).success
     with inc.connect() as conn:

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest import labels
+from ground import labels
+from ground.sources import INTEGRATION_PLAN
 from ingest.parse import parse_file
-from ingest.sources import INTEGRATION_PLAN
 from tests.conftest import SHARED
 
 SEEDS = SHARED / "seeds"
@@ -120,9 +120,9 @@ def test_an_integration_plan_file_in_the_briefings_words_parses(tmp_path):
 @pytest.fixture(scope="module")
 def documents_warehouse(make_warehouse):
     from expectations.gate import Gate
-    from ingest.pipeline import new_files, process_file
-    from ingest.registry import alias_keys
-    from ingest.transform import run_dbt
+    from ground.registry import alias_keys
+    from nightly.pipeline import new_files, process_file
+    from nightly.transform import run_dbt
 
     wh = make_warehouse("document-labels")
     wh.use()

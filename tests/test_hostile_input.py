@@ -3,7 +3,7 @@ Thai; a 1M-row file and 50 MB files (peak memory measured); workbook cells with 
 
 Values travel only as bound parameters and COPY rows (ingest/load.py) and identifiers are quoted
 (psycopg.sql), so hostile text round-trips exactly; reports quote formula-like values
-(ingest/quarantine.py, reporting/queries.py). Formula neutralisation of the corpus' CSV: tests/test_validation.py.
+(nightly/quarantine.py, reporting/queries.py). Formula neutralisation of the corpus' CSV: tests/test_validation.py.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from ingest.pipeline import new_files, process_file
-from ingest.quarantine import MAX_NAME_BYTES, REPORT_SUFFIXES, safe_name
-from ingest.schema import raw_columns
-from ingest.sources import SOURCES
-from ingest.transform import run_dbt
+from ground.schema import raw_columns
+from ground.sources import SOURCES
+from nightly.pipeline import new_files, process_file
+from nightly.quarantine import MAX_NAME_BYTES, REPORT_SUFFIXES, safe_name
+from nightly.transform import run_dbt
 from tests.conftest import REPO
 from tests.test_reliability import DG_PLAN, PLAN_HEADER, assert_ledger_consistent
 
@@ -326,7 +326,7 @@ sys.exit(child.returncode)
 LOADER = r"""
 import json, resource, sys
 from expectations.gate import get_gate
-from ingest.pipeline import new_files, process_file
+from nightly.pipeline import new_files, process_file
 gate = get_gate()
 files = [f for f in new_files() if f.relative_path.startswith(sys.argv[1])]
 print("BASE_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True)

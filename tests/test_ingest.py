@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from ingest.pipeline import new_files, process_file
+from nightly.pipeline import new_files, process_file
 
 HEADER_TH = ["ปีงบประมาณ", "แผนงาน", "หน่วยงาน", "รหัสโครงการ", "ชื่อโครงการ", "แนวทาง", "ด้าน",
              "คำของบประมาณ", "งบประมาณที่ได้รับจัดสรร"]

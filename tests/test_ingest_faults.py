@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ingest.discover import discover
-from ingest.pipeline import new_files, process_file
+from nightly.pipeline import new_files, process_file
 from tests.conftest import REPO
 
 HEADER = ["รหัสแผน", "ปีงบประมาณที่รายงาน", "รหัสโครงการ", "ชื่อโครงการ", "หน่วยงานรับผิดชอบหลัก", "ปีที่เริ่มตามแผน",
@@ -24,7 +24,7 @@ BIG_ROWS = 40_000
 NOTE = "ขาดแคลนบุคลากรด้านเทคโนโลยีสารสนเทศและงบประมาณไม่เพียงพอ " * 40
 LOADER = """
 import sys
-from ingest.pipeline import new_files, process_file
+from nightly.pipeline import new_files, process_file
 target = [f for f in new_files() if f.relative_path == sys.argv[1]]
 assert target, "the big file is not new"
 print(process_file(target[0], run_id="killed-loader"), flush=True)

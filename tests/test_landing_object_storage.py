@@ -16,9 +16,9 @@ import fsspec
 import pytest
 from openpyxl import Workbook
 
+from ground.sources import BUDGET_BILL_COLUMNS
 from ingest.discover import LandingZoneError, discover
-from ingest.pipeline import new_files, process_file
-from ingest.sources import BUDGET_BILL_COLUMNS
+from nightly.pipeline import new_files, process_file
 
 PLAN = "แผนงานบูรณาการรัฐบาลดิจิทัล"
 

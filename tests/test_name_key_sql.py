@@ -2,7 +2,7 @@
 
 import re
 
-from ingest.thai import name_key
+from ground.thai import name_key
 from tests.conftest import REPO
 
 NAMES = ["สำนักนายกรฐัมนตรี", "สำนักงานพัฒนารัฐบาลดิจิทัล (องค์การมหาชน)", "สพร.", "สำนักงาน\u200bสถิติแห่งชาติ",

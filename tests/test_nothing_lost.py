@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 
 from expectations.gate import Gate
+from ground.registry import alias_keys
+from ground.schema import ensure_schema
 from ingest.discover import LandingZoneError, SkippedFile, discover
-from ingest.pipeline import new_files, process_file, process_files
-from ingest.registry import alias_keys
-from ingest.schema import ensure_schema
-from ingest.transform import run_dbt
+from nightly.pipeline import new_files, process_file, process_files
+from nightly.transform import run_dbt
 from tests.conftest import REPO
 from tests.test_reliability import DG_PLAN, OPM, PLAN_HEADER, PRD, assert_ledger_consistent, write_plan
 
@@ -310,8 +310,8 @@ def test_the_ledger_hash_is_the_hash_of_the_bytes_loaded(night):
 
 HOLDER = r"""
 import os, sys, time
-from ingest.runlock import acquire
-from ingest.warehouse import connect
+from nightly.runlock import acquire
+from ground.warehouse import connect
 conn = connect(autocommit=True)
 acquire(conn, sys.argv[1], wait_s=0, pid=os.getpid(), dag_id="dg_nightly")
 print("HOLDING", os.getpid(), flush=True)
@@ -333,7 +333,7 @@ def _lock_row(wh) -> tuple | None:
 
 
 def test_a_lock_whose_process_was_killed_is_taken_over_at_once_naming_the_old_holder(night, capsys):
-    from ingest.runlock import acquire, release
+    from nightly.runlock import acquire, release
 
     night.use()
     proc = _holder("killed-run")
@@ -362,7 +362,7 @@ def test_ctrl_c_or_sigterm_gives_the_lock_back(night, sig):
 
 
 def test_a_waiting_run_says_what_it_waits_for_and_make_unlock_frees_a_stuck_lock(night, capsys):
-    from ingest.runlock import RunLocked, acquire, release
+    from nightly.runlock import RunLocked, acquire, release
 
     night.use()
     proc = _holder("live-run")
@@ -500,7 +500,7 @@ def test_a_correction_with_an_older_mtime_supersedes_in_the_order_received(night
 
 
 def test_every_skipped_landing_entry_is_listed_in_the_summary_with_why(night, monkeypatch):
-    from ingest.summary import build_summary, format_summary
+    from nightly.summary import build_summary, format_summary
 
     night.use()
     entries = {"integration_plan/2575/.hidden.csv": "is hidden",
@@ -556,8 +556,8 @@ def test_a_wrong_backfill_range_fails_in_one_line(tmp_path, args, line):
 
 WAITER = r"""
 import sys, time
-from ingest.runlock import acquire
-from ingest.warehouse import connect, stopped_reason
+from nightly.runlock import acquire
+from ground.warehouse import connect, stopped_reason
 for attempt in range(200):  # as Airflow retries take_run_lock: connect again and wait again
     try:
         with connect(autocommit=True) as conn:
@@ -594,7 +594,7 @@ def stoppable(make_warehouse):
     with wh.connect() as conn:
         ensure_schema(conn)
     yield wh
-    from ingest.embedded_pg import EmbeddedWarehouse
+    from ground.embedded_pg import EmbeddedWarehouse
 
     EmbeddedWarehouse(wh.state).stopped_marker.unlink(missing_ok=True)
 
@@ -605,9 +605,9 @@ def test_make_stop_stops_the_warehouse_while_a_run_waits_and_it_stays_stopped(st
     sys.path.insert(0, str(REPO / "dags"))  # the DAGs' own package, as Airflow's dags folder puts it
     from common.failfast import no_retry
 
-    from ingest.embedded_pg import EmbeddedWarehouse, EmbeddedWarehouseStopped
-    from ingest.runerror import reason
-    from ingest.warehouse import connect
+    from ground.embedded_pg import EmbeddedWarehouse, EmbeddedWarehouseStopped
+    from ground.warehouse import connect
+    from nightly.runerror import reason
 
     stoppable.use()
     server = EmbeddedWarehouse(stoppable.state)
@@ -637,7 +637,7 @@ def test_make_stop_stops_the_warehouse_while_a_run_waits_and_it_stays_stopped(st
             connect()
         assert type(no_retry(down.value)).__name__ == "AirflowFailException"
         # ... and `make run` prints one line from the run's log, the traceback staying in the log.
-        crashed = subprocess.run([sys.executable, "-c", "from ingest.warehouse import connect; connect()"],
+        crashed = subprocess.run([sys.executable, "-c", "from ground.warehouse import connect; connect()"],
                                  cwd=REPO, env={**ENV, **os.environ}, capture_output=True, text=True, timeout=60)
         assert "Traceback" in crashed.stderr
         assert reason(crashed.stderr) == ("the embedded warehouse was stopped with `make stop` and stays stopped; "
@@ -657,7 +657,7 @@ def test_make_stop_stops_the_warehouse_while_a_run_waits_and_it_stays_stopped(st
 
 
 def test_a_deleted_postmaster_pid_neither_breaks_make_run_nor_fools_make_stop(stoppable):
-    from ingest.embedded_pg import EmbeddedWarehouse
+    from ground.embedded_pg import EmbeddedWarehouse
 
     stoppable.use()
     server = EmbeddedWarehouse(stoppable.state)
@@ -677,7 +677,7 @@ def test_a_deleted_postmaster_pid_neither_breaks_make_run_nor_fools_make_stop(st
     server.start()
     pid = server.orphan_pid()
     (server.pgdata / "postmaster.pid").unlink()
-    check = subprocess.run([sys.executable, "-m", "ingest.warehouse", "check"], cwd=REPO, capture_output=True,
+    check = subprocess.run([sys.executable, "-m", "ground.warehouse", "check"], cwd=REPO, capture_output=True,
                            text=True, timeout=120, env={**ENV, **os.environ})
     assert check.returncode == 0, check.stderr
     assert "Traceback" not in check.stderr
@@ -711,7 +711,7 @@ def test_an_unreachable_warehouse_fails_make_run_fast_in_one_line_naming_host_an
     assert not (tmp_path / "state" / "last_run.log").exists(), "Airflow started"
     # A host that does not answer at all: bounded by the connect timeout, not the kernel's minutes.
     begun = time.monotonic()
-    check = subprocess.run([sys.executable, "-m", "ingest.warehouse", "check"], cwd=REPO, capture_output=True,
+    check = subprocess.run([sys.executable, "-m", "ground.warehouse", "check"], cwd=REPO, capture_output=True,
                            text=True, timeout=120, env={**env, "WAREHOUSE_URL": "postgresql://u:p@10.255.255.1/w",
                                                         "DGWH_CONNECT_TIMEOUT_S": "1", "DGWH_CONNECT_BUDGET_S": "2"})
     assert check.returncode == 1 and time.monotonic() - begun < 30
@@ -721,7 +721,7 @@ def test_an_unreachable_warehouse_fails_make_run_fast_in_one_line_naming_host_an
 
 
 def _acl(path: Path) -> list[tuple[int, int, int]]:
-    from ingest.embedded_pg import _acl_entries
+    from ground.embedded_pg import _acl_entries
 
     return sorted(_acl_entries(path))
 
@@ -733,7 +733,7 @@ def test_starting_the_server_adds_no_other_execute_and_initpw_is_private_from_cr
     import pwd
     import threading
 
-    from ingest.embedded_pg import SERVICE_USER, EmbeddedWarehouse
+    from ground.embedded_pg import SERVICE_USER, EmbeddedWarehouse
 
     root = Path(__import__("tempfile").mkdtemp(prefix="dgwh-test-perm-"))  # 0700, as /root
     try:
@@ -784,7 +784,7 @@ def test_starting_the_server_adds_no_other_execute_and_initpw_is_private_from_cr
 
 
 def test_quarantined_copies_are_0600_in_0700_folders_from_creation(tmp_path):
-    from ingest.quarantine import quarantine
+    from nightly.quarantine import quarantine
 
     zone = tmp_path / "landing"
     bad = zone / "integration_plan" / "2565" / "bad.csv"
@@ -807,7 +807,7 @@ def test_quarantined_copies_are_0600_in_0700_folders_from_creation(tmp_path):
 
 
 def test_a_check_that_failed_then_passed_on_retry_shows_its_final_result(night):
-    from ingest.summary import build_summary, format_summary
+    from nightly.summary import build_summary, format_summary
 
     night.use()
     with night.connect() as conn:
@@ -852,8 +852,8 @@ def _big_cell_workbook(path: Path, shared: bool) -> Path:
 
 @pytest.mark.parametrize("shared", [False, True], ids=["inline", "shared-string"])
 def test_a_workbook_cell_with_an_enormous_string_is_refused_naming_sheet_row_and_column(night, shared):
+    from ground.sources import SOURCES
     from ingest.readers import FileRejected, read_xlsx
-    from ingest.sources import SOURCES
 
     night.use()
     rel = f"integration_plan/2565/big_cell_{'shared' if shared else 'inline'}.xlsx"

@@ -4,7 +4,7 @@ HTTP sink; the 06:00 Bangkok deadline alert; the run-lock sensor rescheduling (w
 rather than blocking; warn-only dbt source freshness in the summary; make run's progress lines; make docs.
 
 One small probe DAG (the project's own lock sensor, pool, notifier) runs through ``airflow dags test``
-under ``ingest.progress`` as ``make run`` does; the real DAGs are parsed for their wiring."""
+under ``nightly.progress`` as ``make run`` does; the real DAGs are parsed for their wiring."""
 
 from __future__ import annotations
 
@@ -134,7 +134,7 @@ def airflow_home(tmp_path_factory) -> Path:
 
 
 def test_warehouse_pool_is_sized_by_configuration_and_used_by_warehouse_tasks(airflow_home, monkeypatch):
-    from ingest.pools import warehouse_pool_slots
+    from nightly.pools import warehouse_pool_slots
 
     printed = (airflow_home / "pool-get.json").read_text()
     pool = json.loads(printed[printed.index("["):])[0]
@@ -147,7 +147,7 @@ def test_warehouse_pool_is_sized_by_configuration_and_used_by_warehouse_tasks(ai
     with pytest.raises(ValueError, match="DGWH_WAREHOUSE_POOL_SLOTS"):
         warehouse_pool_slots({"DGWH_WAREHOUSE_POOL_SLOTS": "0"})
     # the deployment's init creates it from the same module (prod-check runs that init.sh too)
-    assert "python -m ingest.pools" in (REPO / "docker" / "airflow" / "init.sh").read_text()
+    assert "python -m nightly.pools" in (REPO / "docker" / "airflow" / "init.sh").read_text()
     compose_env = (REPO / "docker-compose.yml").read_text()
     assert "DGWH_WAREHOUSE_POOL_SLOTS: ${DGWH_WAREHOUSE_POOL_SLOTS:-4}" in compose_env
 
@@ -175,20 +175,20 @@ def test_nightly_has_a_0600_bangkok_deadline_whose_callback_notifies(airflow_hom
     from airflow.sdk import AsyncCallback
     from airflow.sdk.definitions.deadline import DagRunLogicalDateDeadline
 
-    from ingest.alerts import deadline_missed
+    from nightly.alerts import deadline_missed
 
     dags = _dags(monkeypatch, airflow_home)
     nightly = dags["dg_nightly"]
     [alert] = nightly.deadline
     assert isinstance(alert.reference, DagRunLogicalDateDeadline)
-    assert isinstance(alert.callback, AsyncCallback) and alert.callback.path == "ingest.alerts.deadline_missed"
+    assert isinstance(alert.callback, AsyncCallback) and alert.callback.path == "nightly.alerts.deadline_missed"
     timetable = nightly.timetable.serialize()
     assert timetable["expression"] == "0 2 * * *" and timetable["timezone"] == "Asia/Bangkok"
     assert timedelta(hours=2) + alert.interval == timedelta(hours=6), "02:00 start + interval must be 06:00"
     # what the scheduler stores and the triggerer gets back
     from airflow.serialization.encoders import encode_deadline_alert
     encoded = json.dumps(encode_deadline_alert(alert), default=str)
-    assert "ingest.alerts.deadline_missed" in encoded and "06:00" in encoded
+    assert "nightly.alerts.deadline_missed" in encoded and "06:00" in encoded
 
     smtp, http, _ = sinks
     context = {"dag_run": {"dag_id": "dg_nightly", "run_id": "scheduled__2026-11-29T19:00:00+00:00",
@@ -208,8 +208,8 @@ PROBE_DAG = '''
 import pendulum
 from airflow.sdk import dag, get_current_context, task
 from common import run_lock
-from ingest.alerts import FailureAlert
-from ingest.pools import WAREHOUSE_POOL
+from nightly.alerts import FailureAlert
+from nightly.pools import WAREHOUSE_POOL
 
 
 @dag(dag_id="ops_probe", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Bangkok"),
@@ -243,7 +243,7 @@ ops_probe()
 
 def test_a_failed_run_alerts_the_lock_sensor_reschedules_and_progress_is_printed(
         airflow_home, make_warehouse, sinks, tmp_path):
-    from ingest.runlock import acquire, release
+    from nightly.runlock import acquire, release
 
     smtp, http, alert_env = sinks
     wh = make_warehouse("ops")
@@ -257,7 +257,7 @@ def test_a_failed_run_alerts_the_lock_sensor_reschedules_and_progress_is_printed
     log = tmp_path / "run.log"
     with wh.connect() as conn:
         acquire(conn, "other-run", wait_s=0)
-        run = subprocess.Popen([sys.executable, "-m", "ingest.progress", "--log", str(log), "--dag", "ops_probe",
+        run = subprocess.Popen([sys.executable, "-m", "nightly.progress", "--log", str(log), "--dag", "ops_probe",
                                 "--", str(AIRFLOW), "dags", "test", "ops_probe"],
                                cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
         printed: list[str] = []
@@ -306,9 +306,9 @@ def test_a_failed_run_alerts_the_lock_sensor_reschedules_and_progress_is_printed
 
 
 def test_source_freshness_is_warn_only_and_reaches_the_summary(make_warehouse, monkeypatch):
-    from ingest.schema import ensure_schema
-    from ingest.summary import format_freshness, format_summary
-    from ingest.transform import source_freshness
+    from ground.schema import ensure_schema
+    from nightly.summary import format_freshness, format_summary
+    from nightly.transform import source_freshness
 
     wh = make_warehouse("freshness")
     wh.use()

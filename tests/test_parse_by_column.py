@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from ground.sources import SOURCES
 from ingest.discover import discover
 from ingest.parse import _cell_reader, _column_reader, parse_file
 from ingest.readers import FileRejected
-from ingest.sources import SOURCES
 from tests.conftest import BOOKS
 
 CORPUS = Path(__file__).resolve().parent / "corpus"

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from ground.sources import BUDGET_BILL
+from ground.thai import name_key
 from ingest.parse import parse_file
-from ingest.sources import BUDGET_BILL
-from ingest.thai import name_key
 from tests.conftest import BOOKS
 
 pytestmark = pytest.mark.skipif(not BOOKS.exists(), reason="../shared/data is not beside this checkout")
@@ -116,9 +116,9 @@ def test_both_extractions_parse_to_the_same_lines(tmp_path):
 def real_bill(make_warehouse):
     """Book 2022.3.1 damaged, book 2022.3.12 in the second extraction's format, a header-only book."""
     from expectations.gate import Gate
-    from ingest.pipeline import new_files, process_file
-    from ingest.registry import alias_keys
-    from ingest.transform import run_dbt
+    from ground.registry import alias_keys
+    from nightly.pipeline import new_files, process_file
+    from nightly.transform import run_dbt
 
     wh = make_warehouse("real-bill")
     wh.use()

@@ -27,13 +27,13 @@ import pytest
 from psycopg import sql
 
 from expectations.gate import Gate
+from ground.embedded_pg import ADMIN_ROLE, EmbeddedWarehouse, EmbeddedWarehouseError
+from ground.registry import alias_keys
+from ground.sources import SOURCES
+from ground.warehouse import WarehouseUnavailable
 from ingest.discover import discover
-from ingest.embedded_pg import ADMIN_ROLE, EmbeddedWarehouse, EmbeddedWarehouseError
-from ingest.pipeline import new_files, process_file
-from ingest.registry import alias_keys
-from ingest.sources import SOURCES
-from ingest.transform import run_dbt
-from ingest.warehouse import WarehouseUnavailable
+from nightly.pipeline import new_files, process_file
+from nightly.transform import run_dbt
 from tests.conftest import REPO
 
 PLAN_HEADER = ["fiscal_year_be", "budget_plan_name", "agency_name", "project_code", "project_name_th", "approach",
@@ -47,7 +47,7 @@ RACER = r"""
 import json, sys, time
 from pathlib import Path
 from expectations.gate import get_gate
-from ingest.pipeline import new_files, process_file
+from nightly.pipeline import new_files, process_file
 prefix, order, go, run_id = sys.argv[1:5]
 gate = get_gate()  # built before the start signal, so both loaders reach the files together
 files = [f for f in new_files() if f.relative_path.startswith(prefix)]
@@ -428,7 +428,7 @@ def test_pipeline_role_owns_only_what_it_writes_and_nothing_more(rel):
 def test_no_password_in_logs_summary_reports_or_any_file_the_pipeline_wrote(rel, caplog, capsys):
     """Last: a pass (a load, a rejection, dbt, the summary, the HTML report) with DEBUG logging, then every file
     under the state dir (logs, dbt target, GX results, quarantine, reports) is searched for the passwords."""
-    from ingest.summary import build_summary, format_summary
+    from nightly.summary import build_summary, format_summary
     from reporting.nightly import build_report
 
     rel.use()

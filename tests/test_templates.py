@@ -1,4 +1,4 @@
-"""docs/sources.md and templates/ are generated from ingest/sources.py, and a filled-in template loads."""
+"""docs/sources.md and templates/ are generated from ground/sources.py, and a filled-in template loads."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import pytest
 from openpyxl import load_workbook
 from psycopg import sql
 
-from ingest import templates
+from ground.sources import SOURCES
 from ingest.parse import _parse_value, parse_file
-from ingest.pipeline import new_files, process_file
 from ingest.readers import map_header
-from ingest.sources import SOURCES
+from nightly.pipeline import new_files, process_file
+from reporting import templates
 from tests.conftest import REPO
 
 TEMPLATE_SOURCES = [s for s in SOURCES.values() if s.template]
@@ -59,7 +59,7 @@ FILLED = {
 
 
 def test_committed_docs_and_templates_are_current():
-    assert templates.stale(REPO) == [], "run `python -m ingest.templates` and commit docs/ and templates/"
+    assert templates.stale(REPO) == [], "run `python -m reporting.templates` and commit docs/ and templates/"
 
 
 def test_a_changed_template_is_detected(tmp_path):

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from ingest import thai
+from ground import thai
 
 
 @pytest.mark.parametrize("raw, expected", [

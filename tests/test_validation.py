@@ -17,13 +17,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from expectations.describe import FILE_FIXES, file_problem
 from expectations.docs import build_data_docs
 from expectations.gate import Gate, get_gate
 from expectations.reconcile import reconcile
-from ingest.pipeline import batches, new_files, process_files
-from ingest.settings import Settings, get_settings
-from ingest.summary import build_summary, format_summary, night_outcome
+from ground.settings import Settings, get_settings
+from nightly.feedback import FILE_FIXES, file_problem
+from nightly.pipeline import batches, new_files, process_files
+from nightly.summary import build_summary, format_summary, night_outcome
 from tests.corpus import make_bad_files
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -264,7 +264,7 @@ def test_gate_is_built_once_per_process_and_rebuilt_when_the_registry_changes(tm
                         state_dir=tmp_path / "state")
     gate = get_gate(settings)
     assert isinstance(gate, Gate) and get_gate(settings) is gate
-    from ingest.thai import name_key
+    from ground.thai import name_key
 
     assert name_key("กรมทดสอบระบบใหม่") not in gate.known_agency_keys
     with open(seeds / "agency_aliases.csv", "a", encoding="utf-8") as fh:
@@ -322,8 +322,8 @@ def test_reconcile_catches_a_tampered_mart(sample, tamper, failing):
 @pytest.mark.parametrize("note, garbled", [("ทำไม??? งบประมาณไม่พอ", False), ("??????? ????", True),
                                            ("à¸‡à¸šà¸›à¸£à¸°à¸¡à¸²à¸“", True), ("ข้อมูลไม่ครบ (รอ สพร.)", False)])
 def test_mojibake_check_flags_garbled_cells_only(tmp_path, note, garbled):
+    from ground.sources import SOURCES
     from ingest.parse import parse_file
-    from ingest.sources import SOURCES
 
     header = make_bad_files.PR_HEADER
     row = make_bad_files._pr("DG63-601")
@@ -341,7 +341,7 @@ def test_every_check_has_a_level_and_every_budget_bill_value_check_rejects_rows_
     """One place says what each check rejects; the bill (third-party extractions) is never lost whole
     over a value. docs/sources.md lists the same table (the templates test keeps it fresh)."""
     from expectations.suites import checks
-    from ingest.sources import SOURCES
+    from ground.sources import SOURCES
 
     for source in SOURCES.values():
         found = checks(source)

@@ -81,7 +81,7 @@ def test_the_pipelines_python_tasks_resolve_the_warehouse_from_the_same_connecti
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
     import airflow.sdk  # noqa: F401 - as in a task: Airflow is loaded
 
-    from ingest.warehouse import bi_reader_url, connection_url, mask_url, warehouse_url
+    from ground.warehouse import bi_reader_url, connection_url, mask_url, warehouse_url
 
     monkeypatch.setenv("DGWH_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.delenv("WAREHOUSE_URL", raising=False)
@@ -101,7 +101,7 @@ def test_the_pipelines_python_tasks_resolve_the_warehouse_from_the_same_connecti
     assert warehouse_url() == "postgresql://u:p@elsewhere:5432/wh"
     # The command line too (a process that has not loaded Airflow looks the connection up when it is set).
     monkeypatch.delenv("WAREHOUSE_URL")
-    done = subprocess.run([sys.executable, "-m", "ingest.warehouse", "url"], cwd=REPO, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "ground.warehouse", "url"], cwd=REPO, capture_output=True,
                           text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == url
@@ -109,7 +109,7 @@ def test_the_pipelines_python_tasks_resolve_the_warehouse_from_the_same_connecti
 
 @pytest.fixture(scope="module")
 def conn_wh(make_warehouse):
-    from ingest.schema import ensure_schema
+    from ground.schema import ensure_schema
 
     wh = make_warehouse("connection")
     wh.use()
@@ -146,7 +146,7 @@ def test_a_dbt_task_runs_with_credentials_from_the_connection_alone_and_no_passw
     assert profiles, "Cosmos wrote no profile"
     import yaml
 
-    from ingest.embedded_pg import EmbeddedWarehouse
+    from ground.embedded_pg import EmbeddedWarehouse
 
     for profile in profiles:
         output = yaml.safe_load(profile.read_text())["dg_warehouse"]["outputs"]["warehouse"]

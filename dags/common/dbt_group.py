@@ -5,7 +5,7 @@ never runs dbt. Each task runs ``dbt build --select <node>`` in-process (dbtRunn
 run with it (cautious indirect selection), and a failed model is retried on its own. Tests that span
 several models run in one task after the group (``cross_model_tests``).
 
-Credentials come from the Airflow connection ``dg_warehouse`` (``ingest.settings.WAREHOUSE_CONN_ID``) through
+Credentials come from the Airflow connection ``dg_warehouse`` (``ground.settings.WAREHOUSE_CONN_ID``) through
 Cosmos's ``PostgresUserPasswordProfileMapping``: Cosmos writes a profiles.yml with host, port, user and database
 and ``password: "{{ env_var('COSMOS_CONN_POSTGRES_PASSWORD') }}"``, and sets that variable for the dbt run
 only. No profiles file with credentials, no password in rendered templates or logs (Airflow masks a
@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from ingest.settings import WAREHOUSE_CONN_ID, get_settings
+from ground.settings import WAREHOUSE_CONN_ID, get_settings
 
 # dbt's profile settings besides the connection's host, port, user, password and database
 # (dbt_project/profiles.yml has the same for dbt outside Airflow).
@@ -41,7 +41,7 @@ def _warehouse_env(context: Any) -> None:
     import os
 
     from common.failfast import no_retry
-    from ingest.warehouse import warehouse_url
+    from ground.warehouse import warehouse_url
 
     _skip_unselected(context)
     try:
@@ -87,7 +87,7 @@ def cross_model_tests() -> list[str]:
 def dbt_task_group(group_id: str, dbt_vars: dict[str, Any] | None = None, full_refresh: bool = False,
                    pool: str | None = None):
     """The dbt DAG as tasks; ``dbt_vars`` values may be Jinja templates (e.g. ``{{ params.fy_from }}``);
-    ``pool``: the Airflow pool every dbt task takes a slot of (ingest/pools.py)."""
+    ``pool``: the Airflow pool every dbt task takes a slot of (nightly/pools.py)."""
     from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
     from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
 
@@ -118,7 +118,7 @@ def run_cross_model_tests(run_id: str, names: list[str], dbt_vars: dict[str, Any
     import json
     import os
 
-    from ingest.transform import run_dbt
+    from nightly.transform import run_dbt
 
     os.environ["DGWH_RUN_ID"] = run_id
     args = ["test", "--select", *names] if names else ["test", "--select", "tag:__none__"]

@@ -3,7 +3,7 @@
 A task retried after ``make stop`` stopped the embedded warehouse would only fail again minutes later
 (before, its reconnect even started the server again and undid the stop). ``fail_fast`` turns such an
 error into ``AirflowFailException``: no retry, and the run ends with the one line
-``ingest.warehouse.stopped_reason`` gives (``make run`` prints it, ``ingest/runerror.py``).
+``ground.warehouse.stopped_reason`` gives (``make run`` prints it, ``nightly/runerror.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def no_retry(exc: BaseException) -> BaseException | None:
     """The AirflowFailException to raise instead of ``exc``, or None to let Airflow retry it."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from ingest.warehouse import stopped_reason
+    from ground.warehouse import stopped_reason
 
     if isinstance(exc, AirflowFailException):
         return None

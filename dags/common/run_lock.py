@@ -1,4 +1,4 @@
-"""Task bodies that take and give back the warehouse's run lease (ingest/runlock.py).
+"""Task bodies that take and give back the warehouse's run lease (nightly/runlock.py).
 
 Taking the lease is a sensor in ``reschedule`` mode: while another run, nightly or backfill, holds the
 warehouse, each poke tries once and hands its worker slot back until the next poke (``DGWH_LOCK_POKE_S``,
@@ -32,8 +32,8 @@ def poke(run_id: str):
 
     from airflow.sdk import PokeReturnValue, get_current_context
 
-    from ingest.runlock import RunLocked, acquire, airflow_run_gone
-    from ingest.warehouse import connect
+    from ground.warehouse import connect
+    from nightly.runlock import RunLocked, acquire, airflow_run_gone
 
     dag_id = get_current_context()["dag"].dag_id  # a lease whose Airflow run has ended is taken over
     with connect(autocommit=True) as conn:  # WarehouseUnavailable propagates: Airflow retries it
@@ -48,8 +48,8 @@ def poke(run_id: str):
 
 
 def give_back(run_id: str) -> None:
-    from ingest.runlock import release
-    from ingest.warehouse import connect
+    from ground.warehouse import connect
+    from nightly.runlock import release
 
     with connect(autocommit=True) as conn:
         release(conn, run_id)

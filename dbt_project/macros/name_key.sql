@@ -1,5 +1,5 @@
 {#
-  Matching key for agency and plan names; the same key as ingest.thai.name_key (a test keeps
+  Matching key for agency and plan names; the same key as ground.thai.name_key (a test keeps
   them equal): NFC, zero-width characters out, the character repairs PyThaiNLP's normalize makes
   for PDF damage (nikhahit + sara aa -> sara am, doubled sara e -> sara ae, lakkhangyao -> sara aa,
   repeated leading vowels), then without "องค์การมหาชน", Thai non-spacing marks, spaces and

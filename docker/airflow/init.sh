@@ -26,7 +26,7 @@ for dir in "$DGWH_STATE_DIR" "$DGWH_SHARED_STATE_DIR"; do
 done
 airflow db migrate
 # The warehouse pool, sized by DGWH_WAREHOUSE_POOL_SLOTS (the same module scripts/airflow.sh runs locally).
-python -m ingest.pools
+python -m nightly.pools
 # Prints "already exist in the db" (and succeeds) from the second run on. --opt=value: a generated secret may
 # start with "-", which argparse would read as an option (found by make prod-check).
 airflow users create --role Admin --username="$AIRFLOW_ADMIN_USER" --password="$AIRFLOW_ADMIN_PASSWORD" \

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from expectations.suites import GARBLED_TEXT, UNREGISTERED_AGENCY
-from ingest.sources import Source
+from ground.sources import Source
 
 # Reject codes of gate failures, most fundamental first: the first one found names the file's problem.
 CATEGORY_ORDER = ("unmapped_headers", "missing_column", "garbled_text", "no_rows", "truncated", "duplicate_key",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from ingest.schema import ensure_schema
+from ground.schema import ensure_schema
 
 
 class WithdrawError(RuntimeError):
@@ -78,9 +78,9 @@ def withdraw(conn: psycopg.Connection, selector: str, reason: str, by: str | Non
 
 def main() -> int:
     """FILE and REASON come from the environment (make passes its command-line variables there), never a shell."""
-    from ingest.runlock import RunLocked, acquire, release
-    from ingest.transform import run_dbt
-    from ingest.warehouse import connect
+    from ground.warehouse import connect
+    from nightly.runlock import RunLocked, acquire, release
+    from nightly.transform import run_dbt
 
     selector, reason = os.environ.get("FILE", ""), os.environ.get("REASON", "")
     if not selector:

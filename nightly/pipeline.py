@@ -18,16 +18,16 @@ from pathlib import Path
 
 import psycopg
 
+from ground.rows import UNREADABLE_VALUE, ParsedFile, RowIssue
+from ground.schema import ensure_schema
+from ground.settings import Settings, get_settings
+from ground.sources import SOURCES
+from ground.warehouse import connect
 from ingest.discover import FileChanged, LandingFile, discover, local_copy, snapshot
 from ingest.isolate import parse_many_isolated
 from ingest.load import LedgerEntry, load_file, processed_hashes, reject_file
-from ingest.parse import UNREADABLE_VALUE, ParsedFile, RowIssue
-from ingest.quarantine import formula_safe, quarantine
 from ingest.readers import FileRejected, detect_encoding
-from ingest.schema import ensure_schema
-from ingest.settings import Settings, get_settings
-from ingest.sources import SOURCES
-from ingest.warehouse import connect
+from nightly.quarantine import formula_safe, quarantine
 
 log = logging.getLogger(__name__)
 BOOK_NAME = re.compile(r"((?:19|20|25)\d\d)[-._](\d{1,2})[-._](\d{1,3})")
@@ -133,7 +133,7 @@ def _with_parse_errors(failures: list[dict], parsed: ParsedFile) -> list[dict]:
 
 def _rejected_rows(parsed: ParsedFile, result, source) -> list[RowIssue]:
     """One line per rejected row and failed check, with the value found and the reason in words."""
-    from expectations.describe import explain
+    from nightly.feedback import explain
 
     unreadable: dict[int, list[RowIssue]] = {}
     for issue in parsed.value_issues:
@@ -219,7 +219,7 @@ def _unreadable_detail(exc: FileRejected, path: Path) -> tuple[str, str]:
 
 
 def _reason(code: str, failures: list[dict], source_name: str) -> tuple[str, str]:
-    from expectations.describe import CATEGORY_TEXT, explain
+    from nightly.feedback import CATEGORY_TEXT, explain
 
     critical = [f for f in failures if f["severity"] == "critical"]
     what_en, what_th = CATEGORY_TEXT[code.split(".", 1)[1]]
@@ -326,7 +326,7 @@ def process_files(files: Sequence[LandingFile], gate=None, run_id: str = "manual
 
 def _settle(conn: psycopg.Connection, item: _Staged, result, run_id: str, settings: Settings) -> FileOutcome:
     """Load or quarantine one validated file (its rows that failed a check are rejected, the rest load)."""
-    from expectations.describe import reject_code
+    from nightly.feedback import reject_code
 
     lf, path, parsed = item.lf, item.path, item.parsed
     source = SOURCES[lf.source]

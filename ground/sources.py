@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ingest import labels
-from ingest.labels import Vocabulary
-from ingest.thai import name_key
+from ground import labels
+from ground.labels import Vocabulary
+from ground.thai import name_key
 
 # Allowed values: canonical code -> accepted spellings (the first Thai spelling is the documents' word,
 # the label the templates offer; English and variant spellings follow). Codes with a dbt seed take
-# their labels from it (ingest/labels.py); the others are listed here.
+# their labels from it (ground/labels.py); the others are listed here.
 OBSTACLE_CATEGORIES = labels.obstacle_categories()
 PROJECT_STATUSES = {
     # The 2559 monitoring summary (seed 000): เริ่มดำเนินการไปแล้ว, เริ่มดำเนินการเร็วกว่าที่แผนฯ กำหนดไว้ (early is

@@ -6,7 +6,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from ingest.sources import SOURCES, Source
+from ground.sources import SOURCES, Source
 
 PG_TYPES = {"text": "text", "year": "integer", "amount": "numeric", "decimal": "numeric", "date": "date",
             "bool": "boolean", "enum": "text", "enum_list": "text"}
@@ -72,7 +72,7 @@ CREATE TABLE IF NOT EXISTS ops.pipeline_runs (
     status      text,
     summary     jsonb
 );
--- Successful nightly builds (ingest.transform.record_build): what a night with nothing new can skip.
+-- Successful nightly builds (nightly.transform.record_build): what a night with nothing new can skip.
 CREATE TABLE IF NOT EXISTS ops.dbt_builds (
     run_id        text        PRIMARY KEY,
     fingerprint   text        NOT NULL,
@@ -80,7 +80,7 @@ CREATE TABLE IF NOT EXISTS ops.dbt_builds (
     files_through bigint      NOT NULL DEFAULT 0
 );
 ALTER TABLE ops.dbt_builds ADD COLUMN IF NOT EXISTS files_through bigint NOT NULL DEFAULT 0;
--- Loaded files withdrawn by an operator (ingest/withdraw.py, issue 20); dbt's stg_file_ledger leaves them out.
+-- Loaded files withdrawn by an operator (nightly/withdraw.py, issue 20); dbt's stg_file_ledger leaves them out.
 CREATE TABLE IF NOT EXISTS ops.file_withdrawals (
     file_id      bigint PRIMARY KEY REFERENCES ops.file_ledger (file_id),
     reason       text        NOT NULL,

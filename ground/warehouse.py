@@ -4,11 +4,11 @@ else the checkout's embedded PostgreSQL.
 Inside Airflow the warehouse is the connection ``dg_warehouse`` (type postgres): the dbt tasks get their
 profile from it (Cosmos's profile mapping, ``dags/common/dbt_group.py``) and the pipeline's own tasks resolve
 it here, so one definition serves both. ``scripts/airflow.sh`` defines it for local runs
-(``AIRFLOW_CONN_DG_WAREHOUSE`` from ``python -m ingest.warehouse url``); the compose file from its secrets.
+(``AIRFLOW_CONN_DG_WAREHOUSE`` from ``python -m ground.warehouse url``); the compose file from its secrets.
 A connection pointing at this checkout's embedded server is that server: it is started when down, and stays
 down after ``make stop``.
 
-``python -m ingest.warehouse url|bi-url|check|stop`` backs the Makefile's targets; each fails with one line
+``python -m ground.warehouse url|bi-url|check|stop`` backs the Makefile's targets; each fails with one line
 (``error: ...``) on stderr, never a traceback.
 
 Connections fail fast: each attempt waits at most ``DGWH_CONNECT_TIMEOUT_S`` (default 10) and a warehouse
@@ -29,8 +29,8 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 
-from ingest.embedded_pg import BI_ROLE, PIPELINE_ROLE, EmbeddedWarehouse, EmbeddedWarehouseError
-from ingest.settings import WAREHOUSE_CONN_ID, get_settings
+from ground.embedded_pg import BI_ROLE, PIPELINE_ROLE, EmbeddedWarehouse, EmbeddedWarehouseError
+from ground.settings import WAREHOUSE_CONN_ID, get_settings
 
 log = logging.getLogger(__name__)
 DEFAULT_CONNECT_TIMEOUT_S = 10
@@ -103,7 +103,7 @@ def warehouse_url() -> str:
 def stopped_reason(exc: BaseException) -> str | None:
     """One line when ``exc`` comes from the embedded warehouse having been stopped with ``make stop`` (before
     or during the work that raised it), else None: such a failure is not worth retrying."""
-    from ingest.embedded_pg import EmbeddedWarehouseStopped
+    from ground.embedded_pg import EmbeddedWarehouseStopped
 
     if isinstance(exc, EmbeddedWarehouseStopped):
         return str(exc)
@@ -237,7 +237,7 @@ def main(argv: list[str]) -> int:
             print(f"unknown command {cmd!r}; use url, bi-url, check or stop", file=sys.stderr)
             return 2
     except (EmbeddedWarehouseError, psycopg.Error, OSError, RuntimeError) as exc:
-        log.debug("python -m ingest.warehouse %s failed", cmd, exc_info=True)
+        log.debug("python -m ground.warehouse %s failed", cmd, exc_info=True)
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 1
     return 0

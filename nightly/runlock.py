@@ -13,7 +13,7 @@ Locks that heal (issue 20):
   no longer runs on this host (or the pid now belongs to another process), or its Airflow run has ended
   (``run_gone``, asked through the Task SDK). Otherwise it expires after its lease (6 h).
 - A run waiting for the lease says, every minute, what it waits for.
-- ``make unlock`` (``python -m ingest.runlock unlock``) releases it by hand; it refuses while the holder's
+- ``make unlock`` (``python -m nightly.runlock unlock``) releases it by hand; it refuses while the holder's
   process still runs on this host, unless ``FORCE=1``.
 """
 
@@ -203,7 +203,7 @@ def release_on_signals(dsn: str, owner: str, name: str = "pipeline") -> None:
     """SIGINT/SIGTERM (Ctrl-C, ``kill``) give the lease back, then do what they did before."""
     if threading.current_thread() is not threading.main_thread():
         return
-    from ingest.warehouse import connect
+    from ground.warehouse import connect
 
     def handler(signum, frame):
         try:
@@ -244,13 +244,13 @@ def force_release(conn: psycopg.Connection, force: bool = False, name: str = "pi
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ingest.warehouse import connect
+    from ground.warehouse import connect
 
     args = sys.argv[1:] if argv is None else argv
     if args[:1] not in (["unlock"], ["status"]):
-        print("usage: python -m ingest.runlock unlock|status", file=sys.stderr)
+        print("usage: python -m nightly.runlock unlock|status", file=sys.stderr)
         return 2
-    from ingest.embedded_pg import EmbeddedWarehouseError
+    from ground.embedded_pg import EmbeddedWarehouseError
 
     try:
         conn = connect(autocommit=True)

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ingest.settings import get_settings
-from ingest.thai import name_key
+from ground.settings import get_settings
+from ground.thai import name_key
 
 PLANS_SEED = "budget_plans.csv"
 EDIT_SLACK = 10  # one edit allowed per this many key characters (at least one)

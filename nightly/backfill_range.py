@@ -10,7 +10,7 @@ import json
 import os
 import sys
 
-from ingest.settings import plausible_fiscal_years
+from ground.settings import plausible_fiscal_years
 
 # The plausible fiscal years (dbt vars fy_min_be/fy_max_be, BE), which the dg_backfill DAG's params accept.
 FY_MIN, FY_MAX = plausible_fiscal_years()

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ingest.settings import get_settings
-from ingest.warehouse import warehouse_url
+from ground.settings import get_settings
+from ground.warehouse import warehouse_url
 
 # The marts BI tools and the reports rely on (the summary counts their rows; a night rebuilds any missing).
 CONTRACT_MARTS = ("project_status_by_year", "obstacles_by_year", "budget_by_year", "budget_by_agency_year",
@@ -219,7 +219,7 @@ def decide_build(conn, run_id: str, fingerprint: str | None = None, force: bool 
     When new files are the only reason, only what they change is built (``select``: their sources' raw
     tables and everything downstream, as dbt selects it, plus what reads the ledger and rejected rows);
     anything else, a file withdrawn since the last build included, builds the whole project."""
-    from ingest.schema import ensure_schema
+    from ground.schema import ensure_schema
 
     ensure_schema(conn)  # ops tables, and columns added since a warehouse was made (files_through)
     fingerprint = fingerprint or project_fingerprint()

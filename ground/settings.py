@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# The Airflow connection the warehouse is inside Airflow (ingest/warehouse.py, dags/common/dbt_group.py).
+# The Airflow connection the warehouse is inside Airflow (ground/warehouse.py, dags/common/dbt_group.py).
 WAREHOUSE_CONN_ID = "dg_warehouse"
 
 

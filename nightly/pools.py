@@ -3,7 +3,7 @@
 Its size is configuration, ``DGWH_WAREHOUSE_POOL_SLOTS`` (default 4): each slot is one task holding a
 warehouse connection at once, across every run, nightly and backfill alike. One definition for every
 place that creates it: ``docker/airflow/init.sh`` (compose's airflow-init, and so ``make prod-check``) and
-``scripts/airflow.sh`` (``make run``, ``make backfill``, the tests) both run ``python -m ingest.pools``.
+``scripts/airflow.sh`` (``make run``, ``make backfill``, the tests) both run ``python -m nightly.pools``.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from ingest.settings import REPO_ROOT
-from ingest.thai import name_key, to_arabic_digits
+from ground.settings import REPO_ROOT
+from ground.thai import name_key, to_arabic_digits
 
 SEEDS = REPO_ROOT / "dbt_project" / "seeds"
 # Words that head a label without changing it, as keys (name_key drops Thai marks and spaces):

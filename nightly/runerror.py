@@ -46,9 +46,9 @@ def _clip(text: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m ingest.runerror <log>``: print the one line (exit 1: the run failed, whatever the reason)."""
+    """``python -m nightly.runerror <log>``: print the one line (exit 1: the run failed, whatever the reason)."""
     if not argv:
-        print("usage: python -m ingest.runerror <airflow log>", file=sys.stderr)
+        print("usage: python -m nightly.runerror <airflow log>", file=sys.stderr)
         return 2
     log = Path(argv[0])
     text = log.read_text(errors="replace") if log.exists() else ""

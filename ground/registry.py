@@ -7,8 +7,8 @@ import difflib
 from functools import lru_cache
 from pathlib import Path
 
-from ingest.settings import get_settings
-from ingest.thai import name_key
+from ground.settings import get_settings
+from ground.thai import name_key
 
 
 @lru_cache(maxsize=4)

@@ -2,7 +2,7 @@
 line as each stage (task) and each load batch and dbt node finishes, read from the run's task instances in the
 checkout's own Airflow metadata database (SQLite, ``$AIRFLOW_HOME/airflow.db``, read-only).
 
-    python -m ingest.progress --log .state/last_run.log --dag dg_nightly -- scripts/airflow.sh dags test dg_nightly
+    python -m nightly.progress --log .state/last_run.log --dag dg_nightly -- scripts/airflow.sh dags test dg_nightly
 
 Lines look like ``[  41s] batch 3 of 6 loaded: readiness: 200 file(s), readiness/2559/a.csv (+199 more)`` and
 ``[ 190s] dbt node 12 of 40 success: fct_readiness_responses``. With another metadata database
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 FINISHED = {"success", "failed", "skipped", "upstream_failed", "removed"}
-FILE_TASK = "load_files"  # one mapped task per load batch (ingest.pipeline.batches)
+FILE_TASK = "load_files"  # one mapped task per load batch (nightly.pipeline.batches)
 DBT_PREFIX = "dbt."
 
 

@@ -8,11 +8,11 @@ import re
 import psycopg
 
 from expectations.docs import data_docs_index
-from ingest.registry import suggest
-from ingest.settings import get_settings
-from ingest.sources import SOURCES
-from ingest.transform import CONTRACT_MARTS
-from ingest.warehouse import mask_url, warehouse_url
+from ground.registry import suggest
+from ground.settings import get_settings
+from ground.sources import SOURCES
+from ground.warehouse import mask_url, warehouse_url
+from nightly.transform import CONTRACT_MARTS
 
 
 def build_summary(conn: psycopg.Connection, run_id: str, dbt: dict | None = None) -> dict:
@@ -186,8 +186,8 @@ def record_run(conn: psycopg.Connection, summary: dict, status: str) -> None:
 
 
 def main() -> int:
-    """Print the newest run's summary (``python -m ingest.summary``)."""
-    from ingest.warehouse import connect
+    """Print the newest run's summary (``python -m nightly.summary``)."""
+    from ground.warehouse import connect
 
     with connect() as conn:
         row = conn.execute(

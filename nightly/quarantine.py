@@ -19,13 +19,13 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from expectations.describe import CATEGORY_ORDER, CATEGORY_TEXT, explain, file_problem, template_headers
 from expectations.suites import GARBLED_TEXT
+from ground.files import flat_name
+from ground.rows import RowIssue
+from ground.sources import SOURCES, Source
 from ingest.discover import LandingFile, local_copy
-from ingest.parse import RowIssue
-from ingest.sources import SOURCES, Source
+from nightly.feedback import CATEGORY_ORDER, CATEGORY_TEXT, explain, file_problem, template_headers
 
-_UNSAFE_NAME = re.compile(r"[^\w.\-\u0e00-\u0e7f]+")  # Thai vowel and tone marks are not \w
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 FORMULA_START = ("=", "+", "-", "@")
 REPORT_SUFFIXES = (".report.md", ".report.json", ".feedback.txt")
@@ -78,14 +78,8 @@ def _md(text: str) -> str:
 
 
 def safe_name(relative_path: str, max_bytes: int = MAX_NAME_BYTES) -> str:
-    """A flat, harmless file name: no directories, no ``..``, no shell or SQL punctuation, and at most
-    ``max_bytes`` of UTF-8 (the end is kept: the file's own name and extension)."""
-    name = _UNSAFE_NAME.sub("_", relative_path.replace("/", "__")).strip("._")
-    data = name.encode("utf-8")
-    max_bytes = max(max_bytes, 16)
-    if len(data) > max_bytes:  # cut on a byte boundary, dropping a character split in two
-        name = data[-max_bytes:].decode("utf-8", errors="ignore").lstrip("._")
-    return name or "file"
+    """A flat, harmless quarantine name that still fits beside its reports (``ground.files.flat_name``)."""
+    return flat_name(relative_path, max_bytes)
 
 
 def _rows(rows: list[int], total: int) -> tuple[str, str]:
