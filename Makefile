@@ -3,6 +3,8 @@ SHELL := /bin/bash
 ROOT := $(abspath .)
 VENV := $(ROOT)/.venv
 PY := $(VENV)/bin/python
+# Every command of the project (pyproject's console script; dgwh/cli.py lists them).
+DGWH := $(VENV)/bin/dgwh
 export PYTHONPATH := $(ROOT)
 export GX_ANALYTICS_ENABLED := false
 AIRFLOW := $(ROOT)/scripts/airflow.sh
@@ -42,64 +44,65 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@echo "installing pinned dependencies into .venv (about a minute)..."
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $@
 
 $(MANIFEST): $(VENV)/.installed $(DBT_FILES)
-	@$(PY) -m nightly.transform >/dev/null
+	@$(DGWH) manifest >/dev/null
 
 manifest: $(MANIFEST)
 
 sample: $(VENV)/.installed
-	@$(PY) -m sampledata.generate --if-empty
+	@$(DGWH) sample --if-empty
 
 run: $(VENV)/.installed $(MANIFEST)
-	@$(PY) -m sampledata.generate --for-run
-	@$(PY) -m ground.warehouse check >/dev/null
+	@$(DGWH) sample --for-run
+	@$(DGWH) warehouse check >/dev/null
 	@echo "running the nightly DAG through Airflow (dags test); one line per finished task, full log: $(STATE)/last_run.log"
-	@$(PY) -m nightly.progress --log $(STATE)/last_run.log --dag dg_nightly -- $(AIRFLOW) dags test dg_nightly \
-		|| { $(PY) -m nightly.runerror $(STATE)/last_run.log; exit 1; }
-	@$(PY) -m nightly.summary
+	@$(DGWH) progress --log $(STATE)/last_run.log --dag dg_nightly -- $(AIRFLOW) dags test dg_nightly \
+		|| { $(DGWH) explain-failure $(STATE)/last_run.log; exit 1; }
+	@$(DGWH) summary
 	@echo "full Airflow log: $(STATE)/last_run.log · warehouse URL: make warehouse-url"
 
 backfill: $(VENV)/.installed $(MANIFEST)
-	@$(PY) -m nightly.backfill_range >/dev/null
-	@$(PY) -m ground.warehouse check >/dev/null
-	@$(AIRFLOW) dags test dg_backfill -c "$$($(PY) -m nightly.backfill_range)" > $(STATE)/last_backfill.log 2>&1 \
-		|| { $(PY) -m nightly.runerror $(STATE)/last_backfill.log; exit 1; }
+	@$(DGWH) backfill-range >/dev/null
+	@$(DGWH) warehouse check >/dev/null
+	@$(AIRFLOW) dags test dg_backfill -c "$$($(DGWH) backfill-range)" > $(STATE)/last_backfill.log 2>&1 \
+		|| { $(DGWH) explain-failure $(STATE)/last_backfill.log; exit 1; }
 	@grep -h "backfill FY" $(STATE)/last_backfill.log | tail -1
 	@grep -q "backfill FY .*: ok" $(STATE)/last_backfill.log || { echo "backfill failed: see $(STATE)/last_backfill.log"; exit 1; }
 
 warehouse-url: $(VENV)/.installed
-	@$(PY) -m ground.warehouse url
+	@$(DGWH) warehouse url
 
 bi-url: $(VENV)/.installed
-	@$(PY) -m ground.warehouse bi-url
+	@$(DGWH) warehouse bi-url
 
 # FILE and REASON reach the program through the environment (make exports command-line variables), never a shell.
 withdraw: $(VENV)/.installed $(MANIFEST)
-	@$(PY) -m ground.warehouse check >/dev/null
-	@$(PY) -m nightly.withdraw
+	@$(DGWH) warehouse check >/dev/null
+	@$(DGWH) withdraw
 
 unlock: $(VENV)/.installed
-	@$(PY) -m nightly.runlock unlock
+	@$(DGWH) lock unlock
 
 # Superset (its own virtualenv under .state/superset) on the marts as bi_reader, dashboards from bi/superset/.
 bi: $(VENV)/.installed $(MANIFEST)
-	@$(PY) -m ground.warehouse url >/dev/null
-	@$(PY) -m bi.local
+	@$(DGWH) warehouse url >/dev/null
+	@$(DGWH) bi
 
 bi-stop:
-	@$(PY) -m bi.local stop
+	@$(DGWH) bi stop
 
 # Read-only: the report, GX Data Docs and dbt's static page, nothing else of .state (reporting/serve.py).
 docs: $(VENV)/.installed
-	@$(PY) -m reporting.serve
+	@$(DGWH) docs
 
 docs-stop:
-	@$(PY) -m reporting.serve stop
+	@$(DGWH) docs stop
 
 stop:
-	@if [ -x $(PY) ]; then $(PY) -m ground.warehouse stop; else echo "nothing to stop"; fi
+	@if [ -x $(DGWH) ]; then $(DGWH) warehouse stop; else echo "nothing to stop"; fi
 
 test: $(VENV)/.installed $(MANIFEST)
 	@$(PY) -m ruff check .
@@ -111,11 +114,11 @@ test-fast: $(VENV)/.installed $(MANIFEST)
 	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder -m "not slow"
 
 bench: $(VENV)/.installed $(MANIFEST)
-	@$(PY) -m bench.run
+	@$(DGWH) bench
 
 # The compose topology as processes (README: "Proving the deployment"); needs Debian's redis-server.
 prod-check: $(VENV)/.installed $(MANIFEST)
-	@$(PY) -m prodcheck
+	@$(DGWH) prod-check
 
 lint: $(VENV)/.installed
 	@$(PY) -m ruff check .

@@ -173,34 +173,32 @@ def _night(gate, run_id: str, select: list[str], state: Path, expect_files: int)
     (``decide_build``: skip dbt when nothing was loaded and the project is unchanged since the last
     recorded build; when only new files changed, build what they reach), then ``dbt build`` and record
     the build only when needed. ``select`` (the smoke test's narrowing) overrides the decision's."""
-    from ground.warehouse import connect
-    from nightly.pipeline import batches, new_files, process_files
-    from nightly.transform import decide_build, project_fingerprint
+    from nightly import service
+    from nightly.pipeline import process_files
 
     start = time.perf_counter()
-    files = new_files()
+    load_batches = service.discover()
+    files = [f for batch in load_batches for f in batch]
     discovered = time.perf_counter()
     if len(files) != expect_files:
         raise BenchError(f"{run_id}: expected {expect_files} new file(s), found {[f.relative_path for f in files]}")
     rows = 0
-    for batch in batches(files):
+    for batch in load_batches:
         for outcome in process_files(batch, gate, run_id):
             if outcome.status != "loaded":
                 raise BenchError(f"{run_id}: {outcome.path} was {outcome.status}: {outcome.reason}")
             rows += outcome.rows_loaded
     loaded = time.perf_counter()
-    fingerprint = project_fingerprint()
-    with connect(autocommit=True) as conn:
-        decision = decide_build(conn, run_id, fingerprint)
+    decision = service.decide(run_id, node_key=None)
     decided = time.perf_counter()
-    if decision.needed:
-        chosen = select or (["--select", *decision.select] if decision.select is not None else [])
-        dbt = {**_built(["build", *chosen], state, run_id, fingerprint), "select": decision.select}
+    if decision["build"]:
+        chosen = select or (["--select", *decision["select"]] if decision["select"] is not None else [])
+        dbt = {**_built(["build", *chosen], state, run_id, decision["fingerprint"]), "select": decision["select"]}
     else:
-        dbt = {"skipped": True, "reason": decision.reason, "seconds": 0.0, "fact_rows_written": 0}
+        dbt = {"skipped": True, "reason": decision["reason"], "seconds": 0.0, "fact_rows_written": 0}
     return {"seconds": round(time.perf_counter() - start, 3), "discover_s": round(discovered - start, 3),
             "load_s": round(loaded - discovered, 3), "decide_s": round(decided - loaded, 3),
-            "build_needed": decision.needed, "reason": decision.reason, "files": [f.relative_path for f in files],
+            "build_needed": decision["build"], "reason": decision["reason"], "files": [f.relative_path for f in files],
             "rows": rows, "dbt": dbt}
 
 

@@ -17,6 +17,7 @@ from common.dbt_group import cross_model_tests, dbt_task_group, run_cross_model_
 from common.failfast import fail_fast
 
 from nightly import alerts
+from nightly.backfill_range import FY_MAX, FY_MIN
 from nightly.pools import WAREHOUSE_POOL
 
 FY_VARS = {"fy_from": "{{ params.fy_from }}", "fy_to": "{{ params.fy_to }}"}
@@ -32,8 +33,8 @@ def _on_failure(context) -> None:
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Bangkok"),
     catchup=False,
     max_active_runs=1,
-    params={"fy_from": Param(2559, type="integer", minimum=2550, maximum=2600),
-            "fy_to": Param(2568, type="integer", minimum=2550, maximum=2600)},
+    params={"fy_from": Param(2559, type="integer", minimum=FY_MIN, maximum=FY_MAX),
+            "fy_to": Param(2568, type="integer", minimum=FY_MIN, maximum=FY_MAX)},
     default_args={"retries": 1, "retry_delay": timedelta(minutes=1), "execution_timeout": timedelta(hours=2)},
     on_failure_callback=[alerts.FailureAlert(), _on_failure],
     tags=["dg-warehouse"],
@@ -63,17 +64,12 @@ def dg_backfill():
     @task(outlets=MARTS, trigger_rule="all_done", retries=0)
     @fail_fast
     def finish(params=None, dag_run=None) -> str:
-        from ground.warehouse import connect
-        from nightly.transform import dbt_results_for_run
+        from nightly.service import backfill_line
 
         try:
-            with connect(autocommit=True) as conn:
-                outcome = dbt_results_for_run(conn, dag_run.run_id)
+            line, outcome = backfill_line(dag_run.run_id, int(params["fy_from"]), int(params["fy_to"]))
         finally:
             run_lock.give_back(dag_run.run_id)
-        line = (f"backfill FY {params['fy_from']}-{params['fy_to']}: {'ok' if outcome.success else 'FAILED'}, "
-                f"{outcome.models} models and seeds rebuilt, {outcome.tests_passed} tests passed, "
-                f"{outcome.tests_failed} failed")
         print(line)
         if not outcome.success:
             raise RuntimeError(line + ": " + "; ".join(outcome.failures[:10]))

@@ -1,6 +1,6 @@
 """Nightly load: discover new landing-zone files, validate and load each (one mapped task per file),
 build the marts with dbt (one task per model, from the dbt manifest), publish the mart Assets, write the
-HTML report and record a summary. Logic lives in ingest/, expectations/ and reporting/; this is wiring.
+HTML report and record a summary. Each task is one step of nightly/service.py; this is wiring.
 
 A night with nothing to do skips dbt: when no file arrived since the last successful build, the dbt
 project is unchanged since then and every model's relation is there (``nightly.transform.build_needed``),
@@ -76,9 +76,9 @@ def dg_nightly():
     @fail_fast
     def discover_new_files() -> list[list[dict]]:
         """The new files in load batches (one source each; DGWH_LOAD_BATCH_FILES, DGWH_LOAD_BATCH_MB)."""
-        from nightly.pipeline import batches, new_files
+        from nightly.service import discover
 
-        return [[f.as_dict() for f in batch] for batch in batches(new_files())]
+        return [[f.as_dict() for f in batch] for batch in discover()]
 
     @task(pool=WAREHOUSE_POOL, map_index_template="{{ batch_label }}")
     @fail_fast
@@ -98,19 +98,13 @@ def dg_nightly():
     def loads_done(lock_owner: str | None = None, dag_run=None) -> str:
         """One file's failure must not stop the marts being built from everything else, but a run
         without the lock builds nothing. Builds the night's GX Data Docs."""
-        import logging
-
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from expectations.docs import build_data_docs
+        from nightly.service import validation_docs
 
         if lock_owner != dag_run.run_id:
             raise AirflowSkipException("this run does not hold the warehouse lock: nothing to build")
-        try:
-            return str(build_data_docs(run_id=dag_run.run_id))
-        except Exception:  # the docs are a view of results already stored in ops.validation_runs
-            logging.getLogger(__name__).exception("building GX Data Docs failed; the loads stand")
-            return ""
+        return validation_docs(dag_run.run_id)
 
     @task.short_circuit(ignore_downstream_trigger_rules=False)
     @fail_fast
@@ -118,22 +112,11 @@ def dg_nightly():
         """Skips the dbt group (and, through their trigger rules, the checks, Assets and docs after it)
         when nothing changed since the last successful build; ``summarise`` still runs and says why. When
         only new files changed, the dbt tasks of nodes they do not reach skip themselves (``nodes``)."""
-        import logging
+        from nightly.service import decide
 
-        from ground.warehouse import connect
-        from nightly.transform import decide_build, ledger_mark, project_fingerprint, selected_nodes
-
-        fingerprint = project_fingerprint()
-        with connect(autocommit=True) as conn:
-            files_through = ledger_mark(conn)  # what the build will include; later files wait for the next
-            decision = decide_build(conn, dag_run.run_id, fingerprint,
-                                    force=bool((params or {}).get("force_build")))
-        logging.getLogger(__name__).info("%s", decision.reason)
-        ti.xcom_push(key="decision", value={
-            "build": decision.needed, "reason": decision.reason, "fingerprint": fingerprint,
-            "files_through": files_through,
-            "nodes": selected_nodes(decision.select, "fqn") if decision.select is not None else None})
-        return decision.needed
+        decision = decide(dag_run.run_id, force=bool((params or {}).get("force_build")), node_key="fqn")
+        ti.xcom_push(key="decision", value=decision)
+        return decision["build"]
 
     @task(pool=WAREHOUSE_POOL, retries=0)
     @fail_fast
@@ -147,14 +130,9 @@ def dg_nightly():
     @fail_fast
     def reconcile_marts(dag_run=None) -> str:
         """Marts agree with raw: budget totals, project counts, survey responses, ledger counts."""
-        from expectations.reconcile import reconcile
-        from ground.warehouse import connect
+        from nightly.service import reconcile_marts as reconcile
 
-        with connect(autocommit=True) as conn:
-            result = reconcile(conn, dag_run.run_id)
-        if not result.success:
-            raise RuntimeError(result.summary())
-        return result.summary()
+        return reconcile(dag_run.run_id)
 
     @task(pool=WAREHOUSE_POOL, trigger_rule="none_failed_min_one_success")
     @fail_fast
@@ -167,15 +145,9 @@ def dg_nightly():
     def publish_marts(dag_run=None, ti=None) -> dict:
         """Every dbt task and check succeeded: record the build (so a night with nothing new can skip
         dbt) and tell data-aware DAGs and BI refreshes the marts changed."""
-        from ground.warehouse import connect
-        from nightly.transform import dbt_results_for_run, record_build
+        from nightly.service import publish
 
-        decision = ti.xcom_pull(task_ids="build_needed", key="decision") or {}
-        with connect(autocommit=True) as conn:
-            outcome = dbt_results_for_run(conn, dag_run.run_id)
-            if outcome.success and decision.get("fingerprint"):
-                record_build(conn, dag_run.run_id, decision["fingerprint"], decision["files_through"])
-            return {**outcome.__dict__, "reason": decision.get("reason")}
+        return publish(dag_run.run_id, ti.xcom_pull(task_ids="build_needed", key="decision") or {})
 
     @task
     @fail_fast
@@ -193,27 +165,13 @@ def dg_nightly():
 
     @task(trigger_rule="all_done", retries=0)
     def summarise(dbt: dict | None = None, freshness: dict | None = None, dag_run=None, ti=None) -> str:
-        from ground.settings import get_settings
-        from ground.warehouse import connect
-        from nightly.summary import build_summary, format_summary, night_outcome, record_run
-        from nightly.transform import dbt_results_for_run
-        from reporting.nightly import build_report, default_links
+        from nightly.service import summarise as summary
 
-        settings = get_settings()
         try:
-            with connect(autocommit=True) as conn:
-                decision = ti.xcom_pull(task_ids="build_needed", key="decision") or {}
-                ok, dbt = night_outcome(decision, dbt)
-                dbt = dbt or {**dbt_results_for_run(conn, dag_run.run_id).__dict__, "reason": decision.get("reason")}
-                report = build_report(conn, settings.reports_dir, dag_run.run_id,
-                                      links=default_links(settings.state_dir))
-                summary = build_summary(conn, dag_run.run_id, dbt)
-                summary["report"] = str(report)
-                summary["freshness"] = freshness
-                record_run(conn, summary, "success" if ok else "failed")
+            text, ok = summary(dag_run.run_id, ti.xcom_pull(task_ids="build_needed", key="decision") or {}, dbt,
+                               freshness)
         finally:
             run_lock.give_back(dag_run.run_id)
-        text = format_summary(summary)
         print(text)
         if not ok:
             raise RuntimeError("the run did not complete (lock, loads, dbt or the checks after it): "

@@ -122,7 +122,7 @@ def frame_for_many(files: Sequence[ParsedFile], known_agency_keys: frozenset[str
     """The records of several files of one source as one DataFrame (each row labelled with its file in
     ``file`` and numbered within it in ``record_no``), the derived columns computed once for all of them."""
     source = files[0].source
-    agency_col = "budgetary_unit" if source.name == "budget_bill" else "agency_name"
+    agency_col = source.agency_column
     columns = list(dict.fromkeys(c for p in files for c in own_columns(p)))
     records = files[0].records if len(files) == 1 else [r for p in files for r in p.records]
     frame = pd.DataFrame.from_records(records, columns=columns)

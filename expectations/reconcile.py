@@ -29,6 +29,7 @@ from decimal import Decimal
 
 import psycopg
 
+from ground.sources import SOURCES
 from ground.thai import name_key
 
 MAX_MISMATCHES_KEPT = 50
@@ -143,7 +144,7 @@ def _compare(check: Check, expected: dict[tuple, dict], actual: dict[tuple, dict
 def check_file_ledger(conn: psycopg.Connection) -> Check:
     check = Check("reconcile.file_ledger", "ops.file_ledger")
     raw_counts: dict[int, int] = defaultdict(int)
-    for table in ("integration_plan", "budget_bill", "project_reports", "readiness"):
+    for table in SOURCES:
         query = psycopg.sql.SQL("SELECT file_id, count(*) FROM {} GROUP BY file_id").format(
             psycopg.sql.Identifier("raw", table))
         for file_id, n in conn.execute(query).fetchall():

@@ -21,7 +21,7 @@ kind, with the nearest allowed label where there is one).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import great_expectations as gx
 from great_expectations.expectations import Expectation
@@ -93,26 +93,35 @@ def _common(source: Source) -> Iterable[Expectation]:
                                        notes="text must be readable Thai or English (no mojibake)")
 
 
-def _specific(source: Source) -> Iterable[Expectation]:
+def _budget_bill_checks() -> Iterable[Expectation]:
     E = gx.expectations
-    if source.name == "budget_bill":
-        # FISCAL_YEAR is the instalment year: a multi-year obligation names years decades apart. Far
-        # ones are flagged (and kept apart from the bill's own year in the marts), never fatal.
-        yield E.ExpectColumnValuesToBeBetween(column="fiscal_year_be", min_value=FY_MIN_BE, max_value=FY_MAX_BE,
-                                              meta=WARNING, notes="instalment year outside the plausible range")
-        yield E.ExpectColumnValuesToBeBetween(column="amount_baht", min_value=0, meta=ROW)
-        yield E.ExpectColumnValuesToMatchRegex(column="ref_doc", regex=REF_DOC_PATTERN, meta=ROW,
-                                               notes="REF_DOC must start with the bill's year: <year>.<issue>.<book>")
-        yield E.ExpectColumnValuesToBeNull(column="debug_log", meta=WARNING, notes="the extraction logged a warning")
-        agency_column = "budgetary_unit"
-    else:
-        agency_column = "agency_name"
-    yield E.ExpectColumnValuesToBeNull(column=UNREGISTERED_AGENCY, meta=WARNING,
-                                       notes=f"{agency_column} must be in the agency alias registry")
-    if source.name == "project_reports":
-        yield E.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A="reporting_fy_be", column_B="actual_start_fy_be", or_equal=True,
-            ignore_row_if="either_value_is_missing", meta=ROW)
+    # FISCAL_YEAR is the instalment year: a multi-year obligation names years decades apart. Far
+    # ones are flagged (and kept apart from the bill's own year in the marts), never fatal.
+    yield E.ExpectColumnValuesToBeBetween(column="fiscal_year_be", min_value=FY_MIN_BE, max_value=FY_MAX_BE,
+                                          meta=WARNING, notes="instalment year outside the plausible range")
+    yield E.ExpectColumnValuesToBeBetween(column="amount_baht", min_value=0, meta=ROW)
+    yield E.ExpectColumnValuesToMatchRegex(column="ref_doc", regex=REF_DOC_PATTERN, meta=ROW,
+                                           notes="REF_DOC must start with the bill's year: <year>.<issue>.<book>")
+    yield E.ExpectColumnValuesToBeNull(column="debug_log", meta=WARNING, notes="the extraction logged a warning")
+
+
+def _project_report_checks() -> Iterable[Expectation]:
+    yield gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
+        column_A="reporting_fy_be", column_B="actual_start_fy_be", or_equal=True,
+        ignore_row_if="either_value_is_missing", meta=ROW)
+
+
+# A source's own checks beyond what its columns' kinds give (the suite entry of a new source, if it needs one).
+SOURCE_CHECKS: dict[str, Callable[[], Iterable[Expectation]]] = {
+    "budget_bill": _budget_bill_checks,
+    "project_reports": _project_report_checks,
+}
+
+
+def _specific(source: Source) -> Iterable[Expectation]:
+    yield from SOURCE_CHECKS.get(source.name, tuple)()
+    yield gx.expectations.ExpectColumnValuesToBeNull(
+        column=UNREGISTERED_AGENCY, meta=WARNING, notes=f"{source.agency_column} must be in the agency alias registry")
 
 
 # Why a check rejects what it rejects, where its own notes do not say.

@@ -92,6 +92,8 @@ class Source:
     title_th: str
     columns: tuple[Column, ...]
     key: tuple[str, ...]
+    year_column: str  # the (BE) year a row belongs to: the ledger's years, a rejected row's year
+    agency_column: str = "agency_name"  # the agency a row is for, as written (checked against the registry)
     file_types: tuple[str, ...] = (".csv", ".xlsx")
     extra_raw: tuple[tuple[str, str], ...] = field(default=())  # raw columns beyond the canonical ones
     title_en: str = ""
@@ -118,6 +120,7 @@ PROJECT_REPORTS = Source(
     title_th="รายงานสถานะโครงการตามแผนพัฒนารัฐบาลดิจิทัล",
     title_en="Agencies' yearly status reports on Digital Government Development Plan projects",
     key=("plan_code", "reporting_fy_be", "project_code"),
+    year_column="reporting_fy_be",
     columns=(
         Column("plan_code", "enum", ("รหัสแผน", "แผน", "แผนพัฒนารัฐบาลดิจิทัล", "plan", "plan code"), True,
                "plan: its code or its name as the plan documents write it (dg_2559_2561, dg_2560_2564, dg_2563_2565)",
@@ -155,6 +158,7 @@ READINESS = Source(
     title_th="ผลสำรวจระดับความพร้อมรัฐบาลดิจิทัลของหน่วยงานภาครัฐ",
     title_en="Digital-government readiness survey responses, one row per targeted agency",
     key=("survey_year_be", "agency_name"),
+    year_column="survey_year_be",
     columns=(
         Column("survey_year_be", "year", ("ปีที่สำรวจ", "ปีสำรวจ", "ปีการสำรวจ", "survey year"), True,
                "survey year (BE or CE)", example="2563"),
@@ -179,6 +183,7 @@ INTEGRATION_PLAN = Source(
     title_th="แผนงานบูรณาการรัฐบาลดิจิทัล: รายการโครงการและงบประมาณ",
     title_en="DGA's Digital Government integration plan: projects, requests and allocations",
     key=("fiscal_year_be", "project_code"),
+    year_column="fiscal_year_be",
     extra_raw=PLAN_AS_WRITTEN,
     columns=(
         Column("fiscal_year_be", "year", ("ปีงบประมาณ", "ปีงบฯ", "fiscal year"), True, "fiscal year (BE or CE)",
@@ -234,6 +239,8 @@ BUDGET_BILL = Source(
     title_th="รายการงบประมาณตามเอกสารงบประมาณ (V2 CSV)",
     title_en="Budget-bill line items, community V2 CSV format (one file per budget book)",
     key=("item_id",),
+    year_column="fiscal_year_be",  # typed from FISCAL_YEAR (ground.schema.BUDGET_BILL_TYPED)
+    agency_column="budgetary_unit",
     file_types=(".csv",),
     extra_raw=PLAN_AS_WRITTEN,
     template=False,

@@ -105,7 +105,7 @@ def column_label(source: Source, name: str | None) -> tuple[str, str]:
     if name == GARBLED_TEXT:
         return "(text)", "(ข้อความ)"
     if name == UNREGISTERED_AGENCY:
-        name = "budgetary_unit" if source.name == "budget_bill" else "agency_name"
+        name = source.agency_column
     labels = []
     for part in name.split(","):
         col = next((c for c in source.columns if c.name == part), None)

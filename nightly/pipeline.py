@@ -21,7 +21,7 @@ import psycopg
 from ground.rows import UNREADABLE_VALUE, ParsedFile, RowIssue
 from ground.schema import ensure_schema
 from ground.settings import Settings, get_settings
-from ground.sources import SOURCES
+from ground.sources import SOURCES, Source
 from ground.warehouse import connect
 from ingest.discover import FileChanged, LandingFile, discover, local_copy, snapshot
 from ingest.isolate import parse_many_isolated
@@ -142,7 +142,7 @@ def _rejected_rows(parsed: ParsedFile, result, source) -> list[RowIssue]:
     for record_no, failed in sorted(result.rejected.items()):
         rec = parsed.records[record_no]
         row, sheet = int(rec["source_row"]), rec.get("source_sheet")
-        meant = _meant_for(rec)
+        meant = _meant_for(rec, source)
         for failure, value in failed:
             if failure.column == UNREADABLE_VALUE:
                 issues += [RowIssue(row, sheet, i.column, i.value, f"unparseable_value: {i.message}", record_no, *meant)
@@ -158,15 +158,10 @@ def _rejected_rows(parsed: ParsedFile, result, source) -> list[RowIssue]:
     return issues
 
 
-YEAR_COLUMNS = ("reporting_fy_be", "survey_year_be", "fiscal_year_be")
-AGENCY_COLUMNS = ("agency_name", "budgetary_unit")
-
-
-def _meant_for(rec: dict[str, object]) -> tuple[str | None, int | None]:
+def _meant_for(rec: dict[str, object], source: Source) -> tuple[str | None, int | None]:
     """The agency (as written) and year a row was meant for, where the row says."""
-    agency = next((str(rec[c]) for c in AGENCY_COLUMNS if rec.get(c)), None)
-    year = next((int(rec[c]) for c in YEAR_COLUMNS if isinstance(rec.get(c), int)), None)
-    return agency, year
+    agency, year = rec.get(source.agency_column), rec.get(source.year_column)
+    return (str(agency) if agency else None), (year if isinstance(year, int) else None)
 
 
 def _ends_mid_row(path: Path, parsed: ParsedFile, failures: list[dict]) -> dict | None:
@@ -242,7 +237,8 @@ def _book_from_name(name: str) -> str | None:
 
 def _describe(parsed: ParsedFile, name: str) -> dict[str, object]:
     """What the ledger records of a file's content: years, agencies, budget books (``name``: its landing path)."""
-    years = sorted({int(r[c]) for r in parsed.records for c in YEAR_COLUMNS if isinstance(r.get(c), int)})
+    year = parsed.source.year_column
+    years = sorted({r[year] for r in parsed.records if isinstance(r.get(year), int)})
     agencies = sorted({str(r["agency_name"]) for r in parsed.records if r.get("agency_name")})
     ref_docs = sorted({str(r["ref_doc"]) for r in parsed.records if r.get("ref_doc")})
     if parsed.source.third_party and not ref_docs:

@@ -7,7 +7,8 @@ import hashlib
 import psycopg
 from psycopg import sql
 
-SOURCES = ("project_reports", "readiness", "integration_plan", "budget_bill")
+from ground.sources import SOURCES
+
 BUILD_COLUMNS = {"dbt_invocation_id", "dbt_built_at"}  # when a row was built, not what it says
 
 

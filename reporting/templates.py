@@ -303,7 +303,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["--check"]:
         out = stale()
         for rel in out:
-            print(f"stale: {rel} (run python -m reporting.templates)")
+            print(f"stale: {rel} (run dgwh templates)")
         return 1 if out else 0
     for rel in write():
         print(f"wrote {rel}")

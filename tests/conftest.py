@@ -77,21 +77,19 @@ def sample_files() -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def sample_warehouse(make_warehouse) -> Warehouse:
-    """The full sample landing zone loaded through the pipeline functions and built with dbt."""
+    """The full sample landing zone through one night of the nightly service (``nightly.service.run_night``:
+    load, build, reconcile, record), without the HTML report and Data Docs."""
     from expectations.gate import Gate
     from ground.registry import alias_keys
-    from nightly.pipeline import batches, new_files, process_files
-    from nightly.transform import run_dbt
+    from nightly.service import run_night
     from sampledata.generate import generate
 
     wh = make_warehouse("sample")
     wh.use()
     generate(wh.landing, REPO / "dbt_project" / "seeds", SHARED if SHARED.exists() else None)
-    gate = Gate(list(alias_keys()))
-    outcomes = [o for batch in batches(new_files()) for o in process_files(batch, gate, "test-sample")]
-    wh.outcomes = outcomes
-    outcome = run_dbt(["build"])
-    assert outcome.success, outcome.failures
+    night = run_night("test-sample", gate=Gate(list(alias_keys())), report=False, docs=False)
+    wh.outcomes = night.files
+    assert night.success and night.dbt.success, (night.summary, night.dbt)
     return wh
 
 

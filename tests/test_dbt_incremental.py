@@ -221,9 +221,14 @@ def test_fy_range_rebuilds_exactly_those_years(inc):
     assert _rows(inc, """SELECT DISTINCT score_data FROM marts.fct_readiness_responses
                         WHERE survey_year_be = 2562""") == [(0,)]
     assert _differences(inc, "scratch.budget_truth", "marts.fct_budget_lines", _columns(inc, "fct_budget_lines")) == 0
-    # a one-year range repairs 2562 too, and then the whole fact is as before the damage
-    _dbt("run", "--select", "fct_readiness_responses", "--vars", "{fy_from: 2562, fy_to: 2562}")
+    # a one-year backfill (the nightly service's, as make backfill runs it) repairs 2562 too, and then the
+    # whole fact is as before the damage
+    from nightly.service import run_backfill
+
+    assert run_backfill("test-backfill-2562", 2562, 2562).startswith("backfill FY 2562-2562: ok, ")
     assert _differences(inc, "scratch.readiness_truth", "marts.fct_readiness_responses", cols) == 0
+    with pytest.raises(ValueError, match="outside the fiscal years"):
+        run_backfill("test-backfill-bad", 2400, 2562)
 
 
 def test_fy_range_needs_both_bounds(inc):
@@ -271,8 +276,8 @@ NIGHT = {"readiness/2565/ocpb_2565.csv": (READINESS_HEADER, [_survey(2565, OCPB,
 def test_a_night_builds_only_what_its_files_change_and_gets_the_full_builds_marts(inc):
     """Issue 18: after a recorded build, a night whose only news is files builds only the nodes downstream
     of their sources (dbt's own selection), and every model then holds what a full rebuild gives."""
-    from nightly.pipeline import new_files, process_files
-    from nightly.transform import decide_build, ledger_mark, project_fingerprint, record_build, selected_nodes
+    from nightly import service
+    from nightly.transform import ledger_mark, project_fingerprint, record_build, selected_nodes
 
     fingerprint = project_fingerprint()
     with inc.connect() as conn:  # the steps before left every model built from every file
@@ -281,17 +286,16 @@ def test_a_night_builds_only_what_its_files_change_and_gets_the_full_builds_mart
         _write(inc.landing / rel, header, rows, _at(2024, 1, 10 + i))
     sources = {rel.split("/")[0] for rel in NIGHT}
     run_id = f"selective-{'-'.join(sorted(sources))}"
-    outcomes = process_files(new_files(), run_id=run_id)
+    outcomes = service.load(run_id)
     assert {o.source for o in outcomes} == sources
-    with inc.connect() as conn:
-        decision = decide_build(conn, run_id, fingerprint)
-    assert decision.needed and decision.select is not None, decision.reason
-    chosen = selected_nodes(decision.select)
+    decision = service.decide(run_id)
+    assert decision["build"] and decision["select"] is not None, decision["reason"]
+    chosen = decision["nodes"]
     everything = selected_nodes(["fqn:*"])
     assert 0 < len(chosen) < len(everything)
     others = {"readiness", "project_reports", "integration_plan", "budget_bill"} - sources
     assert not any(f"stg_{name}" in uid for uid in chosen for name in others), chosen
-    _dbt("build", "--select", *decision.select)
+    assert service.build(decision, run_id).success
     relations = _relations(inc)
     with inc.connect() as conn:
         conn.execute("DROP SCHEMA IF EXISTS selective CASCADE")

@@ -336,6 +336,7 @@ MILLION = 1_000_000
 FIFTY_MB = 50_000_000
 
 
+@pytest.mark.slow  # the fast lane (make test-fast) leaves it to make test
 def test_million_row_and_50_mb_files_are_refused_with_bounded_memory(hostile):
     """A loader subprocess takes a 1M-row file and two 50 MB files (one line; one quoted field over a million
     lines). Its peak RSS, from getrusage(RUSAGE_CHILDREN) in a parent of its own, grows by less than half of the

@@ -89,6 +89,7 @@ def killed(make_warehouse):
     return wh
 
 
+@pytest.mark.slow  # the fast lane (make test-fast) leaves it to make test
 def test_killed_load_leaves_no_trace(killed):
     with killed.connect() as conn:
         assert conn.execute("SELECT count(*) FROM raw.project_reports WHERE project_code LIKE 'B-%'").fetchone()[0] == 0
@@ -100,6 +101,7 @@ def test_killed_load_leaves_no_trace(killed):
     assert all(rows_in == loaded + rejected for _path, rows_in, loaded, rejected in ledger)
 
 
+@pytest.mark.slow  # the fast lane (make test-fast) leaves it to make test
 def test_next_run_completes_the_file(killed):
     killed.use()
     pending = new_files()

@@ -133,6 +133,7 @@ def airflow_home(tmp_path_factory) -> Path:
     return home
 
 
+@pytest.mark.slow  # the fast lane (make test-fast) leaves it to make test
 def test_warehouse_pool_is_sized_by_configuration_and_used_by_warehouse_tasks(airflow_home, monkeypatch):
     from nightly.pools import warehouse_pool_slots
 
@@ -241,6 +242,7 @@ ops_probe()
 '''
 
 
+@pytest.mark.slow  # the fast lane (make test-fast) leaves it to make test
 def test_a_failed_run_alerts_the_lock_sensor_reschedules_and_progress_is_printed(
         airflow_home, make_warehouse, sinks, tmp_path):
     from nightly.runlock import acquire, release
@@ -305,6 +307,7 @@ def test_a_failed_run_alerts_the_lock_sensor_reschedules_and_progress_is_printed
     assert "t0ken" not in full, "the webhook URL (its token) reached the log"
 
 
+@pytest.mark.slow  # the fast lane (make test-fast) leaves it to make test
 def test_source_freshness_is_warn_only_and_reaches_the_summary(make_warehouse, monkeypatch):
     from ground.schema import ensure_schema
     from nightly.summary import format_freshness, format_summary

@@ -1,0 +1,1 @@
+"""The one command line of the warehouse: ``dgwh <command> [arguments]`` (see ``dgwh.cli``)."""

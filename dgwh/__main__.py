@@ -1,0 +1,3 @@
+from dgwh.cli import main
+
+raise SystemExit(main())
