@@ -1,5 +1,6 @@
-"""DDL for the schemas the pipeline writes itself: ``ops`` (ledger, runs) and ``raw`` (one table per
-source). Created idempotently at the start of every run; dbt owns everything downstream."""
+"""DDL for the schemas the pipeline writes itself: ``ops`` (ledger, runs, the run lock, dbt's results), by
+numbered migrations, and ``raw`` (one table per source, following the sources' definitions). Applied at the
+start of every run and before every dbt command; dbt owns everything downstream."""
 
 from __future__ import annotations
 
@@ -14,8 +15,12 @@ BUDGET_BILL_TYPED = {"cross_func": "boolean", "obliged": "boolean", "amount_baht
                      "amount_parse_error": "text", "fiscal_year_be": "integer", "has_extraction_warning": "boolean"}
 LINEAGE = (("file_id", "bigint"), ("source_row", "integer"), ("source_sheet", "text"))
 
-OPS_DDL = """
-CREATE SCHEMA IF NOT EXISTS ops;
+# The ops schema's migrations, in order, each applied once and recorded in ops.schema_migrations. This is the
+# one owner of ops DDL (the run lock and dbt's results table included). Statements stay idempotent (IF NOT
+# EXISTS) because warehouses made before this table existed already hold some of them; a new change is a new
+# migration at the end, never an edit of an applied one.
+MIGRATIONS: tuple[tuple[int, str, str], ...] = (
+    (1, "the ledger, rejected rows, validation runs, pipeline runs, dbt builds", """CREATE SCHEMA IF NOT EXISTS ops;
 CREATE SCHEMA IF NOT EXISTS raw;
 CREATE TABLE IF NOT EXISTS ops.file_ledger (
     file_id          bigserial PRIMARY KEY,
@@ -49,9 +54,6 @@ CREATE TABLE IF NOT EXISTS ops.rejected_rows (
     value       text,
     reason      text    NOT NULL
 );
--- The agency and year a rejected row was meant for, so coverage counts it where it belongs.
-ALTER TABLE ops.rejected_rows ADD COLUMN IF NOT EXISTS agency_name text;
-ALTER TABLE ops.rejected_rows ADD COLUMN IF NOT EXISTS fiscal_year_be integer;
 CREATE TABLE IF NOT EXISTS ops.validation_runs (
     validation_id bigserial PRIMARY KEY,
     run_id        text,
@@ -76,16 +78,56 @@ CREATE TABLE IF NOT EXISTS ops.pipeline_runs (
 CREATE TABLE IF NOT EXISTS ops.dbt_builds (
     run_id        text        PRIMARY KEY,
     fingerprint   text        NOT NULL,
-    built_at      timestamptz NOT NULL DEFAULT now(),
-    files_through bigint      NOT NULL DEFAULT 0
+    built_at      timestamptz NOT NULL DEFAULT now()
 );
+"""),
+    (2, "rejected rows say the agency and year they were meant for (coverage counts them there)", """
+ALTER TABLE ops.rejected_rows ADD COLUMN IF NOT EXISTS agency_name text;
+ALTER TABLE ops.rejected_rows ADD COLUMN IF NOT EXISTS fiscal_year_be integer;
+"""),
+    (3, "a build records the newest ledger row it includes (nightly.transform.record_build)", """
 ALTER TABLE ops.dbt_builds ADD COLUMN IF NOT EXISTS files_through bigint NOT NULL DEFAULT 0;
--- Loaded files withdrawn by an operator (nightly/withdraw.py, issue 20); dbt's stg_file_ledger leaves them out.
+"""),
+    (4, "files withdrawn by an operator (nightly/withdraw.py); dbt's stg_file_ledger leaves them out", """
 CREATE TABLE IF NOT EXISTS ops.file_withdrawals (
     file_id      bigint PRIMARY KEY REFERENCES ops.file_ledger (file_id),
     reason       text        NOT NULL,
     withdrawn_at timestamptz NOT NULL DEFAULT now(),
     withdrawn_by text
+);
+"""),
+    (5, "the run lock: one night or backfill on the warehouse at a time (nightly/runlock.py)", """
+CREATE TABLE IF NOT EXISTS ops.run_lock (
+    lock_name  text PRIMARY KEY,
+    owner      text NOT NULL,
+    taken_at   timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz NOT NULL
+);
+ALTER TABLE ops.run_lock ADD COLUMN IF NOT EXISTS holder_host text,
+    ADD COLUMN IF NOT EXISTS holder_pid integer, ADD COLUMN IF NOT EXISTS holder_pid_start text,
+    ADD COLUMN IF NOT EXISTS dag_id text;
+"""),
+    (6, "dbt's result per node and run (written by dbt_project/macros/record_dbt_results.sql)", """
+CREATE TABLE IF NOT EXISTS ops.dbt_results (
+    invocation_id text not null,
+    run_id text not null,
+    unique_id text not null,
+    resource_type text not null,
+    status text not null,
+    failures integer,
+    execution_time_s numeric,
+    message text,
+    recorded_at timestamptz not null default now()
+);
+"""),
+)
+MIGRATIONS_TABLE = """
+CREATE SCHEMA IF NOT EXISTS ops;
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE TABLE IF NOT EXISTS ops.schema_migrations (
+    version     integer PRIMARY KEY,
+    description text        NOT NULL,
+    applied_at  timestamptz NOT NULL DEFAULT now()
 );
 """
 
@@ -99,11 +141,32 @@ def raw_columns(source: Source) -> list[tuple[str, str]]:
     return [*LINEAGE, *cols]
 
 
+def migrate(conn: psycopg.Connection) -> list[int]:
+    """Apply the ops migrations not yet recorded, in order (the caller holds the schema lock); their versions."""
+    conn.execute(MIGRATIONS_TABLE)
+    done = {v for (v,) in conn.execute("SELECT version FROM ops.schema_migrations").fetchall()}
+    applied = []
+    for version, description, ddl in MIGRATIONS:
+        if version not in done:
+            conn.execute(ddl)
+            conn.execute("INSERT INTO ops.schema_migrations (version, description) VALUES (%s, %s)",
+                         (version, description))
+            applied.append(version)
+    return applied
+
+
+def ensure_ops(conn: psycopg.Connection) -> None:
+    """The ops schema, migrated (the run lock and dbt's results table need only this, and take no lock on raw)."""
+    with conn.transaction():  # concurrent CREATE ... IF NOT EXISTS can still collide without the lock
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('dgwh.schema'))")
+        migrate(conn)
+
+
 def ensure_schema(conn: psycopg.Connection) -> None:
-    """Create ops and raw tables if missing (the pipeline role owns them)."""
+    """The ops schema migrated, and raw's tables as the sources define them (the pipeline role owns them)."""
+    ensure_ops(conn)
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('dgwh.schema'))")
-        conn.execute(OPS_DDL)
         for source in SOURCES.values():
             cols = sql.SQL(", ").join(
                 sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t)) for n, t in raw_columns(source))

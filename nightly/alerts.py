@@ -23,10 +23,13 @@ import os
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+import jinja2
 from airflow.sdk import BaseNotifier
+from markupsafe import Markup
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +98,24 @@ def deadline_alert(context: dict[str, Any] | None, finish_by: str = NIGHTLY_FINI
     return Alert("deadline_missed", dag_id, run_id, text, [], _run_url(dag_id, run_id))
 
 
+def _as_text(value: Any) -> Any:
+    """Every printed value before autoescaping: text escaped as ``html.escape`` does (the entities the mail
+    always had; markupsafe's own are as safe), Markup passed as it is (as reporting/page.py does)."""
+    return value if hasattr(value, "__html__") else Markup(html.escape(str(value)))
+
+
+@lru_cache(maxsize=1)
+def _mail_templates() -> jinja2.Environment:
+    """The alert mail's templates, ``nightly/mail/`` in the package (made on first use, not when a DAG is parsed)."""
+    return jinja2.Environment(loader=jinja2.PackageLoader("nightly", "mail"), autoescape=True, finalize=_as_text,
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def email_html(alert: Alert) -> str:
+    """The e-mail's HTML body (nightly/mail/alert.html.j2): the text, then the run's link when there is one."""
+    return _mail_templates().get_template("alert.html.j2").render(alert=alert)
+
+
 def send_email(alert: Alert) -> bool:
     """Through the smtp provider's notifier; False when no recipient is configured."""
     to = [a.strip() for a in os.environ.get("DGWH_ALERT_EMAIL_TO", "").split(",") if a.strip()]
@@ -102,10 +123,8 @@ def send_email(alert: Alert) -> bool:
         return False
     from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
-    body = f"<p>{html.escape(alert.text)}</p>" + (
-        f'<p><a href="{html.escape(alert.url)}">{html.escape(alert.url)}</a></p>' if alert.url else "")
     notifier = SmtpNotifier(to=to, from_email=os.environ.get("DGWH_ALERT_EMAIL_FROM") or None,
-                            subject=alert.subject, html_content=body,
+                            subject=alert.subject, html_content=email_html(alert),
                             smtp_conn_id=os.environ.get("DGWH_ALERT_SMTP_CONN_ID") or "smtp_default")
     # The text is final, nothing to render from the context; an empty one also keeps the notifier off the
     # context's DAG (a SerializedDAG without get_template_env under Airflow 3.3's `dags test`) when it

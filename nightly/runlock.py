@@ -32,19 +32,9 @@ from datetime import datetime, timedelta
 
 import psycopg
 
+from ground.schema import ensure_ops
+
 log = logging.getLogger(__name__)
-DDL = """
-CREATE SCHEMA IF NOT EXISTS ops;
-CREATE TABLE IF NOT EXISTS ops.run_lock (
-    lock_name  text PRIMARY KEY,
-    owner      text NOT NULL,
-    taken_at   timestamptz NOT NULL DEFAULT now(),
-    expires_at timestamptz NOT NULL
-);
-ALTER TABLE ops.run_lock ADD COLUMN IF NOT EXISTS holder_host text,
-    ADD COLUMN IF NOT EXISTS holder_pid integer, ADD COLUMN IF NOT EXISTS holder_pid_start text,
-    ADD COLUMN IF NOT EXISTS dag_id text;
-"""
 DEFAULT_LEASE = timedelta(hours=6)
 WAIT_REPORT_S = 60.0
 
@@ -106,9 +96,8 @@ def airflow_run_gone(dag_id: str, run_id: str) -> bool:
 
 
 def _ensure_table(conn: psycopg.Connection) -> None:
-    with conn.transaction():  # concurrent CREATE ... IF NOT EXISTS can still collide without the lock
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('dgwh.schema'))")
-        conn.execute(DDL)
+    """ops.run_lock is one of the ops migrations (ground.schema)."""
+    ensure_ops(conn)
 
 
 def _holder(conn: psycopg.Connection, name: str) -> Holder | None:

@@ -79,7 +79,13 @@ def _invoke(args: list[str]):
 
 
 def run_dbt(args: list[str]) -> DbtOutcome:
-    """``dbt <args>`` in-process, summarised."""
+    """``dbt <args>`` in-process, summarised. The ops schema is migrated first: dbt's on-run-end hook writes
+    ops.dbt_results, which ``ground.schema`` owns."""
+    from ground.schema import ensure_ops
+    from ground.warehouse import connect
+
+    with connect(autocommit=True) as conn:
+        ensure_ops(conn)
     result = _invoke(args)
     models = tests_passed = tests_failed = 0
     failures: list[str] = []

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import html
 import json
 import os
 import re
@@ -22,10 +21,11 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import psycopg
+from markupsafe import Markup
 from psycopg.pq import TransactionStatus
 
 from reporting import charts, queries
-from reporting.page import Chart, Section, link_href, render, table
+from reporting.page import Chart, Section, link_href, macros, render, table
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 APPROACH_COLUMNS = ("approach_name_th", "approach_code", "approach")
@@ -38,8 +38,13 @@ def safe_run_id(run_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("._-") or "run"
 
 
-def _empty_note(mart: str) -> str:
-    return f"ยังไม่มีข้อมูลใน <code>marts.{html.escape(mart)}</code> (no rows yet)."
+def _html() -> Any:
+    """The report's HTML fragments (templates_html/nightly.html.j2): macros returning Markup, arguments escaped."""
+    return macros("nightly.html.j2")
+
+
+def _empty_note(mart: str) -> Markup:
+    return _html().empty_mart(mart)
 
 
 def _chart_or_note(s: Section, df: pd.DataFrame, mart: str, chart_id: str,
@@ -69,23 +74,20 @@ def _status_section(conn: psycopg.Connection) -> Section:
 def _approach_focus_chart(conn: psycopg.Connection, s: Section) -> None:
     mart = queries.APPROACH_FOCUS_MART
     if not queries.mart_exists(conn, mart):
-        s.notes.append(f"ไม่มีตาราง <code>marts.{mart}</code> ในคลังข้อมูลนี้ จึงไม่มีกราฟงบประมาณตามแนวทางและด้าน "
-                       f"(the mart marts.{mart} does not exist yet, so the budget by approach and focus area chart "
-                       "is not shown).")
+        s.notes.append(_html().no_mart(mart))
         return
     cols = queries.mart_columns(conn, mart)
     approach = next((c for c in APPROACH_COLUMNS if c in cols), None)
     focus = next((c for c in FOCUS_COLUMNS if c in cols), None)
     amount = next((c for c in AMOUNT_COLUMNS if c in cols), None)
     if "fiscal_year_be" not in cols or not (approach and focus and amount):
-        s.notes.append(f"<code>marts.{mart}</code> has no recognisable fiscal_year_be / approach / focus area / "
-                       f"amount columns (found: {html.escape(', '.join(cols))}); chart not shown.")
+        s.notes.append(_html().unknown_columns(mart, ", ".join(cols)))
         return
     divisor = AMOUNT_COLUMNS[amount]
     _chart_or_note(s, queries.approach_focus(conn, "fiscal_year_be", approach, focus, amount), mart,
                    "budget-approach-focus",
                    lambda df: charts.approach_focus(df.assign(amount=df["amount"] / divisor), charts.MILLION_BAHT),
-                   f"งบประมาณตามแนวทางและด้าน จาก <code>marts.{mart}</code> · by approach and focus area.")
+                   _html().approach_caption(mart))
 
 
 def _budget_section(conn: psycopg.Connection) -> Section:
@@ -131,33 +133,22 @@ def _received(ts: object) -> str:
     return "" if pd.isna(ts) else ts.astimezone(BANGKOK).strftime("%Y-%m-%d %H:%M")
 
 
-def _coverage_tables(per_year: pd.DataFrame, missing: pd.DataFrame) -> str:
+def _coverage_tables(per_year: pd.DataFrame, missing: pd.DataFrame) -> Markup:
     """Counts for the latest year of each submission type, then the agencies without a complete submission."""
     latest = per_year.loc[per_year.groupby("submission_type")["fiscal_year_be"].idxmax()]
-    counts = table(
-        ["ประเภท (type)", "ปีล่าสุด (latest year, BE)", "ต้องส่ง (expected)"] + list(charts.COVERAGE.values()),
-        [[charts.SUBMISSION_TYPES.get(r.submission_type, r.submission_type), r.fiscal_year_be, r.expected]
-         + [getattr(r, state) for state in charts.COVERAGE] for r in latest.itertuples()])
-    out = [f'<h3>ปีล่าสุด · This year</h3><div id="coverage-counts">{counts}</div>']
-    missing_total = int((latest["expected"] - latest["complete"]).sum())
-    if missing.empty:
-        out.append("<p>ทุกหน่วยงานส่งครบแล้ว · every expected agency has a complete submission.</p>")
-        return "".join(out)
+    counts = [[charts.SUBMISSION_TYPES.get(r.submission_type, r.submission_type), r.fiscal_year_be, r.expected]
+              + [getattr(r, state) for state in charts.COVERAGE] for r in latest.itertuples()]
     rows = [[charts.SUBMISSION_TYPES.get(r.submission_type, r.submission_type), r.fiscal_year_be, r.agency_id,
              r.agency_name_th, charts.LEVELS.get(r.agency_level, r.agency_level), r.ministry_name_th,
              _missing_state(r.files_received, r.files_rejected), r.files_received, r.files_rejected,
              _received(r.latest_received_at)]
             for r in missing.itertuples()]
-    out.append(f"<h3>หน่วยงานที่ยังไม่ได้ส่งครบ · Agencies without a complete submission ({missing_total:,})</h3>")
-    if len(rows) < missing_total:
-        out.append(f'<p class="note">แสดง {len(rows):,} รายการแรก (first {len(rows):,} of {missing_total:,}; '
-                   f"at most {queries.MISSING_ROWS_PER_TYPE} per type). The full list is in "
-                   "<code>marts.submission_coverage</code>.</p>")
-    out.append('<div class="scroll" id="missing-agencies">' + table(
+    return _html().coverage(
+        ["ประเภท (type)", "ปีล่าสุด (latest year, BE)", "ต้องส่ง (expected)"] + list(charts.COVERAGE.values()), counts,
+        int((latest["expected"] - latest["complete"]).sum()),
         ["ประเภท (type)", "ปี (year)", "รหัส (id)", "หน่วยงาน (agency)", "ระดับ (level)", "กระทรวง (ministry)",
          "สถานะ (state)", "ไฟล์ที่ได้รับ (files received)", "ถูกปฏิเสธ (rejected)", "ได้รับล่าสุด (latest received)"],
-        rows) + "</div>")
-    return "".join(out)
+        rows, queries.MISSING_ROWS_PER_TYPE)
 
 
 def _coverage_section(conn: psycopg.Connection) -> Section:
@@ -227,12 +218,11 @@ def build_report(conn: psycopg.Connection, out_dir: Path, run_id: str, links: di
     now = datetime.now(BANGKOK)
     page = render(
         title="รายงานประจำคืน คลังข้อมูลรัฐบาลดิจิทัล · Digital-government warehouse nightly report",
-        subtitle_lines=[f"รอบการทำงาน (run): <code>{html.escape(run_id)}</code>",
+        subtitle_lines=[_html().run_line(run_id),
                         f"สร้างเมื่อ (generated): {now:%Y-%m-%d %H:%M} (Asia/Bangkok, "
                         f"พ.ศ. {now.year + 543})"],
         links=link_rows, sections=sections,
-        footer="ข้อมูลจาก schema <code>marts</code> (อ่านอย่างเดียว) · data from schema marts, read only. "
-               "ปีเป็นพุทธศักราช · years are Buddhist Era.")
+        footer=_html().footer())
     path = out_dir / f"nightly-{safe_run_id(run_id)}.html"
     _write(path, page)
     _write(out_dir / "latest.html", page)

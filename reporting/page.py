@@ -1,6 +1,8 @@
 """One self-contained HTML page: inline Vega/Vega-Lite/Vega-Embed bundle, chart specs as JSON, Thai fonts.
 
 Chromium on the build machine (and many readers' intranets) has no internet, so nothing is fetched.
+The HTML comes from the Jinja2 templates in ``reporting/templates_html/`` (loaded from the package, so it works
+wherever the ``reporting`` folder goes), autoescaped: any value is written as text unless it is Markup.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import Any
 from urllib.parse import quote
 
 import altair as alt
+import jinja2
 import vl_convert
+from markupsafe import Markup
 
 from reporting.charts import FONT_FAMILY
 
@@ -32,12 +36,15 @@ class Chart:
 
 @dataclass
 class Section:
+    """intro, notes, the charts' captions are text; HTML in them must be Markup (e.g. a nightly.html.j2 macro),
+    and html_after is such Markup (e.g. from ``table()``): a plain str is escaped."""
+
     section_id: str
     title: str
     intro: str = ""
     charts: list[Chart] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    html_after: str = ""
+    html_after: str | Markup = ""
 
 
 @lru_cache(maxsize=1)
@@ -59,104 +66,41 @@ def link_href(target: str, out_dir: Path) -> str:
     return quote(Path(os.path.relpath(path, out_dir.resolve())).as_posix())
 
 
-def _json_script(element_id: str, payload: Any) -> str:
-    # No "<" at all inside the script element: neither "</script" nor "<!--" from a value can end or derail it.
-    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
-    return f'<script type="application/json" id="{html.escape(element_id)}">{text}</script>'
+def script_json(payload: Any) -> Markup:
+    """The JSON text of a ``<script type="application/json">`` element. Markup because it is script text, where
+    entities are not decoded (escaping would corrupt the JSON); safe as it is because there is no "<" at all in
+    it (written \\u003c), so neither "</script" nor "<!--" from a value can end or derail the element."""
+    return Markup(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c"))
 
 
-def table(headers: list[str], rows: list[list[Any]], css_class: str = "data") -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>"
-        for row in rows)
-    return f'<table class="{css_class}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+def _as_text(value: Any) -> Any:
+    """The environment's finalize, run on every printed value before autoescaping: text is escaped the way
+    ``html.escape`` does it (&#x27; and &quot;, what the pages always held; markupsafe's own &#39; and &#34; are
+    as safe but would change the output); Markup, trusted HTML, passes as it is."""
+    return value if hasattr(value, "__html__") else Markup(html.escape(str(value)))
 
 
-CSS = """
-body { font-family: __FONT__; margin: 0; color: #212121; background: #fafafa; line-height: 1.6; }
-header { background: #0d47a1; color: #fff; padding: 1.2rem 2rem; }
-header h1 { margin: 0 0 .3rem; font-size: 1.6rem; }
-header p { margin: .1rem 0; }
-header a { color: #bbdefb; }
-main { max-width: 1280px; margin: 0 auto; padding: 1rem 2rem 3rem; }
-nav ul { display: flex; flex-wrap: wrap; gap: .4rem 1.2rem; list-style: none; padding: 0; }
-section { background: #fff; border: 1px solid #e0e0e0; border-radius: 6px; padding: 1rem 1.5rem; margin: 1.2rem 0; }
-section h2 { margin-top: .2rem; font-size: 1.3rem; }
-figure { margin: 1rem 0 1.5rem; overflow-x: auto; }
-figcaption { color: #555; font-size: .9rem; }
-.note { background: #fff8e1; border-left: 4px solid #ffb300; padding: .4rem .8rem; }
-.chart-error { color: #b71c1c; font-weight: bold; }
-table.data { border-collapse: collapse; font-size: .9rem; margin: .5rem 0; }
-table.data th, table.data td { border: 1px solid #e0e0e0; padding: .2rem .6rem; text-align: left; }
-table.data th { background: #eceff1; }
-.scroll { max-height: 28rem; overflow: auto; }
-footer { color: #777; font-size: .85rem; text-align: center; padding: 1rem; }
-""".replace("__FONT__", FONT_FAMILY)
-
-EMBED_JS = """
-(function () {
-  var charts = Array.prototype.slice.call(document.querySelectorAll("[data-chart-spec]"));
-  var jobs = charts.map(function (el) {
-    var spec = JSON.parse(document.getElementById(el.getAttribute("data-chart-spec")).textContent);
-    return vegaEmbed(el, spec, {renderer: "svg", actions: false}).then(function () {
-      el.setAttribute("data-rendered", "ok");
-    }).catch(function (err) {
-      el.setAttribute("data-rendered", "error");
-      el.innerHTML = "";
-      var p = document.createElement("p");
-      p.className = "chart-error";
-      p.textContent = "chart failed to draw: " + err;
-      el.appendChild(p);
-    });
-  });
-  Promise.all(jobs).then(function () { document.body.setAttribute("data-charts-done", String(charts.length)); });
-})();
-"""
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("reporting", "templates_html"), autoescape=True, finalize=_as_text,
+    undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+TEMPLATES.filters["script_json"] = script_json
+TEMPLATES.filters["thousands"] = "{:,}".format
 
 
-def render(*, title: str, subtitle_lines: list[str], links: list[tuple[str, str, bool]], sections: list[Section],
-           footer: str) -> str:
-    """The whole page. ``links`` are (label, href, exists) triples; missing targets are flagged, still linked."""
-    charts = [c for s in sections for c in s.charts]
-    link_items = "".join(
-        f'<li><a href="{html.escape(href)}">{html.escape(label)}</a>'
-        + ("" if exists else " <small>(ยังไม่ได้สร้าง · not built yet)</small>") + "</li>"
-        for label, href, exists in links) or "<li>ไม่มีลิงก์ (no links were given)</li>"
-    nav = "".join(f'<li><a href="#{html.escape(s.section_id)}">{html.escape(s.title)}</a></li>' for s in sections)
-    parts: list[str] = []
-    for s in sections:
-        parts.append(f'<section id="{html.escape(s.section_id)}"><h2>{html.escape(s.title)}</h2>')
-        if s.intro:
-            parts.append(f"<p>{s.intro}</p>")
-        for c in s.charts:
-            spec_id = f"spec-{c.chart_id}"
-            parts.append(f'<figure><div class="chart" id="chart-{html.escape(c.chart_id)}" '
-                         f'data-chart-spec="{html.escape(spec_id)}"></div>'
-                         + (f"<figcaption>{c.caption}</figcaption>" if c.caption else "") + "</figure>")
-            parts.append(_json_script(spec_id, c.spec))
-        parts.extend(f'<p class="note">{note}</p>' for note in s.notes)
-        parts.append(s.html_after + "</section>")
-    subtitle = "".join(f"<p>{line}</p>" for line in subtitle_lines)
-    return f"""<!DOCTYPE html>
-<html lang="th">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="dgwh-chart-count" content="{len(charts)}">
-<title>{html.escape(title)}</title>
-<style>{CSS}</style>
-<script>{vega_bundle()}</script>
-</head>
-<body>
-<header><h1>{html.escape(title)}</h1>{subtitle}</header>
-<main>
-<nav><h2>เอกสารประกอบ · Documentation</h2><ul>{link_items}</ul>
-<h2>สารบัญ · Contents</h2><ul>{nav}</ul></nav>
-{"".join(parts)}
-</main>
-<footer>{footer}</footer>
-<script>{EMBED_JS}</script>
-</body>
-</html>
-"""
+def macros(template: str) -> Any:
+    """A template's macros, callable from Python; each returns Markup with its arguments escaped."""
+    return TEMPLATES.get_template(template).module
+
+
+def table(headers: list[str], rows: list[list[Any]], css_class: str = "data") -> Markup:
+    """A data table (templates_html/table.html.j2); every header and cell is text, None an empty cell."""
+    return macros("table.html.j2").table(headers, rows, css_class)
+
+
+def render(*, title: str, subtitle_lines: list[str | Markup], links: list[tuple[str, str, bool]],
+           sections: list[Section], footer: str | Markup) -> str:
+    """The whole page (templates_html/page.html.j2). ``links`` are (label, href, exists) triples; missing targets
+    are flagged, still linked. Subtitle lines and the footer are text unless Markup, like a Section's parts."""
+    return TEMPLATES.get_template("page.html.j2").render(
+        title=title, subtitle_lines=subtitle_lines, links=links, sections=sections, footer=footer,
+        chart_count=sum(len(s.charts) for s in sections), vega_bundle=vega_bundle(), font_family=FONT_FAMILY)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -11,6 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from psycopg import sql
 
 from reporting.nightly import build_report
 from tests.conftest import REPO
@@ -194,3 +196,109 @@ def test_the_report_links_to_the_dashboards_when_superset_is_configured(sample, 
     (state / "superset").mkdir(parents=True)
     (state / "superset" / "server.json").write_text('{"pid": 1, "port": 8123}')
     assert "http://127.0.0.1:8123/superset/dashboard/dg-budget/" in default_links(state).values()
+
+
+HOSTILE = "<script>alert(1)</script> & Co"
+HOSTILE_HTML = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co"
+
+
+class _Page(HTMLParser):
+    """Every <script> element's attributes, and the text of every table cell (entities decoded)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scripts: list[dict] = []
+        self.cells: list[str] = []
+        self.in_cell = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "script":
+            self.scripts.append(dict(attrs))
+        if tag == "td":
+            self.cells.append("")
+        self.in_cell = tag == "td"
+
+    def handle_endtag(self, tag):
+        self.in_cell = False
+
+    def handle_data(self, data):
+        if self.in_cell:
+            self.cells[-1] += data
+
+
+def _scripts_are_ours(page: str) -> _Page:
+    """The page's only <script> elements: the Vega bundle, the embed script (no attributes) and one JSON
+    spec per declared chart; no value from data opened one."""
+    scan = _Page()
+    scan.feed(page)
+    charts = int(re.search(r'name="dgwh-chart-count" content="(\d+)"', page).group(1))
+    specs = [s for s in scan.scripts if s]
+    assert len(scan.scripts) == charts + 2 and len(specs) == charts, scan.scripts
+    assert all(s == {"type": "application/json", "id": s["id"]} and s["id"].startswith("spec-") for s in specs)
+    return scan
+
+
+def test_render_writes_text_as_text_and_only_markup_as_html():
+    """page.render (templates_html/page.html.j2): titles, intros, notes, captions, subtitle lines, the footer and
+    html_after are text unless Markup; the table cells and the chart spec's JSON are inert."""
+    from markupsafe import Markup
+
+    from reporting.page import Chart, Section, render, table
+
+    spec = {"data": {"values": [{"agency": f"</script>{HOSTILE}<!--"}]}, "mark": "bar"}
+    sections = [Section(f"s-{HOSTILE}", f"title {HOSTILE}", f"intro {HOSTILE}",
+                        [Chart("c1", spec, f"caption {HOSTILE}")], [f"note {HOSTILE}", Markup("<b>bold</b>")],
+                        table([f"h {HOSTILE}"], [[HOSTILE, None, 3]])),
+                Section("raw", "raw", html_after=f"<i>{HOSTILE}</i>")]
+    page = render(title=f"t {HOSTILE}", subtitle_lines=[f"sub {HOSTILE}"], footer=f"foot {HOSTILE}",
+                  links=[(f"label {HOSTILE}", 'https://x.invalid/?a=1&b="2"', False)], sections=sections)
+    assert "<script>alert" not in page and "</script> &" not in page
+    for part in ("t", "title", "intro", "caption", "note", "sub", "foot", "label", "h"):
+        assert f"{part} {HOSTILE_HTML}" in page, part
+    assert f"<td>{HOSTILE_HTML}</td><td></td><td>3</td>" in page
+    assert f"&lt;i&gt;{HOSTILE_HTML}&lt;/i&gt;" in page, "a plain-str html_after is text"
+    assert '<p class="note"><b>bold</b></p>' in page, "Markup passes as HTML"
+    assert 'href="https://x.invalid/?a=1&amp;b=&quot;2&quot;"' in page
+    assert '"\\u003c/script>\\u003cscript>alert(1)\\u003c/script> & Co\\u003c!--"' in page, "spec JSON not inert"
+    _scripts_are_ours(page)
+
+
+def test_hostile_names_reach_the_report_escaped(sample, tmp_path):
+    """Values from data and from the caller (an agency name, a mart's column name, the run id, a link's label,
+    file name and URL) holding markup and "&" are written as text: escaped, shown as written, and no element
+    of theirs (no <script>) reaches the HTML."""
+    docs = tmp_path / f"docs & {HOSTILE.replace('/', '')}.html"
+    docs.write_text("<html></html>", encoding="utf-8")
+    with sample.connect() as conn, conn.transaction(force_rollback=True):
+        conn.execute("UPDATE marts.dim_agency SET agency_name_th = %s || agency_name_th", (HOSTILE,))
+        if conn.execute("SELECT to_regclass('marts.budget_by_approach_focus_year')").fetchone()[0]:
+            conn.execute("ALTER TABLE marts.budget_by_approach_focus_year RENAME TO budget_by_approach_focus_year_x")
+        conn.execute(sql.SQL("CREATE TABLE marts.budget_by_approach_focus_year (fiscal_year_be integer, {} text)")
+                     .format(sql.Identifier(HOSTILE)))
+        path = build_report(conn, tmp_path / "out", f"manual__{HOSTILE}",
+                            links={f"Data Docs {HOSTILE}": str(docs), "dbt docs": f"https://x.invalid/?q={HOSTILE}"})
+    page = path.read_text(encoding="utf-8")
+    assert "<script>alert" not in page and "</script> &" not in page
+    scan = _scripts_are_ours(page)
+    assert f"รอบการทำงาน (run): <code>manual__{HOSTILE_HTML}</code>" in page
+    assert f">Data Docs {HOSTILE_HTML}</a>" in page
+    assert 'href="../docs%20%26%20%3Cscript%3Ealert%281%29%3Cscript%3E%20%26%20Co.html"' in page
+    assert f'href="https://x.invalid/?q={HOSTILE_HTML}"' in page
+    assert f"(found: fiscal_year_be, {HOSTILE_HTML}); chart not shown." in page
+    assert f"<td>{HOSTILE_HTML}" in page
+    assert any(cell.startswith(HOSTILE) for cell in scan.cells), "the agency name is not shown as written"
+
+
+def test_alert_mail_writes_error_text_and_link_as_text(monkeypatch):
+    """nightly/mail/alert.html.j2: an exception message, DAG and run id with markup reach the mail as text."""
+    from nightly.alerts import email_html, failure_alert
+
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "https://airflow.invalid/")
+    alert = failure_alert({"dag_run": {"dag_id": "dg_nightly", "run_id": f"manual__{HOSTILE}"},
+                           "reason": RuntimeError(f"bad file {HOSTILE}.csv")})
+    body = email_html(alert)
+    assert "<script" not in body
+    assert f"<p>dg_nightly run manual__{HOSTILE_HTML} failed (bad file {HOSTILE_HTML}.csv)." in body
+    link = f"https://airflow.invalid/dags/dg_nightly/runs/manual__{HOSTILE_HTML}"
+    assert f'<p><a href="{link}">{link}</a></p>' in body
+    assert email_html(dataclasses.replace(alert, url=None)).count("<p>") == 1

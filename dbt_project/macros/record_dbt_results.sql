@@ -1,19 +1,9 @@
 {# on-run-end: one row per node dbt ran, so the nightly summary can count models and tests across the
-   many per-model invocations Airflow makes. DGWH_RUN_ID is the Airflow run id (set by the DAG). #}
+   many per-model invocations Airflow makes. DGWH_RUN_ID is the Airflow run id (set by the DAG). The table is
+   an ops migration (ground/schema.py), applied before any dbt command runs. #}
 {% macro record_dbt_results(results) %}
   {% if execute %}
     {% set run_id = env_var('DGWH_RUN_ID', 'manual') %}
-    create table if not exists ops.dbt_results (
-      invocation_id text not null,
-      run_id text not null,
-      unique_id text not null,
-      resource_type text not null,
-      status text not null,
-      failures integer,
-      execution_time_s numeric,
-      message text,
-      recorded_at timestamptz not null default now()
-    );
     {% if results | length > 0 %}
     insert into ops.dbt_results
       (invocation_id, run_id, unique_id, resource_type, status, failures, execution_time_s, message)
