@@ -29,6 +29,7 @@ from decimal import Decimal
 
 import psycopg
 
+from ground.settings import readable_years
 from ground.sources import SOURCES
 from ground.thai import name_key
 
@@ -167,7 +168,8 @@ def _bill_year(ref_doc: object) -> int | None:
     independently of the dbt macro the mart uses."""
     match = re.match(r"\s*(\d{4})", str(ref_doc or ""))
     year = int(match.group(1)) if match else 0
-    return year + 543 if 1857 <= year <= 2157 else year if 2400 <= year <= 2700 else None
+    first, last = readable_years()
+    return year + 543 if first - 543 <= year <= last - 543 else year if first <= year <= last else None
 
 
 def check_budget_by_year(conn: psycopg.Connection, registry: _Registry, received: dict[int, datetime]) -> Check:

@@ -52,11 +52,20 @@ class Settings:
 
 
 @lru_cache(maxsize=1)
+def _dbt_vars() -> dict:
+    with open(REPO_ROOT / "dbt_project" / "dbt_project.yml", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)["vars"]
+
+
 def plausible_fiscal_years() -> tuple[int, int]:
     """(first, last) plausible fiscal year, BE: the dbt vars ``fy_min_be``/``fy_max_be``, one setting for all."""
-    with open(REPO_ROOT / "dbt_project" / "dbt_project.yml", encoding="utf-8") as fh:
-        project = yaml.safe_load(fh)
-    return int(project["vars"]["fy_min_be"]), int(project["vars"]["fy_max_be"])
+    return int(_dbt_vars()["fy_min_be"]), int(_dbt_vars()["fy_max_be"])
+
+
+def readable_years() -> tuple[int, int]:
+    """(first, last) BE year a value can be read as at all (the dbt vars ``year_min_be``/``year_max_be``): wider
+    than the plausible fiscal years, so that a year outside those is read, then reported, not called garbage."""
+    return int(_dbt_vars()["year_min_be"]), int(_dbt_vars()["year_max_be"])
 
 
 def get_settings() -> Settings:

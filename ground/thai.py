@@ -15,6 +15,8 @@ from functools import lru_cache
 from pythainlp.util import normalize as thai_normalize
 from pythainlp.util import thai_digit_to_arabic_digit
 
+from ground.settings import readable_years
+
 BE_OFFSET = 543
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _SPACES = re.compile(r"\s+")
@@ -89,7 +91,8 @@ def parse_year_be(value: object) -> int | None:
         year += 2000 if era.startswith(("ค", "CE", "FY")) else 2500
     if era.startswith(("ค", "CE")) or 1900 <= year <= 2200:
         year += BE_OFFSET
-    if not 2400 <= year <= 2800:
+    first, last = readable_years()
+    if not first <= year <= last:
         raise ValueError(f"year out of any plausible range: {value!r}")
     return year
 

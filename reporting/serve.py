@@ -10,7 +10,6 @@ on Ctrl-C, or ``make docs-stop`` (the pid is in ``<state>/docs/server.json``).
 from __future__ import annotations
 
 import argparse
-import html
 import json
 import os
 import signal
@@ -72,15 +71,12 @@ class DocsHandler(SimpleHTTPRequestHandler):
         return None
 
     def _index(self) -> None:
-        items = []
-        for name, (base, start) in self.roots.items():
-            there = (base / start).is_file()
-            label = {"report": "Nightly report", "data-docs": "Great Expectations Data Docs",
-                     "dbt-docs": "dbt docs"}[name]
-            items.append(f'<li><a href="/{name}/{start}">{html.escape(label)}</a>' if there else
-                         f"<li>{html.escape(label)}: not built yet (run <code>make run</code>)")
-        body = ("<!doctype html><meta charset=utf-8><title>dg-warehouse docs</title>"
-                "<h1>dg-warehouse docs</h1><ul>" + "".join(items) + "</ul>").encode()
+        from reporting.page import TEMPLATES
+
+        labels = {"report": "Nightly report", "data-docs": "Great Expectations Data Docs", "dbt-docs": "dbt docs"}
+        items = [(f"/{name}/{start}", labels[name], (base / start).is_file())
+                 for name, (base, start) in self.roots.items()]
+        body = TEMPLATES.get_template("docs_index.html.j2").render(items=items).encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -130,7 +126,7 @@ def stop() -> int:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
     except OSError:
         cmdline = b""
-    if b"reporting.serve" in cmdline:
+    if b"reporting.serve" in cmdline or b"dgwh docs" in cmdline:  # python -m reporting.serve, or dgwh docs
         os.kill(pid, signal.SIGTERM)
         print(f"stopped the docs server (pid {pid})")
     else:

@@ -7,8 +7,8 @@
 {% macro book_fiscal_year(ref_doc) -%}
 (
     select case
-        when y between 2400 and 2700 then y
-        when y between 1857 and 2157 then y + 543
+        when y between {{ var('year_min_be') }} and {{ var('year_max_be') }} then y
+        when y between {{ var('year_min_be') - 543 }} and {{ var('year_max_be') - 543 }} then y + 543
         else 0
     end
     from (select substring({{ ref_doc }} from '^\s*(\d{4})')::integer as y) as parsed
