@@ -9,9 +9,7 @@ One Gate per process is enough: ``get_gate`` caches it and rebuilds it when the 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import hashlib
 import logging
 import os
 import re
@@ -36,6 +34,7 @@ from expectations.suites import (
     build_suite,
     level,
 )
+from ground import registry
 from ground.rows import ParsedFile
 from ground.settings import Settings, get_settings
 from ground.thai import name_key
@@ -44,7 +43,6 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 log = logging.getLogger(__name__)
 MAX_ROWS_REPORTED = 50
-REGISTRY_FILES = ("agencies.csv", "agency_aliases.csv")
 # Mojibake: UTF-8 Thai read as Latin-1/cp1252 ("à¸", "à¹"), double-encoded Latin ("Ã©"), the
 # replacement character, C1 control characters, and a cell whose Thai a non-Thai export turned
 # into question marks ("???? ?????"; "ทำไม???" is fine).
@@ -330,24 +328,6 @@ def _file_result(outcome, suite: str, parsed: ParsedFile, own_columns: set[str],
     return result
 
 
-def registry_fingerprint(seeds_dir: Path) -> str:
-    """Content hash of the agency registry seeds (a changed registry means a new Gate)."""
-    digest = hashlib.sha256()
-    for name in REGISTRY_FILES:
-        path = seeds_dir / name
-        digest.update(path.read_bytes() if path.exists() else b"")
-    return digest.hexdigest()
-
-
-def registry_keys(seeds_dir: Path) -> frozenset[str]:
-    """Match keys of every registered agency name and alias, read fresh from the seed files."""
-    keys: set[str] = set()
-    for name, column in zip(REGISTRY_FILES, ("agency_name_th", "alias"), strict=True):
-        with open(seeds_dir / name, encoding="utf-8", newline="") as fh:
-            keys.update(name_key(row[column]) for row in csv.DictReader(fh) if row.get(column))
-    return frozenset(keys)
-
-
 def results_dir(settings: Settings) -> Path:
     """Where GX validation results are stored: the file-backed docs context's default location."""
     return settings.shared_state_dir / "gx" / "uncommitted" / "validations"
@@ -360,10 +340,10 @@ _LOCK = threading.Lock()
 def get_gate(settings: Settings | None = None) -> Gate:
     """This process's Gate for the settings' state dir, rebuilt only when the registry changes."""
     settings = settings or get_settings()
-    key = (str(results_dir(settings)), registry_fingerprint(settings.seeds_dir))
+    key = (str(results_dir(settings)), registry.fingerprint(settings.seeds_dir))
     with _LOCK:
         gate = _CACHE.get(key)
         if gate is None:
             _CACHE.clear()
-            gate = _CACHE[key] = Gate(registry_keys(settings.seeds_dir), results_dir(settings))
+            gate = _CACHE[key] = Gate(list(registry.alias_keys(settings.seeds_dir)), results_dir(settings))
         return gate

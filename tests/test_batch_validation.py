@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from expectations.gate import Gate, GateResult, registry_keys
+from expectations.gate import Gate, GateResult
+from ground.registry import alias_keys
 from ground.rows import ParsedFile
 from ground.sources import SOURCES
 from ingest.discover import discover
@@ -57,7 +58,7 @@ def batches(tmp_path_factory, sample_files) -> dict[str, list[ParsedFile]]:
 
 @pytest.fixture(scope="module")
 def gate() -> Gate:
-    return Gate(registry_keys(REPO / "dbt_project" / "seeds"))
+    return Gate(list(alias_keys(REPO / "dbt_project" / "seeds")))
 
 
 def _plain(result: GateResult) -> dict:
