@@ -104,15 +104,9 @@ class _Registry:
 
 
 def _received(conn: psycopg.Connection) -> dict[int, datetime]:
-    """When each file was received, as dbt's stg_file_ledger has it (issue 20: never earlier than the end of
-    the last run before the one that loaded it; withdrawn files left out)."""
-    return dict(conn.execute(
-        """WITH l AS (SELECT file_id, received_at, processed_at, run_id,
-                             min(processed_at) OVER (PARTITION BY run_id) AS run_started FROM ops.file_ledger),
-                runs AS (SELECT run_started, max(processed_at) AS run_finished FROM l GROUP BY run_id, run_started)
-           SELECT file_id, greatest(received_at, (SELECT max(r.run_finished) FROM runs r
-                                                   WHERE r.run_started < l.run_started))
-           FROM l WHERE NOT EXISTS (SELECT 1 FROM ops.file_withdrawals w WHERE w.file_id = l.file_id)""").fetchall())
+    """When each file was received, as dbt's ``stg_file_ledger`` decides it (issue 20: never earlier than the end
+    of the last run before the one that loaded it; withdrawn files left out): that rule lives in the model."""
+    return dict(conn.execute("SELECT file_id, received_at FROM staging.stg_file_ledger").fetchall())
 
 
 def _current(groups: list[tuple], scope: Callable[[tuple], tuple], received: dict[int, datetime]) -> list[tuple]:
