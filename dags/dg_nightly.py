@@ -166,10 +166,11 @@ def dg_nightly():
     @task(trigger_rule="all_done", retries=0)
     def summarise(dbt: dict | None = None, freshness: dict | None = None, dag_run=None, ti=None) -> str:
         from nightly.service import summarise as summary
+        from reporting.nightly import report_for
 
         try:
             text, ok = summary(dag_run.run_id, ti.xcom_pull(task_ids="build_needed", key="decision") or {}, dbt,
-                               freshness)
+                               freshness, report=report_for)
         finally:
             run_lock.give_back(dag_run.run_id)
         print(text)

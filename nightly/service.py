@@ -10,9 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from ground.settings import Settings, get_settings
+import psycopg
+
+from ground.settings import Settings
 from ground.warehouse import connect
 from ingest.discover import LandingFile
 from nightly.pipeline import FileOutcome, batches, new_files, process_files
@@ -104,21 +108,18 @@ def publish(run_id: str, decision: dict) -> dict:
 
 
 def summarise(run_id: str, decision: dict | None, published: dict | None, freshness: dict | None = None,
-              report: bool = True) -> tuple[str, bool]:
-    """Record the run in ops.pipeline_runs (with the HTML report, unless ``report`` is false) and return the
-    printed summary and whether the night succeeded."""
+              report: Callable[[psycopg.Connection, str], Path] | None = None) -> tuple[str, bool]:
+    """Record the run in ops.pipeline_runs and return the printed summary and whether the night succeeded.
+    ``report`` writes the night's HTML report (``reporting.nightly.report_for``; the reporting layer sits above
+    this one, so the caller hands it in)."""
     from nightly.summary import build_summary, format_summary, night_outcome, record_run
 
-    settings = get_settings()
     with connect(autocommit=True) as conn:
         ok, dbt = night_outcome(decision, published)
         dbt = dbt or {**dbt_results_for_run(conn, run_id).__dict__, "reason": (decision or {}).get("reason")}
         summary = build_summary(conn, run_id, dbt)
-        if report:
-            from reporting.nightly import build_report, default_links
-
-            summary["report"] = str(build_report(conn, settings.reports_dir, run_id,
-                                                 links=default_links(settings.state_dir)))
+        if report is not None:
+            summary["report"] = str(report(conn, run_id))
         summary["freshness"] = freshness
         record_run(conn, summary, "success" if ok else "failed")
     return format_summary(summary), ok
@@ -135,9 +136,10 @@ class Night:
     success: bool = False
 
 
-def run_night(run_id: str, force: bool = False, gate=None, report: bool = True, docs: bool = True) -> Night:
-    """A whole night in this process: load, (docs,) decide, build, reconcile, publish, summarise.
-    Stops after a failed build or reconciliation, recording the run as failed, as the DAG does."""
+def run_night(run_id: str, force: bool = False, gate=None, docs: bool = True,
+              report: Callable[[psycopg.Connection, str], Path] | None = None) -> Night:
+    """A whole night in this process: load, (Data Docs,) decide, build, reconcile, publish, summarise (with the
+    HTML report when given ``report``). A failed build is recorded as a failed run, as the DAG records it."""
     night = Night(run_id, files=load(run_id, gate))
     if docs:
         validation_docs(run_id)

@@ -229,6 +229,15 @@ def build_report(conn: psycopg.Connection, out_dir: Path, run_id: str, links: di
     return path
 
 
+def report_for(conn: psycopg.Connection, run_id: str) -> Path:
+    """The night's report where this installation keeps reports, linked to its docs (the nightly service's
+    ``summarise`` step writes it through this)."""
+    from ground.settings import get_settings
+
+    settings = get_settings()
+    return build_report(conn, settings.reports_dir, run_id, links=default_links(settings.state_dir))
+
+
 def default_links(state_dir: Path) -> dict[str, str]:
     """Where Data Docs and dbt docs are: under ``DGWH_DOCS_URL`` when a docs server publishes them (the
     compose stack's ``docs`` service, reporting/serve.py), else as files; and the dashboards."""

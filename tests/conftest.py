@@ -87,7 +87,7 @@ def sample_warehouse(make_warehouse) -> Warehouse:
     wh = make_warehouse("sample")
     wh.use()
     generate(wh.landing, REPO / "dbt_project" / "seeds", SHARED if SHARED.exists() else None)
-    night = run_night("test-sample", gate=Gate(list(alias_keys())), report=False, docs=False)
+    night = run_night("test-sample", gate=Gate(list(alias_keys())), docs=False)
     wh.outcomes = night.files
     assert night.success and night.dbt.success, (night.summary, night.dbt)
     return wh
