@@ -143,7 +143,7 @@ def run_night(run_id: str, force: bool = False, gate=None, docs: bool = True,
     night = Night(run_id, files=load(run_id, gate))
     if docs:
         validation_docs(run_id)
-    night.decision = decide(run_id, force)
+    night.decision = decide(run_id, force, node_key=None)
     published = None
     if night.decision["build"]:
         night.dbt = build(night.decision, run_id)
