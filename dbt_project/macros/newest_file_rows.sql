@@ -1,11 +1,30 @@
 {#
-  Supersession: the rows of the newest file within each scope, such as agency + year. "Newest" is
-  newest_first(): latest received_at, then highest file_id. Older files' rows in the same scope
-  drop out here; they stay in raw and the ledger. Every row gets agency_id from the registry and
-  received_at from the ledger.
+  Supersession, "the newest file wins": within each scope (an agency + year, a budget book, ...) only
+  the rows of the scope's newest file count; older files' rows in the scope drop out here (they stay
+  in raw and the ledger). This file is the one place the rule is written; every model applies it
+  through newest_file_only() or newest_file_rows():
+
+    newest_first()                          the order: latest received_at (stg_file_ledger's, which
+                                            decides supersession), then the highest file_id on a tie;
+    newest_file_only(relation, scope)       the rows of `relation` (a CTE or relation with file_id and
+                                            received_at) that come from the newest file of their scope
+                                            (`scope`: the partition-by columns), plus a column recency (1);
+    newest_file_rows(staging_model, scope)  a staging model's rows with agency_id (registry) and
+                                            received_at (ledger), newest file only.
 #}
 {% macro newest_first() -%}
     received_at desc, file_id desc
+{%- endmacro %}
+
+{% macro newest_file_only(relation, scope) -%}
+select *
+from (
+    select
+        *,
+        dense_rank() over (partition by {{ scope }} order by {{ newest_first() }}) as recency
+    from {{ relation }}
+) as ranked
+where recency = 1
 {%- endmacro %}
 
 {% macro newest_file_rows(staging_model, scope) -%}
@@ -14,12 +33,6 @@ with rows as (
     from {{ ref(staging_model) }} as s
     join {{ ref('stg_file_ledger') }} as l on l.file_id = s.file_id
     left join {{ ref('int_agency_keys') }} as k on k.agency_key = s.agency_key
-),
-ranked as (
-    select
-        *,
-        dense_rank() over (partition by {{ scope }} order by {{ newest_first() }}) as recency
-    from rows
 )
-select * from ranked where recency = 1
+{{ newest_file_only('rows', scope) }}
 {%- endmacro %}

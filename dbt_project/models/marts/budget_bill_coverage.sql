@@ -14,17 +14,14 @@ with book_files as (
         l.rows_loaded,
         l.rows_rejected,
         trim(b.ref_doc) as ref_doc,
-        b.book_no
+        b.book_no,
+        count(*) over (partition by trim(b.ref_doc)) as files_received
     from {{ ref('stg_file_ledger') }} as l
     cross join lateral unnest(string_to_array(l.ref_doc, ',')) with ordinality as b(ref_doc, book_no)
     where l.source = 'budget_bill' and l.ref_doc is not null
 ),
 newest as (
-    select
-        *,
-        row_number() over (partition by ref_doc order by {{ newest_first() }}) as recency,
-        count(*) over (partition by ref_doc) as files_received
-    from book_files
+    {{ newest_file_only('book_files', 'ref_doc') }}
 ),
 lines as (
     select
@@ -56,4 +53,3 @@ select
     coalesce(li.integration_plan_baht, 0)::numeric(18, 2) as integration_plan_baht
 from newest as n
 left join lines as li on li.ref_doc = n.ref_doc and li.file_id = n.file_id
-where n.recency = 1

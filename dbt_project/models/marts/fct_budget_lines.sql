@@ -26,11 +26,7 @@ with plan_staged as (
     left join {{ ref('int_agency_keys') }} as k on k.agency_key = s.agency_key
 ),
 plan_rows as (
-    select
-        *,
-        first_value(file_id) over (
-            partition by partition_fy_be, partition_key order by {{ newest_first() }}) as newest_file_id
-    from plan_staged
+    {{ newest_file_only('plan_staged', 'partition_fy_be, partition_key') }}
 ),
 -- Budget books: which file is each book's newest, and which books this run (re)builds. Decided
 -- per book on (book, file) pairs, so only the lines of those books are read below.
@@ -45,14 +41,8 @@ book_files as (
 ),
 books_to_build as (
     select f.partition_fy_be, f.partition_key, f.file_id
-    from (
-        select
-            *,
-            row_number() over (partition by partition_fy_be, partition_key order by {{ newest_first() }}) as recency
-        from book_files
-    ) as f
-    where f.recency = 1
-      and {{ needs_build('f', 'partition_fy_be') }}
+    from ({{ newest_file_only('book_files', 'partition_fy_be, partition_key') }}) as f
+    where {{ needs_build('f', 'partition_fy_be') }}
 ),
 bill_lines as (
     select
@@ -122,8 +112,7 @@ plan_lines as (
         r.source_row,
         r.received_at
     from plan_rows as r
-    where r.file_id = r.newest_file_id
-      and {{ needs_build('r', 'partition_fy_be') }}
+    where {{ needs_build('r', 'partition_fy_be') }}
 ),
 lines as (
     select * from bill_lines

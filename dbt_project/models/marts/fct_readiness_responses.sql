@@ -16,12 +16,8 @@ with staged as (
     join {{ ref('stg_file_ledger') }} as l on l.file_id = s.file_id
     left join {{ ref('int_agency_keys') }} as k on k.agency_key = s.agency_key
 ),
-ranked as (
-    select
-        *,
-        first_value(file_id) over (
-            partition by partition_fy_be, partition_key order by {{ newest_first() }}) as newest_file_id
-    from staged
+newest as (
+    {{ newest_file_only('staged', 'partition_fy_be, partition_key') }}
 )
 select
     s.survey_year_be::integer as survey_year_be,
@@ -49,6 +45,5 @@ select
     s.source_row::integer as source_row,
     s.received_at::timestamptz as received_at,
     {{ build_columns() }}
-from ranked as s
-where s.file_id = s.newest_file_id
-  and {{ needs_build('s', 'survey_year_be') }}
+from newest as s
+where {{ needs_build('s', 'survey_year_be') }}
