@@ -88,9 +88,11 @@ def test_editing_project_files_without_reparsing_changes_the_fingerprint(tmp_pat
 
 @pytest.fixture
 def tx(sample) -> Iterator[psycopg.Connection]:
-    """A connection to the sample warehouse whose every change is rolled back."""
+    """A connection to the sample warehouse whose every change is rolled back, starting from no recorded build
+    (the sample's night recorded one)."""
     with contextlib.closing(psycopg.connect(sample.url())) as conn:
         try:
+            conn.execute("DELETE FROM ops.dbt_builds")
             yield conn
         finally:
             conn.rollback()
@@ -175,7 +177,8 @@ def test_a_retried_node_that_succeeded_is_not_a_failure_but_a_missing_model_rela
 def test_a_build_record_table_from_before_files_through_still_works(tx):
     """A warehouse whose ops.dbt_builds predates the files_through column gains it instead of failing."""
     fingerprint = project_fingerprint()
-    tx.execute("DROP TABLE ops.dbt_builds")  # as an earlier version made it
+    tx.execute("DROP TABLE ops.dbt_builds")  # as an earlier version made it, before migrations were recorded
+    tx.execute("DROP TABLE ops.schema_migrations")
     tx.execute("CREATE TABLE ops.dbt_builds (run_id text PRIMARY KEY, fingerprint text NOT NULL, "
                "built_at timestamptz NOT NULL DEFAULT now())")
     tx.execute("INSERT INTO ops.dbt_builds (run_id, fingerprint) VALUES ('night-0', %s)", (fingerprint,))
