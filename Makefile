@@ -5,6 +5,8 @@ VENV := $(ROOT)/.venv
 PY := $(VENV)/bin/python
 # Every command of the project (pyproject's console script; dgwh/cli.py lists them).
 DGWH := $(VENV)/bin/dgwh
+# The dbt SQL's lint (.sqlfluff: jinja templater with dbt's builtins, so it needs no warehouse).
+SQLFLUFF := $(VENV)/bin/sqlfluff lint --disable-progress-bar --nocolor --processes 2 dbt_project/models dbt_project/macros dbt_project/tests
 export PYTHONPATH := $(ROOT)
 export GX_ANALYTICS_ENABLED := false
 AIRFLOW := $(ROOT)/scripts/airflow.sh
@@ -18,7 +20,7 @@ DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f
 .PHONY: run test test-fast backfill warehouse-url bi-url bi bi-stop docs docs-stop stop bench lint sample manifest clean unlock withdraw prod-check help
 
 ## make run                  set up, seed landing/ if empty, run the nightly DAG once through Airflow, print the summary
-## make test                 ruff + the whole pytest suite (real PostgreSQL, dbt, GX, Airflow)
+## make test                 ruff, SQLFluff and the whole pytest suite (real PostgreSQL, dbt, GX, Airflow)
 ## make test-fast            the fast lane: no Airflow run, no dbt build, no sample warehouse (about 2 minutes)
 ## make backfill FROM= TO=   rebuild those fiscal years (BE) from everything ever received, through Airflow
 ## make warehouse-url        print the warehouse's PostgreSQL URL (starting the embedded server if needed)
@@ -34,7 +36,7 @@ DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f
 ## make bench                run the benchmarks (bench/README.md)
 ## make prod-check           run docker-compose.yml's topology as processes and the operator scenarios
 ## make manifest             dbt parse: the manifest the DAGs render their dbt tasks from
-## make lint                 ruff
+## make lint                 ruff and SQLFluff (the dbt SQL; also in .pre-commit-config.yaml)
 ## make clean                stop, then remove .state/ and dbt's target
 ## make help                 this list
 help:
@@ -106,6 +108,7 @@ stop:
 
 test: $(VENV)/.installed $(MANIFEST)
 	@$(PY) -m ruff check .
+	@$(SQLFLUFF)
 	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 # The edit loop: no Airflow run, no dbt build, no sample warehouse (tests/conftest.py marks the rest slow).
@@ -122,6 +125,7 @@ prod-check: $(VENV)/.installed $(MANIFEST)
 
 lint: $(VENV)/.installed
 	@$(PY) -m ruff check .
+	@$(SQLFLUFF)
 
 clean: stop
 	rm -rf .state dbt_project/target dbt_project/logs
