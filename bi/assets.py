@@ -157,10 +157,13 @@ DASHBOARDS: dict[str, dict] = {
 
 
 def marts_from_manifest(manifest: Path = MANIFEST) -> dict[str, str]:
-    """Every model in schema marts, with its description."""
-    nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"].values()
-    return {n["name"]: n.get("description", "").strip() for n in nodes
-            if n["resource_type"] == "model" and n["schema"] == "marts"}
+    """Every mart (``ground.manifest.mart_names``), with its description, in the manifest's order."""
+    from ground.manifest import manifest as read
+    from ground.manifest import mart_names
+
+    marts = set(mart_names(manifest))
+    return {n["name"]: n.get("description", "").strip() for n in read(manifest)["nodes"].values()
+            if n["resource_type"] == "model" and n["name"] in marts}
 
 
 def _dump(path: Path, data: dict) -> None:

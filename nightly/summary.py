@@ -8,11 +8,11 @@ import re
 import psycopg
 
 from expectations.docs import data_docs_index
+from ground.manifest import public_marts
 from ground.registry import suggest
 from ground.settings import get_settings
 from ground.sources import SOURCES
 from ground.warehouse import mask_url, warehouse_url
-from nightly.transform import CONTRACT_MARTS
 
 
 def build_summary(conn: psycopg.Connection, run_id: str, dbt: dict | None = None) -> dict:
@@ -42,7 +42,7 @@ def build_summary(conn: psycopg.Connection, run_id: str, dbt: dict | None = None
                WINDOW w AS (PARTITION BY suite)) AS t
            WHERE newest = 1 ORDER BY validation_id""", (run_id,)).fetchall()]
     marts = {}
-    for name in CONTRACT_MARTS:
+    for name in public_marts():
         exists = conn.execute("SELECT to_regclass(%s)", (f"marts.{name}",)).fetchone()[0]
         if exists:
             marts[name] = conn.execute(

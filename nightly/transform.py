@@ -12,14 +12,6 @@ from urllib.parse import unquote, urlsplit
 from ground.settings import get_settings
 from ground.warehouse import warehouse_url
 
-# The marts BI tools and the reports rely on (the summary counts their rows; a night rebuilds any missing).
-CONTRACT_MARTS = ("project_status_by_year", "obstacles_by_year", "budget_by_year", "budget_by_agency_year",
-                  "budget_bill_coverage", "budget_obligation_schedule", "project_status", "dim_plan", "dim_project",
-                  "dim_capability_domain", "dim_strategy", "agency_scorecard", "budget_plan_vs_bill",
-                  "readiness_by_year", "readiness_summary_by_year", "submission_coverage", "dim_agency",
-                  "dim_fiscal_year")
-
-
 # dbt's documentation site as one self-contained page (target/static_index.html): the plain index.html
 # fetches manifest.json and catalog.json, which browsers refuse from file:// (it hangs in Chromium).
 DOCS_GENERATE = ("docs", "generate", "--static")
@@ -132,7 +124,9 @@ _NOT_PROJECT = {"target", "logs", "dbt_packages"}
 
 
 def _manifest_path() -> Path:
-    return get_settings().dbt_project_dir / "target" / "manifest.json"
+    from ground.manifest import manifest_path
+
+    return manifest_path()
 
 
 def project_fingerprint(manifest_path: Path | None = None) -> str:

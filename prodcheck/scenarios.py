@@ -142,16 +142,16 @@ class Operator:
             rows = wh.mart_rows(conn)
             problems = wh.ledger_problems(conn)
             loaded = wh.files_by_run(conn).get(r1, 0)
-        from nightly.transform import CONTRACT_MARTS
+        from ground.manifest import public_marts
 
-        empty = [m for m in CONTRACT_MARTS if not rows.get(m)]
+        empty = [m for m in public_marts() if not rows.get(m)]
         events = {e["uri"] for e in self.api.asset_events(NIGHTLY, r1) if e.get("source_task_id") == "publish_marts"}
         no_event = sorted(m for m in rows if not any(u.endswith(f"/marts/{m}") for u in events))
         self.record(Result(
             S_NIGHT,
             outcome == "success" and not empty and not no_event and not problems and loaded == copied,
             f"run {outcome}; {loaded}/{copied} files in the ledger; contract marts with rows "
-            f"{len(CONTRACT_MARTS) - len(empty)}/{len(CONTRACT_MARTS)}" + (f" (empty: {empty})" if empty else "")
+            f"{len(public_marts()) - len(empty)}/{len(public_marts())}" + (f" (empty: {empty})" if empty else "")
             + f"; Asset events for {len(events)} mart URIs" + (f", none for {no_event}" if no_event else "")
             + (f"; ledger: {problems[:3]}" if problems else ""), [(NIGHTLY, r1)]))
         self._record_shared(r1)

@@ -15,7 +15,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from nightly.transform import CONTRACT_MARTS, build_needed, ledger_mark, project_fingerprint, record_build
+from ground.manifest import public_marts
+from nightly.transform import build_needed, ledger_mark, project_fingerprint, record_build
 from tests.conftest import REPO
 
 MANIFEST = REPO / "dbt_project" / "target" / "manifest.json"
@@ -153,9 +154,9 @@ def test_build_needed_after_a_failed_dbt_run_or_with_a_mart_missing(tx):
         assert build_needed(tx, "night-2", fingerprint)[0]
 
     with tx.transaction(force_rollback=True):
-        tx.execute(f"ALTER TABLE marts.{CONTRACT_MARTS[0]} RENAME TO gone")  # noqa: S608 (a constant)
+        tx.execute(f"ALTER TABLE marts.{public_marts()[0]} RENAME TO gone")  # noqa: S608 (a constant)
         needed, reason = build_needed(tx, "night-2", fingerprint)
-        assert needed and f"relation(s) missing: marts.{CONTRACT_MARTS[0]}" in reason
+        assert needed and f"relation(s) missing: marts.{public_marts()[0]}" in reason
     assert not build_needed(tx, "night-2", fingerprint)[0]
 
 

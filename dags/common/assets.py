@@ -9,11 +9,12 @@ schema ``marts``, read from the manifest the DAGs are rendered from.
 
 from __future__ import annotations
 
-import json
 import os
 from urllib.parse import urlsplit
 
 from airflow.sdk import Asset
+
+from ground.manifest import mart_names
 
 DEFAULT_AUTHORITY = ("warehouse", 5432, "warehouse")
 
@@ -26,14 +27,6 @@ def warehouse_authority(url: str | None = None) -> tuple[str, int, str]:
     parts = urlsplit(url)
     database = parts.path.lstrip("/") or DEFAULT_AUTHORITY[2]
     return (parts.hostname or DEFAULT_AUTHORITY[0], parts.port or 5432, database)
-
-
-def mart_names() -> list[str]:
-    """The dbt models built into schema ``marts``, from the manifest."""
-    from common.dbt_group import manifest_path
-
-    nodes = json.loads(manifest_path().read_text())["nodes"].values()
-    return sorted(n["name"] for n in nodes if n["resource_type"] == "model" and n["schema"] == "marts")
 
 
 def mart_uri(name: str, url: str | None = None) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from ground.manifest import manifest, manifest_path
 from ground.settings import WAREHOUSE_CONN_ID, get_settings
 
 # dbt's profile settings besides the connection's host, port, user, password and database
@@ -70,16 +71,10 @@ def _skip_unselected(context: Any) -> None:
         raise AirflowSkipException("not reached by the night's new files: left as the last build made it")
 
 
-def manifest_path():
-    return get_settings().dbt_project_dir / "target" / "manifest.json"
-
-
 def cross_model_tests() -> list[str]:
     """Tests reading more than one model or seed (relationships, reconciliations). A per-model build
     cannot run them before every parent exists, so they run together after the group."""
-    import json
-
-    nodes = json.loads(manifest_path().read_text())["nodes"]
+    nodes = manifest()["nodes"]
     return sorted(node["name"] for node in nodes.values() if node["resource_type"] == "test"
                   and len({n for n in node["depends_on"]["nodes"] if not n.startswith("test.")}) > 1)
 
