@@ -33,7 +33,7 @@ def test_two_checkouts_each_start_their_own_warehouse_inside_the_checkout():
     checkouts = [Path(tempfile.mkdtemp(prefix=f"dgwh-checkout-{n}-")) for n in "ab"]
     try:
         for checkout in checkouts:
-            shutil.copytree(REPO / "ingest", checkout / "ingest", ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(REPO / "ground", checkout / "ground", ignore=shutil.ignore_patterns("__pycache__"))
         urls = [_warehouse(c, "url") for c in checkouts]
         assert urls[0] != urls[1]
         assert all((c / ".state" / "pgdata").is_dir() for c in checkouts), "state is not inside the checkout"
