@@ -155,24 +155,29 @@ def migrate(conn: psycopg.Connection) -> list[int]:
     return applied
 
 
+# Concurrent CREATE ... IF NOT EXISTS can still collide: every schema change runs under this lock.
+_SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtext('dgwh.schema'))"
+
+
 def ensure_ops(conn: psycopg.Connection) -> None:
     """The ops schema, migrated (the run lock and dbt's results table need only this, and take no lock on raw)."""
-    with conn.transaction():  # concurrent CREATE ... IF NOT EXISTS can still collide without the lock
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('dgwh.schema'))")
+    with conn.transaction():
+        conn.execute(_SCHEMA_LOCK)
         migrate(conn)
 
 
 def ensure_schema(conn: psycopg.Connection) -> None:
-    """The ops schema migrated, and raw's tables as the sources define them (the pipeline role owns them)."""
-    ensure_ops(conn)
+    """The ops schema migrated, and raw's tables as the sources define them (the pipeline role owns them), in one
+    transaction under the schema lock."""
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('dgwh.schema'))")
+        conn.execute(_SCHEMA_LOCK)
+        migrate(conn)
         for source in SOURCES.values():
-            cols = sql.SQL(", ").join(
-                sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t)) for n, t in raw_columns(source))
+            columns = raw_columns(source)
+            cols = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t)) for n, t in columns)
             conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}, loaded_at timestamptz NOT NULL DEFAULT now())")
                          .format(sql.Identifier("raw", source.name), cols))
-            for name, pg_type in raw_columns(source):  # columns added since the table was created
+            for name, pg_type in columns:  # columns added since the table was created
                 conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
                     sql.Identifier("raw", source.name), sql.Identifier(name), sql.SQL(pg_type)))
             conn.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (file_id)").format(

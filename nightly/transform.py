@@ -54,7 +54,7 @@ def build_manifest() -> Path:
                                  "--log-path", str(settings.state_dir / "dbt_logs"), "--quiet"])
     if not result.success:
         raise RuntimeError(f"dbt parse failed: {result.exception}")
-    return project / "target" / "manifest.json"
+    return _manifest_path()
 
 
 def _invoke(args: list[str]):
