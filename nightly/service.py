@@ -72,8 +72,10 @@ def decide(run_id: str, force: bool = False, node_key: str | None = "unique_id")
 
 def build(decision: dict, run_id: str, dbt_vars: dict | None = None) -> DbtOutcome:
     """``dbt build`` of what the decision selects, its results recorded under ``run_id`` (in Airflow: Cosmos's
-    tasks, then the cross-model tests)."""
+    tasks, then the cross-model tests). The reconcile tests (tag ``reconcile``) are not part of it: they run
+    once, after the build, in ``reconcile_marts``."""
     args = ["build"] + (["--select", *decision["select"]] if decision.get("select") else [])
+    args += ["--exclude", "tag:reconcile"]
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
     before = os.environ.get("DGWH_RUN_ID")
@@ -88,8 +90,9 @@ def build(decision: dict, run_id: str, dbt_vars: dict | None = None) -> DbtOutco
 
 
 def reconcile_marts(run_id: str) -> str:
-    """Marts agree with raw; raises with the disagreements."""
-    from expectations.reconcile import reconcile
+    """Marts agree with staging, the ledger with raw (``nightly.reconcile``: ``dbt test --select tag:reconcile``);
+    raises with the disagreements."""
+    from nightly.reconcile import reconcile
 
     with connect(autocommit=True) as conn:
         result = reconcile(conn, run_id)

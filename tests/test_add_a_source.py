@@ -126,20 +126,24 @@ ROWS = [  # Thai headers as an officer writes them; the last row's score cannot 
 ]
 NIGHT = f"""
 import json
-from expectations.reconcile import check_file_ledger
 from ground.warehouse import connect
 from nightly import service
+from nightly.reconcile import check_file_ledger
 
 outcomes = service.load("add-a-source")
 built = service.build({{"select": ["source:raw.{NAME}+"]}}, "add-a-source")
 with connect(autocommit=True) as conn:
     mart = conn.execute("SELECT assessment_year_be, agencies, mean_score::text, agencies_on_https "
                         "FROM marts.{NAME}_by_year").fetchall()
-    ledger = check_file_ledger(conn)
+    ledger = check_file_ledger(conn, "add-a-source")
+    # The ledger check counts the new raw table with no edit of dbt_project/tests/reconcile: a row lost is caught.
+    conn.execute("DELETE FROM raw.{NAME} WHERE ctid = (SELECT ctid FROM raw.{NAME} LIMIT 1)")
+    lost = check_file_ledger(conn, "add-a-source")
 print(json.dumps({{"outcomes": [[o.path, o.status, o.rows_in, o.rows_loaded, o.rows_rejected] for o in outcomes],
                   "built": built.success, "failures": built.failures, "mart": mart,
-                  "ledger_mismatches": ledger.mismatches}}))
-"""
+                  "ledger_mismatches": ledger.mismatches, "ledger_evaluated": ledger.evaluated,
+                  "lost_mismatches": lost.mismatches}}, default=str))
+"""  # noqa: S608 - a script's text, run in the copy; NAME is this module's constant
 
 
 def _copy_repository(to: Path) -> None:
@@ -198,7 +202,9 @@ def test_a_new_source_from_landing_to_a_mart_in_the_recipes_places():
 
     assert result["outcomes"] == [[f"{NAME}/2567/websites_2567.csv", "loaded", 4, 3, 1]]
     assert result["built"], result["failures"]
-    assert result["ledger_mismatches"] == []
+    assert result["ledger_mismatches"] == [] and result["ledger_evaluated"] == 1
+    assert [(m["path"], m["problem"], m["rows_loaded"], m["rows_in_raw"]) for m in result["lost_mismatches"]] == [
+        (f"{NAME}/2567/websites_2567.csv", "rows in raw differ from the ledger", 3, 2)]
     # The mart from the rows that loaded (the unreadable score's row was rejected), computed here from the file.
     good = [r for r in ROWS if r["คะแนนเว็บไซต์"] != "ดีมาก"]
     mean = sum(Decimal(r["คะแนนเว็บไซต์"]) for r in good) / len(good)

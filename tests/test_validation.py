@@ -2,8 +2,8 @@
 
 Every bad file must be quarantined with its own reason (ledger code and reason, the report and the
 officer's feedback beside the copy) while the good files load; Data Docs are built from the
-stored GX results; the post-dbt reconciliation passes on the sample warehouse and catches a
-tampered mart.
+stored GX results; the checks after dbt (nightly/reconcile.py, dbt_project/tests/reconcile/) pass on the
+sample warehouse, catch a tampered mart and name what differs.
 """
 
 from __future__ import annotations
@@ -12,17 +12,19 @@ import csv
 import json
 import re
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from expectations.docs import build_data_docs
 from expectations.gate import Gate, get_gate
-from expectations.reconcile import reconcile
 from ground.settings import Settings, get_settings
 from nightly.feedback import FILE_FIXES, file_problem
 from nightly.pipeline import batches, new_files, process_files
+from nightly.reconcile import ReconcileResult, reconcile
 from nightly.summary import build_summary, format_summary, night_outcome
 from tests.corpus import make_bad_files
 
@@ -274,49 +276,123 @@ def test_gate_is_built_once_per_process_and_rebuilt_when_the_registry_changes(tm
     assert get_gate(settings) is rebuilt
 
 
-def test_reconcile_passes_on_the_sample_warehouse(sample):
-    with psycopg.connect(sample.url()) as conn:  # one transaction, rolled back: the shared fixture stays as it was
+def _reconcile_on_sample(sample, run_id: str, tamper: tuple | None = None) -> tuple[ReconcileResult, list[tuple]]:
+    """``reconcile`` on the shared sample warehouse, which it leaves as it found it. dbt reads the warehouse on its
+    own connections, so a tampering ``(table, statement[, params])`` is committed, then undone from a copy of the
+    table; the checks are recorded in a transaction that is rolled back, and dbt's results filed under ``run_id``
+    deleted. Returns the result and the recorded rows (suite, success, evaluated, failed, details)."""
+    with sample.connect() as admin, psycopg.connect(sample.url()) as conn:
+        table = sql.Identifier(*tamper[0].split(".")) if tamper else None
+        if tamper:
+            admin.execute(sql.SQL("CREATE TEMP TABLE untampered AS SELECT * FROM {}").format(table))
+            admin.execute(tamper[1], *tamper[2:])
         try:
-            result = reconcile(conn, "test-reconcile")
+            result = reconcile(conn, run_id)
             recorded = conn.execute(
-                "SELECT suite, success, evaluated FROM ops.validation_runs WHERE run_id = 'test-reconcile' "
-                "ORDER BY suite").fetchall()
+                "SELECT suite, success, evaluated, failed, details FROM ops.validation_runs WHERE run_id = %s "
+                "ORDER BY suite", (run_id,)).fetchall()
         finally:
             conn.rollback()
+            if tamper:
+                with admin.transaction():
+                    admin.execute(sql.SQL("DELETE FROM {}").format(table))
+                    admin.execute(sql.SQL("INSERT INTO {} SELECT * FROM untampered").format(table))
+            admin.execute("DELETE FROM ops.dbt_results WHERE run_id = %s", (run_id,))
+    return result, recorded
+
+
+def test_reconcile_passes_on_the_sample_warehouse(sample):
+    result, recorded = _reconcile_on_sample(sample, "test-reconcile")
     assert result.success, result.summary()
     assert [c.name for c in result.checks] == ["reconcile.file_ledger", "reconcile.budget_by_year",
                                                "reconcile.project_status_by_year",
                                                "reconcile.readiness_summary_by_year"]
     assert all(c.evaluated > 0 for c in result.checks)
-    assert sorted((c.name, True, c.evaluated) for c in result.checks) == recorded
+    assert sorted((c.name, True, c.evaluated, 0, []) for c in result.checks) == recorded
+    with sample.connect() as conn:  # evaluated: the rows compared, here every row of the mart (the ledger)
+        assert [c.evaluated for c in result.checks] == [
+            conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(*c.mart.split(".")))).fetchone()[0]
+            for c in result.checks]
+
+
+def test_the_night_runs_each_reconcile_test_once_after_the_build(sample):
+    """The nightly ``dbt build`` leaves the reconcile tests out (``--exclude tag:reconcile``); ``reconcile_marts``
+    runs them, once each, filed under the night's run id."""
+    with sample.connect() as conn:
+        rows = conn.execute("SELECT invocation_id, unique_id FROM ops.dbt_results WHERE run_id = 'test-sample' "
+                            "AND resource_type = 'test'").fetchall()
+    tests = {uid: invocation for invocation, uid in rows}
+    reconciled = sorted(uid for uid in tests if uid.split(".")[2].startswith("reconcile_"))
+    assert [uid.split(".")[2] for uid in reconciled] == [
+        "reconcile_budget_by_year", "reconcile_file_ledger", "reconcile_project_status_by_year",
+        "reconcile_readiness_summary_by_year"]
+    assert len(rows) == len(tests), "a test ran twice in the night"
+    [invocation] = {tests[uid] for uid in reconciled}  # one dbt test, and nothing else in it
+    assert sorted(uid for uid, i in tests.items() if i == invocation) == reconciled
 
 
 @pytest.mark.parametrize("tamper, failing", [
-    ("UPDATE marts.budget_by_year SET amount_baht = amount_baht + 1 WHERE ctid = "
-     "(SELECT ctid FROM marts.budget_by_year WHERE source = 'integration_plan' LIMIT 1)", {"reconcile.budget_by_year"}),
-    ("UPDATE marts.project_status_by_year SET started = started + 1 WHERE ctid = "
-     "(SELECT ctid FROM marts.project_status_by_year LIMIT 1)", {"reconcile.project_status_by_year"}),
-    ("DELETE FROM marts.readiness_summary_by_year WHERE ctid = "
-     "(SELECT ctid FROM marts.readiness_summary_by_year LIMIT 1)", {"reconcile.readiness_summary_by_year"}),
-    ("DELETE FROM raw.integration_plan WHERE ctid = (SELECT ctid FROM raw.integration_plan "
-     "WHERE file_id = (SELECT max(file_id) FROM raw.integration_plan) LIMIT 1)",
+    (("marts.budget_by_year", "UPDATE marts.budget_by_year SET amount_baht = amount_baht + 1 WHERE ctid = "
+      "(SELECT ctid FROM marts.budget_by_year WHERE source = 'integration_plan' LIMIT 1)"),
+     {"reconcile.budget_by_year"}),
+    (("marts.project_status_by_year", "UPDATE marts.project_status_by_year SET started = started + 1 WHERE ctid = "
+      "(SELECT ctid FROM marts.project_status_by_year LIMIT 1)"), {"reconcile.project_status_by_year"}),
+    (("marts.readiness_summary_by_year", "DELETE FROM marts.readiness_summary_by_year WHERE ctid = "
+      "(SELECT ctid FROM marts.readiness_summary_by_year LIMIT 1)"), {"reconcile.readiness_summary_by_year"}),
+    (("raw.integration_plan", "DELETE FROM raw.integration_plan WHERE ctid = (SELECT ctid FROM raw.integration_plan "
+      "WHERE file_id = (SELECT max(file_id) FROM raw.integration_plan) LIMIT 1)"),
      {"reconcile.file_ledger", "reconcile.budget_by_year"}),
-])
+], ids=["budget_amount", "project_started", "readiness_row_deleted", "raw_row_deleted"])
 def test_reconcile_catches_a_tampered_mart(sample, tamper, failing):
-    with psycopg.connect(sample.url()) as conn:
-        try:
-            conn.execute(tamper)
-            result = reconcile(conn, "test-reconcile-tampered")
-            recorded = dict(conn.execute(
-                "SELECT suite, success FROM ops.validation_runs WHERE run_id = 'test-reconcile-tampered'").fetchall())
-        finally:
-            conn.rollback()  # the shared sample warehouse is never changed
+    result, recorded = _reconcile_on_sample(sample, "test-reconcile-tampered", tamper)
     assert not result.success
     assert {c.name for c in result.checks if not c.success} == failing
-    assert {k for k, ok in recorded.items() if not ok} == failing
+    assert {suite for suite, ok, *_ in recorded if not ok} == failing
     for check in result.checks:
         if not check.success:
             assert check.mismatches and len(check.mismatches) <= check.evaluated
+            assert all(m["problem"] != "the check could not run" for m in check.mismatches)
+
+
+def test_a_mismatch_names_its_key_and_both_figures(sample):
+    """A mismatch is one stored row: the mart's key, the problem and the mart's and the recomputed figures side by
+    side, kept in the check, recorded in ops.validation_runs, and stored by dbt where bi_reader cannot read it."""
+    with sample.connect() as conn:
+        year, plan, source, amount, lines, agencies = conn.execute(
+            "SELECT fiscal_year_be, budget_plan_code, source, amount_baht, line_items, agencies "
+            "FROM marts.budget_by_year WHERE source = 'budget_bill' ORDER BY 1, 2 LIMIT 1").fetchone()
+    result, recorded = _reconcile_on_sample(sample, "test-reconcile-detail", (
+        "marts.budget_by_year", "UPDATE marts.budget_by_year SET amount_baht = amount_baht + 1000.50 "
+        "WHERE fiscal_year_be = %s AND budget_plan_code = %s AND source = %s", (year, plan, source)))
+    check = next(c for c in result.checks if c.name == "reconcile.budget_by_year")
+    expected = {"fiscal_year_be": year, "budget_plan_code": plan, "source": source, "problem": "figures differ",
+                "mart_amount_baht": amount + Decimal("1000.50"), "raw_amount_baht": amount,
+                "mart_line_items": lines, "raw_line_items": lines, "mart_agencies": agencies, "raw_agencies": agencies}
+    assert (check.success, check.failed, check.mismatches) == (False, 1, [expected])
+    as_json = json.dumps(expected, ensure_ascii=False, default=str)
+    assert result.summary() == ("reconcile: 3 of 4 checks passed; "
+                                f"reconcile.budget_by_year: 1 mismatch(es), e.g. {as_json}")
+    stored = {suite: (ok, failed, details) for suite, ok, _, failed, details in recorded}["reconcile.budget_by_year"]
+    assert stored == (False, 1, [json.loads(as_json)])
+    with sample.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM reconcile.budget_by_year").fetchone()[0] == 1
+    with sample.connect("bi_reader") as bi, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        bi.execute("SELECT 1 FROM reconcile.budget_by_year")
+
+
+def test_a_check_that_cannot_run_fails_with_dbt_s_error(sample):
+    """A reconcile test that errors (here: its mart is missing) fails its check with dbt's error; it never passes."""
+    with sample.connect() as admin:
+        admin.execute("ALTER TABLE marts.readiness_summary_by_year RENAME TO readiness_summary_by_year_away")
+        try:
+            result, recorded = _reconcile_on_sample(sample, "test-reconcile-error")
+        finally:
+            admin.execute("ALTER TABLE marts.readiness_summary_by_year_away RENAME TO readiness_summary_by_year")
+    assert [c.name for c in result.checks if not c.success] == ["reconcile.readiness_summary_by_year"]
+    [mismatch] = result.checks[-1].mismatches
+    assert mismatch["problem"] == "the check could not run"
+    assert 'relation "marts.readiness_summary_by_year" does not exist' in mismatch["error"], mismatch
+    assert {suite for suite, ok, *_ in recorded if not ok} == {"reconcile.readiness_summary_by_year"}
 
 
 @pytest.mark.parametrize("note, garbled", [("ทำไม??? งบประมาณไม่พอ", False), ("??????? ????", True),
