@@ -70,12 +70,15 @@ def decide(run_id: str, force: bool = False, node_key: str | None = "unique_id")
             "nodes": selected_nodes(decision.select, node_key) if decision.select is not None and node_key else None}
 
 
-def build(decision: dict, run_id: str, dbt_vars: dict | None = None) -> DbtOutcome:
+def build(decision: dict, run_id: str, dbt_vars: dict | None = None, indirect_selection: str | None = None
+          ) -> DbtOutcome:
     """``dbt build`` of what the decision selects, its results recorded under ``run_id`` (in Airflow: Cosmos's
     tasks, then the cross-model tests). The reconcile tests (tag ``reconcile``) are not part of it: they run
     once, after the build, in ``reconcile_marts``."""
     args = ["build"] + (["--select", *decision["select"]] if decision.get("select") else [])
     args += ["--exclude", "tag:reconcile"]
+    if indirect_selection:  # "cautious": only the tests whose every parent is selected (Airflow's dbt.seeds)
+        args += ["--indirect-selection", indirect_selection]
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
     before = os.environ.get("DGWH_RUN_ID")

@@ -60,6 +60,9 @@ def make_warehouse() -> Iterator:
     yield factory
     for wh, root in made:
         wh.stop()
+        if os.environ.get("DGWH_TEST_KEEP"):  # look at a test's warehouse, Airflow home and logs afterwards
+            print(f"kept {root}")
+            continue
         shutil.rmtree(root, ignore_errors=True)
 
 

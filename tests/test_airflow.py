@@ -58,8 +58,8 @@ def test_dags_import_without_errors_and_load_nothing_heavy_at_parse_time(tmp_pat
 
 
 def test_nightly_dag_shape(tmp_path, monkeypatch):
-    """Idiom checks: Bangkok schedule, no catch-up, mapped loads, one Airflow task per dbt model and seed,
-    Assets for every contract mart."""
+    """Idiom checks: Bangkok schedule, no catch-up, mapped loads, one Airflow task per dbt model (the seeds
+    in one task before them), Assets for every contract mart."""
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
     monkeypatch.syspath_prepend(str(REPO / "dags"))
     from airflow.dag_processing.dagbag import DagBag
@@ -70,9 +70,14 @@ def test_nightly_dag_shape(tmp_path, monkeypatch):
     assert timetable["expression"] == "0 2 * * *" and timetable["timezone"] == "Asia/Bangkok"
     assert type(dag.get_task("load_files")).__name__.endswith("MappedOperator")
     manifest = json.loads((REPO / "dbt_project" / "target" / "manifest.json").read_text())
-    nodes = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] in ("model", "seed")}
-    dbt_tasks = {t.task_id.removeprefix("dbt.").rsplit("_", 2)[0] for t in dag.tasks if t.task_id.startswith("dbt.")}
-    assert nodes == dbt_tasks
+    models = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    model_tasks = {t.task_id.removeprefix("dbt.").removesuffix("_model_build") for t in dag.tasks
+                   if t.task_id.startswith("dbt.") and t.task_id != "dbt.seeds"}
+    assert models == model_tasks
+    seeds = dag.get_task("dbt.seeds")  # the seeds load together, before every model
+    assert seeds.upstream_task_ids == {"build_needed"}
+    assert all("dbt.seeds" in t.get_flat_relative_ids(upstream=True) for t in dag.tasks
+               if t.task_id.endswith("_model_build")), "a model task may run before the seeds"
     contract = ["project_status_by_year", "obstacles_by_year", "budget_by_year", "budget_by_agency_year",
                 "readiness_by_year", "readiness_summary_by_year", "submission_coverage", "dim_agency",
                 "dim_fiscal_year"]
@@ -373,9 +378,10 @@ def test_poison_in_flight_and_conflicting_files_beside_good_ones_and_the_next_ni
     reached = {"dbt.stg_integration_plan_model_build", "dbt.fct_budget_lines_model_build",
                "dbt.budget_by_year_model_build", "dbt.stg_file_ledger_model_build"}
     untouched = {"dbt.stg_readiness_model_build", "dbt.readiness_by_year_model_build",
-                 "dbt.project_status_by_year_model_build", "dbt.agencies_seed_build"}
+                 "dbt.project_status_by_year_model_build"}
     assert {t: states[t] for t in reached} == dict.fromkeys(reached, "success")
     assert {t: states[t] for t in untouched} == dict.fromkeys(untouched, "skipped")
+    assert states["dbt.seeds"] == "success"  # with nothing to build: a skip would skip the models after it
     with airflow_wh.connect() as conn:
         assert conn.execute("SELECT count(*) FROM raw.integration_plan WHERE project_code = 'DG66-E1'"
                             ).fetchone()[0] == 1

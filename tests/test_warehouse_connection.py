@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import REPO
 from tests.test_reliability import assert_no_password_in_state_files, passwords
 
-SEED_TASK = "dbt.plans_seed_build"
+MODEL_TASK = "dbt.dim_plan_model_build"  # a Cosmos task: reads two seeds, no other model
 # What must not reach the Airflow task: every other way credentials used to reach dbt or the pipeline.
 NOT_INHERITED = ("WAREHOUSE_URL", "AIRFLOW_CONN_DG_WAREHOUSE", "DBT_PG_HOST", "DBT_PG_PORT", "DBT_PG_USER",
                  "DBT_PG_PASSWORD", "DBT_PG_DBNAME")
@@ -39,8 +39,8 @@ def test_every_dbt_task_maps_its_profile_from_the_warehouse_connection(tmp_path,
     checked = 0
     for dag_id in ("dg_nightly", "dg_backfill"):
         for task in dags[dag_id].tasks:
-            if not task.task_id.startswith("dbt."):
-                continue
+            if not task.task_id.startswith("dbt.") or task.task_id == "dbt.seeds":
+                continue  # dbt.seeds is the pipeline's own Python task (next test: the same connection)
             config = task.profile_config
             assert config.profiles_yml_filepath is None, task.task_id
             assert (config.profile_name, config.target_name) == ("dg_warehouse", "warehouse")
@@ -57,7 +57,7 @@ def test_every_dbt_task_maps_its_profile_from_the_warehouse_connection(tmp_path,
     monkeypatch.setenv("AIRFLOW_CONN_DG_WAREHOUSE", json.dumps({
         "conn_type": "postgres", "host": "wh.example", "port": 6543, "login": "dg_pipeline",
         "password": password, "schema": "warehouse"}))
-    mapping = dags["dg_nightly"].get_task(SEED_TASK).profile_config.profile_mapping
+    mapping = dags["dg_nightly"].get_task(MODEL_TASK).profile_config.profile_mapping
     mapping._conn = None
     assert mapping.can_claim_connection()
     contents = mapping.get_profile_file_contents("dg_warehouse", "warehouse")
@@ -118,14 +118,14 @@ def conn_wh(make_warehouse):
     return wh
 
 
-def _task_test(wh, **env: str) -> subprocess.CompletedProcess:
-    """``airflow tasks test`` of one dbt seed through scripts/airflow.sh, which defines the connection; none of
+def _task_test(wh, task: str = MODEL_TASK, **env: str) -> subprocess.CompletedProcess:
+    """``airflow tasks test`` of one dbt task through scripts/airflow.sh, which defines the connection; none of
     the other ways credentials could reach dbt is in the environment."""
     base = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
     base.update({"AIRFLOW_HOME": str(wh.state / "airflow"), "DGWH_STATE_DIR": str(wh.state),
                  "LANDING_ZONE": str(wh.landing), "AIRFLOW__COSMOS__CACHE_DIR": str(wh.state / "cosmos"),
                  "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO", **env})
-    return subprocess.run([str(REPO / "scripts" / "airflow.sh"), "tasks", "test", "dg_nightly", SEED_TASK],
+    return subprocess.run([str(REPO / "scripts" / "airflow.sh"), "tasks", "test", "dg_nightly", task],
                           cwd=REPO, env=base, capture_output=True, text=True, timeout=1200)
 
 
@@ -133,14 +133,20 @@ def test_a_dbt_task_runs_with_credentials_from_the_connection_alone_and_no_passw
     wh = conn_wh
     with wh.connect() as conn:
         conn.execute("DROP TABLE IF EXISTS reference.plans")
+        conn.execute("DROP TABLE IF EXISTS marts.dim_plan")
+    seeds = _task_test(wh, "dbt.seeds")  # the seeds task (the pipeline's dbt runner), then a Cosmos model task
+    said = seeds.stdout + seeds.stderr
+    assert seeds.returncode == 0 and "seed(s) built" in said, said[-4000:]
     run = _task_test(wh)
-    output = run.stdout + run.stderr
+    output = seeds.stdout + seeds.stderr + run.stdout + run.stderr
     assert run.returncode == 0, output[-4000:]
     with wh.connect() as conn:
         assert conn.execute("SELECT count(*) FROM reference.plans").fetchone()[0] == 3
-        recorded = conn.execute("SELECT status FROM ops.dbt_results WHERE unique_id LIKE 'seed.%.plans' "
-                                "AND run_id <> 'manual' ORDER BY recorded_at DESC LIMIT 1").fetchone()
-    assert recorded == ("success",)
+        assert conn.execute("SELECT count(*) FROM marts.dim_plan").fetchone()[0] == 3
+        recorded = conn.execute("""SELECT DISTINCT ON (unique_id) unique_id, status FROM ops.dbt_results
+            WHERE (unique_id LIKE 'seed.%%.plans' OR unique_id LIKE 'model.%%.dim_plan') AND run_id <> 'manual'
+            ORDER BY unique_id, recorded_at DESC""").fetchall()
+    assert [status for _, status in recorded] == ["success", "success"], recorded
     # Cosmos's profile came from the connection: the server's address in it, the password an env_var().
     profiles = list((wh.state / "cosmos").rglob("profiles.yml"))
     assert profiles, "Cosmos wrote no profile"
@@ -168,10 +174,10 @@ def test_the_dbt_task_uses_the_connection_s_password_not_another_source(conn_wh)
     url = wh.url()
     bad = url.replace(url.split("//", 1)[1].split("@", 1)[0], f"dg_pipeline:{wrong}")
     with wh.connect() as conn:
-        conn.execute("DROP TABLE IF EXISTS reference.plans")
+        conn.execute("DROP TABLE IF EXISTS marts.dim_plan")
     run = _task_test(wh, AIRFLOW_CONN_DG_WAREHOUSE=bad)
     output = run.stdout + run.stderr  # `tasks test` exits 0 whatever the task did: the task's log says
     assert 'password authentication failed for user "dg_pipeline"' in output, output[-3000:]
     with wh.connect() as conn:
-        assert conn.execute("SELECT to_regclass('reference.plans')").fetchone()[0] is None
+        assert conn.execute("SELECT to_regclass('marts.dim_plan')").fetchone()[0] is None
     assert wrong not in output

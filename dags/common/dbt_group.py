@@ -1,9 +1,11 @@
-"""The dbt project as an Airflow task group: one task per model and seed (astronomer-cosmos).
+"""The dbt project as an Airflow task group: one task per model, one for the seeds (astronomer-cosmos).
 
 Rendered from the prebuilt ``dbt_project/target/manifest.json`` (``make manifest``), so parsing a DAG
 never runs dbt. Each task runs ``dbt build --select <node>`` in-process (dbtRunner): the model's own tests
-run with it (cautious indirect selection), and a failed model is retried on its own. Tests that span
-several models run in one task after the group (``cross_model_tests``).
+run with it (cautious indirect selection), and a failed model is retried on its own. The seeds (the
+registry and reference lists) load together in one task first (``dbt.seeds``): thirteen tasks of a few rows
+each cost a dbt start-up apiece. Tests that span several models run in one task after the group
+(``cross_model_tests``).
 
 Credentials come from the Airflow connection ``dg_warehouse`` (``ground.settings.WAREHOUSE_CONN_ID``) through
 Cosmos's ``PostgresUserPasswordProfileMapping``: Cosmos writes a profiles.yml with host, port, user and database
@@ -72,10 +74,12 @@ def _skip_unselected(context: Any) -> None:
 
 
 def cross_model_tests() -> list[str]:
-    """Tests reading more than one model or seed (relationships, reconciliations). A per-model build
-    cannot run them before every parent exists, so they run together after the group."""
+    """Tests reading more than one model or seed (relationships, cross-mart agreements). A per-model build
+    cannot run them before every parent exists, so they run together after the group. The reconcile tests
+    (tag ``reconcile``) are not among them: ``reconcile_marts`` runs them next."""
     nodes = manifest()["nodes"]
     return sorted(node["name"] for node in nodes.values() if node["resource_type"] == "test"
+                  and "reconcile" not in node["config"].get("tags", [])
                   and len({n for n in node["depends_on"]["nodes"] if not n.startswith("test.")}) > 1)
 
 
@@ -90,22 +94,64 @@ def dbt_task_group(group_id: str, dbt_vars: dict[str, Any] | None = None, full_r
     manifest = manifest_path()
     if not manifest.exists():
         raise FileNotFoundError(f"{manifest} is missing: run `make manifest` (dbt parse) before loading the DAGs")
-    return DbtTaskGroup(
+    group = DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(dbt_project_path=project, manifest_path=manifest, partial_parse=True),
         profile_config=profile_config(),
         execution_config=ExecutionConfig(execution_mode=ExecutionMode.LOCAL,
                                          invocation_mode=InvocationMode.DBT_RUNNER,
                                          test_indirect_selection=TestIndirectSelection.CAUTIOUS),
-        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD),
+        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD,
+                                   exclude=["resource_type:seed"]),
+        # --no-write-json: a task's manifest.json and run_results.json die with its temp copy of the project
+        # (results go to ops.dbt_results); writing and then re-reading them for OpenLineage, which has no
+        # transport here, was a second of each task's three.
         operator_args={"pre_execute": _warehouse_env, "install_deps": False, "emit_datasets": False,
-                       "full_refresh": full_refresh, "vars": dbt_vars or {}},
+                       "full_refresh": full_refresh, "vars": dbt_vars or {},
+                       "dbt_cmd_global_flags": ["--no-write-json"]},
         # A node runs when none upstream failed and one ran: an upstream node the night's files do not reach
         # skips itself (``_skip_unselected``); a group whose roots the short circuit skipped skips whole.
         default_args={"trigger_rule": "none_failed_min_one_success",
                       "retries": 2, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": 2.0,
                       "execution_timeout": timedelta(minutes=30), **({"pool": pool} if pool else {})},
     )
+    roots = list(group.get_roots())
+    with group:
+        seeds = _seeds_task(pool)(dbt_vars=dbt_vars or {})
+    seeds >> roots
+    return group
+
+
+def seed_nodes() -> list[str]:
+    """Every seed of the project by its dotted fqn (as the night's decision names nodes)."""
+    return sorted(".".join(n["fqn"]) for n in manifest()["nodes"].values() if n["resource_type"] == "seed")
+
+
+def _seeds_task(pool: str | None):
+    """``dbt build`` of the seeds (with their tests) in one task, before every model task. On a night whose
+    new files reach no seed it succeeds having built nothing: a skip would skip the models after it."""
+    from airflow.sdk import task
+
+    from common.failfast import fail_fast
+
+    @task(task_id="seeds", trigger_rule="none_failed_min_one_success", retries=2, retry_delay=timedelta(minutes=1),
+          retry_exponential_backoff=2.0, execution_timeout=timedelta(minutes=30), **({"pool": pool} if pool else {}))
+    @fail_fast
+    def seeds(dbt_vars: dict[str, Any], dag=None, dag_run=None, ti=None) -> str:
+        from nightly.service import build
+
+        decision = ti.xcom_pull(task_ids="build_needed", key="decision") if "build_needed" in dag.task_ids else None
+        nodes = (decision or {}).get("nodes")
+        wanted = [n for n in seed_nodes() if nodes is None or n in nodes]
+        if not wanted:
+            return "no seed reached by the night's new files"
+        # cautious: a relationships test from a model to a seed waits for the model (cross-model tests)
+        outcome = build({"select": [f"fqn:{n}" for n in wanted]}, dag_run.run_id, dbt_vars or None, "cautious")
+        if not outcome.success:
+            raise RuntimeError("dbt seeds failed: " + "; ".join(outcome.failures[:10]))
+        return f"{outcome.models} seed(s) built, {outcome.tests_passed} test(s) passed"
+
+    return seeds
 
 
 def run_cross_model_tests(run_id: str, names: list[str], dbt_vars: dict[str, Any] | None = None) -> dict:
