@@ -62,15 +62,20 @@ def _skip_unselected(context: Any) -> None:
     group's trigger rule lets a chosen node run when an upstream node was skipped so."""
     from airflow.sdk.exceptions import AirflowSkipException
 
-    decision = context["ti"].xcom_pull(task_ids="build_needed", key="decision") if "build_needed" in \
-        context["dag"].task_ids else None
-    nodes = (decision or {}).get("nodes")
+    nodes = _selected_nodes(context["ti"], context["dag"])
     if nodes is None:
         return
     select = context["task"].select  # Cosmos selects each node by its fqn: "fqn:dg_warehouse.staging.stg_x"
     select = select[0] if isinstance(select, list | tuple) else select
     if str(select).removeprefix("fqn:") not in nodes:
         raise AirflowSkipException("not reached by the night's new files: left as the last build made it")
+
+
+def _selected_nodes(ti: Any, dag: Any) -> list[str] | None:
+    """The nodes the night's ``build_needed`` chose to build (dotted fqns), or None: build them all (no
+    decision, e.g. in dg_backfill or ``airflow tasks test``, or a full build)."""
+    decision = ti.xcom_pull(task_ids="build_needed", key="decision") if "build_needed" in dag.task_ids else None
+    return (decision or {}).get("nodes")
 
 
 def cross_model_tests() -> list[str]:
@@ -140,8 +145,7 @@ def _seeds_task(pool: str | None):
     def seeds(dbt_vars: dict[str, Any], dag=None, dag_run=None, ti=None) -> str:
         from nightly.service import build
 
-        decision = ti.xcom_pull(task_ids="build_needed", key="decision") if "build_needed" in dag.task_ids else None
-        nodes = (decision or {}).get("nodes")
+        nodes = _selected_nodes(ti, dag)
         wanted = [n for n in seed_nodes() if nodes is None or n in nodes]
         if not wanted:
             return "no seed reached by the night's new files"
