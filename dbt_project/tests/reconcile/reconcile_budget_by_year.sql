@@ -60,43 +60,10 @@ recomputed as (
 mart as (
     select fiscal_year_be, budget_plan_code, source, amount_baht, line_items, agencies
     from {{ ref('budget_by_year') }}
-),
-
-compared as (
-    select
-        coalesce(m.fiscal_year_be, r.fiscal_year_be) as fiscal_year_be,
-        coalesce(m.budget_plan_code, r.budget_plan_code) as budget_plan_code,
-        coalesce(m.source, r.source) as source,
-        m.fiscal_year_be is not null as in_mart,
-        r.fiscal_year_be is not null as in_raw,
-        m.amount_baht as mart_amount_baht,
-        r.amount_baht as raw_amount_baht,
-        m.line_items as mart_line_items,
-        r.line_items as raw_line_items,
-        m.agencies as mart_agencies,
-        r.agencies as raw_agencies
-    from mart as m
-    full outer join recomputed as r
-        on r.fiscal_year_be = m.fiscal_year_be and r.budget_plan_code = m.budget_plan_code and r.source = m.source
 )
 
-select
-    fiscal_year_be,
-    budget_plan_code,
-    source,
-    case
-        when not in_raw then 'row only in the mart'
-        when not in_mart then 'row missing from the mart'
-        else 'figures differ'
-    end as problem,
-    mart_amount_baht,
-    raw_amount_baht,
-    mart_line_items,
-    raw_line_items,
-    mart_agencies,
-    raw_agencies
-from compared
-where not (in_mart and in_raw)
-    or mart_amount_baht is distinct from raw_amount_baht
-    or mart_line_items is distinct from raw_line_items
-    or mart_agencies is distinct from raw_agencies
+{{ compare_with_mart(
+    'mart', 'recomputed',
+    keys=['fiscal_year_be', 'budget_plan_code', 'source'],
+    figures=['amount_baht', 'line_items', 'agencies']
+) }}

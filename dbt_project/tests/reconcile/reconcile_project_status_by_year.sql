@@ -41,49 +41,10 @@ recomputed as (
 mart as (
     select plan_code, reporting_fy_be, planned_start_fy_be, projects_planned, started, started_early, not_started
     from {{ ref('project_status_by_year') }}
-),
-
-compared as (
-    select
-        coalesce(m.plan_code, r.plan_code) as plan_code,
-        coalesce(m.reporting_fy_be, r.reporting_fy_be) as reporting_fy_be,
-        coalesce(m.planned_start_fy_be, r.planned_start_fy_be) as planned_start_fy_be,
-        m.plan_code is not null as in_mart,
-        r.plan_code is not null as in_raw,
-        m.projects_planned as mart_projects_planned,
-        r.projects_planned as raw_projects_planned,
-        m.started as mart_started,
-        r.started as raw_started,
-        m.started_early as mart_started_early,
-        r.started_early as raw_started_early,
-        m.not_started as mart_not_started,
-        r.not_started as raw_not_started
-    from mart as m
-    full outer join recomputed as r
-        on r.plan_code = m.plan_code and r.reporting_fy_be = m.reporting_fy_be
-        and r.planned_start_fy_be = m.planned_start_fy_be
 )
 
-select
-    plan_code,
-    reporting_fy_be,
-    planned_start_fy_be,
-    case
-        when not in_raw then 'row only in the mart'
-        when not in_mart then 'row missing from the mart'
-        else 'figures differ'
-    end as problem,
-    mart_projects_planned,
-    raw_projects_planned,
-    mart_started,
-    raw_started,
-    mart_started_early,
-    raw_started_early,
-    mart_not_started,
-    raw_not_started
-from compared
-where not (in_mart and in_raw)
-    or mart_projects_planned is distinct from raw_projects_planned
-    or mart_started is distinct from raw_started
-    or mart_started_early is distinct from raw_started_early
-    or mart_not_started is distinct from raw_not_started
+{{ compare_with_mart(
+    'mart', 'recomputed',
+    keys=['plan_code', 'reporting_fy_be', 'planned_start_fy_be'],
+    figures=['projects_planned', 'started', 'started_early', 'not_started']
+) }}
