@@ -41,12 +41,16 @@ def _warehouse_env(context: Any) -> None:
     """pre_execute hook: skip a node the night's new files do not reach (``build_needed``'s ``nodes``), else
     the embedded warehouse started if it is down (never after ``make stop``: the task fails at once), and the
     run id dbt records in ops.dbt_results."""
+    import gc
     import os
 
     from common.failfast import no_retry
     from ground.warehouse import warehouse_url
 
     _skip_unselected(context)
+    # Cosmos runs a full gc.collect() after each dbt command (astronomer-cosmos#2334). What is alive when the
+    # task starts (Airflow, dbt, the DAG; in `dags test` every task before) lives on: leave it out of that.
+    gc.freeze()
     try:
         warehouse_url()
     except Exception as exc:  # make stop: fail the model's task at once instead of retrying it
@@ -113,7 +117,7 @@ def dbt_task_group(group_id: str, dbt_vars: dict[str, Any] | None = None, full_r
         # transport here, was a second of each task's three.
         operator_args={"pre_execute": _warehouse_env, "install_deps": False, "emit_datasets": False,
                        "full_refresh": full_refresh, "vars": dbt_vars or {},
-                       "dbt_cmd_global_flags": ["--no-write-json"]},
+                       "dbt_cmd_global_flags": ["--no-write-json", "--log-level-file", "none"]},
         # A node runs when none upstream failed and one ran: an upstream node the night's files do not reach
         # skips itself (``_skip_unselected``); a group whose roots the short circuit skipped skips whole.
         default_args={"trigger_rule": "none_failed_min_one_success",
