@@ -104,9 +104,9 @@ def sample(sample_warehouse) -> Warehouse:
 
 # The fast lane (`make test-fast`): everything but what runs Airflow, a dbt build or the sample
 # warehouse. A test is slow when its module runs Airflow or dbt, or it uses a fixture that builds.
-SLOW_MODULES = {"test_airflow", "test_bench_smoke", "test_checkouts_side_by_side", "test_dbt_incremental",
-                "test_dbt_docs", "test_reliability", "test_budget_plan_names", "test_nothing_lost", "test_bi",
-                "test_warehouse_connection"}
+SLOW_MODULES = {"test_airflow", "test_airflow_backfill", "test_bench_smoke", "test_checkouts_side_by_side",
+                "test_dbt_incremental", "test_dbt_docs", "test_reliability", "test_budget_plan_names",
+                "test_nothing_lost", "test_bi", "test_warehouse_connection"}
 SLOW_FIXTURES = {"sample_warehouse", "real_bill", "documents_warehouse"}
 
 
@@ -115,10 +115,10 @@ SLOW_FIXTURES = {"sample_warehouse", "real_bill", "documents_warehouse"}
 # sample warehouse are one group (with DGWH_TEST_BI=1 it holds the Superset check too). The longest groups go
 # first, so the workers finish at about the same time; the Makefile passes --no-loadscope-reorder, without
 # which xdist orders groups by their number of tests instead (and the Airflow module, with few tests and
-# the longest run, started late). xdist hands each worker two groups at the start: the first worker gets
-# the 1st and 3rd, the second the 2nd and 4th.
-LONGEST_FIRST = ("test_airflow", "sample", "test_nothing_lost", "test_operations", "test_dbt_incremental",
-                 "test_bench_smoke", "test_reliability")
+# the longest run, started late). The Airflow backfill is a module of its own for the same reason: after the
+# Airflow module's four nights on one worker it made that worker the last to finish.
+LONGEST_FIRST = ("test_airflow", "sample", "test_airflow_backfill", "test_nothing_lost", "test_dbt_incremental",
+                 "test_operations", "test_bench_smoke", "test_warehouse_connection", "test_reliability")
 
 
 def _module(item) -> str:

@@ -1,7 +1,7 @@
 """Real Airflow: DAG files import fast and cleanly, the nightly DAG runs end to end with one task per dbt
 model (beside good files: two poison workbooks, a file still being written and two agencies claiming one
-project code, issue 20), a second run waits for the first's lock, a two-year backfill leaves the marts of
-the full run, a night with nothing new skips dbt, and the next night loads the in-flight file once."""
+project code, issue 20), a second run waits for the first's lock, a night with nothing new skips dbt, and
+the next night loads the in-flight file once. (The two-year backfill through Airflow: test_airflow_backfill.)"""
 
 from __future__ import annotations
 
@@ -198,26 +198,6 @@ def test_second_run_waits_for_the_lock_then_gives_up_clearly(airflow_wh):
     assert held_by == ("other-run",)
     assert after == before
     shutil.rmtree(extra)
-
-
-def test_a_two_year_backfill_gives_the_full_runs_marts_and_rebuilds_only_its_years(airflow_wh):
-    """``make backfill`` through Airflow. (Running the same range again rebuilds the same partitions to the same
-    rows: tests/test_dbt_incremental.py, at dbt's level, where it costs seconds instead of minutes.)"""
-    with airflow_wh.connect() as conn:
-        full = _marts_fingerprint(conn)
-        built = dict(conn.execute("SELECT survey_year_be, min(dbt_invocation_id) FROM marts.fct_readiness_responses "
-                                  "GROUP BY 1").fetchall())
-    assert set(built) == {2562, 2563, 2564, 2565}
-    run = subprocess.run(["make", "-s", "backfill", "FROM=2563", "TO=2564"], cwd=REPO, capture_output=True,
-                         text=True, timeout=1200, env={**os.environ, "AIRFLOW_HOME": str(airflow_wh.state / "airflow")})
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
-    assert "backfill FY 2563-2564: ok" in run.stdout
-    with airflow_wh.connect() as conn:
-        assert _marts_fingerprint(conn) == full, "the backfill changed the marts"
-        rebuilt = dict(conn.execute("SELECT survey_year_be, min(dbt_invocation_id) "
-                                    "FROM marts.fct_readiness_responses GROUP BY 1").fetchall())
-    assert rebuilt[2562] == built[2562] and rebuilt[2565] == built[2565], "years outside the range were rebuilt"
-    assert rebuilt[2563] != built[2563] and rebuilt[2564] != built[2564], "the range was not rebuilt"
 
 
 class _LateProxy:

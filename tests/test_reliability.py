@@ -3,7 +3,8 @@
 The tests run in file order on one warehouse: a warehouse down at start, unreadable landing entries, two
 loaders racing on the same files, a corrupt resubmission, dbt failing in the middle of a build, the
 pipeline role's privileges and, last, a scan of everything the pipeline wrote for its passwords.
-Killed mid-load: tests/test_ingest_faults.py; two runs at once and backfill twice: tests/test_airflow.py.
+Killed mid-load: tests/test_ingest_faults.py; two runs at once: tests/test_airflow.py; a backfill through Airflow:
+tests/test_airflow_backfill.py.
 """
 
 from __future__ import annotations
