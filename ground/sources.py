@@ -99,6 +99,9 @@ class Source:
     title_en: str = ""
     template: bool = True  # whether agency officers get a fill-in template
     third_party: bool = False  # extracted by others (not sent by an agency): feedback goes to the data team
+    # stg_<name> (.sql and .yml) generated from this definition by `dgwh templates` (reporting/staging_models.py):
+    # for a source whose staging is its columns as loaded; False: a hand-written staging model.
+    generated_staging: bool = False
 
     @property
     def required(self) -> list[str]:

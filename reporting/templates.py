@@ -1,4 +1,5 @@
-"""Generate ``docs/sources.md`` and the fill-in templates under ``templates/`` from ``ground/sources.py``.
+"""Generate ``docs/sources.md``, the fill-in templates under ``templates/`` and the generated staging models
+(``reporting/staging_models.py``) from ``ground/sources.py``.
 
 ``python -m reporting.templates`` rewrites what changed; ``--check`` only lists stale files (exit 1).
 CSV templates are UTF-8 with a BOM (Excel then shows Thai correctly) and carry the Thai header row
@@ -25,6 +26,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ground.settings import REPO_ROOT
 from ground.sources import SOURCES, Column, Source, is_thai
+from reporting import staging_models
 
 DOC_PATH = Path("docs") / "sources.md"
 TEMPLATE_DIR = Path("templates")
@@ -272,7 +274,7 @@ def outputs() -> dict[Path, bytes]:
         if source.template:
             files[TEMPLATE_DIR / f"{source.name}.csv"] = render_csv(source)
             files[TEMPLATE_DIR / f"{source.name}.xlsx"] = render_xlsx(source)
-    return files
+    return files | staging_models.outputs()
 
 
 def _same(path: Path, data: bytes) -> bool:

@@ -170,3 +170,31 @@ def test_xlsx_notes_sheet_is_not_read_as_data(filled):
     path = filled.landing / "readiness" / "from_template" / "readiness_filled.xlsx"
     parsed = parse_file(path, SOURCES["readiness"])
     assert parsed.sheets == [templates.DATA_SHEET] and parsed.rows_in == 1
+
+
+def test_a_generated_staging_model_follows_its_definition():
+    """A source whose staging is generated: its columns as loaded (the agency key only when rows name an agency),
+    the raw table declared, every column described, required ones not null; the programme's four sources keep
+    their hand-written models (nothing generated for them)."""
+    from dataclasses import replace
+
+    import yaml
+
+    from ground.sources import Column
+    from reporting import staging_models
+
+    assert staging_models.outputs() == {}
+    plain = replace(SOURCES["readiness"], name="site_checks", generated_staging=True, agency_column="agency_name",
+                    columns=(Column("check_year_be", "year", ("ปี",), True, "year checked"),
+                             Column("site_url", "text", ("เว็บไซต์",), False, "the site")))
+    sql_text = staging_models.render_sql(plain)
+    assert "name_key" not in sql_text and "from {{ source('raw', 'site_checks') }}" in sql_text
+    doc = yaml.safe_load(staging_models.render_yml(plain))
+    assert doc["sources"][0]["tables"][0]["name"] == "site_checks"
+    (model,) = doc["models"]
+    described = {c["name"]: c for c in model["columns"]}
+    assert list(described) == ["file_id", "source_sheet", "source_row", "check_year_be", "site_url"]
+    assert described["check_year_be"]["data_tests"] == ["not_null"] and "data_tests" not in described["site_url"]
+    named = replace(plain, columns=(*plain.columns, Column("agency_name", "text", ("หน่วยงาน",), True, "agency")))
+    assert "{{ name_key('agency_name') }} as agency_key" in staging_models.render_sql(named)
+    assert yaml.safe_load(staging_models.render_yml(named))["models"][0]["columns"][-1]["name"] == "agency_key"
