@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "withdraw": ("nightly.withdraw", "withdraw a loaded file (FILE, REASON in the environment)"),
     "lock": ("nightly.runlock", "unlock: release a run lock whose holder is gone (FORCE=1 while it runs)"),
     "pools": ("nightly.pools", "create or resize the Airflow pool of warehouse tasks"),
-    "templates": ("reporting.templates", "regenerate docs/sources.md and the agencies' templates (--check)"),
+    "templates": ("reporting.templates", "regenerate docs/sources.md, templates, generated staging models (--check)"),
     "docs": ("reporting.serve", "serve the report, GX Data Docs and dbt docs read-only"),
     "bi": ("bi.local", "start | stop | url: Superset on the marts as bi_reader"),
     "bench": ("bench.run", "run the benchmarks"),

@@ -1,8 +1,9 @@
 """The four landing-zone sources and their canonical columns.
 
 Each column lists the header spellings accepted for it (Thai first, English aliases after); the
-matching ignores case, spaces, punctuation and units in brackets. ``docs/sources.md`` and the
-templates under ``templates/`` are generated from these specs, so this is the one place to change.
+matching ignores case, spaces, punctuation and units in brackets. ``docs/sources.md``, the
+templates under ``templates/`` and the staging model of a source with ``generated_staging`` are generated
+from these specs (``dgwh templates``), so this is the one place to change.
 """
 
 from __future__ import annotations

@@ -285,30 +285,45 @@ def _same(path: Path, data: bytes) -> bool:
     return path.read_bytes() == data
 
 
+def _refuse_hand_written(root: Path) -> None:
+    if written := staging_models.hand_written(root):
+        raise ValueError(f"{', '.join(map(str, written))}: written by hand, not generated; turn generated_staging "
+                         "off for its source or delete the file to have it generated")
+
+
 def stale(root: Path = REPO_ROOT) -> list[Path]:
-    """Generated files missing or different under ``root``."""
-    return [rel for rel, data in outputs().items() if not _same(root / rel, data)]
+    """Generated files missing, different or (staging models) no longer wanted under ``root``."""
+    _refuse_hand_written(root)
+    return [rel for rel, data in outputs().items() if not _same(root / rel, data)] + staging_models.orphans(root)
 
 
 def write(root: Path = REPO_ROOT) -> list[Path]:
-    """Write the files that changed; returns them."""
+    """Write the files that changed and remove generated staging models no source asks for; returns them."""
+    _refuse_hand_written(root)
     changed = []
     for rel, data in outputs().items():
         if not _same(root / rel, data):
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             (root / rel).write_bytes(data)
             changed.append(rel)
+    for rel in staging_models.orphans(root):
+        (root / rel).unlink()
+        changed.append(rel)
     return changed
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["--check"]:
-        out = stale()
-        for rel in out:
-            print(f"stale: {rel} (run dgwh templates)")
-        return 1 if out else 0
-    for rel in write():
-        print(f"wrote {rel}")
+    try:
+        if argv[:1] == ["--check"]:
+            out = stale()
+            for rel in out:
+                print(f"stale: {rel} (run dgwh templates)")
+            return 1 if out else 0
+        for rel in write():
+            print(f"{'removed' if not (REPO_ROOT / rel).exists() else 'wrote'} {rel}")
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

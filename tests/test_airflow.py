@@ -78,6 +78,9 @@ def test_nightly_dag_shape(tmp_path, monkeypatch):
     assert seeds.upstream_task_ids == {"build_needed"}
     assert all("dbt.seeds" in t.get_flat_relative_ids(upstream=True) for t in dag.tasks
                if t.task_id.endswith("_model_build")), "a model task may run before the seeds"
+    hooks = {(t._pre_execute_hook.__name__, t._post_execute_hook.__name__) for t in dag.tasks
+             if t.task_id.endswith("_model_build")}
+    assert hooks == {("_warehouse_env", "_thaw")}, "what a model task freezes at its start it thaws at its end"
     contract = ["project_status_by_year", "obstacles_by_year", "budget_by_year", "budget_by_agency_year",
                 "readiness_by_year", "readiness_summary_by_year", "submission_coverage", "dim_agency",
                 "dim_fiscal_year"]

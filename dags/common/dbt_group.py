@@ -49,7 +49,8 @@ def _warehouse_env(context: Any) -> None:
 
     _skip_unselected(context)
     # Cosmos runs a full gc.collect() after each dbt command (astronomer-cosmos#2334). What is alive when the
-    # task starts (Airflow, dbt, the DAG; in `dags test` every task before) lives on: leave it out of that.
+    # task starts (Airflow, dbt, the DAG; in `dags test` every task before) lives on: leave it out of that
+    # collection, until the task is done (_thaw).
     gc.freeze()
     try:
         warehouse_url()
@@ -59,6 +60,15 @@ def _warehouse_env(context: Any) -> None:
             raise
         raise instead from exc
     os.environ["DGWH_RUN_ID"] = str(context["run_id"])
+
+
+def _thaw(context: Any, result: Any = None) -> None:
+    """post_execute hook: what _warehouse_env froze is collectable again (in `dags test` one process runs every
+    task, so cyclic garbage frozen at a task's start would otherwise stay for the whole run). A failed task
+    skips this; its process ends with the task under a scheduler, and a `dags test` run at the run's end."""
+    import gc
+
+    gc.unfreeze()
 
 
 def _skip_unselected(context: Any) -> None:
@@ -115,8 +125,8 @@ def dbt_task_group(group_id: str, dbt_vars: dict[str, Any] | None = None, full_r
         # --no-write-json: a task's manifest.json and run_results.json die with its temp copy of the project
         # (results go to ops.dbt_results); writing and then re-reading them for OpenLineage, which has no
         # transport here, was a second of each task's three.
-        operator_args={"pre_execute": _warehouse_env, "install_deps": False, "emit_datasets": False,
-                       "full_refresh": full_refresh, "vars": dbt_vars or {},
+        operator_args={"pre_execute": _warehouse_env, "post_execute": _thaw, "install_deps": False,
+                       "emit_datasets": False, "full_refresh": full_refresh, "vars": dbt_vars or {},
                        "dbt_cmd_global_flags": ["--no-write-json", "--log-level-file", "none"]},
         # A node runs when none upstream failed and one ran: an upstream node the night's files do not reach
         # skips itself (``_skip_unselected``); a group whose roots the short circuit skipped skips whole.
