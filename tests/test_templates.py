@@ -199,6 +199,11 @@ def test_a_generated_staging_model_follows_its_definition():
     named = replace(plain, columns=(*plain.columns, Column("agency_name", "text", ("หน่วยงาน",), True, "agency")))
     assert "{{ name_key('agency_name') }} as agency_key" in staging_models.render_sql(named)
     assert yaml.safe_load(staging_models.render_yml(named))["models"][0]["columns"][-1]["name"] == "agency_key"
+    from sqlfluff.core import FluffConfig, Linter  # the project's SQL lint (.sqlfluff), as make test runs it
+
+    linted = Linter(config=FluffConfig.from_path(str(REPO / "dbt_project" / "models" / "staging"))).lint_string(
+        staging_models.render_sql(named), fname="dbt_project/models/staging/stg_site_checks.sql")
+    assert linted.get_violations() == []
     extra = replace(plain, extra_raw=(("checked_by", "text"),))
     assert "    checked_by" in staging_models.render_sql(extra).splitlines()  # every raw column, extra ones too
     for bad in ("Site URL", "file_id"):
