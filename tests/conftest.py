@@ -78,21 +78,27 @@ def sample_files() -> Iterator[Path]:
     shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def sample_warehouse(make_warehouse) -> Warehouse:
-    """The full sample landing zone through one night of the nightly service (``nightly.service.run_night``:
-    load, build, reconcile, record), without the HTML report and Data Docs."""
+def service_night(run_id: str):
+    """One night of the nightly service (``nightly.service.run_night``: load, build, reconcile, record) on the
+    warehouse in use, without the HTML report and Data Docs; it must succeed."""
     from expectations.gate import Gate
     from ground.registry import alias_keys
     from nightly.service import run_night
+
+    night = run_night(run_id, gate=Gate(list(alias_keys())), docs=False)
+    assert night.success and night.dbt.success, (night.summary, night.dbt)
+    return night
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(make_warehouse) -> Warehouse:
+    """The full sample landing zone through one night of the nightly service (``service_night``)."""
     from sampledata.generate import generate
 
     wh = make_warehouse("sample")
     wh.use()
     generate(wh.landing, REPO / "dbt_project" / "seeds", SHARED if SHARED.exists() else None)
-    night = run_night("test-sample", gate=Gate(list(alias_keys())), docs=False)
-    wh.outcomes = night.files
-    assert night.success and night.dbt.success, (night.summary, night.dbt)
+    wh.outcomes = service_night("test-sample").files
     return wh
 
 

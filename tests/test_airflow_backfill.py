@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, service_night
 from tests.test_airflow import _marts_fingerprint
 
 YEARS = "SELECT survey_year_be, min(dbt_invocation_id) FROM marts.fct_readiness_responses GROUP BY 1"
@@ -24,17 +24,12 @@ YEARS = "SELECT survey_year_be, min(dbt_invocation_id) FROM marts.fct_readiness_
 @pytest.fixture(scope="module")
 def full_run(make_warehouse, sample_files: Path):
     """Four survey years and a year of each budget source, loaded and built by one night of the service."""
-    from expectations.gate import Gate
-    from ground.registry import alias_keys
-    from nightly.service import run_night
-
     wh = make_warehouse("backfill")
     wh.use()
     for rel in ("readiness/2562", "readiness/2563", "readiness/2564", "readiness/2565", "integration_plan/2564",
                 "integration_plan/2565", "budget_bill/2564", "project_reports/2563"):
         shutil.copytree(sample_files / rel, wh.landing / rel)
-    night = run_night("test-full-run", gate=Gate(list(alias_keys())), docs=False)
-    assert night.success and night.dbt.success, (night.summary, night.dbt)
+    service_night("test-full-run")
     return wh
 
 
