@@ -60,7 +60,7 @@ def build_data_docs(settings: Settings | None = None, run_id: str | None = None)
     """
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-    from expectations.suites import build_suite
+    from expectations.suites import suite_name
 
     settings = settings or get_settings()
     context = docs_context(settings)
@@ -69,6 +69,6 @@ def build_data_docs(settings: Settings | None = None, run_id: str | None = None)
         prefix = f"{run_id}:"  # every run_name(run_id, ...) starts so
         identifiers = [k for k in context.validation_results_store.list_keys()
                        if str(k.run_id.run_name or "").startswith(prefix)]
-        identifiers += [ExpectationSuiteIdentifier(name=build_suite(n).name) for n in SOURCES]
+        identifiers += [ExpectationSuiteIdentifier(name=suite_name(n)) for n in SOURCES]
     context.build_data_docs(site_names=[SITE], resource_identifiers=identifiers)
     return data_docs_index(settings)

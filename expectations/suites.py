@@ -159,9 +159,13 @@ def checks(source: Source) -> list[tuple[str, str, str, str]]:
     return out
 
 
+def suite_name(source_name: str) -> str:
+    return f"{source_name}_suite"
+
+
 def build_suite(source_name: str) -> gx.ExpectationSuite:
+    """The source's suite, detached from any store. Its expectations are given to the constructor:
+    ``add_expectation`` looks the suite's name up in the active context's store and, once a suite of that name
+    is saved there (every night's Data Docs context), writes each expectation back to it, one at a time."""
     source = SOURCES[source_name]
-    suite = gx.ExpectationSuite(name=f"{source_name}_suite")
-    for expectation in (*_common(source), *_specific(source)):
-        suite.add_expectation(expectation)
-    return suite
+    return gx.ExpectationSuite(name=suite_name(source_name), expectations=[*_common(source), *_specific(source)])
