@@ -22,7 +22,6 @@ from ground.schema import raw_columns
 from ground.sources import SOURCES, Source
 
 STAGING_DIR = Path("dbt_project") / "models" / "staging"
-ROW_IDENTITY = ["file_id", "coalesce(source_sheet, '')", "source_row"]
 LINEAGE_DOCS = {"file_id": "The file the row came from (ops.file_ledger).",
                 "source_sheet": "The sheet of a workbook the row came from (none for CSV).",
                 "source_row": "The row's number in its file or sheet."}
@@ -94,8 +93,7 @@ def render_yml(source: Source) -> str:
             "name": f"stg_{source.name}",
             "description": f"{title}: rows as loaded, typed" + (", with the agency match key." if _has_agency(source)
                                                                else "."),
-            "data_tests": [{"unique_combination_of_columns": {
-                "arguments": {"combination_of_columns": ROW_IDENTITY}}}],
+            "data_tests": ["unique_row_in_file"],  # tests/generic/unique_row_in_file.sql
             "columns": columns,
         }],
     }
