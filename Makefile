@@ -46,7 +46,8 @@ help:
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@echo "installing pinned dependencies into .venv (two or three minutes)..."
-	@$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -r requirements.lock
+	@# --no-deps: the lock pins the whole environment (pip freeze of it), so there is nothing to resolve.
+	@$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-compile -r requirements.lock
 	@$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@# Bytecode on every core (pip compiles on one; a third of its time). Like pip, skip what does not compile
 	@# (Python 2 files some packages ship).
