@@ -274,7 +274,7 @@ def test_warehouse_down_at_start_is_retried_then_a_night_with_nothing_new_skips_
         files_before = conn.execute("SELECT count(*) FROM ops.file_ledger").fetchone()[0]
     proxy = _LateProxy(url.port)
     env = {**os.environ, **NIGHT_ENV, "AIRFLOW_HOME": str(airflow_wh.state / "airflow"),
-           "DGWH_CONNECT_RETRY_DELAY_S": "2",
+           "DGWH_CONNECT_RETRY_DELAY_S": "2", "DGWH_CONNECT_BUDGET_S": "3",  # a first try that gives up soon
            "WAREHOUSE_URL": urlunsplit(url._replace(netloc=url.netloc.replace(f":{url.port}", f":{proxy.port}")))}
     run = subprocess.Popen([str(REPO / "scripts" / "airflow.sh"), "dags", "test", "dg_nightly"], env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
