@@ -8,21 +8,11 @@ import importlib.metadata
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.conftest import REPO
-
-
-def _pins() -> dict[str, str]:
-    pins = {}
-    for line in (REPO / "requirements.lock").read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            name, version = line.split("==", 1)
-            pins[canonicalize_name(name)] = version.strip()
-    return pins
+from tests.test_production_providers import _lock_pins
 
 
 def test_the_lock_pins_every_dependency_of_what_it_pins_at_the_installed_version():
-    pins = _pins()
+    pins = _lock_pins()  # canonical names (PEP 503) -> pinned versions
     missing, wrong = set(), {}
     for name, version in pins.items():
         dist = importlib.metadata.distribution(name)

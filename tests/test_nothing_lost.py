@@ -428,6 +428,12 @@ def load_all(wh, run_id: str) -> dict[str, str]:
     return {o.path: o.status for o in outcomes}
 
 
+# What the project-report tests below read (the current reports, their conflicts and, upstream of both, the
+# ledger's staging), with those models' tests; make withdraw builds the whole project.
+BUILD_REPORTS = ("build", "--select", "+int_project_reports_current", "+int_project_report_conflicts",
+                 "--indirect-selection", "cautious")
+
+
 def current_reports(wh, fy: int) -> set[tuple[str, str, str]]:
     with wh.connect() as conn:
         rows = conn.execute("SELECT c.project_code, c.agency_id, c.status, l.path FROM intermediate."
@@ -442,9 +448,7 @@ def test_a_project_code_two_agencies_report_is_isolated_and_withdraw_rebuilds_wi
     write_report(night, a, 2559, KRISDIKA, [("DG2559_2561-01", "started"), ("DG2559_2561-03", "started")], 10)
     write_report(night, b, 2559, DOPA, [("DG2559_2561-01", "not_started"), ("DG2559_2561-02", "started")], 11)
     load_all(night, "dup")
-    # What the assertions read, with its tests (make withdraw below builds the whole project).
-    outcome = run_dbt(["build", "--select", "+int_project_reports_current", "+int_project_report_conflicts",
-                       "--indirect-selection", "cautious"])
+    outcome = run_dbt(list(BUILD_REPORTS))
     assert outcome.success, outcome.failures  # the uniqueness test on int_project_reports_current holds
     # -01 is claimed by both files: the lead's (Krisdika, D0009) row stays; both files are named.
     assert current_reports(night, 2559) == {("DG2559_2561-01", "D0009", "started"),
@@ -487,8 +491,7 @@ def test_a_correction_with_an_older_mtime_supersedes_in_the_order_received(night
     write_report(night, "project_reports/2560/krisdika_correction.csv", 2560, KRISDIKA,
                  [("DG2559_2561-01", "started")], 5)
     load_all(night, "second-night")
-    outcome = run_dbt(["build", "--select", "+int_project_reports_current", "+stg_file_ledger", "--indirect-selection",
-                       "cautious"])
+    outcome = run_dbt(list(BUILD_REPORTS))
     assert outcome.success, outcome.failures
     assert current_reports(night, 2560) == {("DG2559_2561-01", "D0009", "started")}
     with night.connect() as conn:
