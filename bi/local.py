@@ -47,7 +47,7 @@ def ensure_venv() -> None:
     from bi.venv import ensure
 
     ensure(venv_dir(), [REQUIREMENTS],
-           announce="installing Superset into its own virtualenv (several minutes the first time)...")
+           announce="installing Superset into its own virtualenv (about half a minute the first time)...")
 
 
 def _secrets() -> dict[str, str]:

@@ -2,7 +2,7 @@
 query returns rows through Superset's API, and, where Chromium is installed, a headless browser logs
 in, sees every chart render with Thai text and saves a screenshot per dashboard.
 
-Superset installs into a virtualenv of its own (minutes), so this runs when one exists
+Superset installs into a virtualenv of its own (half a minute with uv), so this runs when one exists
 (``.state/superset/venv``, made by ``make bi`` in this checkout) or when DGWH_TEST_BI=1."""
 
 from __future__ import annotations

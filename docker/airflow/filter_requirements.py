@@ -4,8 +4,8 @@ The base image ``apache/airflow:<version>-python3.11`` already holds Airflow, it
 constraints they were installed with (``~/constraints.txt``). So:
 
 - requirements: the lock minus Airflow core (the image's own, same version) and
-  what production does not need (``pgserver``: the embedded warehouse; the test tools: pytest, ruff,
-  sqlfluff, the local S3 server moto);
+  what production does not need (``pgserver``: the embedded warehouse; ``uv``: the installer ``make`` uses;
+  the test tools: pytest, ruff, sqlfluff, the local S3 server moto);
 - constraints: the image's constraints minus every package the lock pins, so the lock's tested
   versions win for our packages and everything else stays as the image has it.
 
@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 # Airflow itself is the image's (same version); the providers are the lock's, the versions the tests ran with.
-EXCLUDED = re.compile(r"^(apache-airflow(-core|-task-sdk)?|pgserver|pytest(-xdist)?|execnet|ruff"
+EXCLUDED = re.compile(r"^(apache-airflow(-core|-task-sdk)?|pgserver|uv|pytest(-xdist)?|execnet|ruff"
                       r"|moto|responses|py-partiql-parser|sqlfluff|diff-cover|tblib|chardet|regex)$")
 # The providers docker-compose.yml configures (executor, auth manager, broker, databases) and the DAGs
 # use: requirements.lock pins exactly these, so the tests parse and run the DAGs with the production set
