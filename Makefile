@@ -12,7 +12,8 @@ export GX_ANALYTICS_ENABLED := false
 AIRFLOW := $(ROOT)/scripts/airflow.sh
 STATE := $(or $(DGWH_STATE_DIR),$(ROOT)/.state)
 # Processes make test runs the suite on (pytest-xdist); tests/conftest.py groups what shares a fixture. Three on
-# two cores: a test waits on PostgreSQL, Airflow or a subprocess part of the time (pytest 13 min in CI with 3).
+# two cores: a test waits on PostgreSQL, Airflow or a subprocess part of the time (pytest 13-14 min in CI with 3;
+# four were slower on the same machine the same day, 14:15 against 13:53: the suite keeps both cores busy).
 TEST_WORKERS ?= 3
 # The DAGs render one Airflow task per dbt model from this manifest (dbt parse; no warehouse needed).
 MANIFEST := dbt_project/target/manifest.json

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,6 +66,35 @@ def make_warehouse() -> Iterator:
             print(f"kept {root}")
             continue
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def airflow_template(tmp_path_factory) -> Path:
+    """An Airflow home as scripts/airflow.sh makes it (``airflow db migrate``, then the warehouse pool), made once
+    per session by whichever xdist worker asks first; ``seed_airflow_home`` starts a test's home from its
+    metadata database instead of migrating again (each migration and pool cost about 8 s of CPU)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the session's, not the worker's
+    template = shared / "airflow-template"
+    with open(shared / "airflow-template.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the other workers wait here while the first one makes it
+        if not (template / ".pools").exists():
+            env = {k: v for k, v in os.environ.items() if k != "DGWH_WAREHOUSE_POOL_SLOTS"}
+            done = subprocess.run([str(REPO / "scripts" / "airflow.sh"), "version"], capture_output=True, text=True,
+                                  timeout=600, env={**env, "AIRFLOW_HOME": str(template)})
+            assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return template
+
+
+def seed_airflow_home(home: Path, template: Path) -> Path:
+    """``home`` as scripts/airflow.sh leaves a new home: the template's migrated database, with the default
+    warehouse pool, and the markers that tell the script both are done. Nothing else: Airflow writes its own
+    airflow.cfg (and fernet key) on first use; the template holds no connection or variable to decrypt."""
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / ".migrated").exists():
+        for name in ("airflow.db", ".pools", ".migrated"):  # .migrated last: the database is whole before it
+            shutil.copy2(template / name, home / name)
+    return home
 
 
 @pytest.fixture(scope="session")

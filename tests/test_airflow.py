@@ -24,7 +24,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tests.conftest import BOOKS, REPO
+from tests.conftest import BOOKS, REPO, seed_airflow_home
 from tests.test_nothing_lost import DOPA, KRISDIKA, plan_workbook, write_report
 from tests.test_reliability import OPM, assert_ledger_consistent, write_plan
 
@@ -117,7 +117,7 @@ NIGHT_ENV = {"DGWH_SETTLE_S": "3600", "DGWH_MAX_SHEET_CELLS": "150000000", "DGWH
 
 
 @pytest.fixture(scope="module")
-def airflow_wh(make_warehouse, sample_files: Path):
+def airflow_wh(make_warehouse, sample_files: Path, airflow_template: Path):
     """A landing zone of a few years of every source plus the two real books, run once through Airflow."""
     wh = make_warehouse("airflow")
     wh.use()
@@ -148,6 +148,7 @@ def airflow_wh(make_warehouse, sample_files: Path):
     # ... and a file still being written: every night of this module runs with a one-hour settle window.
     wh.inflight = write_plan(wh, "integration_plan/2566/inflight.csv", 2566, OPM, [("DG66-E1", 5)], 1)
     os.utime(wh.inflight)
+    seed_airflow_home(wh.state / "airflow", airflow_template)
     run = _airflow(wh, "dags", "test", "dg_nightly", extra_env=NIGHT_ENV)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     wh.first_run_log = run.stdout + run.stderr

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, service_night
+from tests.conftest import REPO, seed_airflow_home, service_night
 from tests.test_airflow import _marts_fingerprint
 
 YEARS = "SELECT survey_year_be, min(dbt_invocation_id) FROM marts.fct_readiness_responses GROUP BY 1"
 
 
 @pytest.fixture(scope="module")
-def full_run(make_warehouse, sample_files: Path):
+def full_run(make_warehouse, sample_files: Path, airflow_template: Path):
     """Four survey years and a year of each budget source, loaded and built by one night of the service."""
     wh = make_warehouse("backfill")
     wh.use()
@@ -30,6 +30,7 @@ def full_run(make_warehouse, sample_files: Path):
                 "integration_plan/2565", "budget_bill/2564", "project_reports/2563"):
         shutil.copytree(sample_files / rel, wh.landing / rel)
     service_night("test-full-run")
+    seed_airflow_home(wh.state / "airflow", airflow_template)
     return wh
 
 

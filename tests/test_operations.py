@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, seed_airflow_home
 
 AIRFLOW = REPO / ".venv" / "bin" / "airflow"
 
@@ -122,9 +122,10 @@ def sinks(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def airflow_home(tmp_path_factory) -> Path:
-    """A migrated Airflow home made by scripts/airflow.sh (as make run's), the pool sized 3 by configuration."""
-    home = tmp_path_factory.mktemp("airflow-home")
+def airflow_home(tmp_path_factory, airflow_template) -> Path:
+    """A migrated Airflow home (the session's template, made by scripts/airflow.sh as make run's), the pool sized
+    3 by configuration: the script sets the pool again when its configured size changes."""
+    home = seed_airflow_home(tmp_path_factory.mktemp("airflow-home"), airflow_template)
     env = {**os.environ, "AIRFLOW_HOME": str(home), "DGWH_WAREHOUSE_POOL_SLOTS": "3"}
     done = subprocess.run([str(REPO / "scripts" / "airflow.sh"), "pools", "get", "warehouse", "-o", "json"],
                           env=env, capture_output=True, text=True, timeout=600)

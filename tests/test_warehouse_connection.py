@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, seed_airflow_home
 from tests.test_reliability import assert_no_password_in_state_files, passwords
 
 MODEL_TASK = "dbt.dim_plan_model_build"  # a Cosmos task: reads two seeds, no other model
@@ -108,13 +108,14 @@ def test_the_pipelines_python_tasks_resolve_the_warehouse_from_the_same_connecti
 
 
 @pytest.fixture(scope="module")
-def conn_wh(make_warehouse):
+def conn_wh(make_warehouse, airflow_template):
     from ground.schema import ensure_schema
 
     wh = make_warehouse("connection")
     wh.use()
     with wh.connect() as conn:
         ensure_schema(conn)
+    seed_airflow_home(wh.state / "airflow", airflow_template)
     return wh
 
 
