@@ -123,7 +123,7 @@ test:
 	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 # Superset's own virtualenv where tests/test_bi.py looks for it (bi/venv.py, standard library only). With
-# DGWH_TEST_BI=1 (CI) make test installs it at the same time as the pipeline's: each install is one pip on one core.
+# DGWH_TEST_BI=1 (CI) make test installs it at the same time as the pipeline's (with uv, pinned in requirements.lock).
 superset-venv:
 	@python3 -m bi.venv $(or $(DGWH_SUPERSET_VENV),$(ROOT)/.state/superset/venv) bi/requirements.txt bi/requirements-test.txt
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from bi.venv import LOCK, ensure, uv_requirement
 from tests.test_production_providers import _lock_pins
 
@@ -14,6 +16,7 @@ def test_uv_is_the_locks_pin():
     assert LOCK.name == "requirements.lock" and LOCK.exists()
 
 
+@pytest.mark.slow  # two installs into a new virtualenv (15 s): make test, not the edit loop
 def test_ensure_installs_once_and_again_when_the_file_changes(tmp_path):
     venv, requirements = tmp_path / "venv", tmp_path / "requirements.txt"
     requirements.write_text(f"six=={_lock_pins()['six']}\n")
