@@ -16,6 +16,7 @@ from pathlib import Path
 
 LOCK = Path(__file__).resolve().parents[1] / "requirements.lock"
 
+
 def _marker(venv: Path, requirements: Path) -> Path:
     """The digest of a requirements file as last installed (``.requirements.sha256`` for requirements.txt)."""
     return venv / f".{requirements.stem}.sha256"
