@@ -338,6 +338,8 @@ def source_freshness() -> dict:
              "--output", str(settings.dbt_target_dir / "sources.json")])
         checked, stale = 0, []
         for node in (result.result or []) if hasattr(result.result, "__iter__") else []:
+            if getattr(node.node, "resource_type", "") != "source":
+                continue  # the project's on-run-end hooks report here too (status success): not a source's age
             checked += 1
             status = str(getattr(node, "status", "")).lower().rsplit(".", 1)[-1]
             if status != "pass":

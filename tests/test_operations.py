@@ -328,6 +328,7 @@ def test_a_failed_run_alerts_the_lock_sensor_reschedules_and_progress_is_printed
 
 @pytest.mark.slow  # the fast lane (make test-fast) leaves it to make test
 def test_source_freshness_is_warn_only_and_reaches_the_summary(make_warehouse, monkeypatch):
+    from ground.manifest import manifest
     from ground.schema import ensure_schema
     from nightly.summary import format_freshness, format_summary
     from nightly.transform import source_freshness
@@ -340,6 +341,8 @@ def test_source_freshness_is_warn_only_and_reaches_the_summary(make_warehouse, m
     result = source_freshness()
     assert result["checked"] >= 5, result
     assert result["status"] in ("warn", "error") and result["stale"], "empty raw tables are not fresh"
+    sources = {s["name"] for s in manifest()["sources"].values()}
+    assert {name for name, _, _ in result["stale"]} <= sources, "only sources have an age (not dbt's hooks)"
     line = format_freshness(result)
     assert line.startswith("source freshness (warn only): ") and "stale" in line
     summary = {"run_id": "r", "warehouse": "w", "files": {}, "rejected": [], "marts": {}, "unmatched_agencies": [],
