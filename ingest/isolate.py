@@ -1,17 +1,25 @@
-"""Parse a file in a child process with bounded memory and time: a file that kills its reader is refused.
+"""Read a file as a rejection or a parsed file, in a child process with bounded memory and time.
+
+Every failure of reading a file is the file's, by construction: ``read_file`` turns any exception the reader
+raises (a damaged ZIP, a part larger than it declares, an XML or decoder error, a reader bug no one foresaw)
+into ``FileRejected``, naming the exception and, for a workbook, the sheet. Only what is not the file's
+raises: the machine (an I/O error, a full disk), the project (the plan registry cannot be read) and a stop
+(Ctrl-C, SIGTERM). The file is then quarantined with its reason and recorded in the ledger, and (known by its
+hash) never read again.
 
 The readers check what they can before allocating (sizes, rows, a sheet's cell range), but a reader
 library can still be driven into allocating far more than the file's size, crashing, or spinning. So
 ``parse_isolated`` forks, caps the child's address space (``DGWH_READER_MEMORY_MB`` above what the
 process already maps, default 2048) and its wall time (``DGWH_READER_TIMEOUT_S``, default 900), and
-gets the parsed file back through a pipe. A child that runs out of memory, is killed by a signal, panics
-in native code or runs out of time becomes ``FileRejected("reader_failed")``: the file is quarantined with
-that reason and recorded in the ledger, the worker and the rest of the night go on, and the file (known
-by its hash) is never read again. ``DGWH_READER_ISOLATION=0`` parses in-process.
+gets the parsed file back through a pipe. A child that runs out of memory, is killed by the kernel, panics
+in native code or runs out of time becomes ``FileRejected("reader_failed")``; a child stopped by SIGINT,
+SIGTERM or SIGHUP is a stop, not the file's fault (``ReaderStopped``). ``DGWH_READER_ISOLATION=0`` parses
+in-process, with the same rules.
 """
 
 from __future__ import annotations
 
+import errno
 import faulthandler
 import logging
 import os
@@ -23,6 +31,7 @@ import time
 import traceback
 from pathlib import Path
 
+from ground.plans import registered_plans
 from ground.rows import ParsedFile
 from ground.sources import Source
 from ingest.parse import parse_file
@@ -31,6 +40,17 @@ from ingest.readers import FileRejected
 log = logging.getLogger(__name__)
 DEFAULT_READER_MEMORY_MB = 2048
 DEFAULT_READER_TIMEOUT_S = 900.0
+# Exceptions that are a stop of the process, never a fault of the file being read.
+STOPS = (KeyboardInterrupt, SystemExit, GeneratorExit)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# An OSError with one of these is the machine's (disk, memory, descriptors), not the file's: the task fails.
+MACHINE_ERRNOS = frozenset({errno.EIO, errno.ENOSPC, errno.ENOMEM, errno.EMFILE, errno.ENFILE, errno.EDQUOT,
+                            errno.EROFS, errno.ENODEV, errno.ESTALE})
+MAX_DETAIL = 300
+
+
+class ReaderStopped(RuntimeError):
+    """The reader's process was stopped from outside (SIGINT, SIGTERM, SIGHUP): the run is stopping."""
 
 
 def _mapped_bytes() -> int:
@@ -41,17 +61,64 @@ def _mapped_bytes() -> int:
         return 0
 
 
+def unreadable(exc: BaseException, path: Path) -> FileRejected:
+    """The rejection of a file whose reader raised what no check foresaw: the exception's kind and words
+    (the staging copy's path replaced by the file's name), for the ledger, the report and the feedback."""
+    words = " ".join(str(exc).replace(str(path), path.name).split())[:MAX_DETAIL]
+    what = f"{type(exc).__name__}: {words}" if words else type(exc).__name__
+    return FileRejected("unreadable", f"the file cannot be read: {what}",
+                        f"อ่านไฟล์ไม่ได้ ไฟล์อาจเสียหายหรือมีโครงสร้างไม่ถูกต้อง ({what})")
+
+
+def _refused(what_en: str, what_th: str) -> FileRejected:
+    return FileRejected("reader_failed", f"reading the file failed: {what_en}; it is refused so the night goes on",
+                        f"อ่านไฟล์ไม่สำเร็จ ({what_th}) จึงไม่รับไฟล์นี้")
+
+
+def read_file(path: Path, source: Source) -> ParsedFile | FileRejected:
+    """``parse_file``, with every failure of reading the file returned as its rejection.
+
+    Raises only what is not the file's: the plan registry or the file's copy that cannot be opened, an
+    ``OSError`` of the machine (``MACHINE_ERRNOS``) and a stop (``STOPS``). Anything else the reader raises,
+    whatever its class, rejects the file: no list of a library's exception types to keep up to date."""
+    plans = registered_plans()  # the project's, not the file's
+    with open(path, "rb"):  # the staging copy is ours: a failure to open it is the machine's
+        pass
+    try:
+        return parse_file(path, source, plans)
+    except FileRejected as exc:
+        return exc
+    except (MemoryError, RecursionError) as exc:
+        return _refused(f"the reader ran out of {'memory' if isinstance(exc, MemoryError) else 'stack'} "
+                        f"(DGWH_READER_MEMORY_MB={_memory_mb():.0f})", "ใช้หน่วยความจำหรือทรัพยากรเกินกำหนด")
+    except OSError as exc:
+        if exc.errno in MACHINE_ERRNOS:
+            raise
+        return unreadable(exc, path)
+    except STOPS:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a native reader's panic is a BaseException
+        if not isinstance(exc, Exception):
+            return _refused(f"the reader crashed ({type(exc).__name__}: {str(exc)[:200]})", "โปรแกรมอ่านไฟล์หยุดทำงาน")
+        log.warning("reading %s raised %s: the file is rejected", path.name, type(exc).__name__)
+        log.debug("the reader's traceback", exc_info=True)
+        return unreadable(exc, path)
+
+
 def _parse_one(path: Path, source: Source) -> tuple[str, object]:
     try:
-        return "ok", parse_file(path, source)
-    except FileRejected as exc:
-        return "rejected", (exc.code, exc.message_en, exc.message_th, exc.row, exc.rows_in)
-    except (MemoryError, RecursionError) as exc:
-        return "failed", f"the reader ran out of {'memory' if isinstance(exc, MemoryError) else 'stack'}"
-    except BaseException as exc:  # noqa: BLE001 - a native reader's panic is a BaseException
-        if type(exc).__name__ == "PanicException":
-            return "failed", f"the reader crashed ({str(exc)[:200]})"
+        result = read_file(path, source)
+    except STOPS:
+        raise
+    except BaseException:  # noqa: BLE001 - the machine's or the project's: reported to the parent as is
         return "error", traceback.format_exc()
+    if isinstance(result, FileRejected):
+        return "rejected", (result.code, result.message_en, result.message_th, result.row, result.rows_in)
+    return "ok", result
+
+
+def _memory_mb() -> float:
+    return float(os.environ.get("DGWH_READER_MEMORY_MB") or DEFAULT_READER_MEMORY_MB)
 
 
 def _child(write_fd: int, paths: list[Path], source: Source, memory_bytes: int) -> None:
@@ -60,6 +127,9 @@ def _child(write_fd: int, paths: list[Path], source: Source, memory_bytes: int) 
     # A reader that exhausts its limit aborts in native code; the parent reports that in one line, so the
     # child's inherited fault handler must not print a Python stack of the parent's callers to stderr.
     faulthandler.disable()
+    for sig in STOP_SIGNALS:  # a stop ends the child at once (not the handlers of the task runner it forked from)
+        signal.signal(sig, signal.SIG_DFL)
+    status = 0
     try:
         if memory_bytes:
             _, hard = resource.getrlimit(resource.RLIMIT_AS)
@@ -67,21 +137,25 @@ def _child(write_fd: int, paths: list[Path], source: Source, memory_bytes: int) 
             resource.setrlimit(resource.RLIMIT_AS, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
         with os.fdopen(write_fd, "wb") as out:
             for path in paths:
-                data = pickle.dumps(_parse_one(path, source), protocol=pickle.HIGHEST_PROTOCOL)
+                try:
+                    data = pickle.dumps(_parse_one(path, source), protocol=pickle.HIGHEST_PROTOCOL)
+                except STOPS:
+                    raise
+                except BaseException as exc:  # noqa: BLE001 - a result that cannot be sent is still the file's
+                    rejected = unreadable(exc, path)
+                    data = pickle.dumps(("rejected", (rejected.code, rejected.message_en, rejected.message_th,
+                                                      None, 0)))
                 out.write(len(data).to_bytes(8, "big") + data)
                 out.flush()
                 del data
+    except STOPS:
+        status = 128 + signal.SIGINT
     finally:
-        os._exit(0)
-
-
-def _refused(what_en: str, what_th: str) -> FileRejected:
-    return FileRejected("reader_failed", f"reading the file failed: {what_en}; it is refused so the night goes on",
-                        f"อ่านไฟล์ไม่สำเร็จ ({what_th}) จึงไม่รับไฟล์นี้")
+        os._exit(status)
 
 
 def parse_isolated(path: Path, source: Source) -> ParsedFile:
-    """``parse_file`` in a forked child with limits; FileRejected("reader_failed") when the child fails."""
+    """``read_file`` in a forked child with limits; raises its FileRejected, or what is not the file's."""
     (result,) = parse_many_isolated([path], source)
     if isinstance(result, BaseException):
         raise result
@@ -89,39 +163,40 @@ def parse_isolated(path: Path, source: Source) -> ParsedFile:
 
 
 def parse_many_isolated(paths: list[Path], source: Source) -> list[ParsedFile | BaseException]:
-    """Each file parsed as ``parse_isolated`` would, in as few forked children as the files allow (issue 18:
-    a fork costs more than parsing a small file): one child parses the files in turn; one that kills or
-    hangs its reader (each file has ``DGWH_READER_TIMEOUT_S``) is refused alone, and a new child goes on
-    with the files after it. Each result is the ParsedFile, or the exception ``parse_isolated`` raises."""
+    """Each file read as ``read_file`` reads it, in as few forked children as the files allow (a fork costs
+    more than parsing a small file): one child parses the files in turn; one that kills or hangs its reader
+    (each file has ``DGWH_READER_TIMEOUT_S``) is refused alone, and a new child goes on with the files after
+    it. Each result is the ParsedFile, its FileRejected, or (for what is not the file's: the machine, the
+    project) a RuntimeError naming the file. A stopped reader raises ``ReaderStopped``."""
     if os.environ.get("DGWH_READER_ISOLATION", "1") == "0" or not hasattr(os, "fork"):
         out: list[ParsedFile | BaseException] = []
         for path in paths:
             try:
-                out.append(parse_file(path, source))
-            except FileRejected as exc:
-                out.append(exc)
+                out.append(read_file(path, source))
+            except STOPS:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the machine's or the project's: the caller fails the task
+                out.append(RuntimeError(f"parsing {path.name} failed: {type(exc).__name__}: {exc}"))
         return out
-    memory_mb = float(os.environ.get("DGWH_READER_MEMORY_MB") or DEFAULT_READER_MEMORY_MB)
+    memory_mb = _memory_mb()
     timeout = float(os.environ.get("DGWH_READER_TIMEOUT_S") or DEFAULT_READER_TIMEOUT_S)
     results: list[ParsedFile | BaseException] = []
     while len(results) < len(paths):
         rest = paths[len(results):]
         got, failure = _run_child(rest, source, memory_mb, timeout)
-        results += [_result(kind, payload, memory_mb, path) for (kind, payload), path in zip(got, rest, strict=False)]
+        results += [_result(kind, payload, path) for (kind, payload), path in zip(got, rest, strict=False)]
         if failure is not None:  # the reader died or hung on the next file: it alone is refused
             log.warning("reader of %s died: %s", rest[len(got)], failure.message_en)
             results.append(failure)
     return results
 
 
-def _result(kind: str, payload: object, memory_mb: float, path: Path) -> ParsedFile | BaseException:
+def _result(kind: str, payload: object, path: Path) -> ParsedFile | BaseException:
     if kind == "ok":
         return payload  # type: ignore[return-value]
     if kind == "rejected":
         code, en, th, row, rows_in = payload  # type: ignore[misc]
         return FileRejected(code, en, th, row, rows_in)
-    if kind == "failed":
-        return _refused(f"{payload} (DGWH_READER_MEMORY_MB={memory_mb:.0f})", "ใช้หน่วยความจำหรือทรัพยากรเกินกำหนด")
     return RuntimeError(f"parsing {path.name} failed in the reader process:\n{payload}")
 
 
@@ -137,7 +212,7 @@ def _run_child(paths: list[Path], source: Source, memory_mb: float,
     got: list[tuple[str, object]] = []
     buffer = bytearray()
     deadline = time.monotonic() + timeout
-    timed_out = False
+    timed_out = finished = False
     try:
         while True:
             left = deadline - time.monotonic()
@@ -155,9 +230,10 @@ def _run_child(paths: list[Path], source: Source, memory_mb: float,
                 got.append(pickle.loads(memoryview(buffer)[8:8 + size]))  # noqa: S301 - our own child's output
                 del buffer[:8 + size]
                 deadline = time.monotonic() + timeout  # each file has the whole time
+        finished = True
     finally:
         os.close(read_fd)
-        if timed_out:
+        if timed_out or not finished:  # out of time, or the parent is stopping: the child goes too
             os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
     if len(got) == len(paths):
@@ -165,6 +241,10 @@ def _run_child(paths: list[Path], source: Source, memory_mb: float,
     if timed_out:
         return got, _refused(f"it took longer than {timeout:g}s (DGWH_READER_TIMEOUT_S)",
                              f"ใช้เวลาอ่านนานเกิน {timeout:.0f} วินาที")
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) in STOP_SIGNALS or os.WIFEXITED(status) and \
+            os.WEXITSTATUS(status) == 128 + signal.SIGINT:
+        raise ReaderStopped(f"the reader of {paths[len(got)].name} was stopped "
+                            f"({signal.Signals(os.WTERMSIG(status)).name if os.WIFSIGNALED(status) else 'SIGINT'})")
     if os.WIFSIGNALED(status):
         sig = signal.Signals(os.WTERMSIG(status)).name
         why = f"the reader was killed by {sig} (out of memory, limit DGWH_READER_MEMORY_MB={memory_mb:.0f})"

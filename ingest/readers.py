@@ -218,6 +218,28 @@ def _table(source: Source, sheet: str | None, head: list[list[object]], row_numb
                  [str(c) if c is not None else "" for c in cells])
 
 
+def _first_bad_line(path: Path, encoding: str) -> tuple[int, bytes] | None:
+    """The physical line the first bytes that are not ``encoding`` are on, and those bytes. The text stream
+    decodes ahead of the CSV reader (8 KiB at a time), so the reader's own line count can be lines short.
+    Lines are split on LF, which no UTF-8 or Windows-874 character contains (None for other codecs)."""
+    if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig", "cp874"):
+        return None
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    line = 1
+    with open(path, "rb") as fh:
+        while raw := fh.readline(MAX_LINE_CHARS * 4):  # one line, or a part of a long one
+            try:
+                decoder.decode(raw)
+            except UnicodeDecodeError as exc:
+                return line, bytes(exc.object[exc.start:exc.end])
+            line += raw.endswith(b"\n")
+        try:
+            decoder.decode(b"", True)
+        except UnicodeDecodeError as exc:
+            return line, bytes(exc.object[exc.start:exc.end])
+    return None
+
+
 def _csv_records(path: Path, encoding: str) -> Iterator[tuple[int, list[str]]]:
     """Non-blank records with the line they end on; a NUL, bad bytes or broken quoting refuse the file."""
     with io.TextIOWrapper(open(path, "rb"), encoding=encoding, errors="strict", newline="") as stream:
@@ -229,9 +251,10 @@ def _csv_records(path: Path, encoding: str) -> Iterator[tuple[int, list[str]]]:
                         raise _nul(f"line {reader.line_num}", f"บรรทัดที่ {reader.line_num}")
                     yield reader.line_num, record
         except UnicodeDecodeError as exc:
-            raise FileRejected("encoding", f"bytes not valid {encoding} after line {reader.line_num}",
-                               f"พบไบต์ที่ไม่ถูกต้องตามการเข้ารหัส {encoding} หลังบรรทัดที่ {reader.line_num}",
-                               reader.line_num) from exc
+            line, bad = _first_bad_line(path, encoding) or (reader.line_num + 1, exc.object[exc.start:exc.end])
+            raise FileRejected("encoding", f"line {line}: bytes not valid {encoding} ({bad.hex(' ')})",
+                               f"บรรทัดที่ {line}: พบไบต์ที่ไม่ถูกต้องตามการเข้ารหัส {encoding} ({bad.hex(' ')})",
+                               line) from exc
         except csv.Error as exc:
             raise FileRejected("csv_syntax", f"CSV syntax error at line {reader.line_num}: {exc}",
                                f"รูปแบบ CSV ผิดพลาดที่บรรทัด {reader.line_num}: {exc}", reader.line_num) from exc
@@ -266,13 +289,24 @@ def read_csv(path: Path, source: Source, limits: FileLimits | None = None) -> li
     return [table]
 
 
-def _unpacked_size(path: Path) -> int:
-    """Bytes the workbook's parts take once unzipped (0 if it is not a ZIP: calamine says why)."""
+def _open_zip(path: Path) -> zipfile.ZipFile | None:
+    """The workbook as a ZIP archive, or None if it cannot be opened as one, however that fails: calamine
+    then says why (the checks before it are about size, not damage)."""
     try:
-        with zipfile.ZipFile(path) as zf:
-            return sum(info.file_size for info in zf.infolist())
-    except (zipfile.BadZipFile, OSError):
+        return zipfile.ZipFile(path)
+    except (MemoryError, RecursionError):
+        raise
+    except Exception:  # noqa: BLE001 - BadZipFile, struct, seek and value errors of a damaged archive alike
+        return None
+
+
+def _unpacked_size(path: Path) -> int:
+    """Bytes the workbook's parts take once unzipped, as its archive declares them (0 if it is not a ZIP)."""
+    zf = _open_zip(path)
+    if zf is None:
         return 0
+    with zf:
+        return sum(info.file_size for info in zf.infolist())
 
 
 _DIMENSION = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?dimension\b[^>]*?\sref="([A-Z]{1,3})([0-9]{1,9})'
@@ -301,9 +335,8 @@ def _check_sheet_extents(path: Path, limit: int) -> None:
     cells at A1 and XFD1048576 means 17 billion cells. Each part's declared ``<dimension>`` and the cells'
     own references are scanned (streamed, compressed size bounded by DGWH_MAX_FILE_MB) before any sheet is read.
     """
-    try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError):
+    zf = _open_zip(path)
+    if zf is None:
         return  # not a workbook: calamine says why
     with zf:
         for info in zf.infolist():
@@ -335,8 +368,10 @@ def _check_sheet_extents(path: Path, limit: int) -> None:
                                         max(1, last[1] - first[1] + 1), (d.group(3) or d.group(1)).decode()
                                         + (d.group(4) or d.group(2)).decode())
                         tail = buf[-_SCAN_OVERLAP:]
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError):
-                return  # damaged or encrypted part: calamine says why
+            except (MemoryError, RecursionError):
+                raise
+            except Exception:  # noqa: BLE001 - a damaged or encrypted part, however it fails: calamine says why
+                return
             used = (hi_r - lo_r + 1) * (hi_c - lo_c + 1) if lo_r is not None else 0
             span = (f"declares a range up to {declared[2]}", declared[0]) if declared else ("", 0)
             for what, n in (("uses cells up to " + far, used), span, ("has cells", cells)):
@@ -390,9 +425,8 @@ def _sheet_names(zf: zipfile.ZipFile) -> dict[str, str]:
 def _check_cell_sizes(path: Path, limit: int) -> None:
     """Refuse a workbook with a cell longer than ``limit`` characters, naming its sheet, row and column, before
     the reader loads it: shared strings and each sheet are streamed and their text only counted (issue 20)."""
-    try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError):
+    zf = _open_zip(path)
+    if zf is None:
         return  # not a workbook: calamine says why
     with zf:
         parts = {i.filename.lower(): i.filename for i in zf.infolist()}
@@ -458,9 +492,10 @@ def _check_cell_sizes(path: Path, limit: int) -> None:
 
                 with zf.open(part) as fh:
                     _stream_xml(fh, c_start, c_end, c_text)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError,
-                expat.ExpatError):
-            return  # damaged or encrypted part: calamine says why
+        except (MemoryError, RecursionError):
+            raise
+        except Exception:  # noqa: BLE001 - a damaged or encrypted part, however it fails: calamine says why
+            return
     if found:
         sheet, row, column, n = found[0]
         more = f" (and {len(found) - 1} more such cell(s))" if len(found) > 1 else ""
@@ -492,7 +527,14 @@ def read_xlsx(path: Path, source: Source, limits: FileLimits | None = None) -> l
     tables: list[Table] = []
     data_rows = 0
     for sheet in workbook.sheet_names:
-        data = workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        try:
+            data = workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        except (MemoryError, RecursionError):
+            raise
+        except Exception as exc:  # calamine's own errors (a part larger than declared: XmlError, ...)
+            what = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+            raise FileRejected("not_xlsx", f"sheet {sheet!r} cannot be read: {what}",
+                               f"อ่านแผ่นงาน {sheet!r} ไม่ได้ ไฟล์ Excel อาจเสียหาย ({what})") from exc
         numbered = [(i + 1, list(r)) for i, r in enumerate(data) if any(c not in (None, "") for c in r)]
         head = [r for _, r in numbered]
         table = _table(source, sheet, head, [n for n, _ in numbered], iter(()), None)

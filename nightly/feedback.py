@@ -82,6 +82,11 @@ FILE_FIXES = {
                        "save the workbook as .xlsx and resend.",
                        "มีเซลล์ที่มีข้อความยาวเกินกว่าที่รับได้ (รายงานระบุแผ่นงาน แถว และคอลัมน์) อาจวางข้อความผิดหรือวาง"
                        "ทั้งเอกสารลงในเซลล์เดียว กรุณาย่อหรือลบข้อความในเซลล์นั้น บันทึกเป็น .xlsx แล้วส่งอีกครั้ง"),
+    "unreadable": ("The file cannot be read: it is damaged, or its inside is not what its type says (the report "
+                   "names what the reader found). Open it in Excel, save it again as .xlsx or 'CSV UTF-8', and "
+                   "resend.",
+                   "อ่านไฟล์ไม่ได้ ไฟล์อาจเสียหายหรือเนื้อในไม่ตรงกับชนิดของไฟล์ (รายงานระบุสิ่งที่พบ) กรุณาเปิดใน Excel "
+                   "บันทึกเป็น .xlsx หรือ 'CSV UTF-8' ใหม่ แล้วส่งอีกครั้ง"),
     "reader_failed": ("The file could not be read within the memory and time one file may take. Copy the table "
                       "into a new workbook or export it as 'CSV UTF-8', and resend.",
                       "อ่านไฟล์ไม่สำเร็จภายในหน่วยความจำและเวลาที่กำหนดต่อหนึ่งไฟล์ กรุณาคัดลอกตารางไปยังไฟล์ใหม่ "

@@ -218,10 +218,12 @@ def test_summary_lists_rejected_files_with_codes_and_feedback(corpus_run):
 
 
 def test_every_file_level_reject_code_has_its_own_fix_in_both_languages():
-    """Each code the readers can refuse a file with gets an instruction of its own, not the generic one."""
-    source = (Path(__file__).parents[1] / "ingest" / "readers.py").read_text()
+    """Each code the readers (and the isolated reader) can refuse a file with gets an instruction of its own,
+    not the generic one."""
+    source = "".join(p.read_text() for p in (Path(__file__).parents[1] / "ingest").glob("*.py"))
     codes = set(re.findall(r'FileRejected\(\s*"(\w+)"', source))
-    assert {"empty", "encoding", "too_large", "too_many_rows", "line_too_long", "nul_byte"} <= codes
+    assert {"empty", "encoding", "too_large", "too_many_rows", "line_too_long", "nul_byte", "reader_failed",
+            "unreadable", "not_xlsx"} <= codes
     generic = file_problem("no-such-code")
     for code in codes:
         fix_en, fix_th = file_problem(code)
