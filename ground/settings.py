@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from ground.files import private_dir
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The Airflow connection the warehouse is inside Airflow (ground/warehouse.py, dags/common/dbt_group.py).
 WAREHOUSE_CONN_ID = "dg_warehouse"
@@ -75,5 +77,14 @@ def get_settings() -> Settings:
         repo_root=repo_root,
         landing_zone=os.environ.get("LANDING_ZONE") or str(repo_root / "landing"),
         warehouse_url=os.environ.get("WAREHOUSE_URL") or None,
-        state_dir=Path(os.environ.get("DGWH_STATE_DIR", repo_root / ".state")),
+        state_dir=_private_state_dir(Path(os.environ.get("DGWH_STATE_DIR", repo_root / ".state"))),
     )
+
+
+def _private_state_dir(path: Path) -> Path:
+    """The state folder, 0700 from its creation and narrowed if wider (``ground.files.private_dir``); one that
+    cannot be made or narrowed here is left to fail, with its own error, where it is used."""
+    try:
+        return private_dir(path)
+    except OSError:
+        return path

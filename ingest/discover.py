@@ -66,9 +66,10 @@ def _is_local(fs: fsspec.AbstractFileSystem) -> bool:
 def _fs(landing_zone: str) -> tuple[fsspec.AbstractFileSystem, str]:
     try:
         fs, root = fsspec.core.url_to_fs(landing_zone)
-    except (ImportError, ValueError) as exc:  # e.g. "Install s3fs to access S3"
+    except Exception as exc:  # noqa: BLE001 - "Install s3fs", an unknown protocol, a host that does not answer
         scheme = landing_zone.split("://", 1)[0] if "://" in landing_zone else "a local path"
-        raise LandingZoneError(f"LANDING_ZONE ({scheme}) cannot be opened: {exc}") from exc
+        raise LandingZoneError(f"LANDING_ZONE {landing_zone}: unsupported or unreachable landing zone ({scheme}: "
+                               f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]})") from exc
     return fs, root.rstrip("/")
 
 

@@ -27,6 +27,8 @@ from ingest.discover import FileChanged, LandingFile, discover, local_copy, snap
 from ingest.isolate import parse_many_isolated
 from ingest.load import LedgerEntry, load_file, processed_hashes, reject_file
 from ingest.readers import FileRejected, detect_encoding
+from ingest.staging import clear_stale, process_dir
+from nightly.passed_over import note, record_duplicates
 from nightly.quarantine import formula_safe, quarantine
 
 log = logging.getLogger(__name__)
@@ -50,12 +52,55 @@ class FileOutcome:
 
 
 def new_files(settings: Settings | None = None) -> list[LandingFile]:
-    """Landing-zone files whose bytes the ledger has not seen (loaded or rejected)."""
+    """Landing-zone files whose bytes the ledger has not seen (loaded or rejected); the others that bear another
+    name than the file of those bytes are recorded for the summary (``nightly.passed_over``)."""
     settings = settings or get_settings()
+    clear_stale(settings.state_dir / "staging")  # copies a load killed before this run left behind
     with connect() as conn:
         ensure_schema(conn)
         seen = processed_hashes(conn)
-    return [f for f in discover(settings.landing_zone) if (f.source, f.sha256) not in seen]
+    found = discover(settings.landing_zone)
+    new, duplicates = _without_duplicates(found, seen, settings)
+    record_duplicates(settings.shared_state_dir, duplicates)
+    return new
+
+
+def _without_duplicates(found: list[LandingFile], seen: set[tuple[str, str]],
+                        settings: Settings) -> tuple[list[LandingFile], list[dict[str, str]]]:
+    """The files whose bytes are new (the first of several that share them), and the others, each named with
+    the file it duplicates: the ledger's, or the one found first this night (bytes are loaded once)."""
+    new: list[LandingFile] = []
+    first: dict[tuple[str, str], str] = {}
+    again: list[LandingFile] = []
+    for f in found:
+        key = (f.source, f.sha256)
+        if key in seen:
+            again.append(f)
+        elif key in first:
+            again.append(f)
+        else:
+            first[key] = f.relative_path
+            new.append(f)
+    if not again:
+        return new, []
+    earlier: dict[tuple[str, str], tuple[str, str]] = {}
+    if any((f.source, f.sha256) in seen for f in again):
+        with connect() as conn:
+            for source, digest, path, status in conn.execute(
+                    "SELECT source, content_sha256, path, status FROM ops.file_ledger WHERE content_sha256 = ANY(%s) "
+                    "ORDER BY file_id", ([f.sha256 for f in again],)).fetchall():
+                earlier.setdefault((source, digest), (path, status))
+    duplicates = []
+    for f in again:
+        key = (f.source, f.sha256)
+        if key in first:
+            duplicates.append({"path": f.relative_path, "why": f"the same bytes as {first[key]}, found in the same "
+                                                               "run: loaded once, as that file"})
+        elif key in earlier and earlier[key][0] != f.relative_path:
+            path, status = earlier[key]
+            duplicates.append({"path": f.relative_path,
+                               "why": f"the same bytes as {path} ({status} before): not loaded again"})
+    return new, duplicates
 
 
 # A night's files are loaded in batches (issue 18): one source each, at most this many files and bytes.
@@ -285,7 +330,7 @@ def process_files(files: Sequence[LandingFile], gate=None, run_id: str = "manual
         snapped: list[tuple[int, LandingFile, Path]] = []
         for position, lf in enumerate(files):
             try:
-                snap = stack.enter_context(snapshot(lf, settings.state_dir / "staging"))
+                snap = stack.enter_context(snapshot(lf, process_dir(settings.state_dir / "staging")))
             except FileChanged as exc:
                 log.warning("%s", exc)
                 outcomes[position] = FileOutcome(lf.relative_path, lf.source, "skipped", reason=str(exc))
@@ -314,6 +359,9 @@ def process_files(files: Sequence[LandingFile], gate=None, run_id: str = "manual
                 except Exception:
                     log.exception("loading %s failed; the batch's other files go on", item.lf.relative_path)
                     failed.append(item.lf.relative_path)
+    for outcome in outcomes.values():
+        if outcome.status == "skipped":  # changed since it was listed, or loaded by another run meanwhile
+            note(settings.shared_state_dir, run_id, outcome.path, outcome.reason or "not loaded")
     if failed:
         raise RuntimeError(f"{len(failed)} of {len(files)} file(s) could not be loaded: {', '.join(failed)} "
                            "(see the log above); the others were loaded or quarantined")

@@ -56,7 +56,22 @@ def build_summary(conn: psycopg.Connection, run_id: str, dbt: dict | None = None
     docs = data_docs_index(get_settings())
     return {"run_id": run_id, "warehouse": mask_url(warehouse_url()), "files": by_status, "rejected": rejected,
             "partial": partial, "marts": marts, "unmatched_agencies": unmatched, "dbt": dbt or {}, "checks": checks,
-            "data_docs": str(docs) if docs.exists() else None, **_issue20(conn)}
+            "data_docs": str(docs) if docs.exists() else None, **_issue20(conn), **_passed_over(run_id)}
+
+
+def _passed_over(run_id: str) -> dict:
+    """Files found but neither loaded nor rejected this run, with why (``nightly.passed_over``)."""
+    from nightly.passed_over import passed_over
+
+    return {"passed_over": passed_over(get_settings().shared_state_dir, run_id)}
+
+
+def _passed_over_lines(summary: dict) -> list[str]:
+    entries = summary.get("passed_over") or []
+    if not entries:
+        return []
+    return [f"files found but not loaded: {len(entries)}",
+            *(f"  - {_inert(e['path'])}: {_inert(e['why'])}" for e in entries[:50])]
 
 
 def _issue20(conn: psycopg.Connection) -> dict:
@@ -112,6 +127,7 @@ def format_summary(summary: dict) -> str:
                      f"{sum(r['rows_rejected'] for r in partial):,} (each with its reason in ops.rejected_rows)")
         for r in partial:
             _file_lines(lines, r)
+    lines += _passed_over_lines(summary)
     if summary.get("skipped"):
         lines.append(f"landing entries not loaded: {len(summary['skipped'])} (each tried again next run)")
         lines += [f"  - {_inert(e['path'])}: {_inert(e['why'])}" for e in summary["skipped"][:50]]

@@ -12,6 +12,8 @@ export AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT=60
 export GX_ANALYTICS_ENABLED=false
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY=False DO_NOT_TRACK=1
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+# The state folder holds agencies' data (Airflow's database and logs among it): the owner's alone from its creation.
+(umask 077 && mkdir -p "$STATE")
 mkdir -p "$AIRFLOW_HOME"
 if [ ! -f "$AIRFLOW_HOME/.migrated" ]; then
   "$ROOT/.venv/bin/airflow" db migrate >"$AIRFLOW_HOME/migrate.log" 2>&1 || { cat "$AIRFLOW_HOME/migrate.log"; exit 1; }

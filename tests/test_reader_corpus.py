@@ -4,14 +4,20 @@ The hostile corpus: every damaged workbook and CSV the project knows (tests/corp
 tests/test_hostile_input.py and tests/test_nothing_lost.py make, a lying ZIP bomb made small here) goes
 through the night's own load path (``nightly.pipeline.process_files``: snapshot, the isolated reader, the GX
 gate, load or quarantine) on one warehouse. The fuzz test damages valid files a thousand ways
-(tests/corpus/mutate.py, a fixed seed) and sends them the same way.
+(tests/corpus/mutate.py, a fixed seed) and sends them the same way. Then what else a night meets: a load
+killed mid-file (its staging copy), a file changed after it was listed, the same bytes under a new name, a
+landing zone that cannot be opened, and the state folder's mode.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import shutil
+import signal
 import struct
+import subprocess
+import sys
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -21,10 +27,14 @@ import pytest
 from expectations.gate import Gate
 from ground.registry import alias_keys
 from ground.rows import ParsedFile
+from ground.settings import get_settings
 from ground.sources import SOURCES
 from ingest.isolate import parse_many_isolated
 from ingest.readers import FileRejected
+from ingest.staging import process_dir
 from nightly.pipeline import batches, new_files, process_files
+from nightly.summary import build_summary, format_summary
+from tests.conftest import REPO
 from tests.corpus import make_bad_files
 from tests.corpus.mutate import mutants
 from tests.test_hostile_input import HEADER, HOSTILE_VALUES, _workbook
@@ -217,3 +227,107 @@ def test_a_thousand_damaged_files_each_end_loaded_or_rejected(readers, tmp_path)
         shutil.copy(path, target)
     _outcomes, ledger = _night(readers, "fuzz")
     assert len(ledger) == len(sample)
+
+
+# ---------------------------------------------------------------------------------------------- what else a night meets
+
+STAGER = """
+import sys, time
+from ingest.discover import discover, snapshot
+from ingest.staging import process_dir
+from pathlib import Path
+lf = next(f for f in discover(sys.argv[1]) if f.relative_path == sys.argv[2])
+with snapshot(lf, process_dir(Path(sys.argv[3]))) as snap:
+    print(snap.uri, flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_load_killed_mid_file_leaves_no_staging_copy_after_the_next_run_starts(readers, tmp_path):
+    readers.use()
+    rel = "integration_plan/staging/big.csv"
+    _plan_csv(readers.landing / rel, b"".join(_row(f"DG65-K{i}") for i in range(2_000)))
+    staging = readers.state / "staging"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    killed = subprocess.Popen([sys.executable, "-c", STAGER, str(readers.landing), rel, str(staging)], cwd=REPO,
+                              env=env, stdout=subprocess.PIPE, text=True)
+    copy = Path(killed.stdout.readline().strip())
+    assert copy.is_file() and copy.is_relative_to(staging)
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.wait(timeout=30)
+    legacy = staging / "snap-abc123"  # the layout before: a copy with no owner to ask
+    legacy.mkdir()
+    (legacy / "snapshot.csv").write_bytes(b"x")
+    live = process_dir(staging)  # this process's: alive, so kept
+    (live / "in-use").write_bytes(b"y")
+    new_files()  # the next run's start
+    assert not copy.exists() and not copy.parent.parent.exists() and not legacy.exists()
+    assert (live / "in-use").is_file()
+
+
+def _summary_text(wh, run_id: str) -> str:
+    with wh.connect() as conn:
+        return format_summary(build_summary(conn, run_id))
+
+
+def test_a_file_changed_after_it_was_listed_is_named_in_the_summary_and_loads_next_run(readers):
+    readers.use()
+    rel = "integration_plan/changed/late_edit.csv"
+    path = _plan_csv(readers.landing / rel, _row("DG65-L1"))
+    [listed] = [f for f in new_files() if f.relative_path == rel]
+    _plan_csv(path, _row("DG65-L1") + _row("DG65-L2"))  # the agency saves again while the night runs
+    [outcome] = process_files([listed], readers.gate, "changed-night")
+    assert outcome.status == "skipped" and "changed after it was found" in outcome.reason
+    text = _summary_text(readers, "changed-night")
+    assert "files found but not loaded: 1" in text and f"  - {rel}: " in text and "next run" in text, text
+    [again] = [f for f in new_files() if f.relative_path == rel]
+    assert process_files([again], readers.gate, "changed-next").pop().status == "loaded"
+    assert "files found but not loaded" not in _summary_text(readers, "changed-next")
+
+
+def test_the_same_bytes_under_a_new_name_are_named_with_the_file_they_duplicate(readers):
+    readers.use()
+    first = "integration_plan/dup/plan_v1.csv"
+    data = _row("DG65-D1") + _row("DG65-D2")
+    _plan_csv(readers.landing / first, data)
+    [lf] = [f for f in new_files() if f.relative_path == first]
+    assert process_files([lf], readers.gate, "dup-1").pop().status == "loaded"
+    renamed = "integration_plan/dup/plan_final.csv"
+    twins = ("integration_plan/dup/new_a.csv", "integration_plan/dup/new_b.csv")
+    shutil.copy(readers.landing / first, readers.landing / renamed)
+    for twin in twins:  # two new files with one content: loaded once
+        _plan_csv(readers.landing / twin, _row("DG65-D3"))
+    found = [f.relative_path for f in new_files() if f.relative_path.startswith("integration_plan/dup/")]
+    assert found == [twins[0]]
+    text = _summary_text(readers, "dup-2")
+    assert f"  - {renamed}: the same bytes as {first} (loaded before): not loaded again" in text, text
+    assert f"  - {twins[1]}: the same bytes as {twins[0]}, found in the same run" in text, text
+
+
+def test_an_unsupported_or_unreachable_landing_zone_fails_in_one_line(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(REPO), "DGWH_STATE_DIR": str(tmp_path / "state")}
+    for zone in ("ftp://x", "nosuch://x/landing"):
+        done = subprocess.run([str(REPO / ".venv" / "bin" / "dgwh"), "sample", "--for-run"], cwd=REPO,
+                              env={**env, "LANDING_ZONE": zone}, capture_output=True, text=True, timeout=120)
+        assert done.returncode != 0 and done.stdout == ""
+        assert done.stderr.strip().splitlines() == [done.stderr.strip()], done.stderr
+        assert f"LANDING_ZONE {zone}: unsupported or unreachable landing zone" in done.stderr
+
+
+def test_the_state_folder_is_private_from_its_creation_and_an_older_wider_one_is_narrowed(tmp_path, monkeypatch):
+    state = tmp_path / "checkout" / ".state"
+    monkeypatch.setenv("DGWH_STATE_DIR", str(state))
+    old = os.umask(0o022)  # a usual umask: folders would be 0755
+    try:
+        assert get_settings().state_dir == state
+        assert state.stat().st_mode & 0o777 == 0o700
+        os.chmod(state, 0o755)  # a checkout from before
+        get_settings()
+        assert state.stat().st_mode & 0o777 == 0o700
+    finally:
+        os.umask(old)
+    airflow_state = tmp_path / "other" / ".state"  # Airflow's script creates it when it comes first
+    script = (REPO / "scripts" / "airflow.sh").read_text()
+    line = next(x for x in script.splitlines() if "umask 077" in x and "$STATE" in x)
+    subprocess.run(["bash", "-c", f"umask 022; STATE={airflow_state}; {line}"], check=True)
+    assert airflow_state.stat().st_mode & 0o777 == 0o700
