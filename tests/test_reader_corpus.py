@@ -18,6 +18,7 @@ import signal
 import struct
 import subprocess
 import sys
+import threading
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -29,7 +30,7 @@ from ground.registry import alias_keys
 from ground.rows import ParsedFile
 from ground.settings import get_settings
 from ground.sources import SOURCES
-from ingest.isolate import parse_many_isolated
+from ingest.isolate import ReaderStopped, parse_many_isolated
 from ingest.readers import FileRejected
 from ingest.staging import process_dir
 from nightly.pipeline import batches, new_files, process_files
@@ -331,3 +332,20 @@ def test_the_state_folder_is_private_from_its_creation_and_an_older_wider_one_is
     line = next(x for x in script.splitlines() if "umask 077" in x and "$STATE" in x)
     subprocess.run(["bash", "-c", f"umask 022; STATE={airflow_state}; {line}"], check=True)
     assert airflow_state.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_reader_stopped_from_outside_is_a_stop_not_the_files_rejection(tmp_path, monkeypatch):
+    """SIGTERM to the reader's child (a stopping worker) raises ReaderStopped: the file is not quarantined."""
+    blocked = tmp_path / "blocked.csv"
+    os.mkfifo(blocked)  # opening it waits for a writer: the child is still reading when the signal comes
+    fork = os.fork
+
+    def fork_then_stop() -> int:
+        pid = fork()
+        if pid:
+            threading.Timer(0.5, os.kill, (pid, signal.SIGTERM)).start()
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork_then_stop)
+    with pytest.raises(ReaderStopped, match="blocked.csv was stopped \\(SIGTERM\\)"):
+        parse_many_isolated([blocked], SOURCES["integration_plan"])
