@@ -1,25 +1,22 @@
 """Every file the night meets ends loaded or rejected with a ledger row; none fails the load.
 
-The hostile corpus: every damaged workbook and CSV the project knows (tests/corpus/, what
-tests/test_hostile_input.py and tests/test_nothing_lost.py make, a lying ZIP bomb made small here) goes
-through the night's own load path (``nightly.pipeline.process_files``: snapshot, the isolated reader, the GX
-gate, load or quarantine) on one warehouse. The fuzz test damages valid files a thousand ways
-(tests/corpus/mutate.py, a fixed seed) and sends them the same way. Then what else a night meets: a load
-killed mid-file (its staging copy), a file changed after it was listed, the same bytes under a new name, a
-landing zone that cannot be opened, and the state folder's mode.
+The fuzz test damages valid files a thousand ways (tests/corpus/mutate.py, a fixed seed) and reads them as
+the night does (the isolated reader, the GX gate; a sample of every outcome through the whole load path,
+``nightly.pipeline.process_files``). The hostile corpus goes through the night's one pass in
+tests/test_validation.py (``test_every_hostile_file_ends_loaded_or_rejected_with_its_reason``). Then what
+else a night meets: a load killed mid-file (its staging copy), a file changed after it was listed, the same
+bytes under a new name, a landing zone that cannot be opened, a reader stopped from outside, and the state
+folder's mode.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import threading
-import zipfile
 from collections import Counter
 from pathlib import Path
 
@@ -36,108 +33,15 @@ from ingest.staging import process_dir
 from nightly.pipeline import batches, new_files, process_files
 from nightly.summary import build_summary, format_summary
 from tests.conftest import REPO
-from tests.corpus import make_bad_files
+from tests.corpus.hostile import plan_csv, plan_row
 from tests.corpus.mutate import mutants
-from tests.test_hostile_input import HEADER, HOSTILE_VALUES, _workbook
-from tests.test_nothing_lost import _big_cell_workbook, minimal_xlsx, plan_workbook
-from tests.test_reliability import DG_PLAN, OPM, PLAN_HEADER, assert_ledger_consistent
+from tests.test_nothing_lost import plan_workbook
+from tests.test_reliability import assert_ledger_consistent
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 FUZZ_FILES = 1000
 FUZZ_SEED = 20261207
-SAMPLE_EACH = 6  # mutants of each outcome (reject code, batched, alone) sent through the whole night
-BOMB_DECLARED = 1_000
-BOMB_INFLATED = 8_000_000  # the case seen: 300 MB from 313 KB; the reader refuses it the same way, sooner
-
-
-def lying_zip_bomb(path: Path, declared: int = BOMB_DECLARED, inflated: int = BOMB_INFLATED) -> Path:
-    """A plausible plan workbook whose sheet part says (in its local and central headers) it unpacks to
-    ``declared`` bytes and inflates to ``inflated``: the size check before the reader believes the headers."""
-    plan_workbook(path, "J3")
-    with zipfile.ZipFile(path) as zf:
-        parts = {name: zf.read(name) for name in zf.namelist()}
-    sheet = "xl/worksheets/sheet1.xml"
-    parts[sheet] = parts[sheet].replace(b"<sheetData>", b"<!--" + b" " * inflated + b"--><sheetData>", 1)
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        for name, body in parts.items():
-            zf.writestr(name, body)
-    data = bytearray(out.getvalue())
-    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
-        local = zf.getinfo(sheet).header_offset
-    struct.pack_into("<I", data, local + 22, declared)
-    central = data.index(b"PK\x01\x02")  # the first central entry, walked to the sheet's
-    while data[central + 46:central + 46 + len(sheet)] != sheet.encode():
-        central = data.index(b"PK\x01\x02", central + 4)
-    struct.pack_into("<I", data, central + 24, declared)
-    path.write_bytes(bytes(data))
-    return path
-
-
-def _plan_csv(path: Path, body: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(",".join(PLAN_HEADER).encode() + b"\r\n" + body)
-    return path
-
-
-def _row(code: str) -> bytes:
-    return f"2565,{DG_PLAN},{OPM},{code},โครงการ {code},แพลตฟอร์มกลาง,เกษตร,100,100\r\n".encode()
-
-
-def hostile_files(landing: Path) -> dict[str, str | None]:
-    """Write the hostile files the project knows beyond tests/corpus/ under ``landing``; returns each one's
-    path under the landing zone and the reject code it must get (None: it loads)."""
-    base = landing / "integration_plan" / "hostile"
-    lying_zip_bomb(base / "lying_zip_bomb.xlsx")
-    plan_workbook(base / "sparse_range.xlsx", "XFD1048576")
-    minimal_xlsx(base / "declared_range.xlsx", {"A1": PLAN_HEADER[0]}, "A1:XFD1048576")
-    _big_cell_workbook(base / "big_cell.xlsx", shared=True)
-    _workbook(base / "nul_escape.xlsx", [[2565, DG_PLAN, "กรม_x0000_ทดสอบ", "DG65-Z1", "โครงการ ค", "แพลตฟอร์มกลาง",
-                                          "เกษตร", 1, 1]], cached={})
-    _workbook(base / "formulas.xlsx", [[2565, DG_PLAN, OPM, "DG65-F1", "=cmd|' /C calc'!A0", "แพลตฟอร์มกลาง",
-                                        "เกษตร", 100, 90]], cached={})
-    (base / "png_named_xlsx.xlsx").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
-    (base / "csv_named_xlsx.xlsx").write_bytes(",".join(PLAN_HEADER).encode() + b"\n" + _row("DG65-C1"))
-    stored = io.BytesIO()  # a part compressed with a method no reader has (99: WinZip AES)
-    with zipfile.ZipFile(base / "sparse_range.xlsx") as src, zipfile.ZipFile(stored, "w") as dst:
-        for info in src.infolist():
-            dst.writestr(info.filename, src.read(info), zipfile.ZIP_STORED)
-    data = bytearray(stored.getvalue())
-    for at in (i for i in range(len(data) - 4) if data[i:i + 4] in (b"PK\x03\x04", b"PK\x01\x02")):
-        struct.pack_into("<H", data, at + (8 if data[at + 2] == 3 else 10), 99)
-    (base / "unknown_method.xlsx").write_bytes(bytes(data))
-    (base / "bom_bad_bytes_line_2.csv").write_bytes(b"\xef\xbb\xbf" + ",".join(PLAN_HEADER).encode() + b"\r\n"
-                                                    + b"2565,\xff\xfe,x\r\n")
-    _plan_csv(base / "one_line.csv", b"2565," + b"x" * 1_100_000)
-    _plan_csv(base / "unclosed_quote.csv", b'2565,"' + b"y" * 49 + (b"\n" + b"y" * 49) * 4_000)
-    _plan_csv(base / "late_nul.csv", b"".join(_row(f"DG65-N{i}") for i in range(3_000)) + b"2565,\x00\r\n")
-    _plan_csv(base / "cp874_undefined_bytes.csv", "2565,กรม".encode("cp874") + b"\xdb\xfc\r\n")
-    _plan_csv(base / "utf16_named_csv.csv", "ปีงบประมาณ,หน่วยงาน\r\n2565,กรม\r\n".encode("utf-16"))
-    _plan_csv(base / "sql_name'; DROP TABLE raw.integration_plan;--.csv", _row("DG65-S1"))
-    readiness = landing / "readiness" / "hostile"
-    readiness.mkdir(parents=True)
-    (readiness / "hostile_values.csv").write_text(
-        ",".join(HEADER) + "\n" + "".join(f"2566,{v.replace(',', ' ')},department,ตอบแล้ว\n" for v in HOSTILE_VALUES
-                                          if "\n" not in v), encoding="utf-8")
-    return {
-        "integration_plan/hostile/lying_zip_bomb.xlsx": "not_xlsx",
-        "integration_plan/hostile/sparse_range.xlsx": "sheet_too_large",
-        "integration_plan/hostile/declared_range.xlsx": "sheet_too_large",
-        "integration_plan/hostile/big_cell.xlsx": "cell_too_large",
-        "integration_plan/hostile/nul_escape.xlsx": "nul_byte",
-        "integration_plan/hostile/formulas.xlsx": None,
-        "integration_plan/hostile/png_named_xlsx.xlsx": "not_xlsx",
-        "integration_plan/hostile/csv_named_xlsx.xlsx": "not_xlsx",
-        "integration_plan/hostile/unknown_method.xlsx": "not_xlsx",
-        "integration_plan/hostile/bom_bad_bytes_line_2.csv": "encoding",
-        "integration_plan/hostile/one_line.csv": "line_too_long",
-        "integration_plan/hostile/unclosed_quote.csv": "csv_syntax",
-        "integration_plan/hostile/late_nul.csv": "nul_byte",
-        "integration_plan/hostile/cp874_undefined_bytes.csv": "encoding",
-        "integration_plan/hostile/utf16_named_csv.csv": "not_text",
-        "integration_plan/hostile/sql_name'; DROP TABLE raw.integration_plan;--.csv": None,
-        "readiness/hostile/hostile_values.csv": None,
-    }
+SAMPLE_EACH = 4  # mutants of each outcome (reject code, batched, alone) sent through the whole night
 
 
 @pytest.fixture(scope="module")
@@ -164,26 +68,6 @@ def _night(wh, run_id: str) -> tuple[dict[str, object], dict[str, tuple]]:
         if status == "rejected":
             assert code and reason and Path(quarantined).is_file() and Path(f"{quarantined}.feedback.txt").is_file()
     return outcomes, ledger
-
-
-def test_every_hostile_file_ends_loaded_or_rejected_with_its_reason(readers, monkeypatch):
-    for kind in ("bad", "good"):
-        for source_dir in (CORPUS / kind).iterdir():
-            if source_dir.is_dir():
-                shutil.copytree(source_dir, readers.landing / source_dir.name / kind)
-    expected = {make_bad_files.EXPECTED[i][0]: make_bad_files.EXPECTED[i] for i in range(len(make_bad_files.EXPECTED))}
-    hostile = hostile_files(readers.landing)
-    outcomes, ledger = _night(readers, "hostile-corpus")
-    assert len(ledger) == len(expected) + len(make_bad_files.GOOD) + len(hostile)
-    for rel, (_file, code, *_rest) in expected.items():
-        source, name = rel.split("/", 1)
-        assert ledger[f"{source}/bad/{name}"][1] == code, rel
-    for rel, code in hostile.items():
-        status, got, reason, _q = ledger[rel]
-        assert (status, got) == (("rejected", code) if code else ("loaded", None)), (rel, reason)
-    bomb = ledger["integration_plan/hostile/lying_zip_bomb.xlsx"][2]
-    assert "larger than its declared uncompressed size" in bomb and "sheet 'data'" in bomb, bomb
-    assert "line 2:" in ledger["integration_plan/hostile/bom_bad_bytes_line_2.csv"][2]
 
 
 def test_a_thousand_damaged_files_each_end_loaded_or_rejected(readers, tmp_path):
@@ -247,7 +131,7 @@ with snapshot(lf, process_dir(Path(sys.argv[3]))) as snap:
 def test_a_load_killed_mid_file_leaves_no_staging_copy_after_the_next_run_starts(readers, tmp_path):
     readers.use()
     rel = "integration_plan/staging/big.csv"
-    _plan_csv(readers.landing / rel, b"".join(_row(f"DG65-K{i}") for i in range(2_000)))
+    plan_csv(readers.landing / rel, b"".join(plan_row(f"DG65-K{i}") for i in range(2_000)))
     staging = readers.state / "staging"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     killed = subprocess.Popen([sys.executable, "-c", STAGER, str(readers.landing), rel, str(staging)], cwd=REPO,
@@ -274,9 +158,9 @@ def _summary_text(wh, run_id: str) -> str:
 def test_a_file_changed_after_it_was_listed_is_named_in_the_summary_and_loads_next_run(readers):
     readers.use()
     rel = "integration_plan/changed/late_edit.csv"
-    path = _plan_csv(readers.landing / rel, _row("DG65-L1"))
+    path = plan_csv(readers.landing / rel, plan_row("DG65-L1"))
     [listed] = [f for f in new_files() if f.relative_path == rel]
-    _plan_csv(path, _row("DG65-L1") + _row("DG65-L2"))  # the agency saves again while the night runs
+    plan_csv(path, plan_row("DG65-L1") + plan_row("DG65-L2"))  # the agency saves again while the night runs
     [outcome] = process_files([listed], readers.gate, "changed-night")
     assert outcome.status == "skipped" and "changed after it was found" in outcome.reason
     text = _summary_text(readers, "changed-night")
@@ -289,15 +173,15 @@ def test_a_file_changed_after_it_was_listed_is_named_in_the_summary_and_loads_ne
 def test_the_same_bytes_under_a_new_name_are_named_with_the_file_they_duplicate(readers):
     readers.use()
     first = "integration_plan/dup/plan_v1.csv"
-    data = _row("DG65-D1") + _row("DG65-D2")
-    _plan_csv(readers.landing / first, data)
+    data = plan_row("DG65-D1") + plan_row("DG65-D2")
+    plan_csv(readers.landing / first, data)
     [lf] = [f for f in new_files() if f.relative_path == first]
     assert process_files([lf], readers.gate, "dup-1").pop().status == "loaded"
     renamed = "integration_plan/dup/plan_final.csv"
     twins = ("integration_plan/dup/new_a.csv", "integration_plan/dup/new_b.csv")
     shutil.copy(readers.landing / first, readers.landing / renamed)
     for twin in twins:  # two new files with one content: loaded once
-        _plan_csv(readers.landing / twin, _row("DG65-D3"))
+        plan_csv(readers.landing / twin, plan_row("DG65-D3"))
     found = [f.relative_path for f in new_files() if f.relative_path.startswith("integration_plan/dup/")]
     assert found == [twins[0]]
     text = _summary_text(readers, "dup-2")

@@ -27,6 +27,7 @@ from nightly.pipeline import batches, new_files, process_files
 from nightly.reconcile import ReconcileResult, reconcile
 from nightly.summary import build_summary, format_summary, night_outcome
 from tests.corpus import make_bad_files
+from tests.corpus.hostile import hostile_files
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 EXPECTED = list(csv.DictReader(open(CORPUS / "bad" / "expected.csv", encoding="utf-8", newline="")))
@@ -50,6 +51,7 @@ def corpus_run(make_warehouse):
         for source_dir in (CORPUS / kind).iterdir():
             if source_dir.is_dir():
                 shutil.copytree(source_dir, wh.landing / source_dir.name / kind)
+    wh.hostile = hostile_files(wh.landing)  # the other hostile files the project knows, in the same pass
     wh.found = new_files()
     wh.outcomes = {o.path: o for batch in batches(wh.found) for o in process_files(batch, run_id=RUN_ID)}
     wh.docs = build_data_docs(run_id=RUN_ID)
@@ -72,7 +74,7 @@ def test_corpus_matches_its_generator(tmp_path):
 
 
 def test_one_pass_sees_every_file(corpus_run):
-    assert len(corpus_run.found) == len(EXPECTED) + len(GOOD_ROWS)
+    assert len(corpus_run.found) == len(EXPECTED) + len(GOOD_ROWS) + len(corpus_run.hostile)
     assert set(corpus_run.ledger) == set(corpus_run.outcomes)
 
 
@@ -116,6 +118,18 @@ def test_bad_file_is_quarantined_with_its_reason(corpus_run, case):
         assert flagged == len(failure["rows"])  # row-level failures are listed in ops.rejected_rows
         if rows_rejected:
             assert "Rejected rows · แถวที่ไม่ได้นำเข้า" in report
+
+
+def test_every_hostile_file_ends_loaded_or_rejected_with_its_reason(corpus_run):
+    """Every hostile workbook and CSV the project knows (tests/corpus/hostile.py; the committed corpus above)
+    ends loaded or rejected with its reject code and a ledger row in the one pass: none fails its load batch."""
+    for rel, code in corpus_run.hostile.items():
+        status, got, reason, quarantine, rows_in, loaded, rejected, _id = corpus_run.ledger[rel]
+        assert (status, got) == (("rejected", code) if code else ("loaded", None)), (rel, reason)
+        assert rows_in == loaded + rejected and (not code or Path(f"{quarantine}.feedback.txt").is_file()), rel
+    bomb = corpus_run.ledger["integration_plan/hostile/lying_zip_bomb.xlsx"][2]
+    assert "larger than its declared uncompressed size" in bomb and "sheet 'data'" in bomb, bomb
+    assert corpus_run.ledger["integration_plan/hostile/bom_bad_bytes_line_2.csv"][2].startswith("line 2: ")
 
 
 @pytest.mark.parametrize("rel, rows", make_bad_files.GOOD)
@@ -177,7 +191,7 @@ def test_feedback_neutralises_formula_like_values(corpus_run):
 
 def test_every_rejected_file_has_feedback_in_thai_and_english(corpus_run):
     rejected = [(p, row[3]) for p, row in corpus_run.ledger.items() if row[0] == "rejected"]
-    assert len(rejected) == len(WHOLE)
+    assert len(rejected) == len(WHOLE) + sum(1 for code in corpus_run.hostile.values() if code)
     for path, quarantine in rejected:
         feedback = Path(f"{quarantine}.feedback.txt").read_text(encoding="utf-8")
         assert f'File "{path}" was not loaded' in feedback and f'ไฟล์ "{path}" ยังไม่ได้นำเข้าระบบ' in feedback
@@ -208,7 +222,8 @@ def test_summary_lists_rejected_files_with_codes_and_feedback(corpus_run):
     corpus_run.use()
     with corpus_run.connect() as conn:
         summary = build_summary(conn, RUN_ID)
-    assert {r["path"] for r in summary["rejected"]} == {_landing_path("bad", r["file"]) for r in WHOLE}
+    assert {r["path"] for r in summary["rejected"]} == {_landing_path("bad", r["file"]) for r in WHOLE} | {
+        path for path, code in corpus_run.hostile.items() if code}
     assert {r["path"] for r in summary["partial"]} == {
         _landing_path("bad", r["file"]) for r in EXPECTED if r not in WHOLE}
     text = format_summary(summary)
