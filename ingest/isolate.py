@@ -14,7 +14,7 @@ process already maps, default 2048) and its wall time (``DGWH_READER_TIMEOUT_S``
 gets the parsed file back through a pipe. A child that runs out of memory, is killed by the kernel, panics
 in native code or runs out of time becomes ``FileRejected("reader_failed")``; a child stopped by SIGINT,
 SIGTERM or SIGHUP is a stop, not the file's fault (``ReaderStopped``). ``DGWH_READER_ISOLATION=0`` parses
-in-process, with the same rules.
+in-process, with the same rules (except that there KeyboardInterrupt and SystemExit are taken as a stop).
 """
 
 from __future__ import annotations
@@ -129,7 +129,6 @@ def _child(write_fd: int, paths: list[Path], source: Source, memory_bytes: int) 
     faulthandler.disable()
     for sig in STOP_SIGNALS:  # a stop ends the child at once (not the handlers of the task runner it forked from)
         signal.signal(sig, signal.SIG_DFL)
-    status = 0
     try:
         if memory_bytes:
             _, hard = resource.getrlimit(resource.RLIMIT_AS)
@@ -137,21 +136,22 @@ def _child(write_fd: int, paths: list[Path], source: Source, memory_bytes: int) 
             resource.setrlimit(resource.RLIMIT_AS, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
         with os.fdopen(write_fd, "wb") as out:
             for path in paths:
-                try:
-                    data = pickle.dumps(_parse_one(path, source), protocol=pickle.HIGHEST_PROTOCOL)
-                except STOPS:
-                    raise
-                except BaseException as exc:  # noqa: BLE001 - a result that cannot be sent is still the file's
-                    rejected = unreadable(exc, path)
-                    data = pickle.dumps(("rejected", (rejected.code, rejected.message_en, rejected.message_th,
-                                                      None, 0)))
-                out.write(len(data).to_bytes(8, "big") + data)
+                out.write(_message(path, source))
                 out.flush()
-                del data
-    except STOPS:
-        status = 128 + signal.SIGINT
     finally:
-        os._exit(status)
+        os._exit(0)
+
+
+def _message(path: Path, source: Source) -> bytes:
+    """One file's result as the child sends it. Stops reach the child as signals (their default action), so
+    whatever the reader raises here, even SystemExit, and a result that cannot be pickled, are the file's."""
+    try:
+        data = pickle.dumps(_parse_one(path, source), protocol=pickle.HIGHEST_PROTOCOL)
+    except BaseException as exc:  # noqa: BLE001 - see above
+        rejected = _refused(f"the reader ran out of memory (DGWH_READER_MEMORY_MB={_memory_mb():.0f})",
+                            "ใช้หน่วยความจำเกินกำหนด") if isinstance(exc, MemoryError) else unreadable(exc, path)
+        data = pickle.dumps(("rejected", (rejected.code, rejected.message_en, rejected.message_th, None, 0)))
+    return len(data).to_bytes(8, "big") + data
 
 
 def parse_isolated(path: Path, source: Source) -> ParsedFile:
@@ -241,10 +241,9 @@ def _run_child(paths: list[Path], source: Source, memory_mb: float,
     if timed_out:
         return got, _refused(f"it took longer than {timeout:g}s (DGWH_READER_TIMEOUT_S)",
                              f"ใช้เวลาอ่านนานเกิน {timeout:.0f} วินาที")
-    if os.WIFSIGNALED(status) and os.WTERMSIG(status) in STOP_SIGNALS or os.WIFEXITED(status) and \
-            os.WEXITSTATUS(status) == 128 + signal.SIGINT:
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) in STOP_SIGNALS:
         raise ReaderStopped(f"the reader of {paths[len(got)].name} was stopped "
-                            f"({signal.Signals(os.WTERMSIG(status)).name if os.WIFSIGNALED(status) else 'SIGINT'})")
+                            f"({signal.Signals(os.WTERMSIG(status)).name})")
     if os.WIFSIGNALED(status):
         sig = signal.Signals(os.WTERMSIG(status)).name
         why = f"the reader was killed by {sig} (out of memory, limit DGWH_READER_MEMORY_MB={memory_mb:.0f})"

@@ -514,9 +514,15 @@ def read_xlsx(path: Path, source: Source, limits: FileLimits | None = None) -> l
     from python_calamine import CalamineWorkbook
 
     limits = limits or FileLimits.from_env()
-    size = max(path.stat().st_size, _unpacked_size(path))  # checked before calamine reads a sheet into memory
-    if size > limits.max_bytes:
-        raise _too_large(size, limits, 0)
+    on_disk, unpacked = path.stat().st_size, _unpacked_size(path)  # before calamine reads a sheet into memory
+    if max(on_disk, unpacked) > limits.max_bytes:
+        refused = _too_large(max(on_disk, unpacked), limits, 0)
+        if unpacked > on_disk:  # the archive's own word: a real workbook, or headers that lie
+            refused.message_en = refused.message_en.replace(
+                f"the file is {_mb(unpacked)}", f"the workbook unpacks to {_mb(unpacked)} (as its archive declares; "
+                                               f"{_mb(on_disk)} on disk)")
+            refused.args = (refused.message_en,)
+        raise refused
     _check_sheet_extents(path, max_sheet_cells())
     _check_cell_sizes(path, max_cell_chars())
     try:

@@ -233,3 +233,37 @@ def test_a_reader_stopped_from_outside_is_a_stop_not_the_files_rejection(tmp_pat
     monkeypatch.setattr(os, "fork", fork_then_stop)
     with pytest.raises(ReaderStopped, match="blocked.csv was stopped \\(SIGTERM\\)"):
         parse_many_isolated([blocked], SOURCES["integration_plan"])
+
+
+class Unforeseen(Exception):
+    """An exception class no reader check lists."""
+
+
+class NativePanic(BaseException):
+    """What a native reader's panic is (pyo3's PanicException derives from BaseException)."""
+
+
+@pytest.mark.parametrize("isolation", ["1", "0"])
+@pytest.mark.parametrize("raised, code, words", [
+    (Unforeseen("bad tag at byte 42"), "unreadable", "Unforeseen: bad tag at byte 42"),
+    (SystemExit(3), "unreadable", "SystemExit: 3"),
+    (NativePanic("index out of bounds"), "reader_failed", "the reader crashed (NativePanic: index out of bounds)"),
+])
+def test_whatever_the_reader_raises_is_the_files_rejection(tmp_path, monkeypatch, isolation, raised, code, words):
+    """By construction, not by a list of exception types: a class nobody foresaw rejects the file, naming it. In
+    the reader's child even SystemExit is the reader's own (stops reach the child as signals)."""
+    import ingest.isolate
+
+    def reader(path, source, plans):
+        raise raised
+
+    monkeypatch.setattr(ingest.isolate, "parse_file", reader)
+    monkeypatch.setenv("DGWH_READER_ISOLATION", isolation)
+    path = plan_csv(tmp_path / "a.csv", plan_row("DG65-U1"))
+    if isolation == "0" and isinstance(raised, SystemExit):  # in-process, an exit is the process's own stop
+        with pytest.raises(SystemExit):
+            parse_many_isolated([path], SOURCES["integration_plan"])
+        return
+    [result] = parse_many_isolated([path], SOURCES["integration_plan"])
+    assert isinstance(result, FileRejected) and result.code == code and words in result.message_en, result
+    assert str(tmp_path) not in result.message_en
