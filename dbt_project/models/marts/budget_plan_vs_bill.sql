@@ -131,17 +131,21 @@ select
         || coalesce('project:' || u.project_code, 'bill:' || u.line_key))::text as row_key,
     u.fiscal_year_be::integer as fiscal_year_be,
     u.budget_plan_code::text as budget_plan_code,
+    {{ label_th('budget_plan', 'u.budget_plan_code') }}::text as budget_plan_name_th,
     u.project_code::text as project_code,
     u.project_name::text as project_name_th,
     u.agency_id::text as agency_id,
     coalesce(a.agency_name_th, u.agency_name)::text as agency_name_th,
     u.approach_code::text as approach_code,
+    {{ label_th('approach', 'u.approach_code') }}::text as approach_label_th,
     u.focus_area_code::text as focus_area_code,
+    {{ label_th('focus_area', 'u.focus_area_code') }}::text as focus_area_name_th,
     u.requested_baht::numeric(18, 2) as requested_baht,
     u.allocated_baht::numeric(18, 2) as allocated_baht,
     u.bill_baht::numeric(18, 2) as bill_baht,
     u.bill_lines::integer as bill_lines,
     r.match_rule::text as match_rule,
+    {{ label_th('match_rule', 'r.match_rule') }}::text as match_rule_name_th,
     u.item_id::text as bill_item_id
 from unioned as u
 join rule_names as r on r.rule_rank = u.rule_rank
