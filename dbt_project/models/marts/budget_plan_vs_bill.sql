@@ -242,6 +242,7 @@ select
     coalesce(np.allocated_baht, nb.amount_baht)::numeric(18, 2) as nearest_amount_baht,
     round(100 * u.nearest_similarity, 2)::numeric(5, 2) as nearest_similarity_pct,
     u.nearest_is_same_agency::boolean as nearest_is_same_agency,
+    {{ label_th('same_agency', 'u.nearest_is_same_agency') }}::text as nearest_is_same_agency_th,
     (y.fiscal_year_be is not null)::boolean as has_bill_for_year,
     {{ label_th('bill_year', 'y.fiscal_year_be is not null') }}::text as has_bill_for_year_th
 from unioned as u
