@@ -109,7 +109,7 @@ def run_dbt(args: list[str]) -> DbtOutcome:
         result = _invoke(["retry"])
     models = tests_passed = tests_failed = 0
     failures: list[str] = []
-    for resource, name, status, message in nodes.values():
+    for resource, name, status, _ in nodes.values():
         if resource in ("test", "unit_test"):
             if status in ("pass", "warn"):
                 tests_passed += 1
@@ -120,7 +120,7 @@ def run_dbt(args: list[str]) -> DbtOutcome:
             if status == "success":
                 models += 1
             else:
-                failures.append(f"{name}: {status}" + (f" ({message})" if _LOCK_TIMEOUT in message.lower() else ""))
+                failures.append(f"{name}: {status}")
     return DbtOutcome(bool(result.success), models, tests_passed, tests_failed, failures, retried)
 
 
