@@ -461,6 +461,7 @@ def test_data_docs_render_styled_with_every_outside_host_blocked(corpus_run):
     from reporting.serve import DocsHandler, roots
     from tests.offline_browser import OfflineChromium
 
+    corpus_run.use()  # the server's roots come from the environment, which another test may have pointed elsewhere
     site = corpus_run.docs.parent
     pages = sorted(site.rglob("*.html"))
     assert pages and not [p for p in pages if outside_assets(p.read_text(encoding="utf-8"))]
