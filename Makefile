@@ -17,7 +17,7 @@ STATE := $(or $(DGWH_STATE_DIR),$(ROOT)/.state)
 TEST_WORKERS ?= 3
 # The DAGs render one Airflow task per dbt model from this manifest (dbt parse; no warehouse needed).
 MANIFEST := dbt_project/target/manifest.json
-DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
+DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' -o -name '*.md' \) -print)
 
 .PHONY: run test test-fast superset-venv backfill warehouse-url bi-url bi bi-stop docs docs-stop stop bench lint sample manifest clean unlock withdraw prod-check help
 

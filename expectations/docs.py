@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from expectations.docs_assets import localise_site
 from ground.files import flat_name
 from ground.settings import Settings, get_settings
 from ground.sources import SOURCES
@@ -71,4 +72,6 @@ def build_data_docs(settings: Settings | None = None, run_id: str | None = None)
                        if str(k.run_id.run_name or "").startswith(prefix)]
         identifiers += [ExpectationSuiteIdentifier(name=suite_name(n)) for n in SOURCES]
     context.build_data_docs(site_names=[SITE], resource_identifiers=identifiers)
-    return data_docs_index(settings)
+    index = data_docs_index(settings)
+    localise_site(index.parent)  # the CDN's CSS and JavaScript from the project: the site works offline
+    return index

@@ -7,7 +7,8 @@ refuses to run, so the server runs as an unprivileged system user.
 
 Roles as in the production init script (docker/warehouse/10-warehouse-roles.sh): ``dg_pipeline``
 owns the database and what it creates, with no superuser, CREATEROLE or CREATEDB; ``bi_reader``
-may connect to the warehouse only (dbt's grant macro gives it schema ``marts``); PUBLIC gets nothing.
+may connect to the warehouse only (dbt's grant macro gives it schema ``marts``), its sessions limited by
+``ground.settings.session_limits`` (idle transactions and statements end); PUBLIC gets nothing.
 """
 
 from __future__ import annotations
@@ -351,8 +352,11 @@ class EmbeddedWarehouse:
         self._harden()
 
     def _harden(self) -> None:
-        """Least privilege, idempotently: the same grants as the production init script."""
+        """Least privilege, idempotently: the same grants and bi_reader settings as the production init scripts;
+        run at every start, so an existing warehouse takes changed settings when it next starts."""
         from psycopg import sql
+
+        from ground.settings import session_limits
 
         pipeline, bi, db = sql.Identifier(PIPELINE_ROLE), sql.Identifier(BI_ROLE), sql.Identifier(DATABASE)
         with self._admin() as conn:
@@ -368,6 +372,8 @@ class EmbeddedWarehouse:
                 conn.execute(sql.SQL("REVOKE {} FROM {}").format(bi, pipeline))  # granted by older versions
             conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(db))
             conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(db, bi))
+            for name, value in session_limits().bi_role_settings().items():  # a BI session cannot hold the night
+                conn.execute(sql.SQL("ALTER ROLE {} SET {} = {}").format(bi, sql.Identifier(name), sql.Literal(value)))
             conn.execute("REVOKE ALL ON DATABASE postgres FROM PUBLIC")
         with self._admin(DATABASE) as conn:
             conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")

@@ -70,6 +70,40 @@ def readable_years() -> tuple[int, int]:
     return int(_dbt_vars()["year_min_be"]), int(_dbt_vars()["year_max_be"])
 
 
+@dataclass(frozen=True)
+class SessionLimits:
+    """Locks between BI and the night (the dbt vars of the same names; PostgreSQL durations such as "30s")."""
+
+    bi_statement_timeout: str
+    bi_idle_in_transaction_session_timeout: str
+    ddl_lock_timeout: str
+    ddl_lock_retries: int
+    ddl_lock_retry_delay_s: float
+
+    def bi_role_settings(self) -> dict[str, str]:
+        """``ALTER ROLE bi_reader SET <name> = <value>`` for each: what every place that makes the role applies."""
+        return {"statement_timeout": self.bi_statement_timeout,
+                "idle_in_transaction_session_timeout": self.bi_idle_in_transaction_session_timeout}
+
+
+def session_limits() -> SessionLimits:
+    values = _dbt_vars()
+    return SessionLimits(str(values["bi_statement_timeout"]), str(values["bi_idle_in_transaction_session_timeout"]),
+                         str(values["ddl_lock_timeout"]), int(values["ddl_lock_retries"]),
+                         float(values["ddl_lock_retry_delay_s"]))
+
+
+def duration_s(value: str) -> float:
+    """Seconds of a PostgreSQL duration setting ("250ms", "30s", "2min", "1h"; a bare number is milliseconds)."""
+    units = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+    text = value.strip().lower()
+    number = text.rstrip("abcdefghijklmnopqrstuvwxyz").strip()
+    unit = text[len(number):].strip() or "ms"
+    if unit not in units:
+        raise ValueError(f"not a PostgreSQL duration: {value!r}")
+    return float(number) * units[unit]
+
+
 def get_settings() -> Settings:
     """Read the environment each call so tests and DAG runs can point elsewhere."""
     repo_root = Path(os.environ.get("DGWH_REPO_ROOT", REPO_ROOT))

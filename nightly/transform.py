@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -25,6 +25,8 @@ class DbtOutcome:
     tests_passed: int
     tests_failed: int
     failures: list[str]
+    # nodes built again after giving up waiting for a lock (``run_dbt``)
+    retried: list[str] = field(default_factory=list)
 
 
 def dbt_env(url: str | None = None) -> dict[str, str]:
@@ -70,32 +72,56 @@ def _invoke(args: list[str]):
                                "--log-path", str(settings.state_dir / "dbt_logs")])
 
 
+# How PostgreSQL reports a statement that gave up waiting for a lock (SQLSTATE 55P03, lock_timeout).
+_LOCK_TIMEOUT = "lock timeout"
+
+
 def run_dbt(args: list[str]) -> DbtOutcome:
     """``dbt <args>`` in-process, summarised. The ops schema is migrated first: dbt's on-run-end hook writes
-    ops.dbt_results, which ``ground.schema`` owns."""
+    ops.dbt_results, which ``ground.schema`` owns. A model that gave up waiting for a lock (a BI session
+    reading the mart it swaps; the ``ddl_lock_timeout`` pre-hook) is built again with ``dbt retry``, up to
+    ``ddl_lock_retries`` times, ``ddl_lock_retry_delay_s`` apart: bi_reader's own limits end that session first."""
+    import logging
+    import time
+
     from ground.schema import ensure_ops
+    from ground.settings import session_limits
     from ground.warehouse import connect
 
     with connect(autocommit=True) as conn:
         ensure_ops(conn)
+    limits = session_limits()
+    nodes: dict[str, tuple[str, str, str, str]] = {}  # unique_id: resource type, name, status, message
+    retried: list[str] = []
     result = _invoke(args)
+    for attempt in range(limits.ddl_lock_retries + 1):
+        for node in (result.result or []) if hasattr(result.result, "__iter__") else []:
+            nodes[node.node.unique_id] = (getattr(node.node, "resource_type", ""), node.node.name, str(node.status),
+                                          str(getattr(node, "message", "") or ""))
+        waited = sorted(name for _, name, status, message in nodes.values()
+                        if status == "error" and _LOCK_TIMEOUT in message.lower())
+        if result.success or not waited or attempt == limits.ddl_lock_retries:
+            break
+        logging.getLogger(__name__).warning("%s gave up waiting for a lock (lock_timeout %s): built again in %s s",
+                                            ", ".join(waited), limits.ddl_lock_timeout, limits.ddl_lock_retry_delay_s)
+        retried += waited
+        time.sleep(limits.ddl_lock_retry_delay_s)
+        result = _invoke(["retry"])
     models = tests_passed = tests_failed = 0
     failures: list[str] = []
-    for node in (result.result or []) if hasattr(result.result, "__iter__") else []:
-        resource = getattr(node.node, "resource_type", "")
-        status = str(node.status)
+    for resource, name, status, _ in nodes.values():
         if resource in ("test", "unit_test"):
             if status in ("pass", "warn"):
                 tests_passed += 1
             else:
                 tests_failed += 1
-                failures.append(f"{node.node.name}: {status}")
+                failures.append(f"{name}: {status}")
         elif resource in ("model", "seed"):
             if status == "success":
                 models += 1
             else:
-                failures.append(f"{node.node.name}: {status}")
-    return DbtOutcome(bool(result.success), models, tests_passed, tests_failed, failures)
+                failures.append(f"{name}: {status}")
+    return DbtOutcome(bool(result.success), models, tests_passed, tests_failed, failures, retried)
 
 
 def dbt_results_for_run(conn, run_id: str) -> DbtOutcome:

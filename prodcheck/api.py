@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -16,6 +17,8 @@ class AirflowApi:
         self._login = {"username": username, "password": password}
         self._client = httpx.Client(base_url=self.base_url, timeout=60)
         self._token: str | None = None
+        # called at every poll of a wait (Stack.check_alive): raises when a process of the stack died
+        self.alive: Callable[[], None] | None = None
 
     def _headers(self) -> dict[str, str]:
         if self._token is None:
@@ -57,6 +60,8 @@ class AirflowApi:
                 return state
             if on_poll is not None:
                 on_poll()
+            if self.alive is not None:  # a dead service fails the wait at once instead of at its timeout
+                self.alive()
             time.sleep(2)
         return "timeout"
 

@@ -34,6 +34,10 @@ def pg_bin() -> Path:
     return _bin_dir()
 
 
+class ProcessDied(RuntimeError):
+    """A process the check started has exited while it should run."""
+
+
 @dataclass
 class Started:
     name: str
@@ -54,13 +58,30 @@ class Stack:
 
     def start(self, process: Process, log_name: str | None = None) -> Started:
         log = self.logs / f"{log_name or process.name}.log"
-        with log.open("ab") as out:
-            popen = subprocess.Popen(process.argv, env=process.env, stdout=out, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.root,
-                                     **_as_user(process.user))
-        started = Started(log_name or process.name, popen, log)
-        self.started.append(started)
+        # SIGTERM/SIGINT wait until the process is among the started ones, so the cleanup stops it
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+        try:
+            with log.open("ab") as out:
+                popen = subprocess.Popen(process.argv, env=process.env, stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.root,
+                                         **_as_user(process.user))
+            started = Started(log_name or process.name, popen, log)
+            self.started.append(started)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         return started
+
+    def dead(self) -> list[tuple[Started, int]]:
+        """The started processes that have exited, with their exit codes (a process stopped on purpose is no
+        longer among the started ones)."""
+        return [(s, code) for s in self.started if (code := s.popen.poll()) is not None]
+
+    def check_alive(self) -> None:
+        """Raise ``ProcessDied`` naming every started process that has exited, with the last lines of its log."""
+        dead = self.dead()
+        if dead:
+            raise ProcessDied("; ".join(f"{s.name} (pid {s.popen.pid}) exited with code {code}" for s, code in dead)
+                              + "".join(f"\n--- {s.log.name} (last lines) ---\n{tail(s.log, 15)}" for s, _ in dead))
 
     def run(self, process: Process, timeout: float = 600) -> None:
         """A one-shot service (airflow-init, an init script): must exit 0."""
@@ -166,10 +187,14 @@ def tail(path: Path, lines: int = 40) -> str:
         return ""
 
 
-def wait_for(what: str, check, timeout: float, interval: float = 1.0):
+def wait_for(what: str, check, timeout: float, interval: float = 1.0, alive=None):
+    """Poll ``check`` until it returns something true; ``alive`` (``Stack.check_alive``) ends the wait at once
+    when a process of the stack died."""
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
+        if alive is not None:
+            alive()
         try:
             result = check()
             if result:
@@ -215,7 +240,7 @@ def postgres_server(stack: Stack, name: str, service: dict, port: int, env: dict
     isready = shutil.which("pg_isready", path=str(bindir)) or "pg_isready"
     wait_for(f"{name} PostgreSQL", lambda: subprocess.run(
         [isready, "-h", str(sockets), "-p", str(port), "-U", user, "-d", "postgres"],
-        capture_output=True).returncode == 0, timeout=60, interval=0.5)
+        capture_output=True).returncode == 0, timeout=60, interval=0.5, alive=stack.check_alive)
     for volume in service.get("volumes", []):
         source, _, target = str(volume).partition(":")
         if target.startswith("/docker-entrypoint-initdb.d/"):

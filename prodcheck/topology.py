@@ -104,7 +104,8 @@ def start_s3(topo: Topology, port: int) -> None:
                           "AWS_DEFAULT_REGION": "us-east-1"})
     client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="prodcheck",
                           aws_secret_access_key=topo.env_file["AWS_SECRET_ACCESS_KEY"])
-    wait_for("the S3 server", lambda: client.list_buckets() is not None, timeout=60, interval=1)
+    wait_for("the S3 server", lambda: client.list_buckets() is not None, timeout=60, interval=1,
+             alive=topo.stack.check_alive)
     client.create_bucket(Bucket=LANDING_BUCKET)
 
 
@@ -171,7 +172,9 @@ def bring_up(topo: Topology, log=print, on_landing=None) -> None:
         topo.start(name)
     topo.api = AirflowApi(f"http://127.0.0.1:{ports['airflow-apiserver:8080']}", env["AIRFLOW_ADMIN_USER"],
                           env["AIRFLOW_ADMIN_PASSWORD"])
-    wait_for("api-server", lambda: topo.api.request("GET", "/api/v2/version"), timeout=180, interval=2)
+    topo.api.alive = stack.check_alive
+    wait_for("api-server", lambda: topo.api.request("GET", "/api/v2/version"), timeout=180, interval=2,
+             alive=stack.check_alive)
     wait_for("dag-processor: both DAGs parsed", lambda: {d["dag_id"] for d in topo.api.request(
         "GET", "/api/v2/dags", params={"limit": 100})["dags"]} >= {"dg_nightly", "dg_backfill"},
-        timeout=240, interval=3)
+        timeout=240, interval=3, alive=stack.check_alive)

@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from expectations.docs import data_docs_index
+from expectations.docs_assets import localise_site
 from ground.settings import Settings, get_settings
 
 
@@ -98,6 +99,12 @@ def _interrupt(signum, frame) -> None:
 def serve(host: str = "127.0.0.1", port: int | None = None) -> None:
     settings = get_settings()
     port = int(os.environ.get("DGWH_DOCS_PORT", 0)) if port is None else port
+    site = data_docs_index(settings).parent
+    if site.is_dir():  # a site built before its assets were vendored loads them from the project too
+        try:
+            localise_site(site)
+        except OSError as exc:  # a read-only mount (compose's docs service): the next night's build does it
+            print(f"docs: Data Docs left as built ({exc.strerror}: {exc.filename})", file=sys.stderr, flush=True)
     httpd = ThreadingHTTPServer((host, port), partial(DocsHandler, roots=roots(settings)))
     url = f"http://{host}:{httpd.server_address[1]}/"
     record = server_file(settings)

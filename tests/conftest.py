@@ -144,7 +144,7 @@ def sample(sample_warehouse) -> Warehouse:
 SLOW_MODULES = {"test_airflow", "test_airflow_backfill", "test_bench_smoke", "test_checkouts_side_by_side",
                 "test_dbt_incremental", "test_dbt_docs", "test_reliability", "test_budget_plan_names",
                 "test_nothing_lost", "test_bi", "test_warehouse_connection"}
-SLOW_FIXTURES = {"sample_warehouse", "real_bill", "documents_warehouse"}
+SLOW_FIXTURES = {"sample_warehouse", "real_bill", "documents_warehouse", "prodcheck_root"}
 
 
 # `make test` runs on TEST_WORKERS processes (pytest-xdist, --dist loadgroup). Each group below runs whole on

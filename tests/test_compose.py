@@ -39,13 +39,14 @@ DOCKER = REPO / "docker"
 AIRFLOW_DOCKERFILE = DOCKER / "airflow" / "Dockerfile"
 SUPERSET_DOCKERFILE = DOCKER / "superset" / "Dockerfile"
 WAREHOUSE_INIT = DOCKER / "warehouse" / "10-warehouse-roles.sh"
+WAREHOUSE_LIMITS = DOCKER / "warehouse" / "20-bi-reader-limits.sh"
 METADATA_INIT = DOCKER / "metadata-db" / "10-app-databases.sh"
 GRANT_MACRO = REPO / "dbt_project" / "macros" / "grant_bi_reader.sql"
 
 AIRFLOW_SERVICES = {"airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
                     "airflow-triggerer", "airflow-worker"}
 SERVICES = AIRFLOW_SERVICES | {"metadata-db", "redis", "warehouse", "superset-init", "superset"}
-ONE_SHOT = {"airflow-init", "superset-init"}
+ONE_SHOT = {"airflow-init", "superset-init", "warehouse-settings"}
 # ${NAME}, ${NAME:-default}, ${NAME:?message}; $${NAME} is an escaped dollar for the container's shell.
 VAR_REF = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)")
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET|TOKEN|_KEY$")
@@ -183,6 +184,10 @@ def test_compose_data_lives_in_named_volumes(example_env):
         assert "/opt/dgwh/state" not in mounts(name)
     assert mounts("docs")["/opt/dgwh/shared"] == mounts("airflow-worker")["/opt/dgwh/shared"]
     assert mounts("warehouse")["/docker-entrypoint-initdb.d/10-warehouse-roles.sh"] == str(WAREHOUSE_INIT)
+    for service, script in (("warehouse", "/docker-entrypoint-initdb.d/20-bi-reader-limits.sh"),
+                            ("warehouse-settings", "/opt/dgwh/20-bi-reader-limits.sh")):
+        assert mounts(service)[script] == str(WAREHOUSE_LIMITS)
+        assert mounts(service)["/opt/dgwh/dbt_project.yml"] == str(REPO / "dbt_project" / "dbt_project.yml")
     assert mounts("metadata-db")["/docker-entrypoint-initdb.d/10-app-databases.sh"] == str(METADATA_INIT)
 
 
@@ -497,7 +502,7 @@ def warehouse_roles(bare_server) -> dict:
     return {"pipeline": url(bare_server, "dg_pipeline", passwords["WAREHOUSE_PIPELINE_PASSWORD"], "warehouse"),
             "bi": url(bare_server, "bi_reader", passwords["BI_READER_PASSWORD"], "warehouse"),
             "bi_postgres": url(bare_server, "bi_reader", passwords["BI_READER_PASSWORD"], "postgres"),
-            "admin": url(bare_server, "postgres", bare_server["admin_password"], "warehouse")}
+            "admin": url(bare_server, "postgres", bare_server["admin_password"], "warehouse"), "server": bare_server}
 
 
 def test_warehouse_init_creates_owner_and_reader_roles_and_grants_public_nothing(warehouse_roles):
@@ -511,6 +516,26 @@ def test_warehouse_init_creates_owner_and_reader_roles_and_grants_public_nothing
         assert public_acl_entries(conn, DB_ACL, "warehouse") == 0
         assert public_acl_entries(conn, DB_ACL, "postgres") == 0
         assert public_acl_entries(conn, SCHEMA_ACL, "public") == 0
+
+
+def test_bi_reader_session_limits_come_from_the_project_settings_on_every_start(warehouse_roles, tmp_path):
+    from ground.settings import duration_s, session_limits
+
+    limits = session_limits().bi_role_settings()
+    project = REPO / "dbt_project" / "dbt_project.yml"
+    # first start (initdb.d), then warehouse-settings on a later `up`: idempotent; from a checkout (prod-check)
+    # the script finds the project file beside it
+    for env in ({"DGWH_DBT_PROJECT_FILE": str(project)}, {}):
+        run = run_init(warehouse_roles["server"], WAREHOUSE_LIMITS, **env)
+        assert run.returncode == 0, run.stderr
+    with psycopg.connect(warehouse_roles["bi"], autocommit=True) as conn:
+        for name, value in limits.items():
+            shown = conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(name))).fetchone()[0]
+            assert duration_s(shown) == duration_s(value) > 0, (name, shown, value)
+    broken = tmp_path / "dbt_project.yml"
+    broken.write_text(project.read_text().replace("  bi_statement_timeout:", "  other:"))
+    run = run_init(warehouse_roles["server"], WAREHOUSE_LIMITS, DGWH_DBT_PROJECT_FILE=str(broken))
+    assert run.returncode != 0 and "bi_statement_timeout" in run.stderr
 
 
 def test_bi_reader_reads_marts_after_the_grant_macro_and_nothing_else(warehouse_roles):

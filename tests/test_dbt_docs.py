@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from ground.settings import get_settings
 from nightly.transform import DOCS_GENERATE, DOCS_PAGE, run_dbt
@@ -40,3 +41,11 @@ def test_docs_generate_documents_every_mart(sample):
         assert built == set(node["columns"]) == documented, (node["name"], built ^ documented)
         assert node["config"]["contract"]["enforced"], node["name"]
         assert node["description"].strip(), node["name"]
+    # the docs open on the project's overview for analysts (models/overview.md), not dbt's generic "Welcome!"
+    overview = json.loads((target / "manifest.json").read_text())["docs"]["doc.dg_warehouse.__overview__"]
+    text = overview["block_contents"]
+    assert "What each mart answers" in text and "ตารางแต่ละตารางตอบคำถามอะไร" in text
+    named = set(re.findall(r"`([a-z_]+)`", text)) - {"marts", "bi_reader", "..._be"}
+    assert named and named <= {n["name"] for n in marts.values()}, named - {n["name"] for n in marts.values()}
+    assert {"project_status_by_year", "budget_by_year", "readiness_summary_by_year"} <= named
+    assert "doc.dg_warehouse.__overview__" in page

@@ -9,6 +9,7 @@ tests/test_airflow_backfill.py.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -27,9 +28,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
+import ground.settings
 from expectations.gate import Gate
 from ground.embedded_pg import ADMIN_ROLE, EmbeddedWarehouse, EmbeddedWarehouseError
 from ground.registry import alias_keys
+from ground.settings import session_limits
 from ground.sources import SOURCES
 from ground.warehouse import WarehouseUnavailable
 from ingest.discover import discover
@@ -346,17 +349,20 @@ def test_dbt_failing_mid_build_keeps_the_last_good_marts(rel, monkeypatch):
     with rel.connect() as conn:
         last_good = mart_rows(conn, "budget_by_year")
     assert 2569 not in {r[0] for r in last_good}
-    monkeypatch.setenv("PGOPTIONS", "-c lock_timeout=3000")  # libpq reads it: dbt gives up instead of waiting
+    # dbt gives up on the lock after 3 s and, with no retry, fails the model; the BI session outstays its role's
+    # idle limit on purpose
+    monkeypatch.setattr(ground.settings, "session_limits",
+                        lambda: dataclasses.replace(session_limits(), ddl_lock_retries=0))
     monkeypatch.setenv("DGWH_RUN_ID", run_id)
     with rel.connect("bi_reader") as bi:
         bi.autocommit = False
+        bi.execute("SET idle_in_transaction_session_timeout = 0")
         assert bi.execute("SELECT count(*) FROM marts.budget_by_year").fetchone()[0] == len(last_good)
-        outcome = run_dbt(["run"])
+        outcome = run_dbt(["run", "--vars", '{"ddl_lock_timeout": "3s"}'])
         assert bi.execute("SELECT count(*) FROM marts.budget_by_year").fetchone()[0] == len(last_good)
         bi.rollback()
     assert not outcome.success
     assert outcome.failures == ["budget_by_year: error"]
-    monkeypatch.delenv("PGOPTIONS")
     with rel.connect() as conn:
         assert mart_rows(conn, "budget_by_year") == last_good
         new_lines = conn.execute("SELECT count(*) FROM marts.fct_budget_lines WHERE fiscal_year_be = 2569").fetchone()

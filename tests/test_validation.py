@@ -452,3 +452,65 @@ def test_quarantined_copies_and_reports_are_not_world_readable(corpus_run):
         for path in (Path(copy), *(Path(copy + s) for s in (".report.md", ".report.json", ".feedback.txt"))):
             assert path.stat().st_mode & 0o007 == 0, path
         assert Path(copy).parent.stat().st_mode & 0o007 == 0
+
+
+# What a page shows only when its assets loaded: bootstrap's CSS (its .d-none hides), jQuery with
+# bootstrap-table (which wraps each table in a .bootstrap-table element), Vega, and Font Awesome's font.
+STYLED = """(async () => {
+  const probe = document.createElement('div'); probe.className = 'd-none'; document.body.appendChild(probe);
+  await document.fonts.ready;
+  return {bootstrapCss: getComputedStyle(probe).display,
+          tables: document.querySelectorAll('.bootstrap-table table').length,
+          jquery: typeof window.jQuery, vega: typeof window.vegaEmbed,
+          fontAwesome: document.fonts.check('900 16px "Font Awesome 6 Free"'),
+          text: document.body.innerText.length};
+})()"""
+
+
+def test_data_docs_render_styled_with_every_outside_host_blocked(corpus_run):
+    """The site as ``make docs`` serves it (reporting.serve's handler), in Chromium that can reach no outside
+    host: every asset comes from the project, and the pages are styled and their tables rendered."""
+    import threading
+    from functools import partial
+    from http.server import ThreadingHTTPServer
+
+    from expectations.docs_assets import outside_assets
+    from reporting.serve import DocsHandler, roots
+    from tests.offline_browser import OfflineChromium
+
+    corpus_run.use()  # the server's roots come from the environment, which another test may have pointed elsewhere
+    site = corpus_run.docs.parent
+    pages = sorted(site.rglob("*.html"))
+    assert pages and not [p for p in pages if outside_assets(p.read_text(encoding="utf-8"))]
+    result = next(p for p in pages if "validations" in p.parts)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(DocsHandler, roots=roots(get_settings())))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    browser = OfflineChromium()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/data-docs/"
+        for page in ("index.html", result.relative_to(site).as_posix()):
+            shown, requested = browser.open(base + page, STYLED)
+            assert shown and shown["bootstrapCss"] == "none", (page, shown)
+            assert shown["jquery"] == "function" and shown["vega"] == "function", (page, shown)
+            assert shown["tables"] >= 1 and shown["fontAwesome"] and shown["text"] > 200, (page, shown)
+            outside = [u for u in requested if not u.startswith(("http://127.0.0.1:", "data:"))]
+            assert not outside, (page, outside)
+    finally:
+        browser.close()
+        server.shutdown()
+
+
+def test_every_cdn_asset_of_the_installed_gx_templates_is_vendored():
+    """A GX upgrade that loads another CDN file fails here until it is vendored (expectations/data_docs_assets)."""
+    import great_expectations
+
+    from expectations.docs_assets import ASSETS, ASSETS_DIR, GX_IMAGES, outside_assets
+
+    templates = Path(great_expectations.__file__).parent / "render" / "view" / "templates"
+    named = {url for t in templates.glob("*.j2") for url in outside_assets(t.read_text(encoding="utf-8"))
+             if not url.startswith(GX_IMAGES) and "{{" not in url}
+    assert named and named <= set(ASSETS), named - set(ASSETS)
+    for file in ASSETS.values():
+        assert (ASSETS_DIR / file).is_file(), file
+    for package in {file.split("/", 1)[0] for file in ASSETS.values()}:
+        assert list((ASSETS_DIR / package).glob("LICENSE*")), package

@@ -4,6 +4,7 @@
 #}
 {% macro grant_bi_reader() %}
   {% if execute %}
+    {% do warn_bi_reader_limits() %}
     {# Airflow builds one model per dbt invocation: early ones run before schema marts exists. #}
     {% set exists = run_query("select 1 from pg_roles where rolname = 'bi_reader'
                                and exists (select 1 from pg_namespace where nspname = 'marts')") %}
