@@ -131,18 +131,27 @@ def _distinct_reader(column: Column, multiplier: Decimal) -> Callable[[str | Non
     return read
 
 
-def _read_column(cells: Sequence[object], column: Column, multiplier: Decimal) -> tuple[list[object], dict[int, str]]:
+def _bill_text(column: Column) -> Callable[[object], tuple[object, str | None]]:
+    """A bill's V2 column as text (normalised; the amount as written): typed fields are added per row."""
+    if column.name == "amount":
+        return lambda raw: (str(raw) if not thai.is_blank(raw) else thai.parse_text(raw), None)
+    return lambda raw: (thai.parse_text(raw), None)
+
+
+def _read_column(cells: Sequence[object], column: Column, multiplier: Decimal,
+                 bill: bool = False) -> tuple[list[object], dict[int, str]]:
     """A whole column typed at once: each distinct value read once, then mapped back onto the rows (C loops).
     Returns the values and, by position, why a cell could not be read. Cells of other types than text
-    (a workbook's numbers, dates, booleans) go through ``_column_reader``, which keys them by type."""
+    (a workbook's numbers, dates, booleans) go through ``_column_reader``, which keys them by type (a
+    bill's text columns cell by cell)."""
     if set(map(type, cells)) <= {str, type(None)}:
-        read = _distinct_reader(column, multiplier)
+        read = _bill_text(column) if bill else _distinct_reader(column, multiplier)
         typed = {raw: read(raw) for raw in dict.fromkeys(cells)}
         bad = {raw for raw, (_, why) in typed.items() if why is not None}
         values = {raw: value for raw, (value, _) in typed.items()}
         out = list(map(values.__getitem__, cells))
         return out, ({i: typed[raw][1] for i, raw in enumerate(cells) if raw in bad} if bad else {})
-    reader = _column_reader(column, multiplier)
+    reader = _bill_text(column) if bill else _column_reader(column, multiplier)
     pairs = [reader(raw) for raw in cells]
     return [v for v, _ in pairs], {i: why for i, (_, why) in enumerate(pairs) if why is not None}
 
@@ -167,7 +176,8 @@ def _records_by_column(table: Table, source: Source, parsed: ParsedFile, plans: 
     issues: list[tuple[int, int, RowIssue]] = []
     for order, (name, idx) in enumerate(table.columns.items()):
         cells = by_index[idx] if kept else []
-        values, unreadable = _read_column(cells, source.column(name), table.multipliers.get(name, Decimal(1)))
+        values, unreadable = _read_column(cells, source.column(name), table.multipliers.get(name, Decimal(1)),
+                                          source is BUDGET_BILL)
         columns.append(values)
         issues += [(i, order, RowIssue(row_numbers[i], table.sheet, name, str(cells[i]), why, first + i))
                    for i, why in unreadable.items()]
@@ -175,6 +185,9 @@ def _records_by_column(table: Table, source: Source, parsed: ParsedFile, plans: 
     sheet = [table.sheet] * len(kept)
     records = [dict(zip(keys, values, strict=True)) for values in zip(row_numbers, sheet, *columns, strict=True)]
     parsed.value_issues += [issue for _, _, issue in sorted(issues, key=lambda t: (t[0], t[1]))]
+    if source is BUDGET_BILL:  # its columns raise nothing: the typed fields' issues come row by row, in order
+        for i, rec in enumerate(records):
+            _budget_bill_record(rec, row_numbers[i], parsed.value_issues, first + i)
     if source.name in PLAN_COLUMNS:
         for rec in records:
             _repair_plan(rec, source, int(rec["source_row"]), table.sheet, plans, parsed.notes)
@@ -182,7 +195,7 @@ def _records_by_column(table: Table, source: Source, parsed: ParsedFile, plans: 
 
 
 def _records(table: Table, source: Source, parsed: ParsedFile, plans: PlanRegistry, by_column: bool) -> None:
-    if by_column and source is not BUDGET_BILL:  # a bill's rows are typed row by row (V2 text beside typed)
+    if by_column:
         _records_by_column(table, source, parsed, plans)
         return
     reader = _column_reader if by_column else _cell_reader
