@@ -17,6 +17,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 
 import great_expectations as gx
@@ -115,6 +116,16 @@ def own_columns(parsed: ParsedFile) -> list[str]:
     return list(dict.fromkeys(columns))
 
 
+def _rows(records: list[dict[str, object]], columns: list[str]) -> list[tuple[object, ...]]:
+    """The records as tuples in ``columns`` order, a missing key as NaN, as pandas reads a list of dicts (the
+    same typing of each column, without a dict lookup per cell in Python)."""
+    row_of = itemgetter(*columns)
+    try:
+        return list(map(row_of, records))
+    except KeyError:  # a file or sheet without some column
+        return [tuple(r.get(c, np.nan) for c in columns) for r in records]
+
+
 def frame_for_many(files: Sequence[ParsedFile], known_agency_keys: frozenset[str],
                    labels: Sequence[str]) -> pd.DataFrame:
     """The records of several files of one source as one DataFrame (each row labelled with its file in
@@ -123,7 +134,7 @@ def frame_for_many(files: Sequence[ParsedFile], known_agency_keys: frozenset[str
     agency_col = source.agency_column
     columns = list(dict.fromkeys(c for p in files for c in own_columns(p)))
     records = files[0].records if len(files) == 1 else [r for p in files for r in p.records]
-    frame = pd.DataFrame.from_records(records, columns=columns)
+    frame = pd.DataFrame.from_records(_rows(records, columns) if len(columns) > 1 else records, columns=columns)
     sizes = [len(p.records) for p in files]
     frame[RECORD_NO] = np.concatenate([np.arange(n, dtype="int64") for n in sizes])
     frame[FILE_COLUMN] = np.repeat(np.array(list(labels), dtype=object), sizes)
@@ -131,8 +142,8 @@ def frame_for_many(files: Sequence[ParsedFile], known_agency_keys: frozenset[str
         if frame[col].dtype != object or col == FILE_COLUMN:
             continue
         values = frame[col].to_numpy()
-        if any(isinstance(v, Decimal) for v in values):
-            frame[col] = np.array([float(v) if isinstance(v, Decimal) else v for v in values], dtype="float64")
+        if Decimal in set(map(type, values)):  # numpy calls float() on each, in C
+            frame[col] = np.array(values, dtype="float64")
     if agency_col in frame.columns:
         unknown = {v for v in frame[agency_col].dropna().unique()
                    if isinstance(v, str) and name_key(v) not in known_agency_keys}

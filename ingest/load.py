@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from operator import itemgetter
 
 import psycopg
 from psycopg import sql
@@ -40,17 +41,22 @@ def processed_hashes(conn: psycopg.Connection) -> set[tuple[str, str]]:
 
 
 def _insert_ledger(conn: psycopg.Connection, lf: LandingFile, entry: LedgerEntry, run_id: str) -> int | None:
+    # A national file names thousands of agencies: sent as one JSON text (dumped in C), not a Python-built array.
+    names = None if entry.agency_names is None else json.dumps(entry.agency_names, ensure_ascii=False)
     row = conn.execute(
         """INSERT INTO ops.file_ledger (source, content_sha256, path, size_bytes, received_at, run_id, status,
                rows_in, rows_loaded, rows_rejected, warnings, encoding, reject_code, reject_reason,
                quarantine_path, fiscal_years_be, agency_names, ref_doc)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+                   CASE WHEN %s::jsonb IS NOT NULL THEN ARRAY(
+                       SELECT name FROM jsonb_array_elements_text(%s::jsonb) WITH ORDINALITY AS a(name, n)
+                       ORDER BY n) END, %s)
            ON CONFLICT (source, content_sha256) DO NOTHING
            RETURNING file_id""",
         (lf.source, lf.sha256, lf.relative_path, lf.size_bytes, lf.received_at, run_id, entry.status,
          entry.rows_in, entry.rows_loaded, entry.rows_rejected, entry.warnings, entry.encoding,
          entry.reject_code, entry.reject_reason, entry.quarantine_path, entry.fiscal_years_be,
-         entry.agency_names, entry.ref_doc),
+         names, names, entry.ref_doc),
     ).fetchone()
     return None if row is None else int(row[0])
 
@@ -92,10 +98,15 @@ def load_file(conn: psycopg.Connection, lf: LandingFile, parsed: ParsedFile, ent
             return None
         copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
             sql.Identifier("raw", parsed.source.name), sql.SQL(", ").join(map(sql.Identifier, columns)))
+        row_of = itemgetter(*columns)
         with conn.cursor().copy(copy_sql) as copy:
             for rec in records:
                 rec["file_id"] = file_id
-                copy.write_row(tuple(rec.get(c) for c in columns))
+                try:
+                    row = row_of(rec)
+                except KeyError:  # a column this file (or this sheet) does not have
+                    row = tuple(rec.get(c) for c in columns)
+                copy.write_row(row)
         _insert_rejected_rows(conn, file_id, [*parsed.row_rejects, *(rejected or [])])
         record_validation(conn, file_id, lf, run_id, *validation)
     return file_id

@@ -8,7 +8,7 @@ validation gate (the rest of the file loads); a value read with a repair is reco
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -115,7 +115,89 @@ def _repair_plan(rec: dict[str, object], source: Source, row: int, sheet: str | 
                                f"damaged plan name read as the registered plan {fixed!r}"))
 
 
+# A score or amount written as plain ASCII digits: ``Decimal`` reads it exactly as ``thai.parse_decimal`` does.
+_PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+
+def _distinct_reader(column: Column, multiplier: Decimal) -> Callable[[str | None], tuple[object, str | None]]:
+    """The cell reader for a column of text cells (a CSV's), with the plain-number shortcut for scores."""
+    one = _cell_reader(column, multiplier)
+    if column.kind != "decimal":
+        return one
+    plain = _PLAIN_DECIMAL.fullmatch
+
+    def read(raw: str | None) -> tuple[object, str | None]:
+        return (Decimal(raw), None) if raw is not None and plain(raw) else one(raw)
+    return read
+
+
+def _bill_text(column: Column) -> Callable[[object], tuple[object, str | None]]:
+    """A bill's V2 column as text (normalised; the amount as written): typed fields are added per row."""
+    if column.name == "amount":
+        return lambda raw: (str(raw) if not thai.is_blank(raw) else thai.parse_text(raw), None)
+    return lambda raw: (thai.parse_text(raw), None)
+
+
+def _read_column(cells: Sequence[object], column: Column, multiplier: Decimal,
+                 bill: bool = False) -> tuple[list[object], dict[int, str]]:
+    """A whole column typed at once: each distinct value read once, then mapped back onto the rows (C loops).
+    Returns the values and, by position, why a cell could not be read. Cells of other types than text
+    (a workbook's numbers, dates, booleans) go through ``_column_reader``, which keys them by type (a
+    bill's text columns cell by cell)."""
+    if set(map(type, cells)) <= {str, type(None)}:
+        read = _bill_text(column) if bill else _distinct_reader(column, multiplier)
+        typed = {raw: read(raw) for raw in dict.fromkeys(cells)}
+        bad = {raw for raw, (_, why) in typed.items() if why is not None}
+        values = {raw: value for raw, (value, _) in typed.items()}
+        out = list(map(values.__getitem__, cells))
+        return out, ({i: typed[raw][1] for i, raw in enumerate(cells) if raw in bad} if bad else {})
+    reader = _bill_text(column) if bill else _column_reader(column, multiplier)
+    pairs = [reader(raw) for raw in cells]
+    return [v for v, _ in pairs], {i: why for i, (_, why) in enumerate(pairs) if why is not None}
+
+
+def _records_by_column(table: Table, source: Source, parsed: ParsedFile, plans: PlanRegistry) -> None:
+    """``_records`` for a table's columns at once: the same records, issues and notes, in the same order."""
+    width = len(table.header_cells)
+    kept: list[list[object]] = []
+    row_numbers: list[int] = []
+    for row_no, cells in table.rows:
+        parsed.rows_in += 1
+        if len(cells) > width and any(not thai.is_blank(c) for c in cells[width:]):
+            parsed.row_rejects.append(RowIssue(row_no, table.sheet, None, f"{len(cells)} fields",
+                                               f"row has {len(cells)} fields, header has {width}"))
+            continue
+        kept.append(cells if len(cells) >= width else [*cells, *([None] * (width - len(cells)))])
+        row_numbers.append(row_no)
+    first = len(parsed.records)
+    names = list(table.columns)
+    by_index = list(zip(*kept, strict=False)) if kept else [() for _ in range(width)]
+    columns: list[list[object]] = []
+    issues: list[tuple[int, int, RowIssue]] = []
+    for order, (name, idx) in enumerate(table.columns.items()):
+        cells = by_index[idx] if kept else []
+        values, unreadable = _read_column(cells, source.column(name), table.multipliers.get(name, Decimal(1)),
+                                          source is BUDGET_BILL)
+        columns.append(values)
+        issues += [(i, order, RowIssue(row_numbers[i], table.sheet, name, str(cells[i]), why, first + i))
+                   for i, why in unreadable.items()]
+    keys = ["source_row", "source_sheet", *names]
+    sheet = [table.sheet] * len(kept)
+    records = [dict(zip(keys, values, strict=True)) for values in zip(row_numbers, sheet, *columns, strict=True)]
+    parsed.value_issues += [issue for _, _, issue in sorted(issues, key=lambda t: (t[0], t[1]))]
+    if source is BUDGET_BILL:  # its columns raise nothing: the typed fields' issues come row by row, in order
+        for i, rec in enumerate(records):
+            _budget_bill_record(rec, row_numbers[i], parsed.value_issues, first + i)
+    if source.name in PLAN_COLUMNS:
+        for rec in records:
+            _repair_plan(rec, source, int(rec["source_row"]), table.sheet, plans, parsed.notes)
+    parsed.records += records
+
+
 def _records(table: Table, source: Source, parsed: ParsedFile, plans: PlanRegistry, by_column: bool) -> None:
+    if by_column:
+        _records_by_column(table, source, parsed, plans)
+        return
     reader = _column_reader if by_column else _cell_reader
     columns = [(source.column(name), idx, reader(source.column(name), table.multipliers.get(name, Decimal(1))))
                for name, idx in table.columns.items()]

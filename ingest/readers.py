@@ -260,6 +260,14 @@ def _csv_records(path: Path, encoding: str) -> Iterator[tuple[int, list[str]]]:
                                f"รูปแบบ CSV ผิดพลาดที่บรรทัด {reader.line_num}: {exc}", reader.line_num) from exc
 
 
+def _line_breaks(path: Path) -> int:
+    count = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            count += chunk.count(b"\n") + chunk.count(b"\r")
+    return count
+
+
 def read_csv(path: Path, source: Source, limits: FileLimits | None = None) -> list[Table]:
     limits = limits or FileLimits.from_env()
     with open(path, "rb") as fh:
@@ -281,7 +289,8 @@ def read_csv(path: Path, source: Source, limits: FileLimits | None = None) -> li
         raise FileRejected("no_header", "no header row with the expected columns was found",
                            "ไม่พบแถวหัวตารางที่มีคอลัมน์ตามแบบฟอร์ม")
     size = path.stat().st_size
-    if size > limits.max_bytes or size >= 2 * limits.max_rows:  # a row takes 2 bytes at least
+    if size > limits.max_bytes or (size >= 2 * limits.max_rows  # a row takes 2 bytes at least
+                                   and _line_breaks(path) >= limits.max_rows):  # and one line (a C count)
         rows = sum(1 for n, _ in _csv_records(path, encoding) if n > table.header_row)  # streamed, nothing kept
         if size > limits.max_bytes or rows > limits.max_rows:
             it.close()
