@@ -23,10 +23,11 @@ from ground.schema import ensure_schema
 from ground.settings import Settings, get_settings
 from ground.sources import SOURCES, Source
 from ground.warehouse import connect
-from ingest.discover import FileChanged, LandingFile, discover, local_copy, snapshot
+from ingest.discover import DiscoveryStats, FileChanged, LandingFile, discover, local_copy, snapshot
 from ingest.isolate import parse_many_isolated
-from ingest.load import LedgerEntry, load_file, processed_hashes, reject_file
+from ingest.load import LedgerEntry, load_file, reject_file
 from ingest.readers import FileRejected, detect_encoding
+from ingest.seen import in_ledger, known_files, record_hashed
 from nightly.quarantine import formula_safe, quarantine
 
 log = logging.getLogger(__name__)
@@ -49,13 +50,31 @@ class FileOutcome:
         return dataclasses.asdict(self)
 
 
-def new_files(settings: Settings | None = None) -> list[LandingFile]:
-    """Landing-zone files whose bytes the ledger has not seen (loaded or rejected)."""
+def new_files(settings: Settings | None = None, stats: DiscoveryStats | None = None) -> list[LandingFile]:
+    """Landing-zone files whose bytes the ledger has not seen (loaded or rejected).
+
+    A file hashed by an earlier run, unchanged by its metadata fingerprint and whose bytes the ledger holds, is
+    not read again; every other file is hashed, and one whose bytes the ledger holds under another path (a
+    copy, a rename, a touched file) is named as that duplicate and not loaded. ``stats``: what was read."""
     settings = settings or get_settings()
-    with connect() as conn:
+    zone = settings.landing_zone
+    stats = stats if stats is not None else DiscoveryStats()
+    with connect(autocommit=True) as conn:
         ensure_schema(conn)
-        seen = processed_hashes(conn)
-    return [f for f in discover(settings.landing_zone) if (f.source, f.sha256) not in seen]
+        known = known_files(conn, zone)
+        discover(zone, known=known, stats=stats)
+        hashed = [lf for lf, _ in stats.hashed]
+        held = in_ledger(conn, hashed)
+        record_hashed(conn, zone, stats.hashed)
+    out = []
+    for lf in hashed:
+        earlier = held.get((lf.source, lf.sha256))
+        if earlier is None:
+            out.append(lf)
+        elif earlier != lf.relative_path:
+            log.info("landing file %s has the same bytes as %s, already in the ledger: a duplicate, not loaded "
+                     "again", lf.relative_path, earlier)
+    return sorted(out, key=lambda f: (f.received_at, f.relative_path))
 
 
 # A night's files are loaded in batches (issue 18): one source each, at most this many files and bytes.
