@@ -62,7 +62,7 @@ def new_files(settings: Settings | None = None, stats: DiscoveryStats | None = N
     with connect(autocommit=True) as conn:
         ensure_schema(conn)
         known = known_files(conn, zone)
-        discover(zone, known=known, stats=stats)
+        discover(zone, known=known, stats=stats, return_known=False)
         hashed = [lf for lf, _ in stats.hashed]
         held = in_ledger(conn, hashed)
         record_hashed(conn, zone, stats.hashed)
