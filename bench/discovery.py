@@ -40,7 +40,7 @@ def _add_old(landing: Path, conn, first: int, last: int) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         written.append((rel, hashlib.sha256(data).hexdigest(), len(data)))
-    zone, received = str(landing), datetime(2020, 1, 1, tzinfo=UTC)
+    zone, received = str(landing).rstrip("/"), datetime(2020, 1, 1, tzinfo=UTC)
     with conn.transaction():
         with conn.cursor().copy("COPY ops.file_ledger (source, content_sha256, path, size_bytes, received_at, "
                                 "run_id, status) FROM STDIN") as copy:

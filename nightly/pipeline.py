@@ -61,11 +61,11 @@ def new_files(settings: Settings | None = None, stats: DiscoveryStats | None = N
     stats = stats if stats is not None else DiscoveryStats()
     with connect(autocommit=True) as conn:
         ensure_schema(conn)
-        known = known_files(conn, zone)
+        known = known_files(conn, zone.rstrip("/"))
         discover(zone, known=known, stats=stats, return_known=False)
         hashed = [lf for lf, _ in stats.hashed]
         held = in_ledger(conn, hashed)
-        record_hashed(conn, zone, stats.hashed)
+        record_hashed(conn, zone.rstrip("/"), stats.hashed)
     out = []
     for lf in hashed:
         earlier = held.get((lf.source, lf.sha256))
