@@ -14,6 +14,7 @@ the landing zone is ever read.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import json
 import logging
@@ -248,6 +249,19 @@ def _unsettled(info: dict, now: datetime, settle: timedelta) -> str | None:
     return None
 
 
+@contextmanager
+def without_gc() -> Iterator[None]:
+    """Python's cycle collector paused: listing 100k files makes 100k small acyclic objects, and the collector
+    would walk them again and again (a third of a large listing's time)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _listing(landing_zone: str) -> tuple[fsspec.AbstractFileSystem, str, list[tuple[str, str, dict]]]:
     """The landing zone's entries, sorted, as (path, path under the zone, listing info): one listing."""
     fs, root = _fs(landing_zone)
@@ -328,16 +342,29 @@ def discover(landing_zone: str, skipped: list[SkippedFile] | None = None, known:
     every other file is read (in parallel, ``hash_threads``) and hashed; ``return_known`` False leaves the
     recognised files out. ``stats`` (when given) counts what was read."""
     check_landing_zone(landing_zone)
-    fs, root, entries = _listing(landing_zone)
     stats = stats if stats is not None else DiscoveryStats()
-    known = known or {}
+    with without_gc():
+        fs, root, entries = _listing(landing_zone)
+        found, to_hash, passed_over = _classify(fs, root, entries, skipped, known or {}, stats, return_known)
+    _hash_all(fs, to_hash, found, passed_over, skipped, stats)
+    _record_skips(landing_zone, sorted(passed_over, key=lambda e: e.relative_path))
+    return sorted(found, key=lambda f: (f.received_at, f.relative_path))
+
+
+_ToHash = tuple[str, str, dict, str | None]  # path, path under the zone, listing info, fingerprint
+
+
+def _classify(fs: fsspec.AbstractFileSystem, root: str, entries: list[tuple[str, str, dict]],
+              skipped: list[SkippedFile] | None, known: Mapping[str, Known], stats: DiscoveryStats,
+              return_known: bool) -> tuple[list[LandingFile], list[_ToHash], list[SkippedFile]]:
+    """Each entry passed over (with why), recognised by its fingerprint, or to be hashed."""
     settle = timedelta(seconds=settle_seconds())
     now = datetime.now(UTC)
     local = _is_local(fs)
     real_root = os.path.realpath(root) if local else None
     passed_over: list[SkippedFile] = []
     found: list[LandingFile] = []
-    to_hash: list[tuple[str, str, dict, str | None]] = []
+    to_hash: list[_ToHash] = []
     for path, rel, info in entries:
         ignored = _why_ignored(rel)  # hidden, Excel lock, '_' (e.g. _quarantine), other folders and types
         if ignored is not None:
@@ -366,8 +393,15 @@ def discover(landing_zone: str, skipped: list[SkippedFile] | None = None, known:
             passed_over.append(SkippedFile(rel, problem))
             continue
         to_hash.append((path, rel, info, print_))
+    return found, to_hash, passed_over
 
-    def read(item: tuple[str, str, dict, str | None]) -> tuple[str, int] | OSError:
+
+def _hash_all(fs: fsspec.AbstractFileSystem, to_hash: list[_ToHash], found: list[LandingFile],
+              passed_over: list[SkippedFile], skipped: list[SkippedFile] | None, stats: DiscoveryStats) -> None:
+    """Read and hash the new or changed files, ``hash_threads`` at a time."""
+    local = _is_local(fs)
+
+    def read(item: _ToHash) -> tuple[str, int] | OSError:
         try:
             return _hash(fs, item[0])
         except OSError as exc:
@@ -386,8 +420,6 @@ def discover(landing_zone: str, skipped: list[SkippedFile] | None = None, known:
         lf = _landing_file(fs, path, rel, info, local, digest)
         stats.hashed.append((lf, print_))
         found.append(lf)
-    _record_skips(landing_zone, sorted(passed_over, key=lambda e: e.relative_path))
-    return sorted(found, key=lambda f: (f.received_at, f.relative_path))
 
 
 def _skip(rel: str, problem: str, skipped: list[SkippedFile] | None) -> None:

@@ -12,17 +12,19 @@ from collections.abc import Sequence
 
 import psycopg
 
-from ingest.discover import Known, LandingFile
+from ingest.discover import Known, LandingFile, without_gc
 
 
 def known_files(conn: psycopg.Connection, landing_zone: str) -> dict[str, Known]:
     """Paths of this landing zone whose recorded bytes are in the ledger (loaded or rejected), by path."""
-    rows = conn.execute(
-        """SELECT s.path, s.fingerprint, s.content_sha256 FROM ops.landing_seen s
-           WHERE s.landing_zone = %s AND EXISTS (SELECT 1 FROM ops.file_ledger l
-                                                 WHERE l.source = s.source AND l.content_sha256 = s.content_sha256)""",
-        (landing_zone,)).fetchall()
-    return {path: Known(fp, sha) for path, fp, sha in rows}
+    with without_gc():
+        rows = conn.execute(
+            """SELECT s.path, s.fingerprint, s.content_sha256 FROM ops.landing_seen s
+               WHERE s.landing_zone = %s
+                 AND EXISTS (SELECT 1 FROM ops.file_ledger l
+                             WHERE l.source = s.source AND l.content_sha256 = s.content_sha256)""",
+            (landing_zone,)).fetchall()
+        return {path: Known(fp, sha) for path, fp, sha in rows}
 
 
 def record_hashed(conn: psycopg.Connection, landing_zone: str,
