@@ -64,9 +64,11 @@ def _exponent(sizes: list[int], seconds: list[float]) -> float | None:
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
 
 
-def discovery_phase(root: str, sizes: tuple[int, ...] = SIZES, repeats: int = 3) -> dict[str, object]:
+def discovery_phase(root: str, sizes: tuple[int, ...] = SIZES, repeats: int = 3,
+                    state: str | None = None) -> dict[str, object]:
     """Each size in turn (the zone grows): one new file beside the old ones, ``new_files`` ``repeats`` times
-    (the new file is not loaded, so each time it is new again); the median time."""
+    (the new file is not loaded, so each time it is new again); the median time. ``state``: the embedded
+    warehouse to use (another phase's, stopped, saves a server's creation); default one of its own."""
     from ground.embedded_pg import EmbeddedWarehouse
     from ground.schema import ensure_schema
     from ground.warehouse import connect
@@ -76,7 +78,8 @@ def discovery_phase(root: str, sizes: tuple[int, ...] = SIZES, repeats: int = 3)
     base = Path(root)
     landing = base / "landing"
     landing.mkdir(parents=True, exist_ok=True)
-    os.environ.update({"DGWH_STATE_DIR": str(base / "state"), "LANDING_ZONE": str(landing), "DGWH_SETTLE_S": "0"})
+    state_dir = Path(state) if state else base / "state"
+    os.environ.update({"DGWH_STATE_DIR": str(state_dir), "LANDING_ZONE": str(landing), "DGWH_SETTLE_S": "0"})
     os.environ.pop("WAREHOUSE_URL", None)
     per_size: list[dict[str, object]] = []
     have, old_bytes = 0, 0
@@ -112,7 +115,7 @@ def discovery_phase(root: str, sizes: tuple[int, ...] = SIZES, repeats: int = 3)
                 new.unlink()
     finally:
         if not os.environ.get("WAREHOUSE_URL"):
-            EmbeddedWarehouse(base / "state").stop()
+            EmbeddedWarehouse(state_dir).stop()
     exponent = _exponent([int(p["old_files"]) for p in per_size], [float(p["seconds"]) for p in per_size])
     only_new = all(p["bytes_read"] == p["new_file_bytes"] and p["hashed"] == 1 for p in per_size)
     return {"sizes": per_size, "exponent": round(exponent, 3) if exponent is not None else None,

@@ -224,7 +224,7 @@ def run_bench(config: BenchConfig) -> dict[str, object]:
         national_ws.stop()
         _log(f"discovery: {', '.join(f'{n:,}' for n in config.discovery_sizes)} old files plus one new one")
         discovery = _call(config, root / "discovery.log", discovery_phase, str(root / "discovery"),
-                          config.discovery_sizes)
+                          config.discovery_sizes, 3, str(national_ws.state))
     finally:
         for ws in workspaces:
             with contextlib.suppress(Exception):
