@@ -28,6 +28,9 @@ from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 
+from bench.discovery import SIZES as DISCOVERY_SIZES
+from bench.discovery import add_to_results, discovery_phase
+from bench.discovery import line as discovery_line
 from bench.measure import machine_info
 from bench.phases import ingest_phase, national_phase, nightly_phase
 from bench.workspace import Workspace
@@ -51,6 +54,7 @@ class BenchConfig:
     copy_repeats: int = 3
     night_repeats: int = 2  # no-op nights and full rebuilds, each (the mean is reported)
     national_limit: int | None = None  # national grain: only this many organisations' files (smoke test)
+    discovery_sizes: tuple[int, ...] = DISCOVERY_SIZES  # old files beside the one new file (bench/discovery.py)
 
 
 def _log(message: str) -> None:
@@ -217,6 +221,10 @@ def run_bench(config: BenchConfig) -> dict[str, object]:
         workspaces.append(national_ws)
         national = _call(config, root / "national.log", national_phase, str(national_ws.root), scales[-1],
                          config.national_limit)
+        national_ws.stop()
+        _log(f"discovery: {', '.join(f'{n:,}' for n in config.discovery_sizes)} old files plus one new one")
+        discovery = _call(config, root / "discovery.log", discovery_phase, str(root / "discovery"),
+                          config.discovery_sizes, 3, str(national_ws.state))
     finally:
         for ws in workspaces:
             with contextlib.suppress(Exception):
@@ -227,6 +235,7 @@ def run_bench(config: BenchConfig) -> dict[str, object]:
             shutil.rmtree(root, ignore_errors=True)
     machine["postgresql"] = per_scale[0]["server_version"]
     results = summarise(per_scale, nightly, national, config, machine, time.perf_counter() - started, root)
+    results = add_to_results(results, discovery)
     config.out.parent.mkdir(parents=True, exist_ok=True)
     config.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     return results
@@ -311,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
                          workdir=args.workdir, keep=args.keep)
     results = run_bench(config)
     _log(f"results written to {config.out} in {results['elapsed_s']:.0f} s")
+    print(discovery_line(results))
     print(headline(results))
     return 0
 

@@ -120,6 +120,17 @@ CREATE TABLE IF NOT EXISTS ops.dbt_results (
     recorded_at timestamptz not null default now()
 );
 """),
+    (7, "what discovery hashed, by path and metadata fingerprint: a file unchanged since is not read again", """
+CREATE TABLE IF NOT EXISTS ops.landing_seen (
+    landing_zone   text        NOT NULL,
+    path           text        NOT NULL,
+    source         text        NOT NULL,
+    fingerprint    text        NOT NULL,
+    content_sha256 text        NOT NULL,
+    seen_at        timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (landing_zone, path)
+);
+"""),
 )
 MIGRATIONS_TABLE = """
 CREATE SCHEMA IF NOT EXISTS ops;

@@ -35,11 +35,6 @@ class LedgerEntry:
     ref_doc: str | None = None
 
 
-def processed_hashes(conn: psycopg.Connection) -> set[tuple[str, str]]:
-    rows = conn.execute("SELECT source, content_sha256 FROM ops.file_ledger").fetchall()
-    return {(r[0], r[1]) for r in rows}
-
-
 def _insert_ledger(conn: psycopg.Connection, lf: LandingFile, entry: LedgerEntry, run_id: str) -> int | None:
     # A national file names thousands of agencies: sent as one JSON text (dumped in C), not a Python-built array.
     names = None if entry.agency_names is None else json.dumps(entry.agency_names, ensure_ascii=False)

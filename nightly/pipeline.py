@@ -23,10 +23,11 @@ from ground.schema import ensure_schema
 from ground.settings import Settings, get_settings
 from ground.sources import SOURCES, Source
 from ground.warehouse import connect
-from ingest.discover import FileChanged, LandingFile, discover, local_copy, snapshot
+from ingest.discover import DiscoveryStats, FileChanged, LandingFile, discover, local_copy, snapshot
 from ingest.isolate import parse_many_isolated
-from ingest.load import LedgerEntry, load_file, processed_hashes, reject_file
+from ingest.load import LedgerEntry, load_file, reject_file
 from ingest.readers import FileRejected, detect_encoding
+from ingest.seen import in_ledger, known_files, record_hashed
 from ingest.staging import clear_stale, process_dir
 from nightly.passed_over import note, record_duplicates
 from nightly.quarantine import formula_safe, quarantine
@@ -51,55 +52,51 @@ class FileOutcome:
         return dataclasses.asdict(self)
 
 
-def new_files(settings: Settings | None = None) -> list[LandingFile]:
-    """Landing-zone files whose bytes the ledger has not seen (loaded or rejected); the others that bear another
-    name than the file of those bytes are recorded for the summary (``nightly.passed_over``)."""
+def new_files(settings: Settings | None = None, stats: DiscoveryStats | None = None) -> list[LandingFile]:
+    """Landing-zone files whose bytes the ledger has not seen (loaded or rejected).
+
+    A file hashed by an earlier run, unchanged by its metadata fingerprint and whose bytes the ledger holds, is
+    not read again; every other file is hashed. One whose bytes the ledger holds under another path (a copy, a
+    rename) or that another file of this night shares is not loaded, and is recorded for the summary
+    (``nightly.passed_over``). ``stats``: what was read."""
     settings = settings or get_settings()
     clear_stale(settings.state_dir / "staging")  # copies a load killed before this run left behind
-    with connect() as conn:
+    zone = settings.landing_zone
+    stats = stats if stats is not None else DiscoveryStats()
+    with connect(autocommit=True) as conn:
         ensure_schema(conn)
-        seen = processed_hashes(conn)
-    found = discover(settings.landing_zone)
-    new, duplicates = _without_duplicates(found, seen, settings)
+        known = known_files(conn, zone.rstrip("/"))
+        discover(zone, known=known, stats=stats, return_known=False)
+        hashed = sorted((lf for lf, _ in stats.hashed), key=lambda f: (f.received_at, f.relative_path))
+        held = in_ledger(conn, hashed)
+        record_hashed(conn, zone.rstrip("/"), stats.hashed)
+    new, duplicates = _without_duplicates(hashed, held)
     record_duplicates(settings.shared_state_dir, duplicates)
     return new
 
 
-def _without_duplicates(found: list[LandingFile], seen: set[tuple[str, str]],
-                        settings: Settings) -> tuple[list[LandingFile], list[dict[str, str]]]:
+def _without_duplicates(hashed: list[LandingFile], held: dict[tuple[str, str], str]
+                        ) -> tuple[list[LandingFile], list[dict[str, str]]]:
     """The files whose bytes are new (the first of several that share them), and the others, each named with
     the file it duplicates: the ledger's, or the one found first this night (bytes are loaded once)."""
     new: list[LandingFile] = []
     first: dict[tuple[str, str], str] = {}
-    again: list[LandingFile] = []
-    for f in found:
+    duplicates: list[dict[str, str]] = []
+    for f in hashed:
         key = (f.source, f.sha256)
-        if key in seen:
-            again.append(f)
+        earlier = held.get(key)
+        if earlier is not None:
+            if earlier != f.relative_path:
+                log.info("landing file %s has the same bytes as %s, already in the ledger: a duplicate, not "
+                         "loaded again", f.relative_path, earlier)
+                duplicates.append({"path": f.relative_path,
+                                   "why": f"the same bytes as {earlier} (in the ledger before): not loaded again"})
         elif key in first:
-            again.append(f)
+            duplicates.append({"path": f.relative_path, "why": f"the same bytes as {first[key]}, found in the same "
+                                                               "run: loaded once, as that file"})
         else:
             first[key] = f.relative_path
             new.append(f)
-    if not again:
-        return new, []
-    earlier: dict[tuple[str, str], tuple[str, str]] = {}
-    if any((f.source, f.sha256) in seen for f in again):
-        with connect() as conn:
-            for source, digest, path, status in conn.execute(
-                    "SELECT source, content_sha256, path, status FROM ops.file_ledger WHERE content_sha256 = ANY(%s) "
-                    "ORDER BY file_id", ([f.sha256 for f in again],)).fetchall():
-                earlier.setdefault((source, digest), (path, status))
-    duplicates = []
-    for f in again:
-        key = (f.source, f.sha256)
-        if key in first:
-            duplicates.append({"path": f.relative_path, "why": f"the same bytes as {first[key]}, found in the same "
-                                                               "run: loaded once, as that file"})
-        elif key in earlier and earlier[key][0] != f.relative_path:
-            path, status = earlier[key]
-            duplicates.append({"path": f.relative_path,
-                               "why": f"the same bytes as {path} ({status} before): not loaded again"})
     return new, duplicates
 
 

@@ -18,6 +18,7 @@ from sampledata.generate import READINESS_TARGETS
 # the same code paths as ``make bench`` in a fraction of its time.
 # Every model and seed is built (a night with a contract mart missing must build), without the tests.
 SMOKE = dict(scales=(1,), history=False, isolate=False, copy_repeats=1, night_repeats=1, national_limit=40,
+             discovery_sizes=(20, 200),
              dbt_args=("--exclude", "resource_type:test", "resource_type:unit_test"))
 
 
@@ -55,6 +56,10 @@ def test_bench_smoke(tmp_path):
     # National grain: each organisation's own one-row file, all loaded, in load batches.
     national = written["national"]
     assert national["files"] == national["rows"] == 40 and national["load_batches"] >= 1
+    # Discovery beside 20 and 200 old files: the hashing reader read the new file's bytes and nothing else.
+    assert [(d["old_files"], d["bytes_read"], d["recognised"]) for d in written["discovery"]["sizes"]] == \
+        [(n, d["new_file_bytes"], n) for n, d in zip((20, 200), written["discovery"]["sizes"], strict=True)]
+    assert "discovery_growth_exponent" in written
     assert [t["name"] for t in written["targets"]][0].startswith("ingest")
     assert all(isinstance(t["met"], bool) for t in written["targets"])
     assert headline(written).startswith("ingest/COPY")

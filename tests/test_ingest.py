@@ -6,11 +6,15 @@ Bad files are in the committed corpus (tests/corpus), exercised by tests/test_va
 from __future__ import annotations
 
 import csv
+import logging
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
 
+from ingest.discover import DiscoveryStats, last_skips
 from nightly.pipeline import new_files, process_file
 
 HEADER_TH = ["ปีงบประมาณ", "แผนงาน", "หน่วยงาน", "รหัสโครงการ", "ชื่อโครงการ", "แนวทาง", "ด้าน",
@@ -49,6 +53,7 @@ def ingest_wh(make_warehouse):
     ws.merge_cells("H3:I3")
     ws.append([2566, PLAN, "กรมบัญชีกลาง", "D-1", "โครงการ D-1", "Digital Common Platform", "การศึกษา", "1.5", "1.2345"])
     wb.save(base / "merged_header.xlsx")
+    write_csv(base / "no_header.csv", [row("E-1")], header=["x", "y"])  # refused and quarantined
     outcomes = {Path(o.path).name: o for o in (process_file(f, run_id="test-ingest") for f in new_files())}
     wh.outcomes = outcomes
     return wh
@@ -77,9 +82,46 @@ def test_rows_balance_per_file(ingest_wh):
     assert loaded == raw == 5
 
 
-def test_second_run_loads_nothing(ingest_wh):
+def test_second_run_loads_nothing_and_reads_no_file_again(ingest_wh, caplog):
     ingest_wh.use()
-    assert new_files() == []
+    assert ingest_wh.outcomes["no_header.csv"].status == "rejected"
+    again = DiscoveryStats()
+    assert new_files(stats=again) == []
+    # Loaded or refused and quarantined, every file is recognised by its metadata: not one byte is read.
+    assert again.bytes_read == 0 and again.recognised == len(ingest_wh.outcomes) == 5
+
+    # A copy under another name is read once, named as the duplicate it is, and not read the night after.
+    base = ingest_wh.landing / "integration_plan"
+    (base / "2566").mkdir()
+    copy = shutil.copy(base / "utf8.csv", base / "2566" / "utf8_sent_again.csv")
+    caplog.set_level(logging.INFO, logger="nightly.pipeline")
+    dup = DiscoveryStats()
+    assert new_files(stats=dup) == [] and dup.bytes_read == Path(copy).stat().st_size
+    assert any("integration_plan/2566/utf8_sent_again.csv has the same bytes as integration_plan/utf8.csv" in
+               r.getMessage() for r in caplog.records)
+    after = DiscoveryStats()
+    assert new_files(stats=after) == [] and after.bytes_read == 0 and after.recognised == 6
+
+    # Touched (same bytes, a new mtime): read again, recognised by its hash, not loaded twice.
+    os.utime(base / "tis620.csv")
+    touched = DiscoveryStats()
+    assert new_files(stats=touched) == [] and touched.bytes_read == (base / "tis620.csv").stat().st_size
+
+    # A new file within the settle window is neither read nor remembered; settled, it is read every night
+    # until the ledger holds its bytes (its load failed, or it changed while being loaded).
+    fresh = write_csv(base / "2567" / "fresh.csv", [row("F-1", year=2567)])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DGWH_SETTLE_S", "3600")
+        waiting = DiscoveryStats()
+        assert new_files(stats=waiting) == [] and waiting.bytes_read == 0
+        assert any(s.relative_path == "integration_plan/2567/fresh.csv" and "settle window" in s.reason
+                   for s in last_skips(str(ingest_wh.landing)))
+    for _ in range(2):
+        settled = DiscoveryStats()
+        assert [f.relative_path for f in new_files(stats=settled)] == ["integration_plan/2567/fresh.csv"]
+        assert settled.bytes_read == fresh.stat().st_size
+    fresh.unlink()
+    Path(copy).unlink()
 
 
 def test_the_sample_survey_runs_every_year_since_2558_and_files_arrive_within_its_window(sample_files):

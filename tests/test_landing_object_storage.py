@@ -17,7 +17,7 @@ import pytest
 from openpyxl import Workbook
 
 from ground.sources import BUDGET_BILL_COLUMNS
-from ingest.discover import LandingZoneError, discover
+from ingest.discover import DiscoveryStats, LandingZoneError, discover
 from nightly.pipeline import new_files, process_file
 
 PLAN = "แผนงานบูรณาการรัฐบาลดิจิทัล"
@@ -109,7 +109,8 @@ def object_landing(make_warehouse, s3_server):
         found = new_files()
         outcomes = {o.path: o for o in (process_file(f, run_id="objstore") for f in found)}
         wh.url_zone, wh.found, wh.outcomes, wh.files = url, found, outcomes, files
-        wh.second_pass = new_files()
+        wh.second_stats = DiscoveryStats()
+        wh.second_pass = new_files(stats=wh.second_stats)
         wh.rediscovered = discover(url)
         yield wh
 
@@ -155,6 +156,9 @@ def test_bad_object_is_quarantined_from_object_storage(object_landing):
 
 def test_second_pass_loads_nothing(object_landing):
     assert object_landing.second_pass == []
+    # Recognised by ETag: not one object read again (the loaded, the quarantined and the rejected alike).
+    stats = object_landing.second_stats
+    assert stats.bytes_read == 0 and stats.recognised == len(object_landing.found) > 0
     assert len(object_landing.rediscovered) == len(object_landing.found)
 
 
