@@ -58,8 +58,8 @@ def test_dags_import_without_errors_and_load_nothing_heavy_at_parse_time(tmp_pat
 
 
 def test_nightly_dag_shape(tmp_path, monkeypatch):
-    """Idiom checks: Bangkok schedule, no catch-up, mapped loads, one Airflow task per dbt model (the seeds
-    in one task before them), Assets for every contract mart."""
+    """Idiom checks: Bangkok schedule, no catch-up, mapped loads, one dbt build with a mapped task per node
+    it builds, Assets for every contract mart."""
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
     monkeypatch.syspath_prepend(str(REPO / "dags"))
     from airflow.dag_processing.dagbag import DagBag
@@ -71,16 +71,18 @@ def test_nightly_dag_shape(tmp_path, monkeypatch):
     assert type(dag.get_task("load_files")).__name__.endswith("MappedOperator")
     manifest = json.loads((REPO / "dbt_project" / "target" / "manifest.json").read_text())
     models = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
-    model_tasks = {t.task_id.removeprefix("dbt.").removesuffix("_model_build") for t in dag.tasks
-                   if t.task_id.startswith("dbt.") and t.task_id != "dbt.seeds"}
-    assert models == model_tasks
-    seeds = dag.get_task("dbt.seeds")  # the seeds load together, before every model
-    assert seeds.upstream_task_ids == {"build_needed"}
-    assert all("dbt.seeds" in t.get_flat_relative_ids(upstream=True) for t in dag.tasks
-               if t.task_id.endswith("_model_build")), "a model task may run before the seeds"
-    hooks = {(t._pre_execute_hook.__name__, t._post_execute_hook.__name__) for t in dag.tasks
-             if t.task_id.endswith("_model_build")}
-    assert hooks == {("_warehouse_env", "_thaw")}, "what a model task freezes at its start it thaws at its end"
+    dbt_tasks = {t.task_id for t in dag.tasks if t.task_id.startswith("dbt.")}
+    assert dbt_tasks == {"dbt.plan", "dbt.build", "dbt.node"}, "one dbt build a night, each node's result apart"
+    assert dag.get_task("dbt.plan").upstream_task_ids == {"build_needed"}
+    assert type(dag.get_task("dbt.node")).__name__.endswith("MappedOperator")  # one task per node it builds
+    assert dag.get_task("dbt.node").upstream_task_ids == {"dbt.plan", "dbt.build"}
+    build = dag.get_task("dbt.build")
+    assert (build._pre_execute_hook.__name__, build._post_execute_hook.__name__) == ("_warehouse_env", "_thaw"), \
+        "what the build freezes at its start it thaws at its end"
+    assert build.retries >= 2 and build.pool == "warehouse"
+    from common.dbt_group import plan_nodes
+
+    assert models <= {uid.split(".")[-1] for uid in plan_nodes({})}, "a full build shows every model"
     contract = ["project_status_by_year", "obstacles_by_year", "budget_by_year", "budget_by_agency_year",
                 "readiness_by_year", "readiness_summary_by_year", "submission_coverage", "dim_agency",
                 "dim_fiscal_year"]
@@ -254,6 +256,13 @@ def _task_states(wh, run_id: str) -> dict[str, str]:
             (run_id,)) if index in (-1, 0)}
 
 
+def _node_states(wh, run_id: str) -> dict[str, str]:
+    """Each ``dbt.node`` task's final state in the run, by the node it shows (its rendered map index)."""
+    with contextlib.closing(sqlite3.connect(wh.state / "airflow" / "airflow.db")) as db:
+        return dict(db.execute("SELECT rendered_map_index, state FROM task_instance WHERE dag_id = 'dg_nightly' "
+                               "AND run_id = ? AND task_id = 'dbt.node' AND map_index >= 0", (run_id,)).fetchall())
+
+
 def _last_run(wh) -> tuple[str, str, dict, int]:
     with wh.connect() as conn:
         run_id, status, summary = conn.execute(
@@ -359,13 +368,17 @@ def test_poison_in_flight_and_conflicting_files_beside_good_ones_and_the_next_ni
     assert status == "success" and states["publish_marts"] == "success", summary
     # Issue 18: the one new integration-plan file builds what it reaches, through Airflow; the rest is skipped.
     assert "building what they change: source:raw.integration_plan+" in summary["dbt"]["reason"]
-    reached = {"dbt.stg_integration_plan_model_build", "dbt.fct_budget_lines_model_build",
-               "dbt.budget_by_year_model_build", "dbt.stg_file_ledger_model_build"}
-    untouched = {"dbt.stg_readiness_model_build", "dbt.readiness_by_year_model_build",
-                 "dbt.project_status_by_year_model_build"}
-    assert {t: states[t] for t in reached} == dict.fromkeys(reached, "success")
-    assert {t: states[t] for t in untouched} == dict.fromkeys(untouched, "skipped")
-    assert states["dbt.seeds"] == "success"  # with nothing to build: a skip would skip the models after it
+    nodes = _node_states(airflow_wh, run_id)  # one dbt.node task per node the night builds, named by it
+    reached = {"stg_integration_plan", "fct_budget_lines", "budget_by_year", "stg_file_ledger"}
+    untouched = {"stg_readiness", "readiness_by_year", "project_status_by_year", "agencies"}
+    assert {n: nodes.get(n) for n in reached} == dict.fromkeys(reached, "success"), nodes
+    assert not untouched & set(nodes), f"tasks started for nodes the new file does not reach: {untouched & set(nodes)}"
+    assert states["dbt.build"] == "success"
+    with airflow_wh.connect() as conn:  # dbt built only what the file reaches, in one invocation
+        built = dict(conn.execute("SELECT split_part(unique_id, '.', 3), count(DISTINCT invocation_id) "
+                                  "FROM ops.dbt_results WHERE run_id = %s AND resource_type IN ('model', 'seed') "
+                                  "GROUP BY 1", (run_id,)).fetchall())
+    assert set(built) == set(nodes) and set(built.values()) == {1}, built
     with airflow_wh.connect() as conn:
         assert conn.execute("SELECT count(*) FROM raw.integration_plan WHERE project_code = 'DG66-E1'"
                             ).fetchone()[0] == 1
