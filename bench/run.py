@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 
+from bench.airflow_night import airflow_phase
 from bench.measure import machine_info
 from bench.phases import ingest_phase, national_phase, nightly_phase
 from bench.workspace import Workspace
@@ -120,7 +121,7 @@ def _memory(per_scale: list[dict]) -> dict[str, object]:
 
 
 def summarise(per_scale: list[dict], nightly: dict, national: dict, config: BenchConfig, machine: dict,
-              elapsed_s: float, workdir: Path) -> dict[str, object]:
+              elapsed_s: float, workdir: Path, airflow: dict | None = None) -> dict[str, object]:
     """The headline numbers (at the largest scale), the targets and everything measured."""
     top = per_scale[-1]
     ingest, copy, to_sql = top["ingest"], top["copy"], top["to_sql"]
@@ -148,6 +149,9 @@ def summarise(per_scale: list[dict], nightly: dict, national: dict, config: Benc
         {"name": "a night with one agency's readiness file builds only the models it reaches (of all built first)",
          "value": f"{built_small} of {built_all}", "met": built_small < built_all},
     ]
+    if airflow:
+        targets.append({"name": f"the nightly DAG under airflow dags test <= {airflow['target']}x the service night",
+                        "value": airflow["airflow_vs_service"], "met": airflow["met"]})
     machine = {**machine, "load_average_at_end": [round(x, 2) for x in os.getloadavg()]}
     return {
         "ingest_rows_per_s": ingest["rows_per_s"],
@@ -162,6 +166,8 @@ def summarise(per_scale: list[dict], nightly: dict, national: dict, config: Benc
         "full_rebuild_s": round(full, 3),
         "peak_rss_mb": max([s["ingest_rss"]["peak_mb"] for s in per_scale]
                            + [s["to_sql_rss"]["peak_mb"] for s in per_scale] + [nightly["rss"]["peak_mb"]]),
+        "airflow_vs_service": airflow["airflow_vs_service"] if airflow else None,
+        "airflow_night": airflow,
         "targets": targets,
         "largest_scale": {"scale": top["scale"], "files": top["files"], "rows": top["rows"],
                           "rows_per_file": top["rows_per_file"],
@@ -217,6 +223,9 @@ def run_bench(config: BenchConfig) -> dict[str, object]:
         workspaces.append(national_ws)
         national = _call(config, root / "national.log", national_phase, str(national_ws.root), scales[-1],
                          config.national_limit)
+        national_ws.stop()
+        _log("the sample's night through Airflow (dags test) and as the plain service")
+        airflow = _call(config, root / "airflow.log", airflow_phase, str(root / "airflow-night"))
     finally:
         for ws in workspaces:
             with contextlib.suppress(Exception):
@@ -226,7 +235,8 @@ def run_bench(config: BenchConfig) -> dict[str, object]:
         else:
             shutil.rmtree(root, ignore_errors=True)
     machine["postgresql"] = per_scale[0]["server_version"]
-    results = summarise(per_scale, nightly, national, config, machine, time.perf_counter() - started, root)
+    results = summarise(per_scale, nightly, national, config, machine, time.perf_counter() - started, root,
+                        airflow)
     config.out.parent.mkdir(parents=True, exist_ok=True)
     config.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     return results
@@ -242,7 +252,8 @@ def headline(results: dict) -> str:
             f"nightly delta/no-op {_x(targets[2]['value'], '.2f')}x (<=2: {mark[2]}) · "
             f"delta/full {_x(targets[3]['value'], '.2f')}x (<=0.10: {mark[3]}) · "
             f"peak RSS {results['peak_rss_mb']:.0f} MB, {_x(targets[4]['value'], '.1f')} MB/10k rows per file "
-            f"(flat: {mark[4]})")
+            f"(flat: {mark[4]})" + "".join(f" · {t['name']}: {t['value']} ({m})" for t, m in zip(
+                targets[8:], mark[8:], strict=True)))
 
 
 def table(results: dict) -> str:

@@ -62,7 +62,8 @@ def _warehouse_env(context: Any) -> None:
     try:
         warehouse_url()
         task = context["task"]
-        task.select, task.exclude = _selection(context["ti"], context["dag"], context["run_id"])
+        task.select, task.exclude = _selection(context["ti"], context["dag"], context["run_id"],
+                                               context.get("params") or {})
     except Exception as exc:  # make stop: fail the task at once instead of retrying it
         instead = no_retry(exc)
         if instead is None:
@@ -85,11 +86,12 @@ def _decision(ti: Any, dag: Any) -> dict:
     return (ti.xcom_pull(task_ids="build_needed", key="decision") if "build_needed" in dag.task_ids else None) or {}
 
 
-def _selection(ti: Any, dag: Any, run_id: str) -> tuple[list[str], list[str]]:
+def _selection(ti: Any, dag: Any, run_id: str, params: dict) -> tuple[list[str], list[str]]:
     """``--select`` and ``--exclude`` of the night's ``dbt build``: the decision's dbt selectors (none: the
-    whole project), less the reconcile and cross-model tests (they run after the group) and, on a retry,
-    less the nodes that already succeeded in this run with every test of theirs."""
-    select = list(_decision(ti, dag).get("select") or [])
+    whole project; without a decision, as in ``airflow tasks test``, the param ``dbt_select`` may name some),
+    less the reconcile and cross-model tests (they run after the group) and, on a retry, less the nodes that
+    already succeeded in this run with every test of theirs."""
+    select = list(_decision(ti, dag).get("select") or params.get("dbt_select") or [])
     exclude = ["tag:reconcile", *cross_model_tests()]
     if getattr(ti, "try_number", 1) > 1:
         exclude += [f"fqn:{'.'.join(_nodes()[uid]['fqn'])}" for uid in sorted(_done_in_run(run_id))]
