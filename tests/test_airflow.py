@@ -167,15 +167,17 @@ def test_nightly_dag_run_loads_everything_and_builds_marts(airflow_wh):
                                  "WHERE l.path LIKE %s", ("budget_bill/2565/%",)).fetchone()[0]
         total = conn.execute("""SELECT amount_baht FROM marts.budget_by_year WHERE fiscal_year_be = 2565
             AND budget_plan_code = 'dg_integration' AND source = 'budget_bill'""").fetchone()[0]
-        per_model = conn.execute("SELECT count(DISTINCT invocation_id) FROM ops.dbt_results WHERE run_id = %s",
-                                 (run_id,)).fetchone()[0]
+        invocations = conn.execute("SELECT count(DISTINCT invocation_id) FROM ops.dbt_results WHERE run_id = %s",
+                                   (run_id,)).fetchone()[0]
         readiness = conn.execute("SELECT count(DISTINCT survey_year_be) FROM marts.readiness_summary_by_year"
                                  ).fetchone()[0]
     assert files == airflow_wh.files_in_landing and rows_in == loaded + rejected
     assert status == "success", summary
     assert book_rows == 2598 + 1990 and total > Decimal(0)
     assert readiness == 4
-    assert per_model > 20, "dbt ran as one invocation, not one Airflow task per model"
+    assert invocations == 3, "dbt started more than once for the build, the cross-model and the reconcile tests"
+    nodes = _node_states(airflow_wh, run_id)  # still one task per node in Airflow, named by it
+    assert len(nodes) > 40 and set(nodes.values()) == {"success"}, nodes
     assert summary["dbt"]["success"] and summary["dbt"]["tests_failed"] == 0
     assert Path(summary["report"]).is_file()
     assert "=== Nightly summary" in airflow_wh.first_run_log
@@ -385,3 +387,60 @@ def test_poison_in_flight_and_conflicting_files_beside_good_ones_and_the_next_ni
         assert conn.execute("SELECT count(*) FROM ops.file_ledger WHERE path = 'integration_plan/2566/inflight.csv'"
                             ).fetchone()[0] == 1
         assert_ledger_consistent(conn)
+
+
+def test_each_dbt_node_task_shows_its_own_result_and_a_retried_build_leaves_out_what_succeeded(
+        airflow_wh, monkeypatch):
+    """``dbt.node`` reads dbt's recorded results: a failed node fails its task, the nodes dbt skipped for it
+    skip theirs naming it, a failed test fails its node's task, a node with no result fails; the latest
+    result wins (a retried build's). A retried ``dbt.build`` excludes the nodes that succeeded with their
+    tests, and only those. Rows of a made-up run, removed afterwards (a failed row would make the next
+    night build everything)."""
+    monkeypatch.syspath_prepend(str(REPO / "dags"))
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+    from common import dbt_group
+
+    airflow_wh.use()
+    nodes, tests = dbt_group._nodes(), dbt_group._own_tests()
+    failing = "model.dg_warehouse.stg_integration_plan"
+    child = next(uid for uid, n in nodes.items() if failing in n["depends_on"]["nodes"])
+    ok, tested = "model.dg_warehouse.stg_readiness", "model.dg_warehouse.dim_plan"
+    assert tests[ok] and tests[tested]
+    run_id = "test-node-results"
+    rows = [(failing, "model", "error", "boom: relation does not exist"), (child, "model", "skipped", ""),
+            (ok, "model", "success", ""), (tested, "model", "success", ""),
+            *[(t, "test", "pass", "") for t in tests[ok]], (tests[tested][0], "test", "fail", "3 rows")]
+
+    def record(rows: list[tuple[str, str, str, str]]) -> None:
+        with airflow_wh.connect() as conn:
+            conn.executemany("INSERT INTO ops.dbt_results (invocation_id, run_id, unique_id, resource_type, status, "
+                             "message) VALUES ('test', %s, %s, %s, %s, %s)", [(run_id, *r) for r in rows])
+
+    class Retry:  # what _selection reads of a task instance: its try and the decision (none here)
+        try_number = 2
+
+        @staticmethod
+        def xcom_pull(**_):
+            return None
+
+    try:
+        record(rows)
+        assert dbt_group.node_result(ok, run_id) == f"stg_readiness: success, {len(tests[ok])} test(s) passed"
+        with pytest.raises(AirflowFailException, match="stg_integration_plan: error: boom"):
+            dbt_group.node_result(failing, run_id)
+        with pytest.raises(AirflowSkipException, match="a node it reads failed \\(stg_integration_plan\\)"):
+            dbt_group.node_result(child, run_id)
+        with pytest.raises(AirflowFailException, match="dim_plan: built, but test\\(s\\) failed"):
+            dbt_group.node_result(tested, run_id)
+        with pytest.raises(AirflowFailException, match="no result"):
+            dbt_group.node_result("model.dg_warehouse.stg_budget_bill", run_id)
+        _, exclude = dbt_group._selection(Retry(), type("Dag", (), {"task_ids": []}), run_id, {})
+        left_out = {x.removeprefix("fqn:").split(".")[-1] for x in exclude if x.startswith("fqn:")}
+        assert left_out == {"stg_readiness"}
+        assert "tag:reconcile" in exclude and set(dbt_group.cross_model_tests()) <= set(exclude)
+        time.sleep(0.01)
+        record([(failing, "model", "success", "")])  # the retried build's result
+        assert dbt_group.node_result(failing, run_id).startswith("stg_integration_plan: success")
+    finally:
+        with airflow_wh.connect() as conn:
+            conn.execute("DELETE FROM ops.dbt_results WHERE run_id = %s", (run_id,))

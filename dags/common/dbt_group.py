@@ -198,6 +198,7 @@ def dbt_task_group(group_id: str, dbt_vars: dict[str, Any] | None = None, full_r
     pooled = {"pool": pool} if pool else {}
     with TaskGroup(group_id=group_id) as group:
 
+        # plan and node take no warehouse slot: plan reads no warehouse, a node one row set for milliseconds.
         @task(task_id="plan", retries=2, retry_delay=timedelta(seconds=30), execution_timeout=timedelta(minutes=5))
         def plan(dag=None, ti=None) -> list[str]:
             """The nodes the night builds (no dbt: the decision and the manifest)."""
