@@ -413,8 +413,9 @@ def test_each_dbt_node_task_shows_its_own_result_and_a_retried_build_leaves_out_
 
     def record(rows: list[tuple[str, str, str, str]]) -> None:
         with airflow_wh.connect() as conn:
-            conn.executemany("INSERT INTO ops.dbt_results (invocation_id, run_id, unique_id, resource_type, status, "
-                             "message) VALUES ('test', %s, %s, %s, %s, %s)", [(run_id, *r) for r in rows])
+            conn.cursor().executemany("INSERT INTO ops.dbt_results (invocation_id, run_id, unique_id, resource_type, "
+                                      "status, message) VALUES ('test', %s, %s, %s, %s, %s)",
+                                      [(run_id, *r) for r in rows])
 
     class Retry:  # what _selection reads of a task instance: its try and the decision (none here)
         try_number = 2
