@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 
+from bench.airflow_night import airflow_phase
 from bench.discovery import SIZES as DISCOVERY_SIZES
 from bench.discovery import add_to_results, discovery_phase
 from bench.discovery import line as discovery_line
@@ -55,6 +56,7 @@ class BenchConfig:
     night_repeats: int = 2  # no-op nights and full rebuilds, each (the mean is reported)
     national_limit: int | None = None  # national grain: only this many organisations' files (smoke test)
     discovery_sizes: tuple[int, ...] = DISCOVERY_SIZES  # old files beside the one new file (bench/discovery.py)
+    airflow_night: bool = True  # the sample's night through `airflow dags test` and as the service (minutes)
 
 
 def _log(message: str) -> None:
@@ -124,7 +126,7 @@ def _memory(per_scale: list[dict]) -> dict[str, object]:
 
 
 def summarise(per_scale: list[dict], nightly: dict, national: dict, config: BenchConfig, machine: dict,
-              elapsed_s: float, workdir: Path) -> dict[str, object]:
+              elapsed_s: float, workdir: Path, airflow: dict | None = None) -> dict[str, object]:
     """The headline numbers (at the largest scale), the targets and everything measured."""
     top = per_scale[-1]
     ingest, copy, to_sql = top["ingest"], top["copy"], top["to_sql"]
@@ -152,6 +154,9 @@ def summarise(per_scale: list[dict], nightly: dict, national: dict, config: Benc
         {"name": "a night with one agency's readiness file builds only the models it reaches (of all built first)",
          "value": f"{built_small} of {built_all}", "met": built_small < built_all},
     ]
+    if airflow:
+        targets.append({"name": f"the nightly DAG under airflow dags test <= {airflow['target']}x the service night",
+                        "value": airflow["airflow_vs_service"], "met": airflow["met"]})
     machine = {**machine, "load_average_at_end": [round(x, 2) for x in os.getloadavg()]}
     return {
         "ingest_rows_per_s": ingest["rows_per_s"],
@@ -166,6 +171,8 @@ def summarise(per_scale: list[dict], nightly: dict, national: dict, config: Benc
         "full_rebuild_s": round(full, 3),
         "peak_rss_mb": max([s["ingest_rss"]["peak_mb"] for s in per_scale]
                            + [s["to_sql_rss"]["peak_mb"] for s in per_scale] + [nightly["rss"]["peak_mb"]]),
+        "airflow_vs_service": airflow["airflow_vs_service"] if airflow else None,
+        "airflow_night": airflow,
         "targets": targets,
         "largest_scale": {"scale": top["scale"], "files": top["files"], "rows": top["rows"],
                           "rows_per_file": top["rows_per_file"],
@@ -225,6 +232,10 @@ def run_bench(config: BenchConfig) -> dict[str, object]:
         _log(f"discovery: {', '.join(f'{n:,}' for n in config.discovery_sizes)} old files plus one new one")
         discovery = _call(config, root / "discovery.log", discovery_phase, str(root / "discovery"),
                           config.discovery_sizes, 3, str(national_ws.state))
+        airflow = None
+        if config.airflow_night:
+            _log("the sample's night through Airflow (dags test) and as the plain service")
+            airflow = _call(config, root / "airflow.log", airflow_phase, str(root / "airflow-night"))
     finally:
         for ws in workspaces:
             with contextlib.suppress(Exception):
@@ -234,7 +245,8 @@ def run_bench(config: BenchConfig) -> dict[str, object]:
         else:
             shutil.rmtree(root, ignore_errors=True)
     machine["postgresql"] = per_scale[0]["server_version"]
-    results = summarise(per_scale, nightly, national, config, machine, time.perf_counter() - started, root)
+    results = summarise(per_scale, nightly, national, config, machine, time.perf_counter() - started, root,
+                        airflow)
     results = add_to_results(results, discovery)
     config.out.parent.mkdir(parents=True, exist_ok=True)
     config.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
@@ -251,7 +263,8 @@ def headline(results: dict) -> str:
             f"nightly delta/no-op {_x(targets[2]['value'], '.2f')}x (<=2: {mark[2]}) · "
             f"delta/full {_x(targets[3]['value'], '.2f')}x (<=0.10: {mark[3]}) · "
             f"peak RSS {results['peak_rss_mb']:.0f} MB, {_x(targets[4]['value'], '.1f')} MB/10k rows per file "
-            f"(flat: {mark[4]})")
+            f"(flat: {mark[4]})" + "".join(f" · {t['name']}: {t['value']} ({m})" for t, m in zip(
+                targets[8:], mark[8:], strict=True)))
 
 
 def table(results: dict) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 FINISHED = {"success", "failed", "skipped", "upstream_failed", "removed"}
 FILE_TASK = "load_files"  # one mapped task per load batch (nightly.pipeline.batches)
-DBT_PREFIX = "dbt."
+DBT_NODE_TASK = "dbt.node"  # mapped: one per node the night builds, labelled with the node
 
 
 @dataclass
@@ -51,7 +51,7 @@ class Tracker:
                           "WHERE dag_id = ? AND run_id = ? ORDER BY end_date, task_id, map_index",
                           (self.dag_id, self.run_id)).fetchall()
         batches_total = sum(1 for t, m, _, _ in rows if t == FILE_TASK and m >= 0)
-        dbt_total = len({t for t, _, _, _ in rows if t.startswith(DBT_PREFIX)})
+        dbt_total = sum(1 for t, m, _, _ in rows if t == DBT_NODE_TASK and m >= 0)
         lines = []
         for task_id, map_index, state, label in rows:
             key = (task_id, map_index)
@@ -67,10 +67,9 @@ class Tracker:
                 lines.append(f"batch {self.batches_done} of {batches_total} {what}" + (f": {label}" if label else ""))
             elif task_id == FILE_TASK:
                 lines.append(f"{task_id}: {state} (no new files)" if state == "skipped" else f"{task_id}: {state}")
-            elif task_id.startswith(DBT_PREFIX):
+            elif task_id == DBT_NODE_TASK and map_index >= 0:
                 self.dbt_done += 1
-                node = task_id.removeprefix(DBT_PREFIX).rsplit("_", 2)[0]
-                lines.append(f"dbt node {self.dbt_done} of {dbt_total} {state}: {node}")
+                lines.append(f"dbt node {self.dbt_done} of {dbt_total} {state}: {label or map_index}")
             else:
                 lines.append(f"{task_id}: {state}")
         return lines

@@ -1,7 +1,7 @@
 """A night and a backfill, step by step: the one place their sequence is written.
 
 Each step is a plain function. The DAGs (``dags/dg_nightly.py``, ``dags/dg_backfill.py``) run each step as
-a task, with retries, pools and Cosmos's one task per dbt node; ``run_night`` and ``run_backfill`` run the
+a task, with retries, pools and one dbt build with a task per node's result; ``run_night`` and ``run_backfill`` run the
 same steps in this process, in the same order, for the benchmarks, the tests and anyone without Airflow.
 """
 

@@ -154,9 +154,27 @@ class Operator:
             f"{len(public_marts()) - len(empty)}/{len(public_marts())}" + (f" (empty: {empty})" if empty else "")
             + f"; Asset events for {len(events)} mart URIs" + (f", none for {no_event}" if no_event else "")
             + (f"; ledger: {problems[:3]}" if problems else ""), [(NIGHTLY, r1)]))
+        self.log(f"{NIGHTLY} {r1}: {self.timing(NIGHTLY, r1)}")
         self._record_shared(r1)
         self._record_kill(r1, state["killed"], outcome, problems, loaded == copied)
         return r1, state["bf"]
+
+    def timing(self, dag_id: str, run_id: str) -> str:
+        """The run's duration, and how many task instances its dbt group ran and over how long."""
+        from datetime import datetime
+
+        def at(value: str) -> datetime:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+        run = self.api.run(dag_id, run_id)
+        dbt = [t for t in self.api.task_instances(dag_id, run_id)
+               if t["task_id"].startswith("dbt.") and t["state"] in ("success", "failed") and t.get("start_date")
+               and t.get("end_date")]
+        span = ((max(at(t["end_date"]) for t in dbt) - min(at(t["start_date"]) for t in dbt)).total_seconds()
+                if dbt else 0.0)
+        total = (at(run["end_date"]) - at(run["start_date"])).total_seconds() if run.get("end_date") else float("nan")
+        return (f"{total:.0f} s from start to end; the dbt group ran {len(dbt)} task instance(s) over {span:.0f} s "
+                f"(first start to last end)")
 
     def _record_shared(self, run_id: str) -> None:
         shared = self.topo.shared_state_dir
@@ -238,6 +256,7 @@ class Operator:
                 state["restarted"] = True
 
         outcome = self.api.wait_run(BACKFILL, bf, RUN_TIMEOUT_S, on_poll)
+        self.log(f"{BACKFILL} {bf}: {self.timing(BACKFILL, bf)}")
         lock_ti = self._ti(BACKFILL, bf, "take_run_lock")
         night = self.api.run(NIGHTLY, r1)
         waited = self._waited_for(BACKFILL, bf, r1)

@@ -58,8 +58,8 @@ def test_dags_import_without_errors_and_load_nothing_heavy_at_parse_time(tmp_pat
 
 
 def test_nightly_dag_shape(tmp_path, monkeypatch):
-    """Idiom checks: Bangkok schedule, no catch-up, mapped loads, one Airflow task per dbt model (the seeds
-    in one task before them), Assets for every contract mart."""
+    """Idiom checks: Bangkok schedule, no catch-up, mapped loads, one dbt build with a mapped task per node
+    it builds, Assets for every contract mart."""
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
     monkeypatch.syspath_prepend(str(REPO / "dags"))
     from airflow.dag_processing.dagbag import DagBag
@@ -71,16 +71,18 @@ def test_nightly_dag_shape(tmp_path, monkeypatch):
     assert type(dag.get_task("load_files")).__name__.endswith("MappedOperator")
     manifest = json.loads((REPO / "dbt_project" / "target" / "manifest.json").read_text())
     models = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
-    model_tasks = {t.task_id.removeprefix("dbt.").removesuffix("_model_build") for t in dag.tasks
-                   if t.task_id.startswith("dbt.") and t.task_id != "dbt.seeds"}
-    assert models == model_tasks
-    seeds = dag.get_task("dbt.seeds")  # the seeds load together, before every model
-    assert seeds.upstream_task_ids == {"build_needed"}
-    assert all("dbt.seeds" in t.get_flat_relative_ids(upstream=True) for t in dag.tasks
-               if t.task_id.endswith("_model_build")), "a model task may run before the seeds"
-    hooks = {(t._pre_execute_hook.__name__, t._post_execute_hook.__name__) for t in dag.tasks
-             if t.task_id.endswith("_model_build")}
-    assert hooks == {("_warehouse_env", "_thaw")}, "what a model task freezes at its start it thaws at its end"
+    dbt_tasks = {t.task_id for t in dag.tasks if t.task_id.startswith("dbt.")}
+    assert dbt_tasks == {"dbt.plan", "dbt.build", "dbt.node"}, "one dbt build a night, each node's result apart"
+    assert dag.get_task("dbt.plan").upstream_task_ids == {"build_needed"}
+    assert type(dag.get_task("dbt.node")).__name__.endswith("MappedOperator")  # one task per node it builds
+    assert dag.get_task("dbt.node").upstream_task_ids == {"dbt.plan", "dbt.build"}
+    build = dag.get_task("dbt.build")
+    assert (build._pre_execute_hook.__name__, build._post_execute_hook.__name__) == ("_warehouse_env", "_thaw"), \
+        "what the build freezes at its start it thaws at its end"
+    assert build.retries >= 2 and build.pool == "warehouse"
+    from common.dbt_group import plan_nodes
+
+    assert models <= {uid.split(".")[-1] for uid in plan_nodes({})}, "a full build shows every model"
     contract = ["project_status_by_year", "obstacles_by_year", "budget_by_year", "budget_by_agency_year",
                 "readiness_by_year", "readiness_summary_by_year", "submission_coverage", "dim_agency",
                 "dim_fiscal_year"]
@@ -165,15 +167,17 @@ def test_nightly_dag_run_loads_everything_and_builds_marts(airflow_wh):
                                  "WHERE l.path LIKE %s", ("budget_bill/2565/%",)).fetchone()[0]
         total = conn.execute("""SELECT amount_baht FROM marts.budget_by_year WHERE fiscal_year_be = 2565
             AND budget_plan_code = 'dg_integration' AND source = 'budget_bill'""").fetchone()[0]
-        per_model = conn.execute("SELECT count(DISTINCT invocation_id) FROM ops.dbt_results WHERE run_id = %s",
-                                 (run_id,)).fetchone()[0]
+        invocations = conn.execute("SELECT count(DISTINCT invocation_id) FROM ops.dbt_results WHERE run_id = %s",
+                                   (run_id,)).fetchone()[0]
         readiness = conn.execute("SELECT count(DISTINCT survey_year_be) FROM marts.readiness_summary_by_year"
                                  ).fetchone()[0]
     assert files == airflow_wh.files_in_landing and rows_in == loaded + rejected
     assert status == "success", summary
     assert book_rows == 2598 + 1990 and total > Decimal(0)
     assert readiness == 4
-    assert per_model > 20, "dbt ran as one invocation, not one Airflow task per model"
+    assert invocations == 3, "dbt started more than once for the build, the cross-model and the reconcile tests"
+    nodes = _node_states(airflow_wh, run_id)  # still one task per node in Airflow, named by it
+    assert len(nodes) > 40 and set(nodes.values()) == {"success"}, nodes
     assert summary["dbt"]["success"] and summary["dbt"]["tests_failed"] == 0
     assert Path(summary["report"]).is_file()
     assert "=== Nightly summary" in airflow_wh.first_run_log
@@ -252,6 +256,13 @@ def _task_states(wh, run_id: str) -> dict[str, str]:
         return {task: state for task, state, index in db.execute(
             "SELECT task_id, state, map_index FROM task_instance WHERE dag_id = 'dg_nightly' AND run_id = ?",
             (run_id,)) if index in (-1, 0)}
+
+
+def _node_states(wh, run_id: str) -> dict[str, str]:
+    """Each ``dbt.node`` task's final state in the run, by the node it shows (its rendered map index)."""
+    with contextlib.closing(sqlite3.connect(wh.state / "airflow" / "airflow.db")) as db:
+        return dict(db.execute("SELECT rendered_map_index, state FROM task_instance WHERE dag_id = 'dg_nightly' "
+                               "AND run_id = ? AND task_id = 'dbt.node' AND map_index >= 0", (run_id,)).fetchall())
 
 
 def _last_run(wh) -> tuple[str, str, dict, int]:
@@ -359,16 +370,78 @@ def test_poison_in_flight_and_conflicting_files_beside_good_ones_and_the_next_ni
     assert status == "success" and states["publish_marts"] == "success", summary
     # Issue 18: the one new integration-plan file builds what it reaches, through Airflow; the rest is skipped.
     assert "building what they change: source:raw.integration_plan+" in summary["dbt"]["reason"]
-    reached = {"dbt.stg_integration_plan_model_build", "dbt.fct_budget_lines_model_build",
-               "dbt.budget_by_year_model_build", "dbt.stg_file_ledger_model_build"}
-    untouched = {"dbt.stg_readiness_model_build", "dbt.readiness_by_year_model_build",
-                 "dbt.project_status_by_year_model_build"}
-    assert {t: states[t] for t in reached} == dict.fromkeys(reached, "success")
-    assert {t: states[t] for t in untouched} == dict.fromkeys(untouched, "skipped")
-    assert states["dbt.seeds"] == "success"  # with nothing to build: a skip would skip the models after it
+    nodes = _node_states(airflow_wh, run_id)  # one dbt.node task per node the night builds, named by it
+    reached = {"stg_integration_plan", "fct_budget_lines", "budget_by_year", "stg_file_ledger"}
+    untouched = {"stg_readiness", "readiness_by_year", "project_status_by_year", "agencies"}
+    assert {n: nodes.get(n) for n in reached} == dict.fromkeys(reached, "success"), nodes
+    assert not untouched & set(nodes), f"tasks started for nodes the new file does not reach: {untouched & set(nodes)}"
+    assert states["dbt.build"] == "success"
+    with airflow_wh.connect() as conn:  # dbt built only what the file reaches, in one invocation
+        built = dict(conn.execute("SELECT split_part(unique_id, '.', 3), count(DISTINCT invocation_id) "
+                                  "FROM ops.dbt_results WHERE run_id = %s AND resource_type IN ('model', 'seed') "
+                                  "GROUP BY 1", (run_id,)).fetchall())
+    assert set(built) == set(nodes) and set(built.values()) == {1}, built
     with airflow_wh.connect() as conn:
         assert conn.execute("SELECT count(*) FROM raw.integration_plan WHERE project_code = 'DG66-E1'"
                             ).fetchone()[0] == 1
         assert conn.execute("SELECT count(*) FROM ops.file_ledger WHERE path = 'integration_plan/2566/inflight.csv'"
                             ).fetchone()[0] == 1
         assert_ledger_consistent(conn)
+
+
+def test_each_dbt_node_task_shows_its_own_result_and_a_retried_build_leaves_out_what_succeeded(
+        airflow_wh, monkeypatch):
+    """``dbt.node`` reads dbt's recorded results: a failed node fails its task, the nodes dbt skipped for it
+    skip theirs naming it, a failed test fails its node's task, a node with no result fails; the latest
+    result wins (a retried build's). A retried ``dbt.build`` excludes the nodes that succeeded with their
+    tests, and only those. Rows of a made-up run, removed afterwards (a failed row would make the next
+    night build everything)."""
+    monkeypatch.syspath_prepend(str(REPO / "dags"))
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+    from common import dbt_group
+
+    airflow_wh.use()
+    nodes, tests = dbt_group._nodes(), dbt_group._own_tests()
+    failing = "model.dg_warehouse.stg_integration_plan"
+    child = next(uid for uid, n in nodes.items() if failing in n["depends_on"]["nodes"])
+    ok, tested = "model.dg_warehouse.stg_readiness", "model.dg_warehouse.dim_plan"
+    assert tests[ok] and tests[tested]
+    run_id = "test-node-results"
+    rows = [(failing, "model", "error", "boom: relation does not exist"), (child, "model", "skipped", ""),
+            (ok, "model", "success", ""), (tested, "model", "success", ""),
+            *[(t, "test", "pass", "") for t in tests[ok]], (tests[tested][0], "test", "fail", "3 rows")]
+
+    def record(rows: list[tuple[str, str, str, str]]) -> None:
+        with airflow_wh.connect() as conn:
+            conn.cursor().executemany("INSERT INTO ops.dbt_results (invocation_id, run_id, unique_id, resource_type, "
+                                      "status, message) VALUES ('test', %s, %s, %s, %s, %s)",
+                                      [(run_id, *r) for r in rows])
+
+    class Retry:  # what _selection reads of a task instance: its try and the decision (none here)
+        try_number = 2
+
+        @staticmethod
+        def xcom_pull(**_):
+            return None
+
+    try:
+        record(rows)
+        assert dbt_group.node_result(ok, run_id) == f"stg_readiness: success, {len(tests[ok])} test(s) passed"
+        with pytest.raises(AirflowFailException, match="stg_integration_plan: error: boom"):
+            dbt_group.node_result(failing, run_id)
+        with pytest.raises(AirflowSkipException, match="a node it reads failed \\(stg_integration_plan\\)"):
+            dbt_group.node_result(child, run_id)
+        with pytest.raises(AirflowFailException, match="dim_plan: built, but test\\(s\\) failed"):
+            dbt_group.node_result(tested, run_id)
+        with pytest.raises(AirflowFailException, match="no result"):
+            dbt_group.node_result("model.dg_warehouse.stg_budget_bill", run_id)
+        _, exclude = dbt_group._selection(Retry(), type("Dag", (), {"task_ids": []}), run_id, {})
+        left_out = {x.removeprefix("fqn:").split(".")[-1] for x in exclude if x.startswith("fqn:")}
+        assert left_out == {"stg_readiness"}
+        assert "tag:reconcile" in exclude and set(dbt_group.cross_model_tests()) <= set(exclude)
+        time.sleep(0.01)
+        record([(failing, "model", "success", "")])  # the retried build's result
+        assert dbt_group.node_result(failing, run_id).startswith("stg_integration_plan: success")
+    finally:
+        with airflow_wh.connect() as conn:
+            conn.execute("DELETE FROM ops.dbt_results WHERE run_id = %s", (run_id,))

@@ -14,11 +14,11 @@ from pathlib import Path
 from bench.run import KEYS, BenchConfig, headline, run_bench, table
 from sampledata.generate import READINESS_TARGETS
 
-# One scale, the nightly on the local-organisation files only, a narrow dbt build, no subprocesses:
+# One scale, the nightly on the local-organisation files only, a narrow dbt build, no subprocesses, no Airflow:
 # the same code paths as ``make bench`` in a fraction of its time.
 # Every model and seed is built (a night with a contract mart missing must build), without the tests.
 SMOKE = dict(scales=(1,), history=False, isolate=False, copy_repeats=1, night_repeats=1, national_limit=40,
-             discovery_sizes=(20, 200),
+             discovery_sizes=(20, 200), airflow_night=False,
              dbt_args=("--exclude", "resource_type:test", "resource_type:unit_test"))
 
 

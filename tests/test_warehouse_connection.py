@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import REPO, seed_airflow_home
 from tests.test_reliability import assert_no_password_in_state_files, passwords
 
-MODEL_TASK = "dbt.dim_plan_model_build"  # a Cosmos task: reads two seeds, no other model
+MODEL_TASK = "dbt.build"  # the night's one dbt build (Cosmos), here of dim_plan: it reads two seeds, no model
 # What must not reach the Airflow task: every other way credentials used to reach dbt or the pipeline.
 NOT_INHERITED = ("WAREHOUSE_URL", "AIRFLOW_CONN_DG_WAREHOUSE", "DBT_PG_HOST", "DBT_PG_PORT", "DBT_PG_USER",
                  "DBT_PG_PASSWORD", "DBT_PG_DBNAME")
@@ -39,8 +39,8 @@ def test_every_dbt_task_maps_its_profile_from_the_warehouse_connection(tmp_path,
     checked = 0
     for dag_id in ("dg_nightly", "dg_backfill"):
         for task in dags[dag_id].tasks:
-            if not task.task_id.startswith("dbt.") or task.task_id == "dbt.seeds":
-                continue  # dbt.seeds is the pipeline's own Python task (next test: the same connection)
+            if not task.task_id.startswith("dbt.") or not hasattr(task, "profile_config"):
+                continue  # dbt.plan and dbt.node run no dbt
             config = task.profile_config
             assert config.profiles_yml_filepath is None, task.task_id
             assert (config.profile_name, config.target_name) == ("dg_warehouse", "warehouse")
@@ -49,7 +49,7 @@ def test_every_dbt_task_maps_its_profile_from_the_warehouse_connection(tmp_path,
             assert mapping.conn_id == "dg_warehouse"
             assert mapping.profile_args["schema"] == "staging"
             checked += 1
-    assert checked > 40
+    assert checked == 2  # dbt.build in each DAG
 
     # Rendered from a real connection (Airflow's environment backend): the password goes to dbt through an
     # environment variable, never into the profile Cosmos writes.
@@ -126,14 +126,15 @@ def _task_test(wh, **env: str) -> subprocess.CompletedProcess:
     base.update({"AIRFLOW_HOME": str(wh.state / "airflow"), "DGWH_STATE_DIR": str(wh.state),
                  "LANDING_ZONE": str(wh.landing), "AIRFLOW__COSMOS__CACHE_DIR": str(wh.state / "cosmos"),
                  "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO", **env})
-    return subprocess.run([str(REPO / "scripts" / "airflow.sh"), "tasks", "test", "dg_nightly", MODEL_TASK],
+    return subprocess.run([str(REPO / "scripts" / "airflow.sh"), "tasks", "test", "dg_nightly", MODEL_TASK,
+                           "-t", json.dumps({"dbt_select": ["dim_plan"]})],
                           cwd=REPO, env=base, capture_output=True, text=True, timeout=1200)
 
 
 def test_a_dbt_task_runs_with_credentials_from_the_connection_alone_and_no_password_is_written(conn_wh):
     wh = conn_wh
-    # The seeds dim_plan reads, as the night's dbt.seeds task builds them (the pipeline's own dbt runner,
-    # whose credentials come from the same connection: the test above); then the Cosmos task.
+    # The seeds dim_plan reads, built by the pipeline's own dbt runner (whose credentials come from the same
+    # connection: the test above); then the Cosmos task.
     from nightly.service import build
 
     assert build({"select": ["resource_type:seed"]}, "test-seeds", None, "cautious").success

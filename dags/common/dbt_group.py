@@ -1,11 +1,17 @@
-"""The dbt project as an Airflow task group: one task per model, one for the seeds (astronomer-cosmos).
+"""The dbt project as an Airflow task group: one ``dbt build`` for the night, each node's result shown apart.
 
-Rendered from the prebuilt ``dbt_project/target/manifest.json`` (``make manifest``), so parsing a DAG
-never runs dbt. Each task runs ``dbt build --select <node>`` in-process (dbtRunner): the model's own tests
-run with it (cautious indirect selection), and a failed model is retried on its own. The seeds (the
-registry and reference lists) load together in one task first (``dbt.seeds``): thirteen tasks of a few rows
-each cost a dbt start-up apiece. Tests that span several models run in one task after the group
-(``cross_model_tests``).
+A night starts dbt once for its build, not once per node (each start is dbt's import, a parse of the project
+and a manifest load: most of a per-node task's time). ``dbt.plan`` lists the nodes the night builds (the
+``build_needed`` decision's nodes, or every model and seed), without dbt; ``dbt.build`` runs one
+``dbt build`` of that selection (dbt's own selectors, ``source:raw.<source>+``, when only new files changed)
+in-process through Cosmos; ``dbt.node`` is mapped over the plan, one small task per node named by it, which
+reads the node's result and its tests' from ``ops.dbt_results`` and succeeds, fails or skips as the node did.
+So the Airflow task starts and the dbt work follow what the night builds, and the grid still shows each node.
+
+A node that fails keeps its last good relation (dbt's table swap), dbt skips what it feeds (those nodes'
+tasks skip, saying which parent failed) and builds everything else. A retried ``dbt.build`` (an error,
+a killed worker) builds only what has not yet succeeded with its tests in the run. Tests that span several
+models run after the group (``cross_model_tests``), the reconcile tests after those.
 
 Credentials come from the Airflow connection ``dg_warehouse`` (``ground.settings.WAREHOUSE_CONN_ID``) through
 Cosmos's ``PostgresUserPasswordProfileMapping``: Cosmos writes a profiles.yml with host, port, user and database
@@ -25,6 +31,8 @@ from ground.settings import WAREHOUSE_CONN_ID, get_settings
 # dbt's profile settings besides the connection's host, port, user, password and database
 # (dbt_project/profiles.yml has the same for dbt outside Airflow).
 PROFILE_ARGS = {"schema": "staging", "threads": 4, "connect_timeout": 10, "retries": 2}
+BUILT_KINDS = ("model", "seed", "snapshot")
+_OK = {"success", "pass", "warn"}
 
 
 def profile_config():
@@ -38,23 +46,25 @@ def profile_config():
 
 
 def _warehouse_env(context: Any) -> None:
-    """pre_execute hook: skip a node the night's new files do not reach (``build_needed``'s ``nodes``), else
-    the embedded warehouse started if it is down (never after ``make stop``: the task fails at once), and the
-    run id dbt records in ops.dbt_results."""
+    """pre_execute hook of ``dbt.build``: what to build (``_selection``), the embedded warehouse started if it
+    is down (never after ``make stop``: the task fails at once), and the run id dbt records in
+    ops.dbt_results."""
     import gc
     import os
 
     from common.failfast import no_retry
     from ground.warehouse import warehouse_url
 
-    _skip_unselected(context)
     # Cosmos runs a full gc.collect() after each dbt command (astronomer-cosmos#2334). What is alive when the
     # task starts (Airflow, dbt, the DAG; in `dags test` every task before) lives on: leave it out of that
     # collection, until the task is done (_thaw).
     gc.freeze()
     try:
         warehouse_url()
-    except Exception as exc:  # make stop: fail the model's task at once instead of retrying it
+        task = context["task"]
+        task.select, task.exclude = _selection(context["ti"], context["dag"], context["run_id"],
+                                               context.get("params") or {})
+    except Exception as exc:  # make stop: fail the task at once instead of retrying it
         instead = no_retry(exc)
         if instead is None:
             raise
@@ -71,30 +81,100 @@ def _thaw(context: Any, result: Any = None) -> None:
     gc.unfreeze()
 
 
-def _skip_unselected(context: Any) -> None:
-    """A run whose ``build_needed`` chose the nodes to build (only new files changed) skips the others; the
-    group's trigger rule lets a chosen node run when an upstream node was skipped so."""
-    from airflow.sdk.exceptions import AirflowSkipException
-
-    nodes = _selected_nodes(context["ti"], context["dag"])
-    if nodes is None:
-        return
-    select = context["task"].select  # Cosmos selects each node by its fqn: "fqn:dg_warehouse.staging.stg_x"
-    select = select[0] if isinstance(select, list | tuple) else select
-    if str(select).removeprefix("fqn:") not in nodes:
-        raise AirflowSkipException("not reached by the night's new files: left as the last build made it")
+def _decision(ti: Any, dag: Any) -> dict:
+    """The night's ``build_needed`` decision ({} in dg_backfill or ``airflow tasks test``: build it all)."""
+    return (ti.xcom_pull(task_ids="build_needed", key="decision") if "build_needed" in dag.task_ids else None) or {}
 
 
-def _selected_nodes(ti: Any, dag: Any) -> list[str] | None:
-    """The nodes the night's ``build_needed`` chose to build (dotted fqns), or None: build them all (no
-    decision, e.g. in dg_backfill or ``airflow tasks test``, or a full build)."""
-    decision = ti.xcom_pull(task_ids="build_needed", key="decision") if "build_needed" in dag.task_ids else None
-    return (decision or {}).get("nodes")
+def _selection(ti: Any, dag: Any, run_id: str, params: dict) -> tuple[list[str], list[str]]:
+    """``--select`` and ``--exclude`` of the night's ``dbt build``: the decision's dbt selectors (none: the
+    whole project; without a decision, as in ``airflow tasks test``, the param ``dbt_select`` may name some),
+    less the reconcile and cross-model tests (they run after the group) and, on a retry, less the nodes that
+    already succeeded in this run with every test of theirs."""
+    select = list(_decision(ti, dag).get("select") or params.get("dbt_select") or [])
+    exclude = ["tag:reconcile", *cross_model_tests()]
+    if getattr(ti, "try_number", 1) > 1:
+        exclude += [f"fqn:{'.'.join(_nodes()[uid]['fqn'])}" for uid in sorted(_done_in_run(run_id))]
+    return select, exclude
+
+
+def _nodes() -> dict[str, dict]:
+    return {uid: n for uid, n in manifest()["nodes"].items() if n["resource_type"] in BUILT_KINDS}
+
+
+def _own_tests() -> dict[str, list[str]]:
+    """Each built node's tests the build runs with it (not the cross-model or reconcile ones), by unique_id."""
+    cross = set(cross_model_tests())
+    tests: dict[str, list[str]] = {}
+    for uid, node in manifest()["nodes"].items():
+        if node["resource_type"] != "test" or node["name"] in cross or "reconcile" in node["config"].get("tags", []):
+            continue
+        for parent in node["depends_on"]["nodes"]:
+            tests.setdefault(parent, []).append(uid)
+    for uid, node in (manifest().get("unit_tests") or {}).items():
+        for parent in node["depends_on"]["nodes"]:
+            tests.setdefault(parent, []).append(uid)
+    return tests
+
+
+def _results(run_id: str) -> dict[str, tuple[str, str]]:
+    """Each node's latest (status, message) dbt recorded under ``run_id``."""
+    from ground.warehouse import connect
+
+    with connect(autocommit=True) as conn:
+        if conn.execute("SELECT to_regclass('ops.dbt_results')").fetchone()[0] is None:
+            return {}
+        rows = conn.execute("""SELECT DISTINCT ON (unique_id) unique_id, status, coalesce(message, '')
+                               FROM ops.dbt_results WHERE run_id = %s ORDER BY unique_id, recorded_at DESC""",
+                            (run_id,)).fetchall()
+    return {uid: (status, message) for uid, status, message in rows}
+
+
+def _done_in_run(run_id: str) -> set[str]:
+    """Built nodes that succeeded in this run, every test of theirs recorded as passed."""
+    results, tests = _results(run_id), _own_tests()
+    return {uid for uid in _nodes() if results.get(uid, ("",))[0] == "success"
+            and all(results.get(t, ("",))[0] in _OK for t in tests.get(uid, []))}
+
+
+def plan_nodes(decision: dict) -> list[str]:
+    """The unique_ids of the nodes a night builds: the decision's (dotted fqns) or every built node."""
+    nodes = _nodes()
+    wanted = decision.get("nodes")
+    if wanted is None:
+        return sorted(uid for uid, n in nodes.items() if n["config"].get("materialized") != "ephemeral")
+    by_fqn = {".".join(n["fqn"]): uid for uid, n in nodes.items()}
+    return sorted(by_fqn[f] for f in wanted if f in by_fqn)
+
+
+def node_result(unique_id: str, run_id: str) -> str:
+    """One node's outcome in the night's build, as its task shows it: a line, or an exception (failed: the
+    node or one of its tests; skipped: dbt did not build it because a parent failed)."""
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+    results, nodes = _results(run_id), _nodes()
+    status, message = results.get(unique_id, ("", ""))
+    name = nodes[unique_id]["name"] if unique_id in nodes else unique_id
+    tests = _own_tests().get(unique_id, [])
+    failed = [f"{t.split('.')[2]} ({results[t][0]})" for t in tests if t in results and results[t][0] not in _OK]
+    if status == "skipped":
+        parents = [p.split(".")[-1] for p in nodes.get(unique_id, {}).get("depends_on", {}).get("nodes", [])
+                   if p in results and results[p][0] != "success"]
+        why = ", ".join(parents) or "see dbt.build"
+        raise AirflowSkipException(f"{name}: not built, a node it reads failed ({why}); its last good relation stands")
+    if not status:
+        raise AirflowFailException(f"{name}: dbt recorded no result for it in this run (see dbt.build's log)")
+    if status != "success":
+        raise AirflowFailException(f"{name}: {status}: {message[:500]}; its last good relation stands")
+    if failed:
+        raise AirflowFailException(f"{name}: built, but test(s) failed: {'; '.join(failed)}")
+    passed = sum(1 for t in tests if t in results)
+    return f"{name}: {status}, {passed} test(s) passed"
 
 
 def cross_model_tests() -> list[str]:
-    """Tests reading more than one model or seed (relationships, cross-mart agreements). A per-model build
-    cannot run them before every parent exists, so they run together after the group. The reconcile tests
+    """Tests reading more than one model or seed (relationships, cross-mart agreements). They run together
+    after the group, outside the build: a failing one does not stop the nodes it reads. The reconcile tests
     (tag ``reconcile``) are not among them: ``reconcile_marts`` runs them next."""
     nodes = manifest()["nodes"]
     return sorted(node["name"] for node in nodes.values() if node["resource_type"] == "test"
@@ -104,72 +184,51 @@ def cross_model_tests() -> list[str]:
 
 def dbt_task_group(group_id: str, dbt_vars: dict[str, Any] | None = None, full_refresh: bool = False,
                    pool: str | None = None):
-    """The dbt DAG as tasks; ``dbt_vars`` values may be Jinja templates (e.g. ``{{ params.fy_from }}``);
-    ``pool``: the Airflow pool every dbt task takes a slot of (nightly/pools.py)."""
-    from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
-
-    project = get_settings().dbt_project_dir
-    manifest = manifest_path()
-    if not manifest.exists():
-        raise FileNotFoundError(f"{manifest} is missing: run `make manifest` (dbt parse) before loading the DAGs")
-    group = DbtTaskGroup(
-        group_id=group_id,
-        project_config=ProjectConfig(dbt_project_path=project, manifest_path=manifest, partial_parse=True),
-        profile_config=profile_config(),
-        execution_config=ExecutionConfig(execution_mode=ExecutionMode.LOCAL,
-                                         invocation_mode=InvocationMode.DBT_RUNNER,
-                                         test_indirect_selection=TestIndirectSelection.CAUTIOUS),
-        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD,
-                                   exclude=["resource_type:seed"]),
-        # --no-write-json: a task's manifest.json and run_results.json die with its temp copy of the project
-        # (results go to ops.dbt_results); writing and then re-reading them for OpenLineage, which has no
-        # transport here, was a second of each task's three.
-        operator_args={"pre_execute": _warehouse_env, "post_execute": _thaw, "install_deps": False,
-                       "emit_datasets": False, "full_refresh": full_refresh, "vars": dbt_vars or {},
-                       "dbt_cmd_global_flags": ["--no-write-json", "--log-level-file", "none"]},
-        # A node runs when none upstream failed and one ran: an upstream node the night's files do not reach
-        # skips itself (``_skip_unselected``); a group whose roots the short circuit skipped skips whole.
-        default_args={"trigger_rule": "none_failed_min_one_success",
-                      "retries": 2, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": 2.0,
-                      "execution_timeout": timedelta(minutes=30), **({"pool": pool} if pool else {})},
-    )
-    roots = list(group.get_roots())
-    with group:
-        seeds = _seeds_task(pool)(dbt_vars=dbt_vars or {})
-    seeds >> roots
-    return group
-
-
-def seed_nodes() -> list[str]:
-    """Every seed of the project by its dotted fqn (as the night's decision names nodes)."""
-    return sorted(".".join(n["fqn"]) for n in manifest()["nodes"].values() if n["resource_type"] == "seed")
-
-
-def _seeds_task(pool: str | None):
-    """``dbt build`` of the seeds (with their tests) in one task, before every model task. On a night whose
-    new files reach no seed it succeeds having built nothing: a skip would skip the models after it."""
-    from airflow.sdk import task
+    """``plan`` → ``build`` (one ``dbt build``) → ``node`` (mapped: each planned node's result). ``dbt_vars``
+    values may be Jinja templates (e.g. ``{{ params.fy_from }}``); ``pool``: the Airflow pool the dbt tasks
+    take a slot of (nightly/pools.py)."""
+    from airflow.sdk import TaskGroup, task
+    from cosmos.constants import InvocationMode
+    from cosmos.operators.local import DbtBuildLocalOperator
 
     from common.failfast import fail_fast
 
-    @task(task_id="seeds", trigger_rule="none_failed_min_one_success", retries=2, retry_delay=timedelta(minutes=1),
-          retry_exponential_backoff=2.0, execution_timeout=timedelta(minutes=30), **({"pool": pool} if pool else {}))
-    @fail_fast
-    def seeds(dbt_vars: dict[str, Any], dag=None, dag_run=None, ti=None) -> str:
-        from nightly.service import build
+    if not manifest_path().exists():
+        raise FileNotFoundError(f"{manifest_path()} is missing: run `make manifest` (dbt parse) first")
+    pooled = {"pool": pool} if pool else {}
+    with TaskGroup(group_id=group_id) as group:
 
-        nodes = _selected_nodes(ti, dag)
-        wanted = [n for n in seed_nodes() if nodes is None or n in nodes]
-        if not wanted:
-            return "no seed reached by the night's new files"
-        # cautious: a relationships test from a model to a seed waits for the model (cross-model tests)
-        outcome = build({"select": [f"fqn:{n}" for n in wanted]}, dag_run.run_id, dbt_vars or None, "cautious")
-        if not outcome.success:
-            raise RuntimeError("dbt seeds failed: " + "; ".join(outcome.failures[:10]))
-        return f"{outcome.models} seed(s) built, {outcome.tests_passed} test(s) passed"
+        # plan and node take no warehouse slot: plan reads no warehouse, a node one row set for milliseconds.
+        @task(task_id="plan", retries=2, retry_delay=timedelta(seconds=30), execution_timeout=timedelta(minutes=5))
+        def plan(dag=None, ti=None) -> list[str]:
+            """The nodes the night builds (no dbt: the decision and the manifest)."""
+            return plan_nodes(_decision(ti, dag))
 
-    return seeds
+        # none_failed_min_one_success: the short circuit's skip of ``plan`` skips the build and the results.
+        build = DbtBuildLocalOperator(
+            task_id="build", project_dir=str(get_settings().dbt_project_dir), profile_config=profile_config(),
+            invocation_mode=InvocationMode.DBT_RUNNER, indirect_selection="cautious", install_deps=False,
+            emit_datasets=False, full_refresh=full_refresh, vars=dbt_vars or {},
+            # --no-write-json: manifest.json and run_results.json would die with the task's temp copy of the
+            # project (results go to ops.dbt_results); writing them was a second of each dbt start.
+            dbt_cmd_global_flags=["--no-write-json", "--log-level-file", "none"],
+            pre_execute=_warehouse_env, post_execute=_thaw, trigger_rule="none_failed_min_one_success",
+            retries=2, retry_delay=timedelta(minutes=1), retry_exponential_backoff=2.0,
+            execution_timeout=timedelta(minutes=60), **pooled)
+
+        @task(task_id="node", map_index_template="{{ dbt_node }}", trigger_rule="all_done_min_one_success",
+              retries=1, retry_delay=timedelta(seconds=30), execution_timeout=timedelta(minutes=5))
+        @fail_fast
+        def node(unique_id: str, dag_run=None) -> str:
+            """One node's result in the night's build (dbt.build's log has dbt's own lines)."""
+            from airflow.sdk import get_current_context
+
+            get_current_context()["dbt_node"] = unique_id.split(".")[-1]
+            return node_result(unique_id, dag_run.run_id)
+
+        planned = plan()
+        planned >> build >> node.expand(unique_id=planned)
+    return group
 
 
 def run_cross_model_tests(run_id: str, names: list[str], dbt_vars: dict[str, Any] | None = None) -> dict:
