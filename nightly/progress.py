@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 FINISHED = {"success", "failed", "skipped", "upstream_failed", "removed"}
-STOP_GRACE_S = 15.0
+STOP_GRACE_S = 5.0  # then SIGKILL: between tasks Airflow's own SIGTERM handler lets the run go on
 FILE_TASK = "load_files"  # one mapped task per load batch (nightly.pipeline.batches)
 DBT_PREFIX = "dbt."
 

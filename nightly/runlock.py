@@ -246,13 +246,25 @@ def stop_descendants(pid: int, grace_s: float = 5.0) -> None:
     psutil.wait_procs(alive, timeout=grace_s)
 
 
+_STOPPING_RUN: str | None = None  # the run whose process this is, once it holds the lease (``stop_on_signals``)
+
+
+def rearm_stop() -> None:
+    """Airflow's task runner sets a SIGTERM handler of its own for each task (it only calls the operator's
+    ``on_kill`` and goes on): each task of a run whose process holds the lease sets ``stop_on_signals`` again."""
+    if _STOPPING_RUN is not None:
+        stop_on_signals(_STOPPING_RUN)
+
+
 def stop_on_signals(owner: str) -> None:
     """SIGINT/SIGTERM (Ctrl-C, ``kill``) to the process that runs the whole run end it: its child processes are
     stopped and it exits at once, so no task of the run goes on after it (Airflow would otherwise fail the
     task that was running and carry on with the next). The lease stays until the process is gone: then
     ``nightly.progress`` (which started it) releases it, or the next run takes it over."""
+    global _STOPPING_RUN
     if threading.current_thread() is not threading.main_thread():
         return
+    _STOPPING_RUN = owner
 
     def handler(signum, frame):
         signal.signal(signal.SIGINT, signal.SIG_IGN)

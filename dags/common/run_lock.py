@@ -50,6 +50,10 @@ def poke(run_id: str):
         try:
             acquire(conn, run_id, wait_s=0, dag_id=dag_id, run_gone=airflow_run_gone, waiting_since=since)
         except RunLocked as exc:
+            if since is not None and time.time() - since >= LOCK_WAIT_S:  # before the sensor's own timeout
+                from airflow.sdk.exceptions import AirflowFailException
+
+                raise AirflowFailException(str(exc)) from exc
             if time.monotonic() - _LOGGED.get(run_id, -WAIT_LOG_S) >= WAIT_LOG_S:
                 _LOGGED[run_id] = time.monotonic()
                 logging.getLogger(__name__).warning(
