@@ -390,6 +390,50 @@ def test_ctrl_c_or_sigterm_ends_the_holder_and_the_lock_goes_only_once_it_is_gon
         assert release(conn, "after-it")
 
 
+STUBBORN = r"""
+import os, signal, subprocess, sys, time
+from nightly.runlock import acquire
+from ground.warehouse import connect
+conn = connect(autocommit=True)
+acquire(conn, "stubborn-run", wait_s=0, pid=os.getpid(), dag_id="dg_nightly")
+child = subprocess.Popen(["sleep", "600"])
+signal.signal(signal.SIGTERM, lambda *a: None)  # as Airflow's task runner does between our tasks: goes on
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+print("HOLDING", child.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_ctrl_c_to_progress_stops_the_whole_run_then_records_it_and_releases_the_lock(night, tmp_path):
+    """make run's wrapper: the run goes on after SIGTERM (Airflow's handler between tasks), so it is killed;
+    only then is the run recorded interrupted and its lock released, in one line, exit 130."""
+    import psutil
+
+    night.use()
+    log = tmp_path / "run.log"
+    proc = subprocess.Popen([sys.executable, "-m", "nightly.progress", "--log", str(log), "--dag", "dg_nightly",
+                             "--", sys.executable, "-c", STUBBORN], cwd=REPO, stdout=subprocess.PIPE, text=True,
+                            env={**ENV, **os.environ, "AIRFLOW_HOME": str(tmp_path / "no-airflow")})
+    deadline = time.monotonic() + 120
+    while "HOLDING" not in (log.read_text() if log.exists() else "") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    child = int(log.read_text().split("HOLDING", 1)[1].split()[0])
+    holder = _lock_row(night)[1]
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out
+    [line] = out.splitlines()
+    assert line.endswith(f"interrupted (SIGINT): every task of the run stopped; run stubborn-run recorded as "
+                         f"interrupted, warehouse lock released; log: {log.resolve()}")
+    for pid in (holder, child):
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert _lock_row(night) is None
+    with night.connect() as conn:
+        assert conn.execute("SELECT status FROM ops.pipeline_runs WHERE run_id = 'stubborn-run'").fetchone() == \
+            ("interrupted",)
+    assert log.is_symlink() and log.resolve().parent == tmp_path / "runs"
+
+
 def test_a_killed_nights_files_are_listed_by_the_next_summary_once(night):
     """Before: a night killed with kill -9 after its loads had no row in ops.pipeline_runs, and its files
     appeared in no summary. Now its row says running, the next run marks it killed, and the next summary lists
