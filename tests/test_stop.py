@@ -19,6 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from ground.schema import ensure_schema
 from tests.conftest import REPO, seed_airflow_home
 from tests.test_reliability import assert_ledger_consistent
 
@@ -39,6 +40,8 @@ def stop_wh(make_warehouse, sample_files: Path, airflow_template: Path):
         shutil.copy(path, reports / path.name)
     wh.files = sorted(str(p.relative_to(wh.landing)) for p in wh.landing.rglob("*") if p.is_file())
     seed_airflow_home(wh.state / "airflow", airflow_template)
+    with wh.connect() as conn:  # started here, not by the test and a make run at once
+        ensure_schema(conn)
     wh.env = {**os.environ, "DGWH_STATE_DIR": str(wh.state), "LANDING_ZONE": str(wh.landing),
               "DGWH_LOAD_BATCH_FILES": "1", "DGWH_SETTLE_S": "0", "DGWH_LOCK_POKE_S": "1"}
     return wh
