@@ -80,6 +80,8 @@ class Tracker:
                 lines.append(f"{task_id}: {state} (no new files)" if state == "skipped" else f"{task_id}: {state}")
             elif task_id.startswith(DBT_PREFIX):
                 self.dbt_done += 1
+                if state == "upstream_failed":  # one line per node of a build that never started says nothing
+                    continue
                 node = task_id.removeprefix(DBT_PREFIX).rsplit("_", 2)[0]
                 lines.append(f"dbt node {self.dbt_done} of {dbt_total} {state}: {node}")
             else:

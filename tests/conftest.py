@@ -154,8 +154,9 @@ SLOW_FIXTURES = {"sample_warehouse", "real_bill", "documents_warehouse"}
 # which xdist orders groups by their number of tests instead (and the Airflow module, with few tests and
 # the longest run, started late). The Airflow backfill is a module of its own for the same reason: after the
 # Airflow module's four nights on one worker it made that worker the last to finish.
-LONGEST_FIRST = ("test_airflow", "sample", "test_airflow_backfill", "test_stop", "test_nothing_lost", "test_dbt_incremental",
-                 "test_operations", "test_bench_smoke", "test_warehouse_connection", "test_reliability")
+LONGEST_FIRST = ("test_airflow", "sample", "test_airflow_backfill", "test_stop", "test_nothing_lost",
+                 "test_dbt_incremental", "test_operations", "test_bench_smoke", "test_warehouse_connection",
+                 "test_reliability")
 
 
 def _module(item) -> str:

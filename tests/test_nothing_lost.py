@@ -494,6 +494,11 @@ def test_a_waiting_run_says_what_it_waits_for_and_make_unlock_frees_a_stuck_lock
         err = capsys.readouterr().err
         assert f"waiting for the warehouse lock held by live-run, dg_nightly, pid {proc.pid} on " in err
         assert "giving up in" in err
+        assert re.search(r"waited [1-9]\d*s\. It releases", str(locked.value)), str(locked.value)
+        # a wait made of several tries (the sensor's pokes) says how long it has waited in all, not "0s"
+        with night.connect() as conn, pytest.raises(RunLocked) as locked:
+            acquire(conn, "waiting-run", wait_s=0, waiting_since=time.time() - 42)
+        assert re.search(r"waited 4[23]s\. It releases", str(locked.value)), str(locked.value)
         assert "`make unlock` if it is stuck" in str(locked.value)
         # make unlock refuses while the holder still runs here, FORCE=1 frees it.
         refused = subprocess.run(["make", "-s", "unlock"], cwd=REPO, capture_output=True, text=True, timeout=120)

@@ -1,9 +1,8 @@
 """Stopping a run, through `make run` and real Airflow: Ctrl-C during the loads and during dbt, each followed at
-once by another `make run`; a load task that fails all its tries; `make backfill` waiting for the lock.
+once by another `make run`; a load task that fails all its tries.
 
 Before: Ctrl-C gave the lock back and the night went on to the end reporting success while a second run built
-beside it; a night whose load task failed three times reported success with exit 0; a waiting backfill said
-nothing and its messages said "waited 0s".
+beside it; a night whose load task failed three times reported success with exit 0.
 """
 
 from __future__ import annotations
@@ -186,28 +185,3 @@ def test_a_load_task_that_fails_every_try_fails_the_night_naming_it_and_its_file
                                         "not_loaded": [rel]}]
     assert not _query(wh, "SELECT 1 FROM ops.file_ledger WHERE path = %s", rel)
     assert not _query(wh, "SELECT 1 FROM ops.run_lock")
-
-
-def test_a_waiting_backfill_says_in_one_line_what_it_waits_for_and_how_long_it_waited(stop_wh):
-    """Before: `make backfill` said nothing for up to 30 minutes, its log grew a line a second, and the
-    messages said "waited 0s"."""
-    from nightly.runlock import acquire, release
-
-    wh = stop_wh
-    with wh.connect() as conn:
-        acquire(conn, "other-run", wait_s=0)
-        try:
-            run = _make(wh, "backfill", FROM="2563", TO="2563", DGWH_LOCK_WAIT_S="10")
-            out, _ = run.communicate(timeout=600)
-        finally:
-            release(conn, "other-run")
-    assert run.returncode != 0, out
-    waiting = [line for line in out.splitlines() if "waiting" in line]
-    assert len(waiting) == 1 and "take_run_lock: waiting (for the warehouse lock held by other-run" in waiting[0]
-    assert waiting[0].endswith("gives up after 10s)"), waiting
-    error = out.splitlines()[-1]
-    assert error.startswith("error: another pipeline run (other-run") and "waited " in error, out
-    waited = int(error.split("waited ", 1)[1].split("s", 1)[0])
-    assert 10 <= waited < 120, error
-    log = (wh.state / "last_backfill.log").read_text()
-    assert log.count("is using the warehouse") <= 2, "the log grows a line per poke"
