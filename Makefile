@@ -71,16 +71,15 @@ run: $(VENV)/.installed $(MANIFEST)
 	@$(DGWH) sample --for-run
 	@$(DGWH) warehouse check >/dev/null
 	@echo "running the nightly DAG through Airflow (dags test); one line per finished task, full log: $(STATE)/last_run.log"
-	@$(DGWH) progress --log $(STATE)/last_run.log --dag dg_nightly -- $(AIRFLOW) dags test dg_nightly \
-		|| { $(DGWH) explain-failure $(STATE)/last_run.log; exit 1; }
+	@$(DGWH) progress --explain --log $(STATE)/last_run.log --dag dg_nightly -- $(AIRFLOW) dags test dg_nightly
 	@$(DGWH) summary
 	@echo "full Airflow log: $(STATE)/last_run.log · warehouse URL: make warehouse-url"
 
 backfill: $(VENV)/.installed $(MANIFEST)
 	@$(DGWH) backfill-range >/dev/null
 	@$(DGWH) warehouse check >/dev/null
-	@$(AIRFLOW) dags test dg_backfill -c "$$($(DGWH) backfill-range)" > $(STATE)/last_backfill.log 2>&1 \
-		|| { $(DGWH) explain-failure $(STATE)/last_backfill.log; exit 1; }
+	@$(DGWH) progress --explain --log $(STATE)/last_backfill.log --dag dg_backfill -- \
+		$(AIRFLOW) dags test dg_backfill -c "$$($(DGWH) backfill-range)"
 	@grep -h "backfill FY" $(STATE)/last_backfill.log | tail -1
 	@grep -q "backfill FY .*: ok" $(STATE)/last_backfill.log || { echo "backfill failed: see $(STATE)/last_backfill.log"; exit 1; }
 

@@ -63,15 +63,20 @@ def dg_backfill():
 
     @task(outlets=MARTS, trigger_rule="all_done", retries=0)
     @fail_fast
-    def finish(params=None, dag_run=None) -> str:
+    def finish(params=None, dag_run=None, ti=None) -> str:
+        """Any failed task fails the backfill (this leaf decides the run's state), naming the task."""
         from nightly.service import backfill_line
 
+        states = run_lock.task_states(dag_run.dag_id, dag_run.run_id)
         try:
             line, outcome = backfill_line(dag_run.run_id, int(params["fy_from"]), int(params["fy_to"]))
         finally:
-            run_lock.give_back(dag_run.run_id)
+            run_lock.give_back(dag_run.run_id, states, me=ti.task_id)
+        failed = sorted(k for k, v in states.items() if v == "failed")
+        if failed:
+            line = line.replace(": ok,", ": FAILED,", 1) + "; failed task(s): " + ", ".join(failed)
         print(line)
-        if not outcome.success:
+        if failed or not outcome.success:
             raise RuntimeError(line + ": " + "; ".join(outcome.failures[:10]))
         return line
 

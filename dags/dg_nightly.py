@@ -28,13 +28,21 @@ from nightly.pools import WAREHOUSE_POOL
 def _on_failure(context) -> None:
     """Record what the run did and hand the warehouse back, whatever failed."""
     from ground.warehouse import connect, stopped_reason
-    from nightly.summary import build_summary, record_run
+    from nightly.summary import build_summary, mark_reported, record_run, unreported_nights
     from nightly.transform import dbt_results_for_run
 
     run_id = context["dag_run"].run_id
     try:
         with connect(autocommit=True) as conn:
-            record_run(conn, build_summary(conn, run_id, dbt_results_for_run(conn, run_id).__dict__), "failed")
+            done = conn.execute("SELECT 1 FROM ops.pipeline_runs WHERE run_id = %s AND summary IS NOT NULL "
+                                "AND status = 'failed'", (run_id,)).fetchone()
+            if done:  # summarise recorded it, naming the failed tasks: keep that
+                run_lock.give_back(run_id)
+                return
+            summary = build_summary(conn, run_id, dbt_results_for_run(conn, run_id).__dict__)
+            summary["unreported"] = unreported_nights(conn, run_id)
+            record_run(conn, summary, "failed")
+            mark_reported(conn, summary)
         run_lock.give_back(run_id)
     except Exception as exc:
         if stopped_reason(exc) is None:
@@ -48,7 +56,8 @@ def _on_failure(context) -> None:
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Bangkok"),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "retry_exponential_backoff": 2.0,
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=float(os.environ.get("DGWH_RETRY_DELAY_S", 120))),
+                  "retry_exponential_backoff": 2.0,
                   "execution_timeout": timedelta(minutes=30)},
     on_failure_callback=[alerts.FailureAlert(), _on_failure],
     # Late: not finished by 06:00 Asia/Bangkok (four hours after the 02:00 start); the triggerer sends it.
@@ -91,6 +100,7 @@ def dg_nightly():
         from nightly.pipeline import batch_label, process_files
 
         get_current_context()["batch_label"] = batch_label(batch)  # the UI's name for the batch
+        run_lock.still_ours(dag_run.run_id)
         return [o.as_dict() for o in process_files([LandingFile.from_dict(f) for f in batch], run_id=dag_run.run_id)]
 
     @task(trigger_rule="all_done")
@@ -165,18 +175,26 @@ def dg_nightly():
 
     @task(trigger_rule="all_done", retries=0)
     def summarise(dbt: dict | None = None, freshness: dict | None = None, dag_run=None, ti=None) -> str:
+        """Any failed task fails the night (a DAG run's state comes from its leaves: this one), naming the task
+        and, for a load batch, the files it held."""
         from nightly.service import summarise as summary
         from reporting.nightly import report_for
 
+        states = run_lock.task_states(dag_run.dag_id, dag_run.run_id)
+        failed = None
         try:
-            text, ok = summary(dag_run.run_id, ti.xcom_pull(task_ids="build_needed", key="decision") or {}, dbt,
-                               freshness, report=report_for)
+            text, ok, failed = summary(dag_run.run_id, ti.xcom_pull(task_ids="build_needed", key="decision") or {},
+                                       dbt, freshness, report=report_for, task_states=states,
+                                       batches=ti.xcom_pull(task_ids="discover_new_files") or [])
         finally:
-            run_lock.give_back(dag_run.run_id)
+            run_lock.give_back(dag_run.run_id, states, me=ti.task_id)
         print(text)
         if not ok:
-            raise RuntimeError("the run did not complete (lock, loads, dbt or the checks after it): "
-                               "see the failed tasks and the summary")
+            what = "; ".join(f"{t['task']} failed" + (f" holding {', '.join(t['files'][:5])}"
+                                                      + (f" (+{len(t['files']) - 5} more)" if len(t['files']) > 5
+                                                         else "") if t["files"] else "") for t in failed)
+            raise RuntimeError("the run did not complete" + (f": {what}" if what else
+                               " (lock, loads, dbt or the checks after it): see the failed tasks and the summary"))
         return text
 
     lock = take_run_lock()

@@ -131,6 +131,11 @@ CREATE TABLE IF NOT EXISTS ops.landing_seen (
     PRIMARY KEY (landing_zone, path)
 );
 """),
+    (8, "every run that took the lock has a row from its start (running, then success, failed, interrupted or "
+        "killed); the run whose summary first listed a night nobody reported (nightly/runlock.py)", """
+ALTER TABLE ops.pipeline_runs ADD COLUMN IF NOT EXISTS dag_id text;
+ALTER TABLE ops.pipeline_runs ADD COLUMN IF NOT EXISTS reported_in text;
+"""),
 )
 MIGRATIONS_TABLE = """
 CREATE SCHEMA IF NOT EXISTS ops;

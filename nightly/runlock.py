@@ -8,7 +8,12 @@ Locks that heal (issue 20):
 
 - The lease names its holder: the run (and DAG), the host, and, when one process runs the whole run
   (``airflow dags test``: ``scripts/airflow.sh`` sets ``DGWH_LOCK_HOLDER_PID``), that process and its
-  start time. That process releases the lease on SIGINT/SIGTERM.
+  start time. SIGINT/SIGTERM end that process at once, its children with it (``stop_on_signals``); the lease
+  is released by whoever finds the process gone (``nightly.progress``, which ran it, or the next run), never
+  while a thread of the run could still write.
+- Every run that takes the lease has a row in ``ops.pipeline_runs`` from then on, status ``running``; a run
+  found dead (its lease taken over, or a ``running`` row while another run holds the lease) is marked
+  ``killed``, one stopped by a signal ``interrupted`` (``mark_ended``).
 - A lease whose holder is gone is taken over at once, with a warning naming the old holder: its process
   no longer runs on this host (or the pid now belongs to another process), or its Airflow run has ended
   (``run_gone``, asked through the Task SDK). Otherwise it expires after its lease (6 h).
@@ -19,6 +24,7 @@ Locks that heal (issue 20):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -100,6 +106,12 @@ def _ensure_table(conn: psycopg.Connection) -> None:
     ensure_ops(conn)
 
 
+def holder(conn: psycopg.Connection, name: str = "pipeline") -> Holder | None:
+    """Who holds the lease now (None: nobody)."""
+    _ensure_table(conn)
+    return _holder(conn, name)
+
+
 def _holder(conn: psycopg.Connection, name: str) -> Holder | None:
     held = conn.execute("SELECT owner, taken_at, expires_at, holder_host, holder_pid, holder_pid_start, dag_id "
                         "FROM ops.run_lock WHERE lock_name = %s", (name,)).fetchone()
@@ -121,6 +133,7 @@ def _try(conn: psycopg.Connection, owner: str, lease: timedelta, name: str, pid:
            WHERE ops.run_lock.expires_at < now() OR ops.run_lock.owner = excluded.owner
            RETURNING owner""", (name, owner, lease, *me)).fetchone()
     if row is not None:
+        _record_start(conn, owner, dag_id)
         return None
     held = _holder(conn, name)
     if held is None:
@@ -139,9 +152,30 @@ def _try(conn: psycopg.Connection, owner: str, lease: timedelta, name: str, pid:
         (owner, lease, *me, name, held.owner, held.taken_at)).fetchone()
     if taken is None:  # someone else changed it first: look again
         return _try(conn, owner, lease, name, pid, dag_id, run_gone)
+    mark_ended(conn, held.owner, "killed")
+    _record_start(conn, owner, dag_id)
     log.warning("took over the warehouse lock from %s: %s", held.describe(), why)
     print(f"took over the warehouse lock from {held.describe()}: {why}", file=sys.stderr, flush=True)
     return None
+
+
+def _record_start(conn: psycopg.Connection, owner: str, dag_id: str | None) -> None:
+    """The run's row, status ``running``, from the moment it holds the lease; any other ``running`` row
+    belongs to a run that ended without saying so (no two runs hold the lease): ``killed``."""
+    conn.execute("UPDATE ops.pipeline_runs SET status = 'killed', finished_at = now() "
+                 "WHERE status = 'running' AND run_id <> %s", (owner,))
+    conn.execute("""INSERT INTO ops.pipeline_runs (run_id, status, dag_id) VALUES (%s, 'running', %s)
+                    ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL,
+                        dag_id = coalesce(excluded.dag_id, ops.pipeline_runs.dag_id)""", (owner, dag_id))
+
+
+def mark_ended(conn: psycopg.Connection, owner: str, status: str) -> bool:
+    """Record how a run that could not record it itself ended (``killed``, ``interrupted``); a final status
+    it recorded (success, failed) stays. True when a row changed."""
+    _ensure_table(conn)
+    return conn.execute("""UPDATE ops.pipeline_runs SET status = %s, finished_at = now()
+                           WHERE run_id = %s AND status IN ('running', 'killed', 'interrupted')
+                           RETURNING 1""", (status, owner)).fetchone() is not None
 
 
 def _holder_pid() -> int | None:
@@ -151,29 +185,35 @@ def _holder_pid() -> int | None:
 
 def acquire(conn: psycopg.Connection, owner: str, wait_s: float | None = None,
             lease: timedelta = DEFAULT_LEASE, name: str = "pipeline", pid: int | None = None,
-            dag_id: str | None = None, run_gone: Callable[[str, str], bool] | None = None) -> None:
+            dag_id: str | None = None, run_gone: Callable[[str, str], bool] | None = None,
+            waiting_since: float | None = None) -> None:
     """Wait up to ``wait_s`` (env ``DGWH_LOCK_WAIT_S``, default 30 min) for the lease, then raise RunLocked.
 
     ``pid``: the process whose life bounds the lease (default ``DGWH_LOCK_HOLDER_PID``; None: not bound to
-    one process, as under a scheduler). When it is this process, SIGINT and SIGTERM give the lease back."""
+    one process, as under a scheduler). When it is this process, SIGINT and SIGTERM end it (``stop_on_signals``).
+    ``waiting_since``: when the run started waiting (``time.time()``), for a wait made of several calls (the
+    sensor's pokes); the messages say how long it has waited in all."""
     if wait_s is None:
         wait_s = float(os.environ.get("DGWH_LOCK_WAIT_S", 1800))
     pid = pid if pid is not None else _holder_pid()
     deadline = time.monotonic() + wait_s
     next_report = time.monotonic()
+    since = time.time() if waiting_since is None else waiting_since
     while True:
         holder = _try(conn, owner, lease, name, pid, dag_id, run_gone)
         if holder is None:
             if pid == os.getpid():
-                release_on_signals(conn.info.dsn, owner, name)
+                stop_on_signals(owner)
             return
         if time.monotonic() >= deadline:
             raise RunLocked(
-                f"another pipeline run ({holder.describe()}) is using the warehouse; waited {wait_s:.0f}s. It "
+                f"another pipeline run ({holder.describe()}) is using the warehouse; waited "
+                f"{max(0.0, time.time() - since):.0f}s. It "
                 f"releases the lock when it ends (or at {holder.expires_at:%Y-%m-%d %H:%M:%S %Z} if it died; "
                 f"`make unlock` if it is stuck). Nothing was loaded by this run.")
         if time.monotonic() >= next_report:
-            message = (f"waiting for the warehouse lock held by {holder.describe()} (lease until "
+            message = (f"waiting for the warehouse lock held by {holder.describe()} (waited "
+                       f"{max(0.0, time.time() - since):.0f}s; lease until "
                        f"{holder.expires_at:%Y-%m-%d %H:%M:%S %Z}); giving up in {deadline - time.monotonic():.0f}s")
             log.warning("%s", message)
             print(message, file=sys.stderr, flush=True)
@@ -188,34 +228,54 @@ def release(conn: psycopg.Connection, owner: str, name: str = "pipeline") -> boo
                         (name, owner)).fetchone() is not None
 
 
-def release_on_signals(dsn: str, owner: str, name: str = "pipeline") -> None:
-    """SIGINT/SIGTERM (Ctrl-C, ``kill``) give the lease back, then do what they did before."""
+def stop_descendants(pid: int, grace_s: float = 5.0) -> None:
+    """SIGTERM every process below ``pid`` (readers, dbt's children), SIGKILL what is left after ``grace_s``."""
+    import psutil
+
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.terminate()
+    _, alive = psutil.wait_procs(children, timeout=grace_s)
+    for child in alive:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    psutil.wait_procs(alive, timeout=grace_s)
+
+
+_STOPPING_RUN: str | None = None  # the run whose process this is, once it holds the lease (``stop_on_signals``)
+
+
+def rearm_stop() -> None:
+    """Airflow's task runner sets a SIGTERM handler of its own for each task (it only calls the operator's
+    ``on_kill`` and goes on): each task of a run whose process holds the lease sets ``stop_on_signals`` again."""
+    if _STOPPING_RUN is not None:
+        stop_on_signals(_STOPPING_RUN)
+
+
+def stop_on_signals(owner: str) -> None:
+    """SIGINT/SIGTERM (Ctrl-C, ``kill``) to the process that runs the whole run end it: its child processes are
+    stopped and it exits at once, so no task of the run goes on after it (Airflow would otherwise fail the
+    task that was running and carry on with the next). The lease stays until the process is gone: then
+    ``nightly.progress`` (which started it) releases it, or the next run takes it over."""
+    global _STOPPING_RUN
     if threading.current_thread() is not threading.main_thread():
         return
-    from ground.warehouse import connect
+    _STOPPING_RUN = owner
 
     def handler(signum, frame):
-        try:
-            with connect(autocommit=True) as conn:
-                if release(conn, owner, name):
-                    print(f"released the warehouse lock of run {owner} ({signal.Signals(signum).name})",
-                          file=sys.stderr, flush=True)
-        except Exception as exc:  # noqa: BLE001 - the holder being gone frees it for the next run anyway
-            print(f"could not release the warehouse lock of run {owner}: {exc}", file=sys.stderr, flush=True)
-        previous = handlers[signum]
-        signal.signal(signum, previous)
-        if callable(previous):
-            previous(signum, frame)
-        elif previous == signal.SIG_DFL:
-            os.kill(os.getpid(), signum)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stop_descendants(os.getpid())
+        print(f"run {owner} stopped by {signal.Signals(signum).name}", file=sys.stderr, flush=True)
+        os._exit(128 + signum)
 
-    handlers = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            handlers[sig] = signal.getsignal(sig)
+        with contextlib.suppress(ValueError, OSError):
             signal.signal(sig, handler)
-        except (ValueError, OSError):
-            handlers.pop(sig, None)
 
 
 def force_release(conn: psycopg.Connection, force: bool = False, name: str = "pipeline") -> str:

@@ -114,21 +114,39 @@ def publish(run_id: str, decision: dict) -> dict:
 
 
 def summarise(run_id: str, decision: dict | None, published: dict | None, freshness: dict | None = None,
-              report: Callable[[psycopg.Connection, str], Path] | None = None) -> tuple[str, bool]:
+              report: Callable[[psycopg.Connection, str], Path] | None = None,
+              task_states: dict[str, str] | None = None, batches: list[list[dict]] | None = None
+              ) -> tuple[str, bool, list[dict]]:
     """Record the run in ops.pipeline_runs and return the printed summary and whether the night succeeded.
     ``report`` writes the night's HTML report (``reporting.nightly.report_for``; the reporting layer sits above
-    this one, so the caller hands it in)."""
-    from nightly.summary import build_summary, format_summary, night_outcome, record_run
+    this one, so the caller hands it in). ``task_states``: the run's tasks and their states (in Airflow), with
+    ``batches``, the load batches the mapped ``load_files`` tasks held: any failed task makes the night a failed
+    one, named with its files (the third value). The summary also lists earlier runs that ended without one."""
+    from nightly.summary import (
+        build_summary,
+        failed_tasks,
+        format_summary,
+        mark_reported,
+        night_outcome,
+        record_run,
+        unreported_nights,
+    )
 
     with connect(autocommit=True) as conn:
         ok, dbt = night_outcome(decision, published)
         dbt = dbt or {**dbt_results_for_run(conn, run_id).__dict__, "reason": (decision or {}).get("reason")}
         summary = build_summary(conn, run_id, dbt)
+        loaded = {p for (p,) in conn.execute("SELECT path FROM ops.file_ledger WHERE run_id = %s", (run_id,))}
+        failed = failed_tasks(task_states or {}, batches or [], loaded)
+        summary["failed_tasks"] = failed
+        summary["unreported"] = unreported_nights(conn, run_id)
+        ok = ok and not failed
         if report is not None:
             summary["report"] = str(report(conn, run_id))
         summary["freshness"] = freshness
         record_run(conn, summary, "success" if ok else "failed")
-    return format_summary(summary), ok
+        mark_reported(conn, summary)
+    return format_summary(summary), ok, failed
 
 
 @dataclass
@@ -156,7 +174,7 @@ def run_night(run_id: str, force: bool = False, gate=None, docs: bool = True,
         if night.dbt.success:
             night.reconciled = reconcile_marts(run_id)
             published = publish(run_id, night.decision)
-    night.summary, night.success = summarise(run_id, night.decision, published, report=report)
+    night.summary, night.success, _ = summarise(run_id, night.decision, published, report=report)
     return night
 
 

@@ -121,6 +121,7 @@ def format_summary(summary: dict) -> str:
     ]
     for r in summary["rejected"]:
         _file_lines(lines, r)
+    lines += failed_task_lines(summary) + unreported_lines(summary)
     partial = summary.get("partial") or []
     if partial:
         lines.append(f"files loaded without some rows: {len(partial)}  rows rejected "
@@ -201,13 +202,79 @@ def record_run(conn: psycopg.Connection, summary: dict, status: str) -> None:
         (summary["run_id"], status, json.dumps(summary, ensure_ascii=False, default=str)))
 
 
+# --- Failed tasks, and earlier nights that ended without a summary -----------------------------------------------
+
+def failed_tasks(states: dict[str, str], batches: list[list[dict]], loaded_paths: set[str]) -> list[dict]:
+    """The run's failed tasks (``states``: task id, ``<task>_<map index>`` for a mapped one, to its state), each
+    load batch with the files it held and which of them reached no ledger row."""
+    failed = []
+    for key, state in sorted(states.items()):
+        if state != "failed":
+            continue
+        task, _, index = key.rpartition("_")
+        if task == "load_files" and index.isdigit() and int(index) < len(batches):
+            held = [str(f["relative_path"]) for f in batches[int(index)]]
+            failed.append({"task": f"load_files[{index}]", "state": state, "files": held,
+                           "not_loaded": [p for p in held if p not in loaded_paths]})
+        else:
+            failed.append({"task": key, "state": state, "files": [], "not_loaded": []})
+    return failed
+
+
+def failed_task_lines(summary: dict) -> list[str]:
+    """``FAILED task ...`` lines: the task, and for a load batch the files it held (those not in the ledger)."""
+    lines = []
+    for t in summary.get("failed_tasks") or []:
+        line = f"FAILED task {t['task']}"
+        if t.get("files"):
+            line += (f": held {len(t['files'])} file(s), {len(t['not_loaded'])} not loaded (tried again next run): "
+                     + ", ".join(_inert(p) for p in (t["not_loaded"] or t["files"])[:20]))
+        lines.append(line)
+    return lines
+
+
+def unreported_nights(conn: psycopg.Connection, run_id: str) -> list[dict]:
+    """Earlier runs that ended without a summary of their own (killed, interrupted) and that no summary has
+    listed yet: what each loaded and rejected."""
+    nights = []
+    for other, status, started in conn.execute(
+            "SELECT run_id, status, started_at FROM ops.pipeline_runs WHERE run_id <> %s AND reported_in IS NULL "
+            "AND status IN ('killed', 'interrupted') ORDER BY started_at", (run_id,)).fetchall():
+        files = conn.execute("SELECT status, path, reject_reason FROM ops.file_ledger WHERE run_id = %s "
+                             "ORDER BY status, path", (other,)).fetchall()
+        nights.append({"run_id": other, "status": status, "started_at": f"{started:%Y-%m-%d %H:%M:%S %Z}",
+                       "loaded": [p for st, p, _ in files if st == "loaded"],
+                       "rejected": [{"path": p, "reason": r} for st, p, r in files if st == "rejected"]})
+    return nights
+
+
+def mark_reported(conn: psycopg.Connection, summary: dict) -> None:
+    """The earlier nights this summary listed are reported: the next summary leaves them out."""
+    ids = [n["run_id"] for n in summary.get("unreported") or []]
+    if ids:
+        conn.execute("UPDATE ops.pipeline_runs SET reported_in = %s WHERE run_id = ANY(%s) AND reported_in IS NULL",
+                     (summary["run_id"], ids))
+
+
+def unreported_lines(summary: dict) -> list[str]:
+    nights = summary.get("unreported") or []
+    lines = [f"earlier runs that ended without a summary: {len(nights)}"] if nights else []
+    for n in nights:
+        lines.append(f"  - {_inert(n['run_id'])}: {n['status']} (started {n['started_at']}), "
+                     f"{len(n['loaded'])} file(s) loaded, {len(n['rejected'])} rejected")
+        lines += [f"      loaded: {_inert(p)}" for p in n["loaded"][:50]]
+        lines += [f"      rejected: {_inert(r['path'])}: {_inert(r['reason'])}" for r in n["rejected"][:50]]
+    return lines
+
+
 def main() -> int:
     """Print the newest run's summary (``python -m nightly.summary``)."""
     from ground.warehouse import connect
 
     with connect() as conn:
         row = conn.execute(
-            "SELECT summary, status FROM ops.pipeline_runs ORDER BY coalesce(finished_at, started_at) DESC LIMIT 1"
+            "SELECT summary, status FROM ops.pipeline_runs WHERE summary IS NOT NULL "
+            "ORDER BY coalesce(finished_at, started_at) DESC LIMIT 1"
         ).fetchone()
     if row is None:
         print("no pipeline run recorded yet")

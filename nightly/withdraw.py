@@ -10,15 +10,22 @@ resends a corrected file as usual.
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
+import json
 import os
+import signal
+import subprocess
 import sys
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
 from ground.schema import ensure_schema
+from nightly.transform import DbtOutcome
 
 
 class WithdrawError(RuntimeError):
@@ -76,37 +83,90 @@ def withdraw(conn: psycopg.Connection, selector: str, reason: str, by: str | Non
     return Withdrawn(file_id, path, source, deleted)
 
 
-def main() -> int:
-    """FILE and REASON come from the environment (make passes its command-line variables there), never a shell."""
-    from ground.warehouse import connect
-    from nightly.runlock import RunLocked, acquire, release
-    from nightly.transform import run_dbt
+def rebuild(log_path: Path) -> tuple[DbtOutcome | None, int | None]:
+    """``dbt build`` in a child process of its own session, its whole log into ``log_path``: (outcome, None), or
+    (None, signal) when SIGINT/SIGTERM stopped it, once nothing of it is left (``nightly.progress.stop_group``)."""
+    from nightly.progress import Stopped, stop_group
 
+    result = log_path.with_suffix(".json")
+
+    def stop(signum, frame):
+        raise Stopped(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "nightly.withdraw", "--build", str(result)], stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True,
+                                    cwd=Path(__file__).resolve().parent.parent)
+            try:
+                proc.wait()
+            except Stopped as stopped:
+                for sig in previous:
+                    signal.signal(sig, signal.SIG_IGN)
+                stop_group(proc)
+                return None, stopped.signum
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if not result.exists():
+        return DbtOutcome(False, 0, 0, 0, [f"dbt ended with status {proc.returncode}"]), None
+    outcome = DbtOutcome(**json.loads(result.read_text()))
+    result.unlink()
+    return outcome, None
+
+
+def main() -> int:
+    """FILE and REASON come from the environment (make passes its command-line variables there), never a shell.
+    Prints a few lines; dbt's log goes to a file of its own (named). SIGINT/SIGTERM stop the rebuild whole: the
+    run is recorded interrupted, the lock released once dbt is gone, one line says so."""
+    from ground.settings import get_settings
+    from ground.warehouse import connect
+    from nightly.runlock import RunLocked, acquire, mark_ended, release
+
+    if sys.argv[1:2] == ["--build"]:  # the child of ``rebuild``
+        from nightly.transform import run_dbt
+
+        outcome = run_dbt(["build"])
+        Path(sys.argv[2]).write_text(json.dumps(dataclasses.asdict(outcome)))
+        return 0 if outcome.success else 1
     selector, reason = os.environ.get("FILE", ""), os.environ.get("REASON", "")
     if not selector:
         print("usage: make withdraw FILE=<path under the landing zone, or file id> REASON='<why>'", file=sys.stderr)
         return 2
     owner = f"withdraw-{os.getpid()}"
+    log_path = get_settings().state_dir / "runs" / f"withdraw-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     with connect(autocommit=True) as conn:
         try:
             acquire(conn, owner, pid=os.getpid())
         except RunLocked as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
+        status = "failed"
         try:
             try:
                 done = withdraw(conn, selector, reason, by=getpass.getuser())
             except WithdrawError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 1
-            print(f"withdrew {done.path} (file id {done.file_id}, {done.source}): {reason.strip()}")
-            outcome = run_dbt(["build"])
+            print(f"withdrew {done.path} (file id {done.file_id}, {done.source}): {reason.strip()}", flush=True)
+            outcome, signum = rebuild(log_path)
+            if signum is not None:
+                status = "interrupted"
+                print(f"interrupted ({signal.Signals(signum).name}): the rebuild stopped, recorded as interrupted, "
+                      f"warehouse lock released; the withdrawal stands and the next run rebuilds the marts; dbt's "
+                      f"log: {log_path}", file=sys.stderr)
+                return 128 + signum
             if not outcome.success:
                 print(f"error: the marts did not rebuild ({'; '.join(outcome.failures[:3])}); the withdrawal "
-                      "stands and the next run with force_build rebuilds them", file=sys.stderr)
+                      f"stands and the next run with force_build rebuilds them; dbt's log: {log_path}", file=sys.stderr)
                 return 1
-            print(f"marts rebuilt without it ({outcome.models} models)")
+            status = "success"
+            print(f"marts rebuilt without it ({outcome.models} models, {outcome.tests_passed} tests passed); "
+                  f"dbt's log: {log_path}")
         finally:
+            mark_ended(conn, owner, status)
             release(conn, owner)
     return 0
 

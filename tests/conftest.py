@@ -143,7 +143,7 @@ def sample(sample_warehouse) -> Warehouse:
 # warehouse. A test is slow when its module runs Airflow or dbt, or it uses a fixture that builds.
 SLOW_MODULES = {"test_airflow", "test_airflow_backfill", "test_bench_smoke", "test_checkouts_side_by_side",
                 "test_dbt_incremental", "test_dbt_docs", "test_reliability", "test_budget_plan_names",
-                "test_nothing_lost", "test_bi", "test_warehouse_connection"}
+                "test_nothing_lost", "test_bi", "test_warehouse_connection", "test_stop"}
 SLOW_FIXTURES = {"sample_warehouse", "real_bill", "documents_warehouse", "prodcheck_root"}
 
 
@@ -154,8 +154,9 @@ SLOW_FIXTURES = {"sample_warehouse", "real_bill", "documents_warehouse", "prodch
 # which xdist orders groups by their number of tests instead (and the Airflow module, with few tests and
 # the longest run, started late). The Airflow backfill is a module of its own for the same reason: after the
 # Airflow module's four nights on one worker it made that worker the last to finish.
-LONGEST_FIRST = ("test_airflow", "sample", "test_airflow_backfill", "test_nothing_lost", "test_dbt_incremental",
-                 "test_operations", "test_bench_smoke", "test_warehouse_connection", "test_reliability")
+LONGEST_FIRST = ("test_airflow", "sample", "test_airflow_backfill", "test_stop", "test_nothing_lost",
+                 "test_dbt_incremental", "test_operations", "test_bench_smoke", "test_warehouse_connection",
+                 "test_reliability")
 
 
 def _module(item) -> str:

@@ -319,8 +319,10 @@ time.sleep(600)
 """
 
 
-def _holder(owner: str) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, owner], cwd=REPO, env={**ENV, **os.environ},
+def _holder(owner: str, child: bool = False) -> subprocess.Popen:
+    script = HOLDER.replace("time.sleep(600)", "import subprocess\nprint(subprocess.Popen(['sleep', '600']).pid, "
+                            "flush=True)\ntime.sleep(600)") if child else HOLDER
+    proc = subprocess.Popen([sys.executable, "-c", script, owner], cwd=REPO, env={**ENV, **os.environ},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     assert line.startswith("HOLDING"), line + proc.stderr.read()
@@ -351,14 +353,134 @@ def test_a_lock_whose_process_was_killed_is_taken_over_at_once_naming_the_old_ho
         assert release(conn, "next-run")
 
 
+LOADER = r"""
+import os, sys, time
+from nightly.pipeline import new_files, process_files
+from nightly.runlock import acquire
+from ground.warehouse import connect
+conn = connect(autocommit=True)
+acquire(conn, sys.argv[1], wait_s=0, pid=os.getpid(), dag_id="dg_nightly")
+outcomes = process_files(new_files(), run_id=sys.argv[1])
+print("LOADED", len(outcomes), flush=True)
+time.sleep(600)
+"""
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_ctrl_c_or_sigterm_gives_the_lock_back(night, sig):
+def test_ctrl_c_or_sigterm_ends_the_holder_and_the_lock_goes_only_once_it_is_gone(night, sig):
+    """Before: the handler gave the lease back and the run went on. Now the process (and its children) end at
+    once; the lease stays with the dead process until the next run takes it over."""
+    import psutil
+
+    from nightly.runlock import acquire, release
+
     night.use()
-    proc = _holder(f"interrupted-{sig.name}")
+    proc = _holder(f"interrupted-{sig.name}", child=True)
+    reader = int(proc.stdout.readline())  # a child of the holder, as a reader process is
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
-    assert f"released the warehouse lock of run interrupted-{sig.name} ({sig.name})" in err
+    assert proc.returncode == 128 + sig.value, err
+    assert not psutil.pid_exists(reader) or psutil.Process(reader).status() == psutil.STATUS_ZOMBIE
+    assert err.strip().splitlines()[-1] == f"run interrupted-{sig.name} stopped by {sig.name}"
+    assert _lock_row(night) == (f"interrupted-{sig.name}", proc.pid)
+    with night.connect() as conn:
+        acquire(conn, "after-it", wait_s=0)
+        assert conn.execute("SELECT status FROM ops.pipeline_runs WHERE run_id = %s",
+                            (f"interrupted-{sig.name}",)).fetchone() == ("killed",)
+        assert release(conn, "after-it")
+
+
+STUBBORN = r"""
+import os, signal, subprocess, sys, time
+from nightly.runlock import acquire
+from ground.warehouse import connect
+conn = connect(autocommit=True)
+acquire(conn, "stubborn-run", wait_s=0, pid=os.getpid(), dag_id="dg_nightly")
+child = subprocess.Popen(["sleep", "600"])
+signal.signal(signal.SIGTERM, lambda *a: None)  # as Airflow's task runner does between our tasks: goes on
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+print("HOLDING", child.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_ctrl_c_to_progress_stops_the_whole_run_then_records_it_and_releases_the_lock(night, tmp_path):
+    """make run's wrapper: the run goes on after SIGTERM (Airflow's handler between tasks), so it is killed;
+    only then is the run recorded interrupted and its lock released, in one line, exit 130."""
+    import psutil
+
+    night.use()
+    log = tmp_path / "run.log"
+    proc = subprocess.Popen([sys.executable, "-m", "nightly.progress", "--log", str(log), "--dag", "dg_nightly",
+                             "--", sys.executable, "-c", STUBBORN], cwd=REPO, stdout=subprocess.PIPE, text=True,
+                            env={**ENV, **os.environ, "AIRFLOW_HOME": str(tmp_path / "no-airflow")})
+    deadline = time.monotonic() + 120
+    while "HOLDING" not in (log.read_text() if log.exists() else "") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    child = int(log.read_text().split("HOLDING", 1)[1].split()[0])
+    holder = _lock_row(night)[1]
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out
+    [line] = out.splitlines()
+    assert line.endswith(f"interrupted (SIGINT): every task of the run stopped; run stubborn-run recorded as "
+                         f"interrupted, warehouse lock released; log: {log.resolve()}")
+    for pid in (holder, child):
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     assert _lock_row(night) is None
+    with night.connect() as conn:
+        assert conn.execute("SELECT status FROM ops.pipeline_runs WHERE run_id = 'stubborn-run'").fetchone() == \
+            ("interrupted",)
+    assert log.is_symlink() and log.resolve().parent == tmp_path / "runs"
+
+
+def test_a_killed_nights_files_are_listed_by_the_next_summary_once(night):
+    """Before: a night killed with kill -9 after its loads had no row in ops.pipeline_runs, and its files
+    appeared in no summary. Now its row says running, the next run marks it killed, and the next summary lists
+    what it loaded and rejected, once."""
+    from nightly.runlock import release
+    from nightly.service import summarise
+
+    night.use()
+    with night.connect() as conn:  # the module's earlier lock tests leave runs of their own
+        ensure_schema(conn)
+        conn.execute("UPDATE ops.pipeline_runs SET reported_in = 'earlier' WHERE reported_in IS NULL")
+    good = write_plan(night, "integration_plan/2571/killed_a.csv", 2571, OPM, [("DG71-K1", 10)], 3)
+    write_plan(night, "integration_plan/2571/killed_b.csv", 2571, OPM, [("DG71-K2", 20)], 3)
+    bad = night.landing / "integration_plan/2571/killed_bad.csv"
+    bad.write_text("not,a,plan\n1,2,3\n", encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-c", LOADER, "killed-night"], cwd=REPO, env={**ENV, **os.environ},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("LOADED"), line + proc.stderr.read()
+        with night.connect() as conn:
+            assert conn.execute("SELECT status, finished_at FROM ops.pipeline_runs WHERE run_id = 'killed-night'"
+                                ).fetchone() == ("running", None)
+    finally:
+        proc.kill()  # kill -9
+        proc.wait()
+    for path in (good, bad, good.with_name("killed_b.csv")):
+        path.unlink()
+    with night.connect() as conn:
+        from nightly.runlock import acquire
+
+        acquire(conn, "next-night", wait_s=0)
+    text, ok, _ = summarise("next-night", {"build": False, "reason": "nothing new"}, None)
+    again, _, _ = summarise("next-night-2", {"build": False, "reason": "nothing new"}, None)
+    with night.connect() as conn:
+        row = conn.execute("SELECT status, reported_in FROM ops.pipeline_runs WHERE run_id = 'killed-night'"
+                           ).fetchone()
+        assert release(conn, "next-night")
+    assert ok and row == ("killed", "next-night")
+    lines = text.splitlines()
+    assert "earlier runs that ended without a summary: 1" in lines, text
+    assert any(x.startswith("  - killed-night: killed (started ") and x.endswith("2 file(s) loaded, 1 rejected")
+               for x in lines), text
+    assert "      loaded: integration_plan/2571/killed_a.csv" in lines
+    assert "      loaded: integration_plan/2571/killed_b.csv" in lines
+    assert any(x.startswith("      rejected: integration_plan/2571/killed_bad.csv: ") for x in lines), text
+    assert "killed-night" not in again, "listed twice"
 
 
 def test_a_waiting_run_says_what_it_waits_for_and_make_unlock_frees_a_stuck_lock(night, capsys):
@@ -372,6 +494,11 @@ def test_a_waiting_run_says_what_it_waits_for_and_make_unlock_frees_a_stuck_lock
         err = capsys.readouterr().err
         assert f"waiting for the warehouse lock held by live-run, dg_nightly, pid {proc.pid} on " in err
         assert "giving up in" in err
+        assert re.search(r"waited [1-9]\d*s\. It releases", str(locked.value)), str(locked.value)
+        # a wait made of several tries (the sensor's pokes) says how long it has waited in all, not "0s"
+        with night.connect() as conn, pytest.raises(RunLocked) as locked:
+            acquire(conn, "waiting-run", wait_s=0, waiting_since=time.time() - 42)
+        assert re.search(r"waited 4[23]s\. It releases", str(locked.value)), str(locked.value)
         assert "`make unlock` if it is stuck" in str(locked.value)
         # make unlock refuses while the holder still runs here, FORCE=1 frees it.
         refused = subprocess.run(["make", "-s", "unlock"], cwd=REPO, capture_output=True, text=True, timeout=120)
@@ -464,6 +591,10 @@ def test_a_project_code_two_agencies_report_is_isolated_and_withdraw_rebuilds_wi
                          cwd=REPO, capture_output=True, text=True, timeout=1200)
     assert run.returncode == 0, run.stdout + run.stderr
     assert f"withdrew {b} (file id" in run.stdout and "marts rebuilt without it" in run.stdout
+    # a short result on the terminal (before: dbt's whole log, 770 lines); dbt's log in the file it names
+    assert len(run.stdout.splitlines()) == 2 and not run.stderr.strip(), run.stdout + run.stderr
+    dbt_log = Path(run.stdout.rsplit("dbt's log: ", 1)[1].strip())
+    assert dbt_log.is_file() and "Completed successfully" in dbt_log.read_text()
     assert current_reports(night, 2559) == {("DG2559_2561-01", "D0009", "started"),
                                             ("DG2559_2561-03", "D0009", "started")}
     with night.connect() as conn:

@@ -299,7 +299,11 @@ def test_a_failed_run_alerts_the_lock_sensor_reschedules_and_progress_is_printed
     assert "probe failure on purpose" in full, "the full log is not in its file"
     # progress: one line per stage and per load batch, as each finishes
     lines = out.splitlines()
-    assert any("take_run_lock: waiting" in line for line in lines), out
+    # one line says what it waits for (before: nothing, or "see the log"); the log says it at most once a minute
+    # (before: a line a second, each "waited 0s")
+    waiting = [line for line in lines if "take_run_lock: waiting" in line]
+    assert len(waiting) == 1 and "(for the warehouse lock held by other-run, on " in waiting[0], out
+    assert full.count("is using the warehouse") <= 2 and "waited 0s" not in full, full[-3000:]
     assert any("take_run_lock: success" in line for line in lines), out
     files = [line.split("] ", 1)[1] for line in lines if "batch " in line and " of 3 " in line]
     assert [f.split(":")[0] for f in files] == [f"batch {n} of 3 loaded" for n in (1, 2, 3)], out

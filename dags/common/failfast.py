@@ -28,10 +28,14 @@ def no_retry(exc: BaseException) -> BaseException | None:
 
 
 def fail_fast(fn: F) -> F:
-    """Decorate a task's function (under ``@task``)."""
+    """Decorate a task's function (under ``@task``). In the process that runs a whole run and holds its lease
+    (``airflow dags test``), SIGINT/SIGTERM during the task end the run (``nightly.runlock.rearm_stop``)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from nightly.runlock import rearm_stop
+
+        rearm_stop()  # under `dags test`: SIGINT/SIGTERM end the whole run, not only this task
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
