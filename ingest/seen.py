@@ -47,13 +47,13 @@ def record_hashed(conn: psycopg.Connection, landing_zone: str,
             (landing_zone,))
 
 
-def in_ledger(conn: psycopg.Connection, files: Sequence[LandingFile]) -> dict[tuple[str, str], str]:
-    """Of these files' bytes, those the ledger holds: (source, sha256) -> the ledger's path for them."""
+def in_ledger(conn: psycopg.Connection, files: Sequence[LandingFile]) -> dict[tuple[str, str], tuple[str, str]]:
+    """Of these files' bytes, those the ledger holds: (source, sha256) -> the ledger's path and status."""
     if not files:
         return {}
     rows = conn.execute(
-        """SELECT l.source, l.content_sha256, l.path FROM ops.file_ledger l
+        """SELECT l.source, l.content_sha256, l.path, l.status FROM ops.file_ledger l
            JOIN unnest(%s::text[], %s::text[]) AS f (source, sha)
              ON l.source = f.source AND l.content_sha256 = f.sha""",
         ([f.source for f in files], [f.sha256 for f in files])).fetchall()
-    return {(source, sha): path for source, sha, path in rows}
+    return {(source, sha): (path, status) for source, sha, path, status in rows}

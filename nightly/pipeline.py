@@ -75,7 +75,7 @@ def new_files(settings: Settings | None = None, stats: DiscoveryStats | None = N
     return new
 
 
-def _without_duplicates(hashed: list[LandingFile], held: dict[tuple[str, str], str]
+def _without_duplicates(hashed: list[LandingFile], held: dict[tuple[str, str], tuple[str, str]]
                         ) -> tuple[list[LandingFile], list[dict[str, str]]]:
     """The files whose bytes are new (the first of several that share them), and the others, each named with
     the file it duplicates: the ledger's, or the one found first this night (bytes are loaded once)."""
@@ -84,13 +84,13 @@ def _without_duplicates(hashed: list[LandingFile], held: dict[tuple[str, str], s
     duplicates: list[dict[str, str]] = []
     for f in hashed:
         key = (f.source, f.sha256)
-        earlier = held.get(key)
-        if earlier is not None:
+        if key in held:
+            earlier, status = held[key]
             if earlier != f.relative_path:
                 log.info("landing file %s has the same bytes as %s, already in the ledger: a duplicate, not "
                          "loaded again", f.relative_path, earlier)
                 duplicates.append({"path": f.relative_path,
-                                   "why": f"the same bytes as {earlier} (in the ledger before): not loaded again"})
+                                   "why": f"the same bytes as {earlier} ({status} before): not loaded again"})
         elif key in first:
             duplicates.append({"path": f.relative_path, "why": f"the same bytes as {first[key]}, found in the same "
                                                                "run: loaded once, as that file"})
