@@ -47,12 +47,13 @@ def profile_config():
 
 def _warehouse_env(context: Any) -> None:
     """pre_execute hook of ``dbt.build``: what to build (``_selection``), the embedded warehouse started if it
-    is down (never after ``make stop``: the task fails at once), and the run id dbt records in
-    ops.dbt_results."""
+    is down (never after ``make stop``: the task fails at once), the lease still this run's (a run marked
+    failed from the UI builds nothing beside the next holder), and the run id dbt records in ops.dbt_results."""
     import gc
     import os
 
     from common.failfast import no_retry
+    from common.run_lock import still_ours
     from ground.warehouse import warehouse_url
 
     # Cosmos runs a full gc.collect() after each dbt command (astronomer-cosmos#2334). What is alive when the
@@ -61,6 +62,7 @@ def _warehouse_env(context: Any) -> None:
     gc.freeze()
     try:
         warehouse_url()
+        still_ours(str(context["run_id"]))
         task = context["task"]
         task.select, task.exclude = _selection(context["ti"], context["dag"], context["run_id"],
                                                context.get("params") or {})
