@@ -34,6 +34,8 @@ def test_two_checkouts_each_start_their_own_warehouse_inside_the_checkout():
     try:
         for checkout in checkouts:
             shutil.copytree(REPO / "ground", checkout / "ground", ignore=shutil.ignore_patterns("__pycache__"))
+            (checkout / "dbt_project").mkdir()  # the settings the warehouse applies (its roles' limits)
+            shutil.copy(REPO / "dbt_project" / "dbt_project.yml", checkout / "dbt_project")
         urls = [_warehouse(c, "url") for c in checkouts]
         assert urls[0] != urls[1]
         assert all((c / ".state" / "pgdata").is_dir() for c in checkouts), "state is not inside the checkout"
