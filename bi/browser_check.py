@@ -4,11 +4,11 @@ filters at their defaults), then with the filters a request names.
 
     python -m bi.browser_check <base url> <request file> <screenshot dir> [chromium path]
 
-The request file (JSON) holds ``user``, ``password`` and ``dashboards``: {slug: {filter id: [values]}}; an
-empty mapping opens the dashboard once. Filters are set through the dashboard's URL (``native_filters``, the
-data mask Superset's filter bar writes). Prints one JSON object: {slug or slug+"-filtered": {title, charts,
-rendered, errors, empty, thai_text, screenshot, texts: {chart title: text shown}}}. The checks on it are the
-test's (tests/test_bi.py)."""
+The request file (JSON) holds ``user``, ``password`` and ``dashboards``: {slug: {filter name: [values]}}; an
+empty mapping opens the dashboard once. The dashboard opens with its required filters at their first values
+(Apply pressed); the filters named are then chosen in the filter bar, typed and picked as a person does.
+Prints one JSON object: {slug or slug+"-filtered": {title, charts, rendered, errors, empty, thai_text,
+screenshot, texts: {chart title: text shown}}}. The checks on it are the test's (tests/test_bi.py)."""
 
 from __future__ import annotations
 
@@ -17,12 +17,12 @@ import re
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 THAI = re.compile("[\u0e01-\u0e5b]")
 # A chart has rendered when it is no longer loading and holds an ECharts drawing, a table with rows, or a
-# big number.
-RENDERED_JS = """() => [...document.querySelectorAll('.dashboard-component-chart-holder')].map(h => {
+# big number (notes are not charts).
+RENDERED_JS = """() => [...document.querySelectorAll('.dashboard-component-chart-holder')]
+        .filter(h => !h.querySelector('.dashboard-markdown')).map(h => {
     const c = h.querySelector('.chart-container, [data-test="chart-container"]') || h;
     const loading = !!c.querySelector('.loading, [data-test="loading-indicator"]')
         || /Waiting on|Loading/.test(c.innerText);
@@ -37,29 +37,24 @@ RENDERED_JS = """() => [...document.querySelectorAll('.dashboard-component-chart
 })"""
 
 
-def rison(value) -> str:
-    """Rison, the URL encoding Superset reads its ``native_filters`` parameter in."""
-    if isinstance(value, dict):
-        return "(" + ",".join(f"{rison(str(k))}:{rison(v)}" for k, v in value.items()) + ")"
-    if isinstance(value, list):
-        return "!(" + ",".join(rison(v) for v in value) + ")"
-    if isinstance(value, bool):
-        return "!t" if value else "!f"
-    if value is None:
-        return "!n"
-    if isinstance(value, int | float):
-        return str(value)
-    text = str(value)
-    if re.fullmatch(r"[A-Za-z_./~-][A-Za-z0-9_./~-]*", text):
-        return text
-    return "'" + text.replace("!", "!!").replace("'", "!'") + "'"
+def _apply(page) -> None:
+    """Press the filter bar's Apply when it has changes to apply (required filters at their first values)."""
+    button = page.get_by_role("button", name=re.compile("Apply filters|ใช้ตัวกรอง", re.I))
+    if button.count() and button.first.is_enabled():
+        button.first.click()
+        time.sleep(3)
 
 
-def data_mask(filters: dict[str, dict]) -> dict:
-    """{filter id: {"column": c, "values": [...]}} as the filter bar's data mask."""
-    return {fid: {"id": fid, "filterState": {"value": f["values"]},
-                  "extraFormData": {"filters": [{"col": f["column"], "op": "IN", "val": f["values"]}]}}
-            for fid, f in filters.items()}
+def _set_filter(page, name: str, value: str) -> None:
+    """Choose a value in the filter bar as a person does: open the filter's select, type, pick the option."""
+    item = page.locator(".ant-form-item").filter(has=page.get_by_text(name, exact=True)).first
+    item.locator(".ant-select-selector").first.click()
+    page.keyboard.type(value)
+    option = value.replace("\\", "\\\\").replace('"', '\\"')
+    page.locator(".ant-select-dropdown:not(.ant-select-dropdown-hidden) "
+                 f'.ant-select-item-option[title="{option}"]').first.click(timeout=60_000)
+    page.keyboard.press("Escape")
+    time.sleep(1)
 
 
 def _log_in(page, base: str, user: str, password: str, out: Path, attempts: int = 3) -> None:
@@ -81,8 +76,7 @@ def _log_in(page, base: str, user: str, password: str, out: Path, attempts: int 
                      f"{page.inner_text('body')[:500]!r} (screenshots in {out})")
 
 
-def _open(page, url: str, shot: Path, timeout_s: float) -> dict:
-    page.goto(url, wait_until="domcontentloaded", timeout=180_000)
+def _settle(page, timeout_s: float) -> list[dict]:
     deadline = time.monotonic() + timeout_s
     state: list[dict] = []
     while time.monotonic() < deadline:
@@ -91,8 +85,21 @@ def _open(page, url: str, shot: Path, timeout_s: float) -> dict:
                 state and all(s["drawn"] or s["error"] or s["empty"] for s in state)):
             break
         time.sleep(2)
+    return state
+
+
+def _open(page, url: str, shot: Path, timeout_s: float, filters: dict[str, list] | None = None) -> dict:
+    """Open the dashboard, apply its filters' defaults, set the given filters {name: [values]}, read it."""
+    if url:
+        page.goto(url, wait_until="domcontentloaded", timeout=180_000)
+        _settle(page, timeout_s)
+    for name, values in (filters or {}).items():
+        for value in values:
+            _set_filter(page, name, str(value))
+    _apply(page)
+    state = _settle(page, timeout_s)
     time.sleep(2)  # animations settle before the screenshot
-    page.screenshot(path=str(shot), full_page=True)
+    page.screenshot(path=str(shot))  # the tall viewport holds the dashboard; full_page would re-lay it out
     text = page.inner_text("body")
     return {"title": page.title(), "charts": len(state), "rendered": sum(s["drawn"] for s in state),
             "errors": sum(s["error"] for s in state), "empty": sum(s["empty"] for s in state),
@@ -111,12 +118,9 @@ def check(base: str, request: dict, out: Path, chromium: str | None, timeout_s: 
         page = browser.new_page(viewport={"width": 1600, "height": 2200}, locale="th-TH")
         _log_in(page, base, request["user"], request["password"], out)
         for slug, filters in request["dashboards"].items():
-            url = f"{base}/superset/dashboard/{slug}/"
-            results[slug] = _open(page, url, out / f"{slug}.png", timeout_s)
+            results[slug] = _open(page, f"{base}/superset/dashboard/{slug}/", out / f"{slug}.png", timeout_s)
             if filters:
-                mask = quote(rison(data_mask(filters)), safe="!'():,*~")
-                results[f"{slug}-filtered"] = _open(page, f"{url}?native_filters={mask}",
-                                                    out / f"{slug}-filtered.png", timeout_s)
+                results[f"{slug}-filtered"] = _open(page, "", out / f"{slug}-filtered.png", timeout_s, filters)
         browser.close()
     return results
 
