@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import unicodedata
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -153,3 +154,63 @@ def test_bi_reader_reads_marts_only(sample):
                     "CREATE TABLE public.x (i int)"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(sql)
+
+
+def test_plan_against_bill_explains_every_unmatched_row(sample):
+    """Every plan project without a bill line and every bill line without a project says why, and the why
+    agrees with the records: whether the other side has anything of that year, plan and agency."""
+    rows = one(sample, """SELECT fiscal_year_be, budget_plan_code, project_code, agency_id, match_rule,
+                                 unmatched_reason, unmatched_reason_th, nearest_code, nearest_is_same_agency
+                          FROM marts.budget_plan_vs_bill""")
+    sides = one(sample, """SELECT DISTINCT source, fiscal_year_be, budget_plan_code,
+                                  coalesce(agency_id, 'name:' || agency_key)
+                           FROM marts.fct_budget_lines
+                           WHERE budget_plan_code IS NOT NULL AND fiscal_year_be IS NOT NULL
+                             AND is_year_appropriation""")
+    years = {(s, fy, plan) for s, fy, plan, _ in sides}
+    agencies = {(s, fy, plan, agency) for s, fy, plan, agency in sides}
+    matched = {"same_agency_same_name", "same_agency_name_contains", "same_name_other_agency"}
+    unmatched = [r for r in rows if r[4] not in matched]
+    assert unmatched, "the sample has unmatched rows (FY 2565's plan and bill name their projects differently)"
+    for fy, plan, project, agency, rule, reason, reason_th, nearest, same_agency in rows:
+        if rule in matched:
+            assert reason is None and nearest is None, (fy, project, rule)
+            continue
+        assert reason and reason_th, (fy, plan, project, rule)
+        other = "budget_bill" if project else "integration_plan"
+        if rule == "ambiguous_bill_line":
+            assert reason == "several_candidates"
+        elif (other, fy, plan) not in years:
+            assert reason in ("no_bill_for_year", "no_plan_for_year"), (fy, plan, project, reason)
+        elif agency is not None and (other, fy, plan, agency) not in agencies:
+            assert reason in ("no_bill_line_of_agency", "no_plan_project_of_agency"), (fy, plan, project, reason)
+        elif agency is not None:
+            assert reason in ("name_differs", "name_differs_amount_equal") and nearest and same_agency, \
+                (fy, plan, project, reason)
+
+
+def test_data_as_of_is_the_last_successful_night(sample):
+    (expected,) = one(sample, "SELECT max(finished_at) FROM ops.pipeline_runs WHERE status = 'success'")[0]
+    assert expected is not None
+    with sample.connect("bi_reader") as conn:
+        as_of, as_of_th, status = conn.execute(
+            "SELECT data_as_of, data_as_of_th, last_run_status FROM marts.data_as_of").fetchone()
+    assert as_of == expected and status == "success"
+    bangkok = expected.astimezone(ZoneInfo("Asia/Bangkok"))
+    assert as_of_th.startswith(f"{bangkok.day} ") and f" {bangkok.year + 543} {bangkok:%H:%M} น." in as_of_th
+
+
+def test_province_units_carry_their_province_and_small_levels_are_flagged(sample):
+    missing = one(sample, """SELECT count(*) FROM marts.readiness_by_year r
+                            LEFT JOIN marts.dim_agency a ON a.agency_id = r.agency_id
+                            WHERE r.agency_level = 'province'
+                              AND (r.province_name_th IS NULL
+                                   OR r.province_name_th IS DISTINCT FROM coalesce(a.province_name_th,
+                                                                                   r.province_name_th))""")
+    assert missing == [(0,)]
+    levels = {r[0]: r[1:] for r in one(sample, """SELECT agency_level, agencies_targeted, is_small_level,
+                                                         agency_level_label_n_th
+                                                  FROM marts.readiness_summary_by_year
+                                                  WHERE survey_year_be = 2563""")}
+    assert levels["special_local"][:2] == (2, True) and levels["special_local"][2].endswith("· 2 หน่วย")
+    assert levels["province"][:2] == (1609, False) and "1,609" in levels["province"][2]

@@ -26,7 +26,8 @@ allocations as (
     group by agency_id, fiscal_year_be
 ),
 readiness as (
-    select agency_id, survey_year_be as fiscal_year_be, overall_score, readiness_band
+    select agency_id, survey_year_be as fiscal_year_be, overall_score, readiness_band, readiness_band_no,
+           readiness_band_name_th
     from {{ ref('readiness_by_year') }}
     where agency_id is not null
 ),
@@ -58,6 +59,7 @@ select
     k.fiscal_year_be::integer as fiscal_year_be,
     a.agency_name_th::text as agency_name_th,
     a.agency_level::text as agency_level,
+    {{ label_th('agency_level', 'a.agency_level') }}::text as agency_level_name_th,
     coalesce(p.projects_led, 0)::integer as projects_led,
     coalesce(p.projects_due, 0)::integer as projects_due,
     round(100.0 * p.started_on_time / nullif(p.projects_due, 0), 2)::numeric(5, 2) as pct_started_on_time,
@@ -69,6 +71,8 @@ select
     al.allocated_baht::numeric(18, 2) as allocated_baht,
     r.overall_score::numeric(5, 2) as readiness_score,
     r.readiness_band::text as readiness_band,
+    r.readiness_band_no::integer as readiness_band_no,
+    r.readiness_band_name_th::text as readiness_band_name_th,
     coalesce(s.submissions_expected, 0)::integer as submissions_expected,
     coalesce(s.submissions_complete, 0)::integer as submissions_complete,
     coalesce(s.submissions_on_time, 0)::integer as submissions_on_time

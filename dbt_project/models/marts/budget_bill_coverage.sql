@@ -45,6 +45,7 @@ select
     n.received_at::timestamptz as received_at,
     n.files_received::integer as files_received,
     (n.status = 'loaded')::boolean as is_loaded,
+    {{ label_th('loaded', "n.status = 'loaded'") }}::text as is_loaded_th,
     coalesce(li.lines_loaded, 0)::integer as lines_loaded,
     (case when n.book_no = 1 then n.rows_rejected else 0 end)::integer as lines_rejected,
     coalesce(li.obligation_lines, 0)::integer as obligation_lines,

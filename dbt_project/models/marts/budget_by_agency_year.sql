@@ -3,7 +3,9 @@
 select
     b.fiscal_year_be::integer as fiscal_year_be,
     b.budget_plan_code::text as budget_plan_code,
+    {{ label_th('budget_plan', 'b.budget_plan_code') }}::text as budget_plan_name_th,
     b.source::text as source,
+    {{ label_th('source', 'b.source') }}::text as source_name_th,
     b.agency_id::text as agency_id,
     coalesce(a.agency_name_th, min(b.agency_name))::text as agency_name_th,
     count(distinct b.project_key)::integer as projects,

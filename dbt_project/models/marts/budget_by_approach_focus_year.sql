@@ -40,9 +40,12 @@ classified as (
 select
     c.fiscal_year_be::integer as fiscal_year_be,
     c.budget_plan_code::text as budget_plan_code,
+    {{ label_th('budget_plan', 'c.budget_plan_code') }}::text as budget_plan_name_th,
     c.source::text as source,
+    {{ label_th('source', 'c.source') }}::text as source_name_th,
     c.approach_code::text as approach_code,
     min(a.approach_name_th)::text as approach_name_th,
+    {{ label_th('approach', 'c.approach_code') }}::text as approach_label_th,
     c.focus_area_code::text as focus_area_code,
     min(f.focus_area_name_th)::text as focus_area_name_th,
     count(distinct c.agency_ref || '|' || c.project_key)::integer as projects,

@@ -4,7 +4,9 @@
 select
     fiscal_year_be::integer as fiscal_year_be,
     budget_plan_code::text as budget_plan_code,
+    {{ label_th('budget_plan', 'b.budget_plan_code') }}::text as budget_plan_name_th,
     source::text as source,
+    {{ label_th('source', 'b.source') }}::text as source_name_th,
     count(distinct coalesce(agency_id, 'name:' || agency_key))::integer as agencies,
     count(distinct coalesce(agency_id, 'name:' || agency_key) || '|' || project_key)::integer as projects,
     coalesce(sum(amount_baht), 0)::numeric(18, 2) as amount_baht,
@@ -12,6 +14,6 @@ select
     count(*)::integer as line_items,
     count(*) filter (where is_amount_unparsed)::integer as line_items_unparsed,
     count(*) filter (where has_extraction_warning)::integer as line_items_with_warnings
-from {{ ref('fct_budget_lines') }}
+from {{ ref('fct_budget_lines') }} as b
 where fiscal_year_be is not null and budget_plan_code is not null and is_year_appropriation
 group by fiscal_year_be, budget_plan_code, source

@@ -6,8 +6,10 @@
 select
     b.fiscal_year_be::integer as fiscal_year_be,
     b.budget_plan_code::text as budget_plan_code,
+    {{ label_th('budget_plan', 'b.budget_plan_code') }}::text as budget_plan_name_th,
     b.approach_code::text as approach_code,
     min(ap.approach_name_th)::text as approach_name_th,
+    {{ label_th('approach', 'b.approach_code') }}::text as approach_label_th,
     b.focus_area_code::text as focus_area_code,
     min(fa.focus_area_name_th)::text as focus_area_name_th,
     b.agency_id::text as agency_id,

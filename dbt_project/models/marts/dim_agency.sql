@@ -5,6 +5,7 @@ select
     nullif(a.agency_name_en, '')::text as agency_name_en,
     a.ministry_name_th::text as ministry_name_th,
     a.agency_level::text as agency_level,
+    {{ label_th('agency_level', 'a.agency_level') }}::text as agency_level_name_th,
     nullif(a.province_name_th, '')::text as province_name_th,
     coalesce(string_agg(al.alias, '; ' order by al.alias), '')::text as aliases
 from {{ ref('agencies') }} as a

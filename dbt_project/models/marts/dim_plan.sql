@@ -8,6 +8,7 @@ with projects as (
 select
     p.plan_code::text as plan_code,
     p.plan_name_th::text as plan_name_th,
+    {{ label_th('plan', 'p.plan_code') }}::text as plan_short_th,
     p.plan_name_en::text as plan_name_en,
     p.first_fy_be::integer as fy_from_be,
     p.last_fy_be::integer as fy_to_be,

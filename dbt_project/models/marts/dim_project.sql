@@ -20,9 +20,11 @@ supporting as (
 select
     p.project_code::text as project_id,
     p.plan_code::text as plan_code,
+    {{ label_th('plan', 'p.plan_code') }}::text as plan_name_th,
     p.project_name_th::text as project_name_th,
     p.strategy_no::integer as strategy_no,
     p.capability_domain_no::integer as capability_domain_code,
+    d.domain_name_th::text as capability_domain_name_th,
     d.phase::integer as capability_domain_phase,
     p.lead_agency_id::text as lead_agency_id,
     a.agency_name_th::text as lead_agency_name_th,

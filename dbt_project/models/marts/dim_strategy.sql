@@ -7,6 +7,7 @@ with projects as (
 )
 select
     s.plan_code::text as plan_code,
+    {{ label_th('plan', 's.plan_code') }}::text as plan_name_th,
     s.strategy_no::integer as strategy_no,
     ('ยุทธศาสตร์ที่ ' || s.strategy_no)::text as strategy_name_th,
     ('Strategy ' || s.strategy_no)::text as strategy_name_en,

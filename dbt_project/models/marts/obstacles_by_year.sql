@@ -9,11 +9,13 @@ years as (
 )
 select
     y.plan_code::text as plan_code,
+    {{ label_th('plan', 'y.plan_code') }}::text as plan_name_th,
     y.reporting_fy_be::integer as reporting_fy_be,
     c.category::text as category,
+    c.category_name_th::text as category_name_th,
     count(r.project_code)::integer as projects_reporting
 from years as y
 cross join {{ ref('obstacle_categories') }} as c
 left join reported as r
     on r.plan_code = y.plan_code and r.reporting_fy_be = y.reporting_fy_be and r.category = c.category
-group by y.plan_code, y.reporting_fy_be, c.category
+group by y.plan_code, y.reporting_fy_be, c.category, c.category_name_th

@@ -65,10 +65,12 @@ flagged as (
 )
 select
     f.plan_code::text as plan_code,
+    {{ label_th('plan', 'f.plan_code') }}::text as plan_name_th,
     f.project_code::text as project_id,
     f.project_name_th::text as project_name_th,
     f.strategy_no::integer as strategy_no,
     f.capability_domain_no::integer as capability_domain_code,
+    d.domain_name_th::text as capability_domain_name_th,
     d.phase::integer as capability_domain_phase,
     f.lead_agency_id::text as lead_agency_id,
     a.agency_name_th::text as lead_agency_name_th,
@@ -76,9 +78,12 @@ select
     f.planned_start_fy_be::integer as planned_start_fy_be,
     f.reporting_fy_be::integer as reporting_fy_be,
     f.status::text as status,
+    {{ label_th('project_status', 'f.status') }}::text as status_name_th,
     f.reported_status::text as reported_status,
+    {{ label_th('reported_status', 'f.reported_status') }}::text as reported_status_name_th,
     f.actual_start_fy_be::integer as actual_start_fy_be,
     f.is_behind_plan::boolean as is_behind_plan,
+    {{ label_th('behind_plan', 'f.is_behind_plan') }}::text as is_behind_plan_th,
     (case
         when f.is_behind_plan then f.reporting_fy_be - f.planned_start_fy_be + 1
         when f.is_behind_plan is not null then 0

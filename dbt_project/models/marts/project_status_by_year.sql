@@ -29,6 +29,7 @@ counted as (
 )
 select
     plan_code::text as plan_code,
+    {{ label_th('plan', 'counted.plan_code') }}::text as plan_name_th,
     reporting_fy_be::integer as reporting_fy_be,
     planned_start_fy_be::integer as planned_start_fy_be,
     projects_planned::integer as projects_planned,

@@ -17,6 +17,7 @@ with scores as (
 select
     s.survey_year_be::integer as survey_year_be,
     s.agency_level::text as agency_level,
+    {{ label_th('agency_level', 's.agency_level') }}::text as agency_level_name_th,
     s.dimension_code::text as dimension_code,
     min(dim.dimension_name_th)::text as dimension_name_th,
     min(dim.dimension_name_en)::text as dimension_name_en,

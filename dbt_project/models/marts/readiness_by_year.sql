@@ -5,6 +5,8 @@ with scored as (
         r.agency_id,
         coalesce(a.agency_name_th, r.agency_name) as agency_name_th,
         r.agency_level,
+        coalesce(nullif(a.province_name_th, ''), r.province_name) as province_name_th,
+        a.ministry_name_th,
         r.partition_key,
         r.overall_score,
         r.score_strategy,
@@ -22,6 +24,9 @@ select
     s.agency_id::text as agency_id,
     s.agency_name_th::text as agency_name_th,
     s.agency_level::text as agency_level,
+    {{ label_th('agency_level', 's.agency_level') }}::text as agency_level_name_th,
+    s.ministry_name_th::text as ministry_name_th,
+    s.province_name_th::text as province_name_th,
     s.overall_score::numeric(5, 2) as overall_score,
     s.score_strategy::numeric(5, 2) as score_strategy,
     s.score_public_services::numeric(5, 2) as score_public_services,
@@ -30,6 +35,9 @@ select
     s.score_personnel::numeric(5, 2) as score_personnel,
     s.score_regulation::numeric(5, 2) as score_regulation,
     b.readiness_band::text as readiness_band,
+    b.band_no::integer as readiness_band_no,
+    b.band_name_th::text as readiness_band_name_th,
+    (b.band_no || ' ' || b.readiness_band)::text as readiness_band_label_en,
     rank() over (partition by s.survey_year_be, s.agency_level order by s.overall_score desc)::integer
         as rank_in_level,
     (s.overall_score - lag(s.overall_score) over (

@@ -80,13 +80,19 @@ unioned as (
 select
     u.fiscal_year_be::integer as fiscal_year_be,
     u.agency_id::text as agency_id,
+    a.agency_name_th::text as agency_name_th,
+    a.agency_level::text as agency_level,
+    {{ label_th('agency_level', 'a.agency_level') }}::text as agency_level_name_th,
     u.submission_type::text as submission_type,
+    {{ label_th('submission_type', 'u.submission_type') }}::text as submission_type_name_th,
     u.files_received::integer as files_received,
     u.files_rejected::integer as files_rejected,
     coalesce(r.rows_rejected, 0)::integer as rows_rejected,
     u.latest_received_at::timestamptz as latest_received_at,
-    coalesce(u.is_complete, false)::boolean as is_complete
+    coalesce(u.is_complete, false)::boolean as is_complete,
+    {{ label_th('complete', 'coalesce(u.is_complete, false)') }}::text as is_complete_th
 from unioned as u
+left join {{ ref('agencies') }} as a on a.agency_id = u.agency_id
 left join rejected_rows as r
     on r.agency_id = u.agency_id and r.fiscal_year_be = u.fiscal_year_be
     and r.source = case u.submission_type when 'project_report' then 'project_reports' else 'readiness' end
