@@ -164,17 +164,8 @@ METRICS: dict[str, list[dict]] = {
 # Datasets without a metric of their own above: the count of their distinct first column (their key).
 DEFAULT_METRIC_LABEL = "จำนวนที่ไม่ซ้ำ · distinct count of "
 
-# Label columns beside codes that a mart does not carry itself (yet): defined once here, as dataset columns,
-# so every chart and every analyst's own chart reads the same Thai label. A mart column of the same name
-# replaces its definition.
-PLAN_NAME = ("plan_name_th", "แผน", "'แผน พ.ศ. ' || replace(substr(plan_code, 4), '_', '-')",
-             "Plan, in Thai (from plan_code).")
-LEVEL_NAME = ("agency_level_name_th", "ระดับหน่วยงาน",
-              "CASE agency_level WHEN 'department' THEN 'ระดับกรม' WHEN 'province' THEN 'ระดับจังหวัด' "
-              "WHEN 'special_local' THEN 'ท้องถิ่นรูปแบบพิเศษ (กทม. และพัทยา)' ELSE 'ท้องถิ่น' END",
-              "Agency level, in Thai; Bangkok and Pattaya are the special local level.")
-
-
+# Dataset columns beyond the marts' own (whose Thai labels sit in the marts, from dbt): a bar per plan and
+# reporting year, a strategy's name, and the lead agency under the name the agency filter uses.
 def _from_dim_agency(column: str, label: str, key: str, table: str, description: str) -> tuple:
     sql = f"(SELECT d.{column} FROM marts.dim_agency d WHERE d.agency_id = {table}.{key})"  # noqa: S608 - constants
     return (column, label, sql, description)
@@ -182,68 +173,19 @@ def _from_dim_agency(column: str, label: str, key: str, table: str, description:
 
 LABEL_COLUMNS: dict[str, list[tuple[str, str, str, str]]] = {
     "project_status_by_year": [
-        PLAN_NAME,
-        ("plan_year_th", "แผน · ปีที่รายงาน", f"{PLAN_NAME[2]} || ' · ' || reporting_fy_be",
+        ("plan_year_th", "แผน · ปีที่รายงาน", "plan_name_th || ' · ' || reporting_fy_be",
          "Plan and reporting year, one bar each."),
     ],
     "project_status": [
-        PLAN_NAME,
-        ("status_name_th", "สถานะ", "CASE status WHEN 'started' THEN 'เริ่มดำเนินการแล้ว' WHEN 'started_early' THEN "
-         "'เริ่มก่อนแผน' WHEN 'not_started' THEN 'ยังไม่เริ่มดำเนินการ' ELSE 'ไม่ได้รายงาน' END", "Status, in Thai."),
         ("strategy_th", "ยุทธศาสตร์", "'ยุทธศาสตร์ที่ ' || strategy_no", "Strategy number, in Thai."),
         ("agency_name_th", "หน่วยงานรับผิดชอบหลัก", "lead_agency_name_th",
          "The lead agency's name (the agency filter of the dashboards)."),
         _from_dim_agency("ministry_name_th", "กระทรวง", "lead_agency_id", "project_status",
                          "The lead agency's ministry."),
     ],
-    "obstacles_by_year": [
-        PLAN_NAME,
-        ("category_name_th", "ด้านของปัญหา", "CASE category WHEN 'law' THEN 'ด้านกฎหมาย' WHEN 'budget' THEN "
-         "'ด้านงบประมาณ' WHEN 'data' THEN 'ด้านข้อมูล' WHEN 'personnel' THEN 'ด้านบุคลากร' WHEN 'equipment' THEN "
-         "'ด้านอุปกรณ์' ELSE 'ปัญหาอื่นๆ' END", "Obstacle category, in Thai."),
-    ],
-    "readiness_summary_by_year": [LEVEL_NAME],
-    "readiness_by_dimension_year": [LEVEL_NAME],
-    "readiness_by_year": [
-        LEVEL_NAME,
-        _from_dim_agency("province_name_th", "จังหวัด", "agency_id", "readiness_by_year", "The agency's province."),
-        _from_dim_agency("ministry_name_th", "กระทรวง", "agency_id", "readiness_by_year", "The agency's ministry."),
-    ],
-    "submission_coverage": [
-        _from_dim_agency("agency_name_th", "หน่วยงาน", "agency_id", "submission_coverage", "The agency's name."),
-        ("submission_type_name_th", "ประเภทการส่ง", "CASE submission_type WHEN 'project_report' THEN "
-         "'รายงานสถานะโครงการ' ELSE 'แบบสำรวจความพร้อม' END", "Submission type, in Thai."),
-    ],
     "budget_plan_vs_bill": [
         _from_dim_agency("ministry_name_th", "กระทรวง", "agency_id", "budget_plan_vs_bill", "The agency's ministry."),
     ],
-}
-# Thai labels of mart columns whose dbt YAML gives none (meta.label_th) yet.
-THAI_LABELS = {
-    "fiscal_year_be": "ปีงบประมาณ (พ.ศ.)", "reporting_fy_be": "ปีที่รายงาน (พ.ศ.)",
-    "survey_year_be": "ปีที่สำรวจ (พ.ศ.)", "planned_start_fy_be": "ปีที่เริ่มตามแผน (พ.ศ.)",
-    "actual_start_fy_be": "ปีที่เริ่มจริง (พ.ศ.)", "plan_code": "รหัสแผน", "project_id": "รหัสโครงการ",
-    "project_code": "รหัสโครงการ", "project_name_th": "ชื่อโครงการ", "strategy_no": "ยุทธศาสตร์ที่",
-    "lead_agency_name_th": "หน่วยงานรับผิดชอบหลัก", "agency_name_th": "หน่วยงาน", "status": "รหัสสถานะ",
-    "years_behind": "ล่าช้า (ปี)", "is_behind_plan": "ล่าช้ากว่าแผน", "obstacle_categories_th": "ปัญหาอุปสรรค",
-    "obstacle_note_th": "รายละเอียดปัญหาอุปสรรค", "category": "รหัสด้าน", "bill_baht": "ใน พ.ร.บ. (บาท)",
-    "allocated_baht": "ได้รับจัดสรร (บาท)", "requested_baht": "คำของบประมาณ (บาท)", "match_rule": "กฎการจับคู่",
-    "approach_name_th": "แนวทาง", "focus_area_name_th": "ด้าน", "agency_level": "รหัสระดับหน่วยงาน",
-    "overall_score": "คะแนนรวม", "readiness_band": "ระดับความพร้อม", "rank_in_level": "อันดับในระดับ",
-    "score_change": "เปลี่ยนแปลงจากปีก่อน", "budget_plan_code": "รหัสแผนงาน", "line_items": "รายการ",
-    "line_items_unparsed": "รายการที่อ่านจำนวนเงินไม่ได้", "line_items_with_warnings": "รายการที่มีคำเตือน",
-    "amount_million_baht": "ล้านบาท", "dimension_name_th": "มิติ", "bill_fy_be": "ปีงบประมาณของ พ.ร.บ. (พ.ศ.)",
-    "ref_doc": "เล่ม", "is_loaded": "นำเข้าแล้ว", "lines_loaded": "รายการที่นำเข้า", "lines_rejected": "รายการที่ปฏิเสธ",
-    "obligation_lines": "รายการผูกพันปีอื่น", "amount_baht": "จำนวนเงิน (บาท)", "projects_planned": "โครงการตามแผน",
-    "started": "เริ่มแล้ว", "started_early": "เริ่มก่อนแผน", "not_started": "ยังไม่เริ่ม", "not_reported": "ไม่ได้รายงาน",
-    "pct_started": "ร้อยละที่เริ่มแล้ว", "pct_not_started": "ร้อยละที่ยังไม่เริ่ม",
-    "agencies_targeted": "หน่วยงานเป้าหมาย", "agencies_responded": "หน่วยงานที่ตอบ",
-    "response_rate_pct": "อัตราการตอบ (ร้อยละ)", "mean_overall_score": "คะแนนเฉลี่ย", "projects": "โครงการ",
-    "agencies": "หน่วยงาน", "score_strategy": "ด้านยุทธศาสตร์", "score_public_services": "ด้านบริการภาครัฐ",
-    "score_infrastructure": "ด้านโครงสร้างพื้นฐาน", "score_data": "ด้านข้อมูล", "score_personnel": "ด้านบุคลากร",
-    "score_regulation": "ด้านกฎระเบียบ", "files_received": "ไฟล์ที่ได้รับ", "files_rejected": "ไฟล์ที่ถูกปฏิเสธ",
-    "rows_rejected": "แถวที่ถูกปฏิเสธ", "latest_received_at": "ได้รับล่าสุดเมื่อ", "is_complete": "ครบถ้วน",
-    "years_from_bill": "ห่างจากปี พ.ร.บ. (ปี)",
 }
 
 YEAR_COLUMNS = {"fiscal_year_be", "reporting_fy_be", "survey_year_be", "planned_start_fy_be", "actual_start_fy_be",
@@ -361,7 +303,7 @@ DASHBOARDS: dict[str, dict] = {
                  "budget_plan_vs_bill", ["fiscal_year_be", "agency_name_th", "project_name_th", "bill_baht"],
                  [DG_PLAN, _where("project_code IS NULL")], [("bill_baht", False)], {"bill_baht": ",.2f"})},
             {"ความครบถ้วนของ พ.ร.บ. งบประมาณ (รายเล่ม)": table(
-                "budget_bill_coverage", ["bill_fy_be", "ref_doc", "is_loaded", "lines_loaded", "lines_rejected",
+                "budget_bill_coverage", ["bill_fy_be", "ref_doc", "is_loaded_th", "lines_loaded", "lines_rejected",
                                          "obligation_lines", "amount_baht"],
                 order_by=[("bill_fy_be", False)], formats={"amount_baht": ",.2f"})},
         ],
@@ -391,15 +333,15 @@ DASHBOARDS: dict[str, dict] = {
                  "readiness_by_dimension_year", "dimension_name_th", ["mean_score"], ["agency_level_name_th"],
                  fmt=PCT)},
             {"หน่วยงานตามระดับความพร้อม": bar(
-                "readiness_by_year", "readiness_band", ["agencies"], ["agency_level_name_th"], stacked=True),
+                "readiness_by_year", "readiness_band_name_th", ["agencies"], ["agency_level_name_th"], stacked=True),
              "ความพร้อมรายจังหวัด": table(
                  "readiness_by_year", ["survey_year_be", "province_name_th", "agency_name_th", "overall_score",
-                                       "readiness_band", "rank_in_level", "score_change"],
+                                       "readiness_band_name_th", "rank_in_level", "score_change"],
                  [_where("agency_level = 'province'")], [("overall_score", False)],
                  {"overall_score": PCT, "score_change": PCT})},
             {"ผลรายหน่วยงาน": table(
                 "readiness_by_year", ["survey_year_be", "agency_name_th", "agency_level_name_th", "ministry_name_th",
-                                      "province_name_th", "overall_score", "readiness_band", "rank_in_level",
+                                      "province_name_th", "overall_score", "readiness_band_name_th", "rank_in_level",
                                       "score_change"],
                 order_by=[("overall_score", False)], formats={"overall_score": PCT, "score_change": PCT})},
         ],
@@ -413,7 +355,7 @@ DASHBOARDS: dict[str, dict] = {
         "rows": [
             {"คะแนนความพร้อมรายปี": line("readiness_by_year", SURVEY_YEAR, ["mean_overall_score"]),
              "คะแนนรายด้าน": table(
-                 "readiness_by_year", ["survey_year_be", "overall_score", "readiness_band", "score_strategy",
+                 "readiness_by_year", ["survey_year_be", "overall_score", "readiness_band_name_th", "score_strategy",
                                        "score_public_services", "score_infrastructure", "score_data",
                                        "score_personnel", "score_regulation", "rank_in_level"],
                  order_by=[("survey_year_be", False)],
@@ -426,12 +368,12 @@ DASHBOARDS: dict[str, dict] = {
                 order_by=[("reporting_fy_be", False)]),
              "รายการงบประมาณ": table(
                  "budget_plan_vs_bill", ["fiscal_year_be", "project_name_th", "requested_baht", "allocated_baht",
-                                         "bill_baht", "match_rule"],
+                                         "bill_baht", "match_rule_name_th"],
                  order_by=[("fiscal_year_be", False)],
                  formats={"requested_baht": ",.2f", "allocated_baht": ",.2f", "bill_baht": ",.2f"})},
             {"การส่งข้อมูล": table(
                 "submission_coverage", ["fiscal_year_be", "submission_type_name_th", "files_received", "files_rejected",
-                                        "rows_rejected", "latest_received_at", "is_complete"],
+                                        "rows_rejected", "latest_received_at", "is_complete_th"],
                 order_by=[("fiscal_year_be", False)])},
         ],
         "filters": [("agency_name_th", "หน่วยงาน", True, True, [])],
@@ -469,7 +411,7 @@ def mart_columns(manifest: Path = MANIFEST) -> dict[str, list[dict]]:
             meta = {**col.get("config", {}).get("meta", {}), **col.get("meta", {})}
             description = " ".join(filter(None, [meta.get("description_th"), (col.get("description") or "").strip()]))
             cols.append({"name": name, "type": (col.get("data_type") or "").upper() or None,
-                         "label": meta.get("label_th") or THAI_LABELS.get(name), "description": description or None})
+                         "label": meta.get("label_th"), "description": description or None})
         out[node["name"]] = cols
     return out
 

@@ -51,6 +51,15 @@ def _datasets() -> list[dict]:
     return [yaml.safe_load(p.read_text()) for p in sorted(assets.BUNDLE.glob("datasets/*/*.yaml"))]
 
 
+def test_every_dataset_column_has_a_thai_label_and_a_description():
+    unlabelled = [f"{d['table_name']}.{c['column_name']}" for d in _datasets() for c in d["columns"]
+                  if not (c["verbose_name"] and re.search("[\u0e01-\u0e5b]", c["verbose_name"]))]
+    undescribed = [f"{d['table_name']}.{c['column_name']}" for d in _datasets() for c in d["columns"]
+                   if not c["description"]]
+    assert not unlabelled, f"{len(unlabelled)} columns without a Thai label (meta.label_th): {unlabelled}"
+    assert not undescribed, f"{len(undescribed)} columns without a description: {undescribed}"
+
+
 def test_every_dataset_has_a_saved_metric_besides_count_and_charts_carry_no_label_case():
     for dataset in _datasets():
         metrics = [m for m in dataset["metrics"] if m["expression"].upper() != "COUNT(*)"]
