@@ -22,7 +22,7 @@ THAI = re.compile("[\u0e01-\u0e5b]")
 # A chart has rendered when it is no longer loading and holds an ECharts drawing, a table with rows, or a
 # big number (notes are not charts).
 RENDERED_JS = """() => [...document.querySelectorAll('.dashboard-component-chart-holder')]
-        .filter(h => !h.querySelector('.dashboard-markdown')).map(h => {
+        .filter(h => h.querySelector('[data-test="editable-title"], .header-title, .editable-title')).map(h => {
     const c = h.querySelector('.chart-container, [data-test="chart-container"]') || h;
     const loading = !!c.querySelector('.loading, [data-test="loading-indicator"]')
         || /Waiting on|Loading/.test(c.innerText);
