@@ -230,16 +230,25 @@ def table(dataset: str, columns: list[str], filters: list | None = None, order_b
         "column_config": config, "show_totals": False}}
 
 
+def as_of() -> dict:
+    """The last successful night and the newest night's status (marts.data_as_of, one row): a compact line."""
+    chart = table("data_as_of", ["data_as_of_th", "last_run_status_th"])
+    chart["params"]["include_search"] = False
+    return {**chart, "compact": True}
+
+
 def markdown(text: str) -> dict:
     return {"markdown": text}
 
 
+AS_OF = "ข้อมูล ณ · data as of"
 # Dashboards: rows of charts (name -> chart) and notes; widths in Superset's 12-column grid.
 PROJECTS = "โครงการตามแผนพัฒนารัฐบาลดิจิทัล"
 DASHBOARDS: dict[str, dict] = {
     "projects": {
         "title": PROJECTS,
         "rows": [
+            {AS_OF: as_of()},
             {"โครงการที่ถึงกำหนดเริ่ม": big("project_status_by_year", "projects_due",
                                             "ถึงกำหนดเริ่มภายในปีที่รายงาน · due"),
              "เริ่มดำเนินการแล้ว": big("project_status_by_year", "started_of_due", "ที่ถึงกำหนด · started"),
@@ -277,6 +286,7 @@ DASHBOARDS: dict[str, dict] = {
     "budget": {
         "title": "งบประมาณแผนงานบูรณาการรัฐบาลดิจิทัล",
         "rows": [
+            {AS_OF: as_of()},
             {"คำของบประมาณ (ล้านบาท)": big("budget_requested_allocated", "requested_million_baht",
                                            "แผนงานบูรณาการ · requested", [DG_PLAN], MILLION),
              "ได้รับจัดสรรตามแผนบูรณาการ (ล้านบาท)": big("budget_by_year", "amount_million_baht",
@@ -300,8 +310,10 @@ DASHBOARDS: dict[str, dict] = {
                 "budget_requested_allocated", FY, ["allocated_million_baht"], ["focus_area_name_th"], [DG_PLAN],
                 stacked=True, fmt=MILLION),
              "รายการใน พ.ร.บ. ที่ไม่ตรงกับโครงการใด": table(
-                 "budget_plan_vs_bill", ["fiscal_year_be", "agency_name_th", "project_name_th", "bill_baht"],
-                 [DG_PLAN, _where("project_code IS NULL")], [("bill_baht", False)], {"bill_baht": ",.2f"})},
+                 "budget_plan_vs_bill", ["fiscal_year_be", "agency_name_th", "bill_baht", "unmatched_reason_th",
+                                         "nearest_name_th", "nearest_similarity_pct"],
+                 [DG_PLAN, _where("project_code IS NULL")], [("bill_baht", False)],
+                 {"bill_baht": ",.2f", "nearest_similarity_pct": PCT})},
             {"ความครบถ้วนของ พ.ร.บ. งบประมาณ (รายเล่ม)": table(
                 "budget_bill_coverage", ["bill_fy_be", "ref_doc", "is_loaded_th", "lines_loaded", "lines_rejected",
                                          "obligation_lines", "amount_baht"],
@@ -313,6 +325,7 @@ DASHBOARDS: dict[str, dict] = {
     "readiness": {
         "title": "ความพร้อมรัฐบาลดิจิทัลของหน่วยงานภาครัฐ",
         "rows": [
+            {AS_OF: as_of()},
             {"หน่วยงานเป้าหมาย": big("readiness_summary_by_year", "agencies_targeted", "targeted"),
              "หน่วยงานที่ตอบแบบสำรวจ": big("readiness_summary_by_year", "agencies_responded", "responded"),
              "อัตราการตอบ (ร้อยละ)": big("readiness_summary_by_year", "response_rate_pct", "response rate", fmt=PCT),
@@ -353,6 +366,7 @@ DASHBOARDS: dict[str, dict] = {
     "agency": {
         "title": "ข้อมูลรายหน่วยงาน",
         "rows": [
+            {AS_OF: as_of()},
             {"คะแนนความพร้อมรายปี": line("readiness_by_year", SURVEY_YEAR, ["mean_overall_score"]),
              "คะแนนรายด้าน": table(
                  "readiness_by_year", ["survey_year_be", "overall_score", "readiness_band_name_th", "score_strategy",
@@ -536,7 +550,8 @@ def write(bundle: Path = BUNDLE, manifest: Path = MANIFEST) -> Path:
                     continue
                 chart_uuid = _uuid("chart", f"{key}:{name}")
                 charts.append((n, chart))
-                placed.append((n, name, chart_uuid, "big" if chart["viz_type"] == "big_number_total" else ""))
+                compact = chart["viz_type"] == "big_number_total" or chart.get("compact")
+                placed.append((n, name, chart_uuid, "big" if compact else ""))
                 params = {"viz_type": chart["viz_type"], **chart["params"]}
                 _dump(bundle / "charts" / f"{key}_{len(charts):02d}.yaml", {
                     "slice_name": name, "description": None, "certified_by": None, "certification_details": None,

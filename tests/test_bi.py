@@ -21,12 +21,13 @@ from pathlib import Path
 
 import pytest
 
+from bi.assets import AS_OF
 from bi.venv import ensure
 from tests.conftest import REPO
 
 VENV = Path(os.environ.get("DGWH_SUPERSET_VENV") or REPO / ".state" / "superset" / "venv")
 SCREENSHOTS = REPO / ".state" / "bi-screenshots"
-EXPECTED = {"dg-projects": 11, "dg-budget": 10, "dg-readiness": 10, "dg-agency": 5}
+EXPECTED = {"dg-projects": 12, "dg-budget": 11, "dg-readiness": 11, "dg-agency": 6}
 REQUIRED = bool(os.environ.get("DGWH_TEST_BI"))  # .ci/run sets it: nothing here may skip
 # What a value may come from: one plan, one reporting year, one survey year, one fiscal year, one budget plan,
 # one source (the columns a dataset has of these).
@@ -281,6 +282,11 @@ def test_the_analyst_sees_every_dashboard_and_its_headline_figures(superset, sam
     # planned start 2560: 15 planned, 6 started, 6 of them early, 9 not started, 0 not reported, 40.00 %
     assert has_run(shown(projects, "สถานะตามปีที่เริ่มตามแผน"), ["2560", "15", "6", "6", "9", "0", "40.00"])
     assert "2,409.3962" in shown("dg-budget-filtered", "ได้รับจัดสรรตามแผนบูรณาการ")
+    with sample.connect("bi_reader") as conn:  # every dashboard says how current its data is
+        as_of = conn.execute("SELECT data_as_of_th FROM marts.data_as_of").fetchone()[0]
+    assert as_of, "the sample's night succeeded: data_as_of names it"
+    for slug in EXPECTED:
+        assert has_run(shown(slug, AS_OF), as_of.split()), (slug, as_of)
     levels = shown("dg-readiness-filtered", "การตอบแบบสำรวจตามระดับหน่วยงาน")
     for figures in (["315", "292", "92.70"], ["1,609", "1,556", "96.71"], ["2", "2", "100.00"]):
         assert has_run(levels, figures), (figures, levels)
