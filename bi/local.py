@@ -5,7 +5,7 @@
 
 Superset lives in ``<state>/superset/``: its own virtualenv (``venv/``, from ``bi/requirements.txt``,
 never the pipeline's), SQLite metadata (``superset.db``), a generated config, and ``secrets.json``
-(mode 0600: the secret key and the admin password, made on first start).
+(mode 0600: the secret key and the admin, analyst and executive passwords, made on first start).
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from ground.settings import get_settings
 ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = ROOT / "bi" / "requirements.txt"
 ADMIN = "admin"
+LOGINS = (("admin", "admin_password"), ("analyst", "analyst_password"), ("executive", "executive_password"))
+SLUGS = ("dg-projects", "dg-budget", "dg-readiness", "dg-agency")
 
 
 def home() -> Path:
@@ -55,8 +57,12 @@ def _secrets() -> dict[str, str]:
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
-            json.dump({"secret_key": secrets.token_urlsafe(42), "admin_password": secrets.token_urlsafe(12)}, fh)
-    return json.loads(path.read_text())
+            json.dump({"secret_key": secrets.token_urlsafe(42)}, fh)
+    known = json.loads(path.read_text())
+    missing = {key: secrets.token_urlsafe(12) for _, key in LOGINS if key not in known}
+    if missing:  # a login added since this file was made
+        path.write_text(json.dumps({**known, **missing}))
+    return {**known, **missing}
 
 
 def write_config() -> Path:
@@ -84,7 +90,10 @@ def superset_env() -> dict[str, str]:
     # Superset's processes would compile every module it imports again (start-up 11 s instead of 3).
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE")}
     env.update({"SUPERSET_CONFIG_PATH": str(write_config()), "FLASK_APP": "superset", "PYTHONPATH": str(ROOT),
-                "DGWH_BI_URI": url, "DGWH_BI_STRICT": "1", "SUPERSET_ADMIN_USER": ADMIN,
+                "DGWH_BI_URI": url, "SUPERSET_ADMIN_USER": ADMIN,
+                "SUPERSET_ADMIN_PASSWORD": _secrets()["admin_password"],
+                "SUPERSET_ANALYST_PASSWORD": _secrets()["analyst_password"],
+                "SUPERSET_EXECUTIVE_PASSWORD": _secrets()["executive_password"],
                 "SUPERSET_LOG_LEVEL": "warning",
                 "PATH": f"{venv_bin('')}:{env.get('PATH', '')}"})
     return env
@@ -170,7 +179,9 @@ def main(argv: list[str]) -> int:
     server = start(env)
     url = f"http://127.0.0.1:{server['port']}"
     print(f"Superset: {url}  login: {ADMIN} / {_secrets()['admin_password']}  (kept in {home() / 'secrets.json'})")
-    for slug in ("dg-projects", "dg-budget", "dg-readiness"):
+    print(f"  read-only analyst: analyst / {_secrets()['analyst_password']}  "
+          f"executive viewer: executive / {_secrets()['executive_password']}")
+    for slug in SLUGS:
         print(f"  {url}/superset/dashboard/{slug}/")
     print(f"stop it with: {sys.executable} -m bi.local stop")
     return 0

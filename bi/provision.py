@@ -1,38 +1,40 @@
-"""Provision Superset from the dashboards as code: run by ``bi.local`` with the Superset virtualenv's
-Python (never the pipeline's), SUPERSET_CONFIG_PATH set and DGWH_BI_URI the warehouse as bi_reader.
+"""Provision Superset from the dashboards as code: run by ``bi.local`` (``make bi``) and by the compose stack's
+superset-init with the Superset virtualenv's Python (never the pipeline's), SUPERSET_CONFIG_PATH set,
+DGWH_BI_URI the warehouse as bi_reader and the logins in SUPERSET_ADMIN_USER / SUPERSET_ADMIN_PASSWORD /
+SUPERSET_ANALYST_PASSWORD (and SUPERSET_EXECUTIVE_PASSWORD, optional).
 
-Imports ``bi/superset/`` (the database with its real address and password, a dataset per mart, the
-charts and the three dashboards; overwriting earlier imports, by UUID), then reads each dataset's
-columns from the warehouse and gives them Thai labels."""
+Imports ``bi/superset/`` through Superset's supported import, ``POST /api/v1/assets/import/`` (the database with
+its real address and password, a dataset per mart with its columns, labels and metrics, the charts and the
+dashboards; overwriting earlier imports, by UUID), served in-process so no server needs to run yet. Then makes
+the read-only roles and their logins:
+
+- ``DG Analyst`` (login ``analyst``): views dashboards, explores datasets and reads them in SQL Lab; writes
+  nothing (no chart, dashboard or dataset edits) and the marts' database allows no DML.
+- ``DG Executive`` (login ``executive``, when its password is set): views dashboards only.
+"""
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import sys
 import uuid
+import zipfile
 from pathlib import Path
 
 import yaml
 
 BUNDLE = Path(__file__).resolve().parent / "superset"
 DATABASE_FILE = "databases/DG_warehouse_marts.yaml"
-THAI_LABELS = {
-    "fiscal_year_be": "ปีงบประมาณ (พ.ศ.)", "reporting_fy_be": "ปีที่รายงาน (พ.ศ.)",
-    "survey_year_be": "ปีที่สำรวจ (พ.ศ.)", "planned_start_fy_be": "ปีที่เริ่มตามแผน (พ.ศ.)",
-    "actual_start_fy_be": "ปีที่เริ่มจริง (พ.ศ.)", "plan_code": "แผน", "project_id": "รหัสโครงการ",
-    "project_code": "รหัสโครงการ", "project_name_th": "ชื่อโครงการ", "strategy_no": "ยุทธศาสตร์ที่",
-    "lead_agency_name_th": "หน่วยงานรับผิดชอบหลัก", "agency_name_th": "หน่วยงาน", "status": "สถานะ",
-    "years_behind": "ล่าช้า (ปี)", "is_behind_plan": "ล่าช้ากว่าแผน", "obstacle_categories_th": "ปัญหาอุปสรรค",
-    "obstacle_note_th": "รายละเอียดปัญหาอุปสรรค", "category": "ด้าน", "bill_baht": "ใน พ.ร.บ. (บาท)",
-    "allocated_baht": "ได้รับจัดสรร (บาท)", "requested_baht": "คำของบประมาณ (บาท)", "match_rule": "กฎการจับคู่",
-    "approach_name_th": "แนวทาง", "focus_area_name_th": "ด้าน", "agency_level": "ระดับหน่วยงาน",
-    "overall_score": "คะแนนรวม", "readiness_band": "ระดับความพร้อม", "rank_in_level": "อันดับในระดับ",
-    "score_change": "เปลี่ยนแปลงจากปีก่อน", "budget_plan_code": "แผนงาน", "line_items": "รายการ",
-    "line_items_unparsed": "รายการที่อ่านจำนวนเงินไม่ได้", "line_items_with_warnings": "รายการที่มีคำเตือน",
-    "amount_million_baht": "ล้านบาท", "dimension_name_th": "มิติ", "bill_fy_be": "ปีงบประมาณของ พ.ร.บ. (พ.ศ.)",
-    "ref_doc": "เล่ม", "is_loaded": "นำเข้าแล้ว", "lines_loaded": "รายการที่นำเข้า", "lines_rejected": "รายการที่ปฏิเสธ",
-    "obligation_lines": "รายการผูกพันปีอื่น", "amount_baht": "จำนวนเงิน (บาท)",
-}
+ANALYST_ROLE, EXECUTIVE_ROLE = "DG Analyst", "DG Executive"
+ANALYST_USER, EXECUTIVE_USER = "analyst", "executive"
+# Permissions that change shared objects (charts, dashboards, datasets, tags): none goes to a read-only role.
+# SQL Lab keeps its own tab state (TabStateView); the marts' database itself allows no DML (allow_dml false).
+WRITES = ("can_write", "can_add", "can_edit", "can_delete", "muldelete", "can_save", "can_overwrite", "can_import",
+          "can_copy_dash", "can_save_dash", "can_set_embedded", "can_delete_embedded", "can_tag",
+          "can_grant_guest_token")
+SQL_LAB_VIEWS = ("SQLLab", "SQL Lab", "Query", "SavedQuery", "TabStateView", "TableSchemaView", "sql_lab")
 
 
 def bundle_contents(uri: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -46,22 +48,67 @@ def bundle_contents(uri: str) -> tuple[dict[str, str], dict[str, str]]:
     return contents, {DATABASE_FILE: url.password or ""}
 
 
+def _zip(contents: dict[str, str]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, text in contents.items():
+            zf.writestr(f"dg_warehouse/{name}", text)
+    return buf.getvalue()
+
+
+def import_assets(app, contents: dict[str, str], passwords: dict[str, str], user: str, password: str) -> None:
+    """POST the bundle to /api/v1/assets/import/ as the admin, through the app's own request handling."""
+    client = app.test_client()
+    login = client.post("/api/v1/security/login", json={"username": user, "password": password, "provider": "db"})
+    if login.status_code != 200:
+        raise SystemExit(f"superset: cannot log in as {user} to import the dashboards ({login.status_code})")
+    auth = {"Authorization": f"Bearer {login.get_json()['access_token']}"}
+    csrf = client.get("/api/v1/security/csrf_token/", headers=auth).get_json()["result"]
+    done = client.post("/api/v1/assets/import/", headers={**auth, "X-CSRFToken": csrf},
+                       data={"bundle": (io.BytesIO(_zip(contents)), "dg_warehouse.zip"),
+                             "passwords": json.dumps(passwords)}, content_type="multipart/form-data")
+    if done.status_code != 200:
+        raise SystemExit(f"superset: the import of {BUNDLE} failed ({done.status_code}): {done.get_data(as_text=True)}")
+
+
+def _read_only(security_manager, base: str, keep_sql_lab: bool) -> set:
+    """The permissions of role ``base`` (and sql_lab's, when kept) that change nothing."""
+    roles = [base, "sql_lab"] if keep_sql_lab else [base]
+    perms = {p for r in roles for p in security_manager.find_role(r).permissions}
+    return {p for p in perms if p.permission.name not in WRITES
+            and (keep_sql_lab or p.view_menu.name not in SQL_LAB_VIEWS)}
+
+
+def make_role(security_manager, db, name: str, keep_sql_lab: bool, database_perm: str) -> object:
+    role = security_manager.find_role(name) or security_manager.add_role(name)
+    perms = _read_only(security_manager, "Gamma", keep_sql_lab)
+    perms.add(security_manager.add_permission_view_menu("database_access", database_perm))
+    role.permissions = sorted(perms, key=lambda p: (p.permission.name, p.view_menu.name))
+    db.session.commit()
+    return role
+
+
+def make_user(security_manager, db, username: str, role, password: str) -> None:
+    user = security_manager.find_user(username=username)
+    if user is None:
+        security_manager.add_user(username, "DG", username.capitalize(), f"{username}@dga.example", [role],
+                                  password=password)
+    else:
+        user.roles = [role]
+        db.session.commit()
+        security_manager.reset_password(user.id, password)
+
+
 def main() -> int:
     uri = os.environ["DGWH_BI_URI"]
-    admin = os.environ.get("SUPERSET_ADMIN_USER", "admin")
+    admin, admin_password = os.environ.get("SUPERSET_ADMIN_USER", "admin"), os.environ["SUPERSET_ADMIN_PASSWORD"]
     from superset.app import create_app
 
     app = create_app()
-    with app.app_context(), app.test_request_context():
-        from flask import g
+    with app.app_context():
         from superset import db, security_manager
-        from superset.commands.chart.importers.dispatcher import ImportChartsCommand
-        from superset.commands.dashboard.importers.dispatcher import ImportDashboardsCommand
-        from superset.commands.dataset.importers.dispatcher import ImportDatasetsCommand
-        from superset.connectors.sqla.models import SqlaTable
         from superset.models.core import Database
 
-        g.user = security_manager.find_user(username=admin)
         contents, passwords = bundle_contents(uri)
         # A connection registered by name before (the compose stack's superset-init: set-database-uri)
         # becomes the bundle's, so the import updates it instead of clashing on the name.
@@ -70,32 +117,21 @@ def main() -> int:
         if existing is not None and str(existing.uuid) != bundle_db["uuid"]:
             existing.uuid = uuid.UUID(bundle_db["uuid"])
             db.session.commit()
-        # A dashboard import leaves existing datasets and charts as they are, so those are imported
-        # (overwritten) first, each with the bundle type its command expects.
-        for command, kind, parts in ((ImportDatasetsCommand, "SqlaTable", ("databases/", "datasets/")),
-                                     (ImportChartsCommand, "Slice", ("databases/", "datasets/", "charts/"))):
-            subset = {k: v for k, v in contents.items() if k.startswith(parts)}
-            subset["metadata.yaml"] = yaml.safe_dump({**yaml.safe_load(contents["metadata.yaml"]), "type": kind})
-            command(subset, passwords=passwords, overwrite=True).run()
-        ImportDashboardsCommand(contents, passwords=passwords, overwrite=True).run()
-        datasets = db.session.query(SqlaTable).filter_by(schema="marts").all()
-        missing = []
-        for ds in datasets:
-            try:
-                ds.fetch_metadata()
-            except Exception as exc:  # noqa: BLE001 - a mart not built yet must not stop the others
-                db.session.rollback()
-                missing.append(f"{ds.table_name} ({type(exc).__name__})")
-                continue
-            for col in ds.columns:
-                if col.column_name in THAI_LABELS:
-                    col.verbose_name = THAI_LABELS[col.column_name]
-            db.session.commit()
-        print(f"superset: {len(datasets)} datasets, {len(contents)} files imported from {BUNDLE}")
-        if missing:
-            print(f"superset: columns not read (mart not built yet? provision again after the nightly): "
-                  f"{', '.join(missing)}", file=sys.stderr)
-    return 1 if missing and os.environ.get("DGWH_BI_STRICT") else 0
+    # Each request of the test client in an application context of its own, as a served request has.
+    import_assets(app, contents, passwords, admin, admin_password)
+    with app.app_context():
+        database = db.session.query(Database).filter_by(database_name=bundle_db["database_name"]).one()
+        analyst = make_role(security_manager, db, ANALYST_ROLE, True, database.perm)
+        make_user(security_manager, db, ANALYST_USER, analyst, os.environ["SUPERSET_ANALYST_PASSWORD"])
+        roles = [ANALYST_ROLE]
+        if os.environ.get("SUPERSET_EXECUTIVE_PASSWORD"):
+            executive = make_role(security_manager, db, EXECUTIVE_ROLE, False, database.perm)
+            make_user(security_manager, db, EXECUTIVE_USER, executive, os.environ["SUPERSET_EXECUTIVE_PASSWORD"])
+            roles.append(EXECUTIVE_ROLE)
+    dashboards = sum(1 for k in contents if k.startswith("dashboards/"))
+    print(f"superset: {len(contents)} files imported from {BUNDLE} ({dashboards} dashboards); "
+          f"read-only roles: {', '.join(roles)}")
+    return 0
 
 
 if __name__ == "__main__":
