@@ -6,7 +6,6 @@ the next night loads the in-flight file once. (The two-year backfill through Air
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -20,16 +19,12 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import pytest
-from psycopg import sql
 
+from prodcheck.warehouse import marts_fingerprint
 from tests.conftest import BOOKS, REPO, seed_airflow_home
 from tests.test_nothing_lost import DOPA, KRISDIKA, plan_workbook, write_report
 from tests.test_reliability import OPM, assert_ledger_consistent, write_plan
-
-BUILD_COLUMNS = {"dbt_invocation_id", "dbt_built_at"}  # when a fact row was built, not what it says
-
 
 PARSE_CHECK = """
 import json, sys
@@ -98,20 +93,6 @@ def _airflow(wh, *args: str, extra_env: dict[str, str] | None = None) -> subproc
     env = {**os.environ, "AIRFLOW_HOME": str(wh.state / "airflow"), **(extra_env or {})}
     return subprocess.run([str(REPO / "scripts" / "airflow.sh"), *args], env=env, capture_output=True, text=True,
                           timeout=1200)
-
-
-def _marts_fingerprint(conn: psycopg.Connection) -> dict[str, str]:
-    """A digest of every mart's rows (build-time columns left out), table by table."""
-    prints = {}
-    for (table,) in conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' "
-                                 "ORDER BY table_name").fetchall():
-        cols = [c for (c,) in conn.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'marts' AND table_name = %s "
-            "ORDER BY ordinal_position", (table,)).fetchall() if c not in BUILD_COLUMNS]
-        rows = conn.execute(sql.SQL("SELECT {} FROM {} ORDER BY 1, 2, 3").format(
-            sql.SQL(", ").join(map(sql.Identifier, cols)), sql.Identifier("marts", table))).fetchall()
-        prints[table] = f"{len(rows)}:" + hashlib.sha256(repr(sorted(map(repr, rows))).encode()).hexdigest()
-    return prints
 
 
 # The module's nights: a one-hour settle window (the in-flight file waits), reader limits the poison hits.
@@ -282,7 +263,7 @@ def test_warehouse_down_at_start_is_retried_then_a_night_with_nothing_new_skips_
     ``build_needed(force=True)``: tests/test_build_needed.py.)"""
     url = urlsplit(airflow_wh.url())
     with airflow_wh.connect() as conn:
-        marts = _marts_fingerprint(conn)
+        marts = marts_fingerprint(conn)
         files_before = conn.execute("SELECT count(*) FROM ops.file_ledger").fetchone()[0]
     proxy = _LateProxy(url.port)
     env = {**os.environ, **NIGHT_ENV, "AIRFLOW_HOME": str(airflow_wh.state / "airflow"),
@@ -330,7 +311,7 @@ def test_warehouse_down_at_start_is_retried_then_a_night_with_nothing_new_skips_
                                                             "publish_marts", "dbt_docs"]
     assert {t: states[t] for t in skipped} == dict.fromkeys(skipped, "skipped")
     with airflow_wh.connect() as conn:
-        assert _marts_fingerprint(conn) == marts
+        assert marts_fingerprint(conn) == marts
         files_after, rows_in, loaded, rejected = conn.execute(
             "SELECT count(*), sum(rows_in), sum(rows_loaded), sum(rows_rejected) FROM ops.file_ledger").fetchone()
         held = conn.execute("SELECT count(*) FROM ops.run_lock WHERE expires_at > now()").fetchone()[0]

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from prodcheck.warehouse import marts_fingerprint
 from tests.conftest import REPO, seed_airflow_home, service_night
-from tests.test_airflow import _marts_fingerprint
 
 YEARS = "SELECT survey_year_be, min(dbt_invocation_id) FROM marts.fct_readiness_responses GROUP BY 1"
 
@@ -36,7 +36,7 @@ def full_run(make_warehouse, sample_files: Path, airflow_template: Path):
 
 def test_a_two_year_backfill_gives_the_full_runs_marts_and_rebuilds_only_its_years(full_run):
     with full_run.connect() as conn:
-        full = _marts_fingerprint(conn)
+        full = marts_fingerprint(conn)
         built = dict(conn.execute(YEARS).fetchall())
     assert set(built) == {2562, 2563, 2564, 2565}
     run = subprocess.run(["make", "-s", "backfill", "FROM=2563", "TO=2564"], cwd=REPO, capture_output=True,
@@ -44,7 +44,7 @@ def test_a_two_year_backfill_gives_the_full_runs_marts_and_rebuilds_only_its_yea
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     assert "backfill FY 2563-2564: ok" in run.stdout
     with full_run.connect() as conn:
-        assert _marts_fingerprint(conn) == full, "the backfill changed the marts"
+        assert marts_fingerprint(conn) == full, "the backfill changed the marts"
         rebuilt = dict(conn.execute(YEARS).fetchall())
         per_model = conn.execute("SELECT count(DISTINCT invocation_id) FROM ops.dbt_results WHERE run_id <> %s",
                                  ("test-full-run",)).fetchone()[0]
