@@ -23,17 +23,23 @@ def flat_name(relative_path: str, max_bytes: int = 255) -> str:
 PRIVATE_DIR = 0o700
 
 
-def private_dir(path: Path) -> Path:
-    """``path`` as a folder only its owner can enter: created 0700 (with any missing parents, whatever the
-    umask), and narrowed when an older one is wider. The state folder holds agencies' data (quarantined
-    files, GX results, Data Docs, Airflow's database, logs, reports). A folder with an access ACL (the
-    embedded server's user let through by name) keeps its group bits, which are then the ACL's mask."""
+def make_private_dirs(path: Path) -> None:
+    """``path`` and whichever of its parents are missing, each created 0700 (whatever the umask); existing
+    folders are left as they are."""
     missing = [p for p in (path, *path.parents) if not p.exists()]
     for folder in reversed(missing):
         try:
             os.mkdir(folder, PRIVATE_DIR)
         except FileExistsError:
             pass
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` as a folder only its owner can enter: created 0700 (with any missing parents, whatever the
+    umask), and narrowed when an older one is wider. The state folder holds agencies' data (quarantined
+    files, GX results, Data Docs, Airflow's database, logs, reports). A folder with an access ACL (the
+    embedded server's user let through by name) keeps its group bits, which are then the ACL's mask."""
+    make_private_dirs(path)
     st = path.stat()
     mine = os.geteuid() in (0, st.st_uid)
     has_acl = _has_acl(path)

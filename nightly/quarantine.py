@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from expectations.suites import GARBLED_TEXT
-from ground.files import flat_name
+from ground.files import PRIVATE_DIR, flat_name, make_private_dirs
 from ground.rows import RowIssue
 from ground.sources import SOURCES, Source
 from ingest.discover import LandingFile, local_copy
@@ -37,18 +37,12 @@ MAX_VALUES_SHOWN = 5
 MAX_MESSAGE = 300
 MAX_ROW_LINES = 500
 PRIVATE = 0o600  # quarantined copies and their reports hold agencies' data: the pipeline's user alone
-PRIVATE_DIR = 0o700
 
 
 def _private_dir(path: Path, narrow: bool = True) -> None:
     """``path`` and the folders made for it are 0700 from their creation; an older, wider one is narrowed
     (``narrow``: the day folders are the pipeline's; a configured QUARANTINE_DIR keeps the mode it was given)."""
-    missing = [p for p in (path, *path.parents) if not p.exists()]
-    for folder in reversed(missing):
-        try:
-            os.mkdir(folder, PRIVATE_DIR)
-        except FileExistsError:
-            pass
+    make_private_dirs(path)
     if narrow and path.stat().st_mode & 0o777 != PRIVATE_DIR and path.stat().st_uid == os.geteuid():
         os.chmod(path, PRIVATE_DIR)
 
