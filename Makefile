@@ -7,6 +7,8 @@ UV := $(VENV)/bin/uv
 # Every command of the project (pyproject's console script; dgwh/cli.py lists them).
 DGWH := $(VENV)/bin/dgwh
 # The dbt SQL's lint (.sqlfluff: jinja templater with dbt's builtins, so it needs no warehouse).
+# The layers contract (pyproject's [tool.importlinter]); dags/ on the path as Airflow puts it, for its ``common``.
+LINT_IMPORTS := PYTHONPATH=$(ROOT):$(ROOT)/dags $(VENV)/bin/lint-imports --no-cache
 SQLFLUFF := $(VENV)/bin/sqlfluff lint --disable-progress-bar --nocolor --processes 2 dbt_project/models dbt_project/macros dbt_project/tests
 export GX_ANALYTICS_ENABLED := false
 AIRFLOW := $(ROOT)/scripts/airflow.sh
@@ -39,7 +41,7 @@ DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f
 ## make bench                run the benchmarks (bench/README.md)
 ## make prod-check           run docker-compose.yml's topology as processes and the operator scenarios
 ## make manifest             dbt parse: the manifest the DAGs render their dbt tasks from
-## make lint                 ruff and SQLFluff (the dbt SQL; also in .pre-commit-config.yaml)
+## make lint                 ruff, the import layers (import-linter) and SQLFluff (the dbt SQL; also in .pre-commit-config.yaml)
 ## make clean                stop, then remove .state/ and dbt's target
 ## make help                 this list
 help:
@@ -129,6 +131,7 @@ superset-venv:
 # The edit loop: no Airflow run, no dbt build, no sample warehouse (tests/conftest.py marks the rest slow).
 test-fast: $(VENV)/.installed $(MANIFEST)
 	@$(PY) -m ruff check .
+	@$(LINT_IMPORTS) >/dev/null || $(LINT_IMPORTS)
 	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder -m "not slow"
 
 bench: $(VENV)/.installed $(MANIFEST)
@@ -140,6 +143,7 @@ prod-check: $(VENV)/.installed $(MANIFEST)
 
 lint: $(VENV)/.installed
 	@$(PY) -m ruff check .
+	@$(LINT_IMPORTS) >/dev/null || $(LINT_IMPORTS)
 	@$(SQLFLUFF)
 
 clean: stop

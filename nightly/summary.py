@@ -56,7 +56,7 @@ def build_summary(conn: psycopg.Connection, run_id: str, dbt: dict | None = None
     docs = data_docs_index(get_settings())
     return {"run_id": run_id, "warehouse": mask_url(warehouse_url()), "files": by_status, "rejected": rejected,
             "partial": partial, "marts": marts, "unmatched_agencies": unmatched, "dbt": dbt or {}, "checks": checks,
-            "data_docs": str(docs) if docs.exists() else None, **_issue20(conn), **_passed_over(run_id)}
+            "data_docs": str(docs) if docs.exists() else None, **_skips_and_conflicts(conn), **_passed_over(run_id)}
 
 
 def _passed_over(run_id: str) -> dict:
@@ -74,8 +74,8 @@ def _passed_over_lines(summary: dict) -> list[str]:
             *(f"  - {_inert(e['path'])}: {_inert(e['why'])}" for e in entries[:50])]
 
 
-def _issue20(conn: psycopg.Connection) -> dict:
-    """Landing entries passed over (with why) and project codes two agencies' files claim (issue 20)."""
+def _skips_and_conflicts(conn: psycopg.Connection) -> dict:
+    """Landing entries passed over (with why) and project codes two agencies' files claim."""
     from ingest.discover import last_skips
 
     skipped = [{"path": s.relative_path, "why": s.reason} for s in last_skips(get_settings().landing_zone)]
