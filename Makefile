@@ -137,7 +137,7 @@ test-fast: $(VENV)/.installed $(MANIFEST)
 bench: $(VENV)/.installed $(MANIFEST)
 	@$(DGWH) bench
 
-# The compose topology as processes (README: "Proving the deployment"); needs Debian's redis-server.
+# The compose topology as processes (docs/deploying.md: "Proving the deployment"); needs Debian's redis-server.
 prod-check: $(VENV)/.installed $(MANIFEST)
 	@$(DGWH) prod-check
 

@@ -1,4 +1,4 @@
-"""Adding a source, as the README's recipe says, from landing to a mart (issue 19).
+"""Adding a source, as the recipe in docs/adding-a-source.md says, from landing to a mart.
 
 A copy of the repository gets a fifth, throwaway source (a yearly assessment of agencies' websites) in
 exactly the recipe's places: its definition (whose staging model is generated from it), its mart (.sql and
@@ -85,7 +85,7 @@ models:
         data_type: integer
         description: Agencies whose site uses HTTPS.
 """
-RECIPE = {  # the recipe's places (README, "Adding a source"): a model is its .sql with its .yml beside it
+RECIPE = {  # the recipe's places (docs/adding-a-source.md): a model is its .sql with its .yml beside it
     "ground/sources.py": ("append", DEFINITION),
     "expectations/suites.py": ("append", SUITE_ENTRY),
     f"dbt_project/models/marts/{NAME}_by_year.sql": ("write", MART_SQL),
