@@ -1,51 +1,202 @@
 """``dgwh <command> [arguments]``: every command of the warehouse under one name (the make targets call it).
 
-Each command is the ``__main__`` of the module that owns it, run with the given arguments, so the command
-line and ``python -m <module>`` cannot drift apart. ``dgwh`` alone lists the commands.
+Built on click: ``--help`` on any command prints its help and does nothing else (the modules behind the
+commands are imported only when a command runs), ``--version`` prints the version, a mistyped command is
+named with the nearest ones. A command's work is its module's; the commands whose module already parses its
+own options (``argparse``, which never acts on ``--help`` either) hand it their arguments unchanged.
 """
 
 from __future__ import annotations
 
-import runpy
+import difflib
+import importlib
 import sys
+from collections.abc import Callable
+from typing import Any
 
-COMMANDS: dict[str, tuple[str, str]] = {
-    "manifest": ("nightly.transform", "dbt parse: the manifest the DAGs render their dbt tasks from"),
-    "sample": ("sampledata.generate", "write the sample landing zone (--if-empty, --for-run)"),
-    "warehouse": ("ground.warehouse", "url | bi-url | check: the warehouse's URL, started if embedded"),
-    "progress": ("nightly.progress", "run a DAG test printing one line per finished task"),
-    "explain-failure": ("nightly.runerror", "the failed task and its error, from an Airflow log"),
-    "summary": ("nightly.summary", "print the newest run's summary"),
-    "report": ("reporting.nightly", "write the nightly HTML report"),
-    "backfill-range": ("nightly.backfill_range", "check FROM/TO (environment) and print dg_backfill's conf"),
-    "withdraw": ("nightly.withdraw", "withdraw a loaded file (FILE, REASON in the environment)"),
-    "lock": ("nightly.runlock", "unlock: release a run lock whose holder is gone (FORCE=1 while it runs)"),
-    "pools": ("nightly.pools", "create or resize the Airflow pool of warehouse tasks"),
-    "templates": ("reporting.templates", "regenerate docs/sources.md, templates, generated staging models (--check)"),
-    "docs": ("reporting.serve", "serve the report, GX Data Docs and dbt docs read-only"),
-    "bi": ("bi.local", "start | stop | url: Superset on the marts as bi_reader"),
-    "bench": ("bench.run", "run the benchmarks"),
-    "prod-check": ("prodcheck", "run the compose topology as processes and the operator scenarios"),
+import click
+
+DISTRIBUTION = "dg-warehouse"
+# Commands whose module parses its own arguments: name -> (module, what it does).
+OWN_ARGUMENTS: dict[str, tuple[str, str]] = {
+    "sample": ("sampledata.generate", "Write the sample landing zone (--if-empty, --for-run, --scale N)"),
+    "progress": ("nightly.progress", "Run a DAG test printing one line per finished task"),
+    "report": ("reporting.nightly", "Write the nightly HTML report"),
+    "docs": ("reporting.serve", "Serve the report, GX Data Docs and dbt docs read-only (serve | stop)"),
+    "bench": ("bench.run", "Run the benchmarks"),
+    "prod-check": ("prodcheck.__main__", "Run the compose topology as processes and the operator scenarios"),
 }
 
 
-def usage() -> str:
-    width = max(map(len, COMMANDS))
-    return "usage: dgwh <command> [arguments]\n\n" + "\n".join(
-        f"  {name:<{width}}  {text}" for name, (_, text) in COMMANDS.items())
+def _exit(code: object) -> None:
+    """End with a module main's return value (an int, or None for success)."""
+    raise SystemExit(0 if code is None else code)
+
+
+def _main_of(module: str) -> Callable[..., Any]:
+    return importlib.import_module(module).main
+
+
+class Commands(click.Group):
+    """A group that names a mistyped command with its nearest matches and lists each command's whole first line."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, (cmd.short_help or (cmd.help or "").split("\n")[0]).rstrip("."))
+                for name in self.list_commands(ctx) if (cmd := self.get_command(ctx, name)) is not None]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
+                                                                           list[str]]:
+        name = args[0] if args else ""
+        if args and self.get_command(ctx, name) is None and not name.startswith("-"):
+            near = difflib.get_close_matches(name, self.list_commands(ctx), n=3, cutoff=0.5)
+            hint = f" Did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
+            ctx.fail(f"no such command {name!r}.{hint} (dgwh --help lists them)")
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(package_name=DISTRIBUTION, prog_name="dgwh")
+def cli() -> None:
+    """Every command of the Thailand digital-government warehouse (the make targets call these)."""
+
+
+class OwnArguments(click.Command):
+    """A command whose module parses its arguments: they reach it exactly as typed (``--`` included)."""
+
+    def __init__(self, name: str, module: str, text: str) -> None:
+        super().__init__(name, callback=self.run, help=f"{text}. Its options: dgwh {name} --help.",
+                         short_help=text, add_help_option=False)
+        self.module = module
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.args = list(args)
+        return ctx.args
+
+    def run(self) -> None:
+        args = click.get_current_context().args
+        sys.argv = [f"dgwh {self.name}", *args]
+        main = _main_of(self.module)
+        _exit(main(args) if main.__code__.co_argcount else main())
+
+
+for _name, (_module, _text) in OWN_ARGUMENTS.items():
+    cli.add_command(OwnArguments(_name, _module, _text))
+
+
+@cli.command()
+def manifest() -> None:
+    """dbt parse: the manifest the DAGs render their dbt tasks from."""
+    from nightly.transform import build_manifest
+
+    click.echo(build_manifest())
+
+
+@cli.group()
+def warehouse() -> None:
+    """The warehouse: its URLs (the embedded one started if needed), a check, a stop."""
+
+
+for _command, _text in {"url": "print the pipeline's warehouse URL (password masked in logs)",
+                        "bi-url": "print the read-only bi_reader URL",
+                        "check": "check the warehouse answers (starting the embedded one)",
+                        "stop": "stop the embedded warehouse; data stays in the state folder"}.items():
+    warehouse.command(_command, help=f"{_text[0].upper()}{_text[1:]}.")(
+        lambda _c=_command: _exit(_main_of("ground.warehouse")([_c])))
+
+
+@cli.command("explain-failure")
+@click.argument("log", type=click.Path(dir_okay=False))
+def explain_failure(log: str) -> None:
+    """The failed task and its error, in one line, from an Airflow LOG."""
+    _exit(_main_of("nightly.runerror")([log]))
+
+
+@cli.command()
+def summary() -> None:
+    """Print the newest run's summary (exit 1 unless that run succeeded)."""
+    _exit(_main_of("nightly.summary")())
+
+
+@cli.command("backfill-range")
+@click.option("--from", "fy_from", envvar="FROM", default="", metavar="FY_BE",
+              help="first fiscal year, Buddhist Era (or FROM in the environment)")
+@click.option("--to", "fy_to", envvar="TO", default="", metavar="FY_BE",
+              help="last fiscal year, Buddhist Era (or TO in the environment)")
+def backfill_range(fy_from: str, fy_to: str) -> None:
+    """Check a backfill's range and print dg_backfill's conf (JSON)."""
+    from nightly.backfill_range import conf_line
+
+    _exit(conf_line(fy_from, fy_to))
+
+
+@cli.command()
+@click.argument("file", envvar="FILE", default="", metavar="FILE")
+@click.option("--reason", envvar="REASON", default="", help="why (recorded with the withdrawal; or REASON)  [required]")
+def withdraw(file: str, reason: str) -> None:
+    """Withdraw a loaded FILE (its path as the summary shows it, or its file id) and rebuild the marts.
+
+    FILE may also come from the environment (FILE=…), as `make withdraw` passes it."""
+    from nightly.withdraw import USAGE, withdraw_and_rebuild
+
+    if not file:
+        click.echo(USAGE, err=True)
+        _exit(2)
+    _exit(withdraw_and_rebuild(file, reason))
+
+
+@cli.group()
+def lock() -> None:
+    """The warehouse's run lock."""
+
+
+@lock.command()
+def status() -> None:
+    """Say who holds the run lock, if anyone."""
+    _exit(_main_of("nightly.runlock")(["status"]))
+
+
+@lock.command()
+@click.option("--force", envvar="FORCE", is_flag=True, help="release it even while its holder still runs here")
+def unlock(force: bool) -> None:
+    """Release a run lock whose holder is gone."""
+    _exit(_main_of("nightly.runlock")(["unlock"], force=force))
+
+
+@cli.command()
+def pools() -> None:
+    """Create or resize the Airflow pool of warehouse tasks."""
+    _exit(_main_of("nightly.pools")())
+
+
+@cli.command()
+@click.option("--check", is_flag=True, help="write nothing; list what is stale (exit 1 if anything is)")
+def templates(check: bool) -> None:
+    """Regenerate docs/sources.md, the agencies' templates and the generated staging models."""
+    _exit(_main_of("reporting.templates")(["--check"] if check else []))
+
+
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def bi(ctx: click.Context) -> None:
+    """Superset on the marts as bi_reader: `dgwh bi` starts it (installing its virtualenv the first time)."""
+    if ctx.invoked_subcommand is None:
+        _exit(_main_of("bi.local")([]))
+
+
+@bi.command("stop")
+def bi_stop() -> None:
+    """Stop the Superset this checkout started."""
+    _exit(_main_of("bi.local")(["stop"]))
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] in ("-h", "--help", "help") or argv[0] not in COMMANDS:
-        print(usage(), file=sys.stderr if argv and argv[0] not in ("-h", "--help", "help") else sys.stdout)
-        return 0 if not argv or argv[0] in ("-h", "--help", "help") else 2
-    module = COMMANDS[argv[0]][0]
-    sys.argv = [f"dgwh {argv[0]}", *argv[1:]]
     try:
-        runpy.run_module(module, run_name="__main__", alter_sys=True)
+        cli.main(args=argv, prog_name="dgwh", standalone_mode=True)
     except SystemExit as exc:
         if isinstance(exc.code, str):
             print(exc.code, file=sys.stderr)
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            return 1
+        return 0 if exc.code is None else int(exc.code)
     return 0

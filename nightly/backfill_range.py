@@ -36,14 +36,19 @@ def check(fy_from: str, fy_to: str) -> dict[str, int]:
     return {"fy_from": years["FROM"], "fy_to": years["TO"]}
 
 
-def main() -> int:
+def conf_line(fy_from: str, fy_to: str) -> int:
+    """Print dg_backfill's conf for the range, or one error line (exit 2)."""
     try:
-        conf = check(os.environ.get("FROM", ""), os.environ.get("TO", ""))
+        conf = check(fy_from, fy_to)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(conf))
     return 0
+
+
+def main() -> int:
+    return conf_line(os.environ.get("FROM", ""), os.environ.get("TO", ""))
 
 
 if __name__ == "__main__":

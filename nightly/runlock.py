@@ -292,7 +292,8 @@ def force_release(conn: psycopg.Connection, force: bool = False, name: str = "pi
     return f"released the warehouse lock held by {held.describe()}"
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, force: bool | None = None) -> int:
+    """``unlock`` (``force``: also while its holder runs here; default: FORCE in the environment) or ``status``."""
     from ground.warehouse import connect
 
     args = sys.argv[1:] if argv is None else argv
@@ -313,7 +314,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"locked by {held.describe()}" if held else "the warehouse is not locked")
             return 0
         try:
-            print(force_release(conn, force=os.environ.get("FORCE", "") not in ("", "0")))
+            if force is None:
+                force = os.environ.get("FORCE", "") not in ("", "0")
+            print(force_release(conn, force=force))
         except RunLocked as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1

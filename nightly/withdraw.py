@@ -116,14 +116,13 @@ def rebuild(log_path: Path) -> tuple[DbtOutcome | None, int | None]:
     return outcome, None
 
 
-def main() -> int:
-    """FILE and REASON come from the environment (make passes its command-line variables there), never a shell.
-    Prints a few lines; dbt's log goes to a file of its own (named). SIGINT/SIGTERM stop the rebuild whole: the
-    run is recorded interrupted, the lock released once dbt is gone, one line says so."""
-    from ground.settings import get_settings
-    from ground.warehouse import connect
-    from nightly.runlock import RunLocked, acquire, mark_ended, release
+USAGE = ("usage: make withdraw FILE=<path under the landing zone, or file id> REASON='<why>' "
+         "(or dgwh withdraw FILE --reason '<why>')")
 
+
+def main() -> int:
+    """FILE and REASON come from the environment (make passes its command-line variables there), never a shell;
+    ``--build RESULT`` is the rebuild's child."""
     if sys.argv[1:2] == ["--build"]:  # the child of ``rebuild``
         from nightly.transform import run_dbt
 
@@ -132,8 +131,19 @@ def main() -> int:
         return 0 if outcome.success else 1
     selector, reason = os.environ.get("FILE", ""), os.environ.get("REASON", "")
     if not selector:
-        print("usage: make withdraw FILE=<path under the landing zone, or file id> REASON='<why>'", file=sys.stderr)
+        print(USAGE, file=sys.stderr)
         return 2
+    return withdraw_and_rebuild(selector, reason)
+
+
+def withdraw_and_rebuild(selector: str, reason: str) -> int:
+    """Withdraw the file and rebuild the marts under the run lock. Prints a few lines; dbt's log goes to a file of
+    its own (named). SIGINT/SIGTERM stop the rebuild whole: the run is recorded interrupted, the lock released once
+    dbt is gone, one line says so."""
+    from ground.settings import get_settings
+    from ground.warehouse import connect
+    from nightly.runlock import RunLocked, acquire, mark_ended, release
+
     owner = f"withdraw-{os.getpid()}"
     log_path = get_settings().state_dir / "runs" / f"withdraw-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)

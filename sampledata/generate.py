@@ -528,20 +528,22 @@ def landing_for_run(settings=None) -> str:
 
 
 def main() -> None:
-    settings = get_settings()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--landing", type=Path, default=Path(settings.landing_zone))
+    parser.add_argument("--landing", type=Path, default=None, help="default: the landing zone (LANDING_ZONE)")
     parser.add_argument("--seeds", type=Path, default=None,
                         help="also write the registry seeds here (default: none; the tracked seeds are read)")
     parser.add_argument("--refresh-seeds", action="store_true",
                         help="rewrite the tracked dbt_project/seeds from names.py and ../shared (when they differ)")
-    parser.add_argument("--shared", type=Path, default=default_shared_dir())
+    parser.add_argument("--shared", type=Path, default=None, help="default: ../shared beside the checkout")
     parser.add_argument("--if-empty", action="store_true", help="do nothing when the landing zone has files")
     parser.add_argument("--for-run", action="store_true",
                         help="make run: write only into the default landing/ when empty; check a configured one")
     parser.add_argument("--scale", type=int, default=0, choices=range(MAX_SCALE + 1), metavar=f"0-{MAX_SCALE}",
                         help=f"add scale/{MAX_SCALE} of the {LOCAL_TOTAL:,} local organisations (benchmarks)")
     args = parser.parse_args()
+    settings = get_settings()  # after the arguments: --help creates no state folder
+    args.landing = args.landing or Path(settings.landing_zone)
+    args.shared = args.shared or default_shared_dir()
     if args.for_run:
         from ingest.discover import LandingZoneError
 
