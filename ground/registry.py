@@ -42,7 +42,16 @@ def alias_keys(seeds_dir: Path | None = None) -> dict[str, str]:
     return _load(seeds_dir, fingerprint(seeds_dir))
 
 
+@lru_cache(maxsize=4)
+def _official(seeds_dir: Path, content: str) -> dict[str, str]:
+    with open(seeds_dir / REGISTRY_FILES[0][0], encoding="utf-8", newline="") as fh:
+        return {row["agency_id"]: row[REGISTRY_FILES[0][1]] for row in csv.DictReader(fh)}
+
+
 def suggest(name: str, n: int = 1) -> list[str]:
-    """Closest registered names for an unmatched one: a suggestion for a person, never applied."""
-    keys = alias_keys()
-    return [keys[k] for k in difflib.get_close_matches(name_key(name), list(keys), n=n, cutoff=0.8)]
+    """Closest registered agencies for an unmatched name, as a person reads them ("กรมสรรพากร (D0026)"): a
+    suggestion, never applied."""
+    seeds_dir = get_settings().seeds_dir
+    keys, names = alias_keys(seeds_dir), _official(seeds_dir, fingerprint(seeds_dir))
+    found = dict.fromkeys(keys[k] for k in difflib.get_close_matches(name_key(name), list(keys), n=n, cutoff=0.8))
+    return [f"{names.get(agency_id, agency_id)} ({agency_id})" for agency_id in found]

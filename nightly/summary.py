@@ -165,7 +165,8 @@ def format_summary(summary: dict) -> str:
     if summary["unmatched_agencies"]:
         lines.append("agency names not in the registry (add them to dbt_project/seeds/agency_aliases.csv):")
         for u in summary["unmatched_agencies"]:
-            hint = f"  -> did you mean {u['suggestion'][0]}?" if u["suggestion"] else ""
+            hint = (f"  -> did you mean {u['suggestion'][0]}? (if so, add the name as its alias)"
+                    if u["suggestion"] else "")
             lines.append(f"  - [{u['source']}] {_inert(u['name'])} ({u['rows']} rows){_inert(hint)}")
     return "\n".join(lines)
 

@@ -370,6 +370,9 @@ def source_freshness() -> dict:
             status = str(getattr(node, "status", "")).lower().rsplit(".", 1)[-1]
             if status != "pass":
                 age = getattr(node, "age", None)
+                loaded_at = getattr(node, "max_loaded_at", None)
+                if loaded_at is None or loaded_at.year <= 1:  # no row ever: dbt measures the age from year 1
+                    status, age = "no data yet", None
                 stale.append([getattr(node.node, "name", "?"), status,
                               round(age / 86400, 1) if isinstance(age, int | float) else None])
         worst = ("error" if any(s[1] != "warn" for s in stale) else "warn") if stale else "pass"

@@ -347,8 +347,10 @@ def test_source_freshness_is_warn_only_and_reaches_the_summary(make_warehouse, m
     assert result["status"] in ("warn", "error") and result["stale"], "empty raw tables are not fresh"
     sources = {s["name"] for s in manifest()["sources"].values()}
     assert {name for name, _, _ in result["stale"]} <= sources, "only sources have an age (not dbt's hooks)"
+    assert {(status, age) for _, status, age in result["stale"]} == {("no data yet", None)}, result["stale"]
     line = format_freshness(result)
     assert line.startswith("source freshness (warn only): ") and "stale" in line
+    assert "no data yet" in line and "days" not in line, line
     summary = {"run_id": "r", "warehouse": "w", "files": {}, "rejected": [], "marts": {}, "unmatched_agencies": [],
                "freshness": result}
     assert line in format_summary(summary)
