@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -41,8 +43,23 @@ class Settings:
 
     @property
     def dbt_target_dir(self) -> Path:
-        """dbt's artefacts of the pipeline's own dbt commands (run results, sources.json, the static docs)."""
+        """The latest dbt artefacts of the pipeline's own dbt commands (run results, sources.json, the static
+        docs): a link to the run's folder (``dbt_run_target_dir``) of the newest dbt command that finished."""
         return self.shared_state_dir / "dbt_target"
+
+    @property
+    def runs_dir(self) -> Path:
+        """A folder per run for what is its own alone (its dbt target), beside ``make run``'s logs."""
+        return self.shared_state_dir / "runs"
+
+    def dbt_run_target_dir(self, run_id: str) -> Path:
+        """One run's own dbt target folder: no other run writes its manifest, run results or docs."""
+        return self.runs_dir / path_safe(run_id) / "dbt_target"
+
+    @property
+    def dbt_targets_kept(self) -> int:
+        """How many runs' dbt target folders stay (the newest; ``DGWH_DBT_TARGETS_KEPT``, default 10)."""
+        return max(1, int(os.environ.get("DGWH_DBT_TARGETS_KEPT") or 10))
 
     @property
     def dbt_project_dir(self) -> Path:
@@ -51,6 +68,13 @@ class Settings:
     @property
     def seeds_dir(self) -> Path:
         return self.dbt_project_dir / "seeds"
+
+
+def path_safe(name: str) -> str:
+    """``name`` (a run id such as ``manual__2026-12-07T02:00:00+00:00``) as one folder name: letters, digits,
+    ``.``, ``_`` and ``-`` kept, the rest ``_``, and a hash of the whole so two names never share a folder."""
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._-")[:80] or "run"
+    return f"{readable}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 @lru_cache(maxsize=1)
