@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import socket
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -44,7 +45,8 @@ class Settings:
     @property
     def dbt_target_dir(self) -> Path:
         """The latest dbt artefacts of the pipeline's own dbt commands (run results, sources.json, the static
-        docs): a link to the run's folder (``dbt_run_target_dir``) of the newest dbt command that finished."""
+        docs): each file copied here, replacing the previous one in one rename, once the dbt command that wrote
+        it in its run's own folder (``dbt_run_target_dir``) has finished."""
         return self.shared_state_dir / "dbt_target"
 
     @property
@@ -52,9 +54,11 @@ class Settings:
         """A folder per run for what is its own alone (its dbt target), beside ``make run``'s logs."""
         return self.shared_state_dir / "runs"
 
-    def dbt_run_target_dir(self, run_id: str) -> Path:
-        """One run's own dbt target folder: no other run writes its manifest, run results or docs."""
-        return self.runs_dir / path_safe(run_id) / "dbt_target"
+    def dbt_run_target_dir(self, run_id: str, process: str | None = None) -> Path:
+        """The dbt target folder of one run's commands in one process (``<host>-<pid>``, this one's by
+        default): no other run, nor another task of the same run running at once, writes there."""
+        return self.runs_dir / path_safe(run_id) / "dbt_target" / path_safe(
+            process or f"{socket.gethostname()}-{os.getpid()}")
 
     @property
     def dbt_targets_kept(self) -> int:

@@ -1,12 +1,13 @@
-"""Each run's own dbt target folder, and ``dbt_target``: a link to the newest, replaced at once.
+"""Each run's own dbt target folders, and ``dbt_target``: the latest of each artefact, replaced whole.
 
 Every dbt command writes its target (manifest.json, run_results.json, sources.json, the docs and dbt's
 partial-parse file). Two runs at once (a nightly and a backfill, a run and the previous one still dying)
-sharing one folder rewrote each other's files, and one read the other's half-written manifest. So each run
-writes only ``<shared state>/runs/<run>/dbt_target`` (``Settings.dbt_run_target_dir``), a new one starting
-from copies of the latest docs and parse state; once a dbt command has finished, the link ``dbt_target``
-(what the report, the docs server and an operator open) is pointed at its folder in one rename. The newest
-``Settings.dbt_targets_kept`` folders stay, and whichever the link points at.
+sharing one folder rewrote each other's files, and one read the other's half-written manifest. So a run's
+dbt commands write only ``<shared state>/runs/<run>/dbt_target/<host>-<pid>``
+(``Settings.dbt_run_target_dir``: one folder per process, so two tasks of a run at once do not share one
+either), and read their own manifest there. Once a command has finished, each file it wrote is copied into
+``dbt_target`` (what the report, the docs server and an operator open) and renamed over the previous one:
+a reader finds the old file or the new one, whole. The newest ``Settings.dbt_targets_kept`` runs' folders stay.
 """
 
 from __future__ import annotations
@@ -15,17 +16,14 @@ import contextlib
 import logging
 import os
 import shutil
-import threading
-import time
 from pathlib import Path
 
 from ground.files import make_private_dirs
 from ground.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
-# What a new run's folder starts from: dbt rewrites each one it produces; until then the latest stands
-# (partial_parse.msgpack spares a full parse; dbt checks it against the project's files).
-SEEDED = ("partial_parse.msgpack", "catalog.json", "index.html", "static_index.html", "sources.json")
+# dbt's parse state: a new folder starts from the latest (dbt checks it against the project's files).
+PARSE_STATE = "partial_parse.msgpack"
 
 
 def current_run_id() -> str:
@@ -36,48 +34,48 @@ def current_run_id() -> str:
 
 
 def run_target(run_id: str | None = None, settings: Settings | None = None) -> Path:
-    """The run's own dbt target folder (``--target-path``); made on first use, from copies of the latest
-    folder's ``SEEDED`` files, and old runs' folders pruned then."""
+    """The dbt target folder (``--target-path``) of the run in this process; made on first use, with the
+    latest parse state, and old runs' folders pruned then."""
     settings = settings or get_settings()
     target = settings.dbt_run_target_dir(run_id or current_run_id())
     if not target.is_dir():
         make_private_dirs(target)
-        latest = settings.dbt_target_dir
-        for name in SEEDED:
-            with contextlib.suppress(OSError):  # none yet, or replaced while copied: dbt makes its own
-                shutil.copy2(latest / name, target / name)
+        with contextlib.suppress(OSError):  # none yet: dbt parses the project whole
+            shutil.copy2(settings.dbt_target_dir / PARSE_STATE, target / PARSE_STATE)
         prune(settings, keep_also=target)
     return target
 
 
-def publish(target: Path, settings: Settings | None = None) -> Path:
-    """Point ``dbt_target`` at ``target`` (a run's folder whose dbt command finished): a new link renamed
-    over the old one, so a reader finds the previous folder or this one, never a mix. A real folder left
-    there by an older version is moved under ``runs/`` first."""
+def publish(target: Path, since: float, settings: Settings | None = None) -> list[str]:
+    """Copy each file of ``target`` (a run's folder) written since ``since`` (``time.time()`` when its dbt
+    command started) into ``dbt_target``, each renamed over the previous one. Returns the names copied."""
     settings = settings or get_settings()
-    link = settings.dbt_target_dir
-    os.utime(target)  # its age is that of its newest finished command (``prune``)
-    if link.is_dir() and not link.is_symlink():
-        earlier = settings.runs_dir / f"earlier-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
-        make_private_dirs(earlier)
-        with contextlib.suppress(FileNotFoundError):  # another process moved it first
-            link.rename(earlier / "dbt_target")
-    tmp = link.parent / f".{link.name}.{os.getpid()}.{threading.get_ident()}"
-    tmp.unlink(missing_ok=True)
-    tmp.symlink_to(os.path.relpath(target, link.parent))
-    os.replace(tmp, link)
-    return link
+    latest = settings.dbt_target_dir
+    make_private_dirs(latest)
+    os.utime(target.parent)  # the run's age is that of its newest finished command (``prune``)
+    copied = []
+    for path in sorted(target.iterdir()):
+        try:
+            if not path.is_file() or path.stat().st_mtime < since - 1:
+                continue
+            tmp = latest / f".{path.name}.{os.getpid()}.tmp"
+            shutil.copy2(path, tmp)
+            os.replace(tmp, latest / path.name)
+            copied.append(path.name)
+        except OSError as exc:  # the latest copy stays as it was; the run's own folder has it
+            log.warning("could not copy %s to %s: %s", path, latest, exc)
+    return copied
 
 
 def prune(settings: Settings | None = None, keep_also: Path | None = None) -> list[Path]:
-    """Remove all but the newest ``dbt_targets_kept`` runs' dbt target folders (never ``keep_also``, nor the
-    one ``dbt_target`` points at); a run folder left empty goes too. Returns what was removed."""
+    """Remove the dbt target folders of all but the newest ``dbt_targets_kept`` runs (never the run of
+    ``keep_also``); a run folder left empty goes too. Returns the run folders' ``dbt_target`` removed."""
     settings = settings or get_settings()
     try:
         folders = [d / "dbt_target" for d in settings.runs_dir.iterdir() if (d / "dbt_target").is_dir()]
     except OSError:
         return []
-    spared = {p.resolve() for p in (settings.dbt_target_dir, keep_also) if p is not None and p.exists()}
+    spared = keep_also.parent.resolve() if keep_also is not None else None
 
     def age(folder: Path) -> float:
         try:
@@ -87,7 +85,7 @@ def prune(settings: Settings | None = None, keep_also: Path | None = None) -> li
 
     removed = []
     for folder in sorted(folders, key=age, reverse=True)[settings.dbt_targets_kept:]:
-        if folder.resolve() in spared:
+        if folder.resolve() == spared:
             continue
         shutil.rmtree(folder, ignore_errors=True)
         with contextlib.suppress(OSError):
@@ -96,3 +94,4 @@ def prune(settings: Settings | None = None, keep_also: Path | None = None) -> li
     if removed:
         log.info("removed %d old run(s)' dbt target folders under %s", len(removed), settings.runs_dir)
     return removed
+

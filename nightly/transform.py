@@ -60,19 +60,21 @@ def build_manifest() -> Path:
 
 
 def _invoke(args: list[str]):
-    """``dbt <args>`` in-process (dbtRunner) on the project, the run's own target folder (``nightly.dbt_target``;
-    ``dbt_target`` links to it once dbt is done) and the log folder, credentials in the environment; dbt's own
-    result."""
+    """``dbt <args>`` in-process (dbtRunner) on the project, the run's own target folder (``nightly.dbt_target``:
+    what dbt wrote there is copied to ``dbt_target`` once it is done) and the log folder, credentials in the
+    environment; dbt's own result."""
+    import time
+
     from dbt.cli.main import dbtRunner
 
     from nightly.dbt_target import publish, run_target
 
     settings = get_settings()
     os.environ.update(dbt_env())
-    project, target = str(settings.dbt_project_dir), run_target(settings=settings)
+    project, target, since = str(settings.dbt_project_dir), run_target(settings=settings), time.time()
     result = dbtRunner().invoke([*args, "--project-dir", project, "--profiles-dir", project,
                                  "--target-path", str(target), "--log-path", str(settings.state_dir / "dbt_logs")])
-    publish(target, settings)
+    publish(target, since, settings)
     return result
 
 

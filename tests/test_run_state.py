@@ -1,6 +1,6 @@
-"""Per-run state: each run's dbt commands write a target folder of the run's own; ``dbt_target`` is a link to
-the newest, replaced in one rename; old runs' folders are pruned. Before: every run wrote ``.state/dbt_target``,
-and a second run's manifest.json was read half-written by the first one's reconcile."""
+"""Per-run state: a run's dbt commands write a target folder of the run's own (one per process); ``dbt_target``
+holds the latest of each file, replaced whole; old runs' folders are pruned. Before: every run wrote
+``.state/dbt_target``, and a second run's manifest.json was read half-written by the first one's reconcile."""
 
 from __future__ import annotations
 
@@ -31,57 +31,54 @@ def _file(path: Path) -> tuple[bytes, int, int]:
 
 
 @pytest.mark.slow  # real dbt (ls: a parse, no warehouse)
-def test_two_runs_write_their_own_dbt_target_and_the_latest_link_moves_whole(state, monkeypatch):
+def test_two_runs_write_their_own_dbt_target_and_the_latest_files_are_replaced_whole(state, monkeypatch):
     from nightly.transform import selected_nodes
 
     monkeypatch.setenv("WAREHOUSE_URL", "postgresql://parse@127.0.0.1:9/none")  # dbt ls never connects
     settings = get_settings()
-    # the shared folder an older checkout left: its docs carry over, the folder is moved aside, not written into
-    settings.dbt_target_dir.mkdir(parents=True)
+    settings.dbt_target_dir.mkdir(parents=True)  # the latest docs, from an earlier night: they stay
     (settings.dbt_target_dir / "static_index.html").write_text("<h1>earlier docs</h1>")
 
     monkeypatch.setenv("DGWH_RUN_ID", NIGHTLY)
     assert selected_nodes(["stg_file_ledger"]) == ["model.dg_warehouse.stg_file_ledger"]
     nightly = settings.dbt_run_target_dir(NIGHTLY)
-    assert settings.dbt_target_dir.is_symlink() and settings.dbt_target_dir.resolve() == nightly.resolve()
-    assert (settings.dbt_target_dir / "static_index.html").read_text() == "<h1>earlier docs</h1>"
-    [earlier] = [d for d in settings.runs_dir.iterdir() if d.name.startswith("earlier-")]
-    assert (earlier / "dbt_target" / "static_index.html").exists()
     before = _file(nightly / "manifest.json")
+    assert (settings.dbt_target_dir / "manifest.json").read_bytes() == before[0]
 
     monkeypatch.setenv("DGWH_RUN_ID", BACKFILL)  # a second run meanwhile: its own folder, the first one's intact
     assert "model.dg_warehouse.stg_readiness" in selected_nodes(["source:raw.readiness+"])
     backfill = settings.dbt_run_target_dir(BACKFILL)
-    assert backfill != nightly and {nightly.parent.parent, backfill.parent.parent} == {settings.runs_dir}
-    for run in (nightly, backfill):  # path-safe: one folder directly under runs/, named after the run
-        assert run.parent.name.startswith(("scheduled__2026-12-06T19_00_00", "backfill__2026-12-07T01_02_03"))
-        assert not set(run.parent.name) & set(":+/ ")
+    assert backfill != nightly and {nightly.parents[2], backfill.parents[2]} == {settings.runs_dir}
+    for run in (nightly, backfill):  # path-safe: one folder per run directly under runs/, named after the run
+        assert run.parents[1].name.startswith(("scheduled__2026-12-06T19_00_00", "backfill__2026-12-07T01_02_03"))
+        assert not set(run.parents[1].name) & set(":+/ ")
     assert _file(nightly / "manifest.json") == before, "the second run rewrote the first run's manifest"
-    assert json.loads((backfill / "manifest.json").read_text())["metadata"]["project_name"] == "dg_warehouse"
-    assert settings.dbt_target_dir.resolve() == backfill.resolve()
-    # the reconcile check of the first run reads its own manifest, whatever ran since
+    latest = settings.dbt_target_dir / "manifest.json"
+    assert not latest.is_symlink() and latest.read_bytes() == (backfill / "manifest.json").read_bytes() != before[0]
+    assert json.loads(latest.read_text())["metadata"]["project_name"] == "dg_warehouse"
+    assert (settings.dbt_target_dir / "static_index.html").read_text() == "<h1>earlier docs</h1>"
+    # the first run's reconcile reads its own manifest, whatever ran since; another task of the same run at once
+    # (another process) writes a folder of its own
     assert run_target(NIGHTLY) == nightly and (nightly / "manifest.json").read_bytes() == before[0]
+    assert settings.dbt_run_target_dir(NIGHTLY, process="worker-2-4242") != nightly
 
 
-def test_old_runs_dbt_targets_are_pruned_keeping_the_newest_and_the_linked_one(state, monkeypatch):
+def test_old_runs_dbt_targets_are_pruned_keeping_the_newest(state, monkeypatch):
     monkeypatch.setenv("DGWH_DBT_TARGETS_KEPT", "3")
     settings = get_settings()
     folders = []
     for n in range(6):  # six earlier runs' folders, oldest first
         folder = settings.dbt_run_target_dir(f"run-{n}")
         folder.mkdir(parents=True)
-        (folder / "manifest.json").write_text("{}")
-        os.utime(folder, (1_000_000 + n, 1_000_000 + n))
+        (folder / "partial_parse.msgpack").write_text(f"parse state {n}")
+        assert publish(folder, since=0) == ["partial_parse.msgpack"]
+        os.utime(folder.parent, (1_000_000 + n, 1_000_000 + n))
         folders.append(folder)
-    publish(folders[0])  # the link points at the oldest (the last run whose dbt finished, say)
-    os.utime(folders[0], (1_000_000, 1_000_000))
     log = settings.runs_dir / "last_run-20261207T020000-42.log"  # make run's logs live beside them
     log.write_text("log")
 
-    newest = run_target("run-new")  # a new run's folder prunes the others
-    left = sorted(d.name for d in settings.runs_dir.iterdir())
-    kept = {f.parent.name for f in (folders[0], folders[4], folders[5])} | {newest.parent.name, log.name}
-    assert set(left) == kept, left
-    assert settings.dbt_target_dir.resolve() == folders[0].resolve()
-    assert (newest / "manifest.json").exists() is False  # only the seeded files are copied
+    newest = run_target("run-new")  # a new run's folder prunes the others; it starts from the latest parse state
+    assert (newest / "partial_parse.msgpack").read_text() == "parse state 5"
+    left = {d.name for d in settings.runs_dir.iterdir()}
+    assert left == {f.parents[1].name for f in folders[-2:]} | {newest.parents[1].name, log.name}, left
     assert prune() == []
