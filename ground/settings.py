@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
+import socket
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -41,8 +44,26 @@ class Settings:
 
     @property
     def dbt_target_dir(self) -> Path:
-        """dbt's artefacts of the pipeline's own dbt commands (run results, sources.json, the static docs)."""
+        """The latest dbt artefacts of the pipeline's own dbt commands (run results, sources.json, the static
+        docs): each file copied here, replacing the previous one in one rename, once the dbt command that wrote
+        it in its run's own folder (``dbt_run_target_dir``) has finished."""
         return self.shared_state_dir / "dbt_target"
+
+    @property
+    def runs_dir(self) -> Path:
+        """A folder per run for what is its own alone (its dbt target), beside ``make run``'s logs."""
+        return self.shared_state_dir / "runs"
+
+    def dbt_run_target_dir(self, run_id: str, process: str | None = None) -> Path:
+        """The dbt target folder of one run's commands in one process (``<host>-<pid>``, this one's by
+        default): no other run, nor another task of the same run running at once, writes there."""
+        return self.runs_dir / path_safe(run_id) / "dbt_target" / path_safe(
+            process or f"{socket.gethostname()}-{os.getpid()}")
+
+    @property
+    def dbt_targets_kept(self) -> int:
+        """How many runs' dbt target folders stay (the newest; ``DGWH_DBT_TARGETS_KEPT``, default 10)."""
+        return max(1, int(os.environ.get("DGWH_DBT_TARGETS_KEPT") or 10))
 
     @property
     def dbt_project_dir(self) -> Path:
@@ -51,6 +72,13 @@ class Settings:
     @property
     def seeds_dir(self) -> Path:
         return self.dbt_project_dir / "seeds"
+
+
+def path_safe(name: str) -> str:
+    """``name`` (a run id such as ``manual__2026-12-07T02:00:00+00:00``) as one folder name: letters, digits,
+    ``.``, ``_`` and ``-`` kept, the rest ``_``, and a hash of the whole so two names never share a folder."""
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._-")[:80] or "run"
+    return f"{readable}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 @lru_cache(maxsize=1)

@@ -316,10 +316,6 @@ def process_files(files: Sequence[LandingFile], gate=None, run_id: str = "manual
     used (``expectations.gate.get_gate``: built once, rebuilt when the agency registry changes).
     """
     settings = settings or get_settings()
-    if gate is None:
-        from expectations.gate import get_gate
-
-        gate = get_gate(settings)
     outcomes: dict[int, FileOutcome] = {}
     failed: list[str] = []
     with ExitStack() as stack, connect() as conn:
@@ -347,6 +343,10 @@ def process_files(files: Sequence[LandingFile], gate=None, run_id: str = "manual
                     failed.append(snap.relative_path)
                 else:
                     staged.append(_Staged(position, snap, path, parsed))
+        if staged and gate is None:  # none when every file changed since it was listed, or was unreadable
+            from expectations.gate import get_gate
+
+            gate = get_gate(settings)
         for source in dict.fromkeys(s.lf.source for s in staged):
             batch = [s for s in staged if s.lf.source == source]
             results = gate.validate_many([s.parsed for s in batch], run_id, [s.lf.relative_path for s in batch])

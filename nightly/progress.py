@@ -4,7 +4,8 @@ checkout's own Airflow metadata database (SQLite, ``$AIRFLOW_HOME/airflow.db``, 
 
     python -m nightly.progress --log .state/last_run.log --dag dg_nightly -- scripts/airflow.sh dags test dg_nightly
 
-Lines look like ``[  41s] batch 3 of 6 loaded: readiness: 200 file(s), readiness/2559/a.csv (+199 more)`` and
+Lines look like ``[  41s] batch 3 of 6 loaded: readiness: 200 file(s), readiness/2559/a.csv (+199 more): 198
+loaded, 2 rejected`` (``done`` when a file was not loaded: changed after it was listed, named with why) and
 ``[ 190s] dbt node 12 of 40 success: fct_readiness_responses``. With another metadata database
 (``AIRFLOW__DATABASE__SQL_ALCHEMY_CONN`` not SQLite) it only runs the command.
 
@@ -19,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -34,6 +37,7 @@ FINISHED = {"success", "failed", "skipped", "upstream_failed", "removed"}
 STOP_GRACE_S = 5.0  # then SIGKILL: between tasks Airflow's own SIGTERM handler lets the run go on
 FILE_TASK = "load_files"  # one mapped task per load batch (nightly.pipeline.batches)
 DBT_NODE_TASK = "dbt.node"  # mapped: one per node the night builds, labelled with the node
+MAX_NAMED = 3  # files not loaded named on a batch's line (the summary names them all)
 
 
 @dataclass
@@ -74,8 +78,8 @@ class Tracker:
             self.reported.add(key)
             if task_id == FILE_TASK and map_index >= 0:
                 self.batches_done += 1
-                what = "loaded" if state == "success" else state
-                lines.append(f"batch {self.batches_done} of {batches_total} {what}" + (f": {label}" if label else ""))
+                files = batch_outcomes(db, self.dag_id, self.run_id, map_index) if state == "success" else None
+                lines.append(batch_line(self.batches_done, batches_total, state, label, files))
             elif task_id == FILE_TASK:
                 lines.append(f"{task_id}: {state} (no new files)" if state == "skipped" else f"{task_id}: {state}")
             elif task_id == DBT_NODE_TASK and map_index >= 0:
@@ -86,6 +90,55 @@ class Tracker:
             else:
                 lines.append(f"{task_id}: {state}")
         return lines
+
+
+def batch_outcomes(db: sqlite3.Connection, dag_id: str, run_id: str, map_index: int) -> list[dict] | None:
+    """What a finished load batch did with each of its files: its task's result (``FileOutcome.as_dict`` each,
+    ``status`` loaded, rejected or skipped), from Airflow's XCom table; None when it returned something else."""
+    try:
+        row = db.execute("SELECT value FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = ? AND map_index = ? "
+                         "AND key = 'return_value'", (dag_id, run_id, FILE_TASK, map_index)).fetchone()
+    except sqlite3.Error:
+        return None
+    value = row[0] if row else None
+    for _ in range(2):  # Airflow keeps the value's JSON text as a JSON value: text inside text
+        if isinstance(value, str | bytes):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return None
+    if isinstance(value, list) and all(isinstance(o, dict) and "status" in o for o in value):
+        return value
+    return None
+
+
+def _why(outcome: dict) -> str:
+    """Why a file was not loaded, in a few words: its reason without the path it starts with, nor details in
+    brackets (hashes, errors)."""
+    reason, path = str(outcome.get("reason") or "not loaded"), str(outcome.get("path") or "")
+    reason = reason[len(path):] if path and reason.startswith(path) else reason
+    return re.sub(r"\s*\([^()]*\)", "", reason).strip(" :;") or "not loaded"
+
+
+def batch_line(done: int, total: int, state: str, label: str | None, files: list[dict] | None) -> str:
+    """``batch 2 of 6 loaded: <label>: 200 loaded, 0 rejected``. A file passed over (changed after it was
+    listed, loaded by another run meanwhile) is not counted as loaded: the batch is ``done``, the file named
+    with why; loaded + rejected + not loaded = the batch's files."""
+    what = "loaded" if state == "success" else state
+    line = f"batch {done} of {total} {what}" + (f": {label}" if label else "")
+    if files is None:
+        return line
+    loaded = sum(1 for o in files if o["status"] == "loaded")
+    rejected = sum(1 for o in files if o["status"] == "rejected")
+    passed = [o for o in files if o["status"] not in ("loaded", "rejected")]
+    if passed:
+        line = line.replace(" loaded", " done", 1)
+    line += f": {loaded} loaded, {rejected} rejected"
+    if passed:
+        named = "; ".join(f"{o.get('path')} ({_why(o)})" for o in passed[:MAX_NAMED])
+        more = f"; +{len(passed) - MAX_NAMED} more (see the summary)" if len(passed) > MAX_NAMED else ""
+        line += f", {len(passed)} not loaded: {named}{more}"
+    return line
 
 
 def _open(db_path: Path) -> sqlite3.Connection | None:

@@ -133,10 +133,12 @@ def _run_tests(conn: psycopg.Connection, run_id: str, specs: tuple[_Spec, ...]) 
     return {name: (status, failures, message) for name, status, failures, message in rows}, overall
 
 
-def _stored_relation(test: str) -> sql.Composed | None:
+def _stored_relation(test: str, run_id: str) -> sql.Composed | None:
     """Where dbt stored the test's failing rows (its schema and alias), from the manifest of the dbt run that just
-    ran (``dbt_target_dir``), else the project's parsed manifest."""
-    paths = [get_settings().dbt_target_dir / "manifest.json", manifest_path()]
+    ran (the run's own target folder: another run's dbt never rewrites it), else the project's parsed manifest."""
+    from nightly.dbt_target import run_target
+
+    paths = [run_target(run_id) / "manifest.json", manifest_path()]
     path = next((p for p in paths if p.exists()), None)
     nodes = manifest(path)["nodes"].values() if path else ()
     node = next((n for n in nodes if n["resource_type"] == "test" and n["name"] == test), None)
@@ -154,14 +156,14 @@ def _not_run(check: Check, spec: _Spec, error: str) -> Check:
     return check
 
 
-def _check(conn: psycopg.Connection, spec: _Spec, result: tuple | None, overall: str) -> Check:
+def _check(conn: psycopg.Connection, spec: _Spec, result: tuple | None, overall: str, run_id: str) -> Check:
     check = Check(spec.name, spec.compared)
     if result is None:
         return _not_run(check, spec, f"dbt recorded no result for test {spec.test}: {overall}")
     status, failures, message = result
     if status not in ("pass", "fail", "warn"):  # error (SQL or compilation), skipped, ...
         return _not_run(check, spec, message or f"dbt gave the test status {status!r}")
-    stored = _stored_relation(spec.test)
+    stored = _stored_relation(spec.test, run_id)
     if stored is None or conn.execute("SELECT to_regclass(%s)", (stored.as_string(conn),)).fetchone()[0] is None:
         return _not_run(check, spec, f"dbt stored no rows for test {spec.test} (is store_failures off?)")
     cursor = conn.execute(sql.SQL("SELECT * FROM {} LIMIT 0").format(stored))
@@ -184,7 +186,7 @@ def run_checks(conn: psycopg.Connection, run_id: str, names: list[str] | None = 
     if unknown or not specs:
         raise ValueError(f"no such reconcile check: {', '.join(sorted(unknown)) or 'none named'}")
     results, overall = _run_tests(conn, run_id, specs)
-    return [_check(conn, spec, results.get(spec.test), overall) for spec in specs]
+    return [_check(conn, spec, results.get(spec.test), overall, run_id) for spec in specs]
 
 
 def check_file_ledger(conn: psycopg.Connection, run_id: str = "manual") -> Check:

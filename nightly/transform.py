@@ -60,16 +60,22 @@ def build_manifest() -> Path:
 
 
 def _invoke(args: list[str]):
-    """``dbt <args>`` in-process (dbtRunner) on the project, its target and log folders, credentials in the
+    """``dbt <args>`` in-process (dbtRunner) on the project, the run's own target folder (``nightly.dbt_target``:
+    what dbt wrote there is copied to ``dbt_target`` once it is done) and the log folder, credentials in the
     environment; dbt's own result."""
+    import time
+
     from dbt.cli.main import dbtRunner
+
+    from nightly.dbt_target import publish, run_target
 
     settings = get_settings()
     os.environ.update(dbt_env())
-    project = str(settings.dbt_project_dir)
-    return dbtRunner().invoke([*args, "--project-dir", project, "--profiles-dir", project,
-                               "--target-path", str(settings.dbt_target_dir),
-                               "--log-path", str(settings.state_dir / "dbt_logs")])
+    project, target, since = str(settings.dbt_project_dir), run_target(settings=settings), time.time()
+    result = dbtRunner().invoke([*args, "--project-dir", project, "--profiles-dir", project,
+                                 "--target-path", str(target), "--log-path", str(settings.state_dir / "dbt_logs")])
+    publish(target, since, settings)
+    return result
 
 
 # How PostgreSQL reports a statement that gave up waiting for a lock (SQLSTATE 55P03, lock_timeout).
@@ -352,16 +358,9 @@ def source_freshness() -> dict:
     import logging
 
     try:
-        from dbt.cli.main import dbtRunner
+        from nightly.dbt_target import run_target
 
-        settings = get_settings()
-        os.environ.update(dbt_env())
-        project = str(settings.dbt_project_dir)
-        result = dbtRunner().invoke(
-            ["source", "freshness", "--project-dir", project, "--profiles-dir", project,
-             "--target-path", str(settings.dbt_target_dir),
-             "--log-path", str(settings.state_dir / "dbt_logs"),
-             "--output", str(settings.dbt_target_dir / "sources.json")])
+        result = _invoke(["source", "freshness", "--output", str(run_target() / "sources.json")])
         checked, stale = 0, []
         for node in (result.result or []) if hasattr(result.result, "__iter__") else []:
             if getattr(node.node, "resource_type", "") != "source":

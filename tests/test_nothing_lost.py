@@ -529,6 +529,44 @@ def test_a_waiting_run_says_what_it_waits_for_and_make_unlock_frees_a_stuck_lock
                           timeout=120).stdout.strip() == "the warehouse is not locked"
 
 
+def test_a_dbt_build_whose_run_lost_the_lock_refuses_to_build_and_writes_nothing(night, tmp_path, monkeypatch):
+    """The night's dbt.build (the real operator of the parsed DAG) checks the lease before it builds: a run marked
+    failed from the UI whose lease the next run took over fails at once, with no retry, naming the holder, and
+    sets up no build (no selection, no run id for dbt's results, no target folder, no dbt result)."""
+    import gc
+
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from ground.settings import get_settings
+    from nightly.runlock import acquire, release
+
+    night.use()
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
+    monkeypatch.syspath_prepend(str(REPO / "dags"))
+    monkeypatch.delenv("DGWH_RUN_ID", raising=False)
+    dag = DagBag(dag_folder=str(REPO / "dags" / "dg_nightly.py")).dags["dg_nightly"]
+    build = dag.get_task("dbt.build")
+    lost, holder = "manual__lost-its-lease", "scheduled__next-night"
+    with night.connect() as conn:
+        acquire(conn, lost, wait_s=0, dag_id="dg_nightly")
+        release(conn, lost)  # marked failed from the UI: its lease given back, the next night takes it
+        acquire(conn, holder, wait_s=0, dag_id="dg_nightly")
+        try:
+            select_before = build.select
+            with pytest.raises(AirflowFailException) as refused:
+                build._pre_execute_hook({"run_id": lost, "task": build, "dag": dag, "ti": None, "params": {}})
+        finally:
+            gc.unfreeze()  # the hook freezes the heap for the build it would have run
+            release(conn, holder)
+        assert str(refused.value).startswith(f"run {lost} no longer holds the warehouse lock ({holder}, dg_nightly")
+        assert str(refused.value).endswith("this task writes nothing")
+        assert build.select == select_before and os.environ.get("DGWH_RUN_ID") is None
+        assert not get_settings().dbt_run_target_dir(lost).exists()
+        ensure_schema(conn)
+        assert conn.execute("SELECT count(*) FROM ops.dbt_results WHERE run_id = %s", (lost,)).fetchone()[0] == 0
+
+
 # ---------------------------------------------------------------------------------------------------- cases 4, 6
 
 REPORT_HEADER = ("รหัสแผน,ปีงบประมาณที่รายงาน,รหัสโครงการ,ชื่อโครงการ,หน่วยงานรับผิดชอบหลัก,ปีที่เริ่มตามแผน,สถานะ,"

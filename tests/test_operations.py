@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, seed_airflow_home
+from tests.test_reliability import PLAN_HEADER
 
 AIRFLOW = REPO / ".venv" / "bin" / "airflow"
 
@@ -222,9 +223,17 @@ def ops_probe():
         return run_lock.poke(dag_run.run_id)
 
     @task(pool=WAREHOUSE_POOL, map_index_template="{{ batch_label }}")
-    def load_files(name: str) -> str:
+    def load_files(name: str, dag_run=None):
         get_current_context()["batch_label"] = name
-        return name
+        if name != "b.csv":
+            return name
+        # the real load of a landing file that changes between its listing and its load
+        from pathlib import Path
+        from nightly.pipeline import new_files, process_files
+
+        [listed] = new_files()
+        Path(listed.uri).write_bytes(Path(listed.uri).read_bytes() + b"2573,x,y,z,a,b,c,1,1")
+        return [o.as_dict() for o in process_files([listed], run_id=dag_run.run_id)]
 
     @task(retries=0)
     def breaks():
@@ -268,6 +277,9 @@ def test_a_failed_run_alerts_the_lock_sensor_reschedules_and_progress_is_printed
            "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
            "PYTHONPATH": f"{REPO}:{REPO / 'dags'}", "DGWH_LOCK_POKE_S": "1", "DGWH_LOCK_WAIT_S": "120"}
     log = tmp_path / "run.log"
+    landed = wh.landing / "integration_plan" / "2573" / "b.csv"  # load_files of b.csv changes it once listed
+    landed.parent.mkdir(parents=True)
+    landed.write_text(",".join(PLAN_HEADER) + "\n", encoding="utf-8")
     with wh.connect() as conn:
         acquire(conn, "other-run", wait_s=0)
         run = subprocess.Popen([sys.executable, "-m", "nightly.progress", "--log", str(log), "--dag", "ops_probe",
@@ -306,8 +318,14 @@ def test_a_failed_run_alerts_the_lock_sensor_reschedules_and_progress_is_printed
     assert full.count("is using the warehouse") <= 2 and "waited 0s" not in full, full[-3000:]
     assert any("take_run_lock: success" in line for line in lines), out
     files = [line.split("] ", 1)[1] for line in lines if "batch " in line and " of 3 " in line]
-    assert [f.split(":")[0] for f in files] == [f"batch {n} of 3 loaded" for n in (1, 2, 3)], out
+    assert [f.split(":")[0].rsplit(" ", 1)[0] for f in files] == [f"batch {n} of 3" for n in (1, 2, 3)], out
     assert sorted(f.split(": ")[1] for f in files) == ["a.csv", "b.csv", "c.csv"], out
+    # a file changed after it was listed is not counted as loaded: named, with why; 0 + 0 + 1 = its one file
+    assert {f.split(": ")[1]: f.split(":")[0].rsplit(" ", 1)[1] for f in files} == \
+        {"a.csv": "loaded", "b.csv": "done", "c.csv": "loaded"}, out
+    [changed] = [f for f in files if ": b.csv" in f]
+    assert changed.endswith(": b.csv: 0 loaded, 0 rejected, 1 not loaded: integration_plan/2573/b.csv (changed "
+                            "after it was found: left for the next run)"), out
     assert any(line.endswith("breaks: failed") for line in lines), out
     assert "probe failure on purpose" not in out, "progress printed the log, not one line per task"
     # the lock sensor gave its slot back between pokes: rescheduled, one try, not blocking

@@ -37,3 +37,22 @@ def test_earlier_runs_without_a_summary_are_listed_with_their_files_on_visible_l
     lines = format_summary(summary).splitlines()
     assert "FAILED task take_run_lock" in lines and "earlier runs that ended without a summary: 1" in lines
     assert unreported_lines({}) == [] and failed_task_lines({}) == []
+
+
+def test_a_load_batchs_progress_line_counts_each_file_once_and_names_those_not_loaded():
+    from nightly.progress import batch_line
+
+    changed = [{"path": f"readiness/2566/{n}.csv", "status": "skipped",
+                "reason": f"readiness/2566/{n}.csv changed after it was found (sha256 0a… at discovery, 1b… now): "
+                          "left for the next run"} for n in "wxyz"]
+    files = [{"path": "readiness/2566/a.csv", "status": "loaded"},
+             {"path": "readiness/2566/b.csv", "status": "rejected"},
+             {"path": "readiness/2566/c.csv", "status": "skipped", "reason": "already loaded by another run"}, *changed]
+    line = batch_line(2, 5, "success", "readiness: 7 file(s), readiness/2566/a.csv (+6 more)", files)
+    assert line == ("batch 2 of 5 done: readiness: 7 file(s), readiness/2566/a.csv (+6 more): 1 loaded, 1 rejected, "
+                    "5 not loaded: readiness/2566/c.csv (already loaded by another run); readiness/2566/w.csv "
+                    "(changed after it was found: left for the next run); readiness/2566/x.csv (changed after it was "
+                    "found: left for the next run); +2 more (see the summary)")
+    assert batch_line(1, 5, "success", "readiness: 2 file(s), readiness/2566/a.csv (+1 more)", files[:2]) == \
+        "batch 1 of 5 loaded: readiness: 2 file(s), readiness/2566/a.csv (+1 more): 1 loaded, 1 rejected"
+    assert batch_line(3, 5, "failed", "x", None) == "batch 3 of 5 failed: x"
