@@ -6,12 +6,14 @@ a value it cannot read, so callers can report the file, row and column.
 
 from __future__ import annotations
 
+import importlib
 import re
 import unicodedata
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
+from pythainlp import thai_above_vowels, thai_below_vowels, thai_follow_vowels, thai_tonemarks
 from pythainlp.util import normalize as thai_normalize
 from pythainlp.util import thai_digit_to_arabic_digit
 
@@ -43,12 +45,29 @@ def is_blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value != value  # NaN
 
 
+_PTN = importlib.import_module("pythainlp.util.normalize")  # its module: ``pythainlp.util.normalize`` is the function
+# Where one of PyThaiNLP's repair rules could change text, a superset of each rule's pattern: a non-base character
+# at the start or after a space (dangling; a space before a mark), a tone mark or thanthakhat before an
+# above/below vowel, nikhahit, a follow vowel before a tone mark, lakkhangyao, a vowel or sign repeated (spaces
+# between allowed; two sara e), two tone marks. Text without any of them comes out of ``thai_normalize`` as its
+# first two steps leave it (zero-width characters and duplicate spaces removed), so they alone are run.
+_MARKS_TOUCHED = re.compile(
+    f"(?:^| )[{_PTN._DANGLING_CHARS}]|[{thai_tonemarks}\u0e4c][{thai_above_vowels}{thai_below_vowels}]|\u0e4d"
+    f"|[{thai_follow_vowels}][{thai_tonemarks}]|\u0e45|([{_PTN._NOREPEAT_CHARS}]) *\\1|[{thai_tonemarks}]{{2}}")
+
+
+def _thai_repair(text: str) -> str:
+    """``thai_normalize(text)``, skipping the rules (about 30 regular expressions) when none can apply."""
+    plain = _PTN.remove_dup_spaces(_PTN.remove_zw(text))
+    return thai_normalize(text) if _MARKS_TOUCHED.search(plain) else plain
+
+
 @lru_cache(maxsize=65536)
 def normalize_text(value: str) -> str:
     """NFC, no zero-width characters, PyThaiNLP's vowel/tone-mark repair, single spaces."""
     text = unicodedata.normalize("NFC", value)
     text = _ZERO_WIDTH.sub("", text)
-    text = thai_normalize(text)
+    text = _thai_repair(text)
     return _SPACES.sub(" ", text).strip()
 
 

@@ -32,13 +32,7 @@ def _both(path: Path, source: str):
 
 
 def test_every_sample_and_corpus_file_parses_the_same(sample_files, tmp_path):
-    landing = tmp_path / "landing"
-    for kind in ("bad", "good"):
-        for source_dir in (CORPUS / kind).iterdir():
-            if source_dir.is_dir():
-                (landing / source_dir.name).mkdir(parents=True, exist_ok=True)
-                (landing / source_dir.name / kind).symlink_to(source_dir)
-    files = _files(sample_files) + _files(landing)
+    files = _files(sample_files) + _files(_corpus_landing(tmp_path))
     if BOOKS.exists():
         files += [(p, "budget_bill") for p in sorted(BOOKS.glob("*.csv"))]
     assert len(files) > 250
@@ -61,3 +55,51 @@ def test_a_spreadsheet_boolean_or_a_non_number_in_a_score_is_unreadable_not_a_cr
     column = next(c for c in SOURCES["readiness"].columns if c.kind == "decimal")
     value, why = _column_reader(column, Decimal(1))(cell)
     assert value is None and why.startswith("not a number")
+
+
+def _corpus_landing(tmp_path: Path) -> Path:
+    landing = tmp_path / "landing"
+    for kind in ("bad", "good"):
+        for source_dir in (CORPUS / kind).iterdir():
+            if source_dir.is_dir():
+                (landing / source_dir.name).mkdir(parents=True, exist_ok=True)
+                (landing / source_dir.name / kind).symlink_to(source_dir)
+    return landing
+
+
+def _thai_soup(seed: int, count: int) -> list[str]:
+    """Random short strings of the characters PyThaiNLP's rules act on (consonants, every vowel, tone mark and
+    sign, spaces, newlines, zero-width characters): every rule fires somewhere in them."""
+    import random
+
+    rng = random.Random(seed)
+    alphabet = "กขคงนมรฤฦอ" + "".join(chr(c) for c in range(0x0E30, 0x0E4F)) + "  \n\u200b\u200ca1"
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8))) for _ in range(count)]
+
+
+def test_text_repair_fast_path_equals_pythainlp_on_every_value(sample_files, tmp_path):
+    """``thai.normalize_text`` skips PyThaiNLP's rules for text none of them can touch: the result is PyThaiNLP's
+    own on every text cell and header of every sample, corpus and real-book file, and on random Thai text."""
+    from ground import thai
+    from ingest.readers import read_tables
+
+    values: set[str] = set()
+    files = _files(sample_files) + _files(_corpus_landing(tmp_path))
+    if BOOKS.exists():
+        files += [(p, "budget_bill") for p in sorted(BOOKS.glob("*.csv"))]
+    for path, source in files:
+        try:
+            tables = read_tables(path, SOURCES[source])
+            for table in tables:
+                values.update(table.header_cells)
+                for _, cells in table.rows:
+                    values.update(c for c in cells if isinstance(c, str))
+        except FileRejected:
+            continue
+    assert len(values) > 10_000
+    fuzz = _thai_soup(7, 20_000)
+    skipped = [v for v in [*values, *fuzz] if not thai._MARKS_TOUCHED.search(
+        thai._PTN.remove_dup_spaces(thai._PTN.remove_zw(v)))]
+    assert len(skipped) > len(values) // 2  # the fast path is taken for most real values
+    differ = [v for v in [*values, *fuzz] if thai._thai_repair(v) != thai.thai_normalize(v)]
+    assert differ == []
