@@ -197,7 +197,7 @@ def summarise(per_scale: list[dict], nightly: dict, national: dict, config: Benc
 def run_bench(config: BenchConfig) -> dict[str, object]:
     """Generate, measure, summarise and write ``config.out``; returns the results."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    # The benchmark writes its landing files whole before a night reads them: no settle window (issue 20's
+    # The benchmark writes its landing files whole before a night reads them: no settle window (the
     # default of 60 s would leave a correction written a second ago for the next night).
     os.environ["DGWH_SETTLE_S"] = "0"
     scales = sorted(set(config.scales))

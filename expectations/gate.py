@@ -224,7 +224,7 @@ class Gate:
 
     def validate_many(self, files: Sequence[ParsedFile], run_id: str | None = None,
                       labels: Sequence[str] | None = None) -> list[GateResult]:
-        """Validate several files of one source in one GX run over their rows together (issue 18: a GX
+        """Validate several files of one source in one GX run over their rows together (a GX
         run costs about the same for ten files' rows as for one file's), each file's gets exactly the result
         it would get alone. Every row carries its file's label (``labels``: landing paths) in the ``file``
         column, so a failure names file and row in the stored result and Data Docs; with ``run_id`` the

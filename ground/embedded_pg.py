@@ -165,7 +165,7 @@ def _can_search(path: Path, uid: int, gid: int) -> bool:
 
 def _make_traversable(path: Path, user: str) -> None:
     """Let the service user reach the data directory: each parent it cannot pass through gets an ACL
-    entry for that one user. No folder gains other-execute (issue 20: ``/root`` stays 0700 to others)."""
+    entry for that one user. No folder gains other-execute (``/root`` stays 0700 to others)."""
     entry = pwd.getpwnam(user)
     for parent in [path, *path.parents]:
         if _can_search(parent, entry.pw_uid, entry.pw_gid):
@@ -259,7 +259,7 @@ class EmbeddedWarehouse:
 
     def _init(self) -> None:
         user = _run_as()
-        with private_umask():  # issue 20: .initpw, pg.json and the state folder are never readable by others
+        with private_umask():  # .initpw, pg.json and the state folder are never readable by others
             self.state.mkdir(parents=True, exist_ok=True)
             passwords = {r: secrets.token_urlsafe(24) for r in (ADMIN_ROLE, PIPELINE_ROLE, BI_ROLE)}
             pwfile = self.state / ".initpw"

@@ -60,7 +60,7 @@ def _cell_reader(column: Column, multiplier: Decimal) -> Reader:
 
 
 def _column_reader(column: Column, multiplier: Decimal) -> Reader:
-    """The cell reader of a column that parses each distinct value once (issue 18: a column repeats few
+    """The cell reader of a column that parses each distinct value once (a column repeats few
     values; years, levels, enums, dates and scores are read once per file, not once per row). Keyed by
     type and value, so 1, 1.0 and True, or 0.0 and -0.0, are never taken for one another."""
     one = _cell_reader(column, multiplier)

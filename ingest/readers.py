@@ -433,7 +433,7 @@ def _sheet_names(zf: zipfile.ZipFile) -> dict[str, str]:
 
 def _check_cell_sizes(path: Path, limit: int) -> None:
     """Refuse a workbook with a cell longer than ``limit`` characters, naming its sheet, row and column, before
-    the reader loads it: shared strings and each sheet are streamed and their text only counted (issue 20)."""
+    the reader loads it: shared strings and each sheet are streamed and their text only counted."""
     zf = _open_zip(path)
     if zf is None:
         return  # not a workbook: calamine says why

@@ -71,7 +71,7 @@ FILE_FIXES = {
                  "or not the exported table: export it again as 'CSV UTF-8' or .xlsx and resend.",
                  "ไฟล์มีข้อมูลไบนารี (อักขระ NUL) จึงอ่านเป็นข้อความไม่ได้ ไฟล์อาจเสียหายหรือไม่ใช่ตารางที่ส่งออกมา "
                  "กรุณาส่งออกเป็น 'CSV UTF-8' หรือ .xlsx ใหม่แล้วส่งอีกครั้ง"),
-    # issue 20: workbooks that would exhaust the reader
+    # workbooks that would exhaust the reader
     "sheet_too_large": ("A sheet reaches far beyond its table (a stray value or format, e.g. in the last row or "
                         "column). Delete the empty rows and columns after the table, or copy the table into a new "
                         "workbook, save it as .xlsx and resend.",

@@ -100,7 +100,7 @@ def _without_duplicates(hashed: list[LandingFile], held: dict[tuple[str, str], t
     return new, duplicates
 
 
-# A night's files are loaded in batches (issue 18): one source each, at most this many files and bytes.
+# A night's files are loaded in batches: one source each, at most this many files and bytes.
 DEFAULT_BATCH_FILES = 200
 DEFAULT_BATCH_MB = 16.0
 
@@ -307,9 +307,9 @@ def process_files(files: Sequence[LandingFile], gate=None, run_id: str = "manual
                   settings: Settings | None = None) -> list[FileOutcome]:
     """Parse, validate and load a batch of files; a bad file is quarantined and the rest go on.
 
-    Each file is snapshotted (issue 20: exactly the bytes that were hashed; a file changed since discovery
+    Each file is snapshotted (exactly the bytes that were hashed; a file changed since discovery
     is skipped, recorded nowhere, and loaded by the next run) and parsed on its own with bounded memory
-    and time; the files of each source are validated together in one GX run (issue 18: its cost is per
+    and time; the files of each source are validated together in one GX run (its cost is per
     run, not per row); each file is then loaded or quarantined in its own transaction, as alone. A file
     whose loading raises does not stop the others: the error is raised once they are done, naming it, so
     the task is retried and loads only what is still missing. Without ``gate`` the process-wide one is

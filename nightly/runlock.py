@@ -4,7 +4,7 @@ Airflow's ``max_active_runs`` only covers one DAG under a scheduler; ``make run`
 a backfill and the nightly can still overlap. The ledger's unique key already stops a file loading twice;
 this lease also keeps two dbt builds from rebuilding the same tables at once.
 
-Locks that heal (issue 20):
+Locks that heal:
 
 - The lease names its holder: the run (and DAG), the host, and, when one process runs the whole run
   (``airflow dags test``: ``scripts/airflow.sh`` sets ``DGWH_LOCK_HOLDER_PID``), that process and its

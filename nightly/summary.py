@@ -31,7 +31,7 @@ def build_summary(conn: psycopg.Connection, run_id: str, dbt: dict | None = None
         "SELECT path, reject_code, reject_reason, quarantine_path, source, rows_rejected, rows_in FROM ops.file_ledger "
         "WHERE run_id = %s AND status = 'loaded' AND rows_rejected > 0 ORDER BY path", (run_id,)).fetchall()]
     # One entry per check, its final result: a task retried after a failed check records it twice, and the
-    # summary must not show "FAILED" beside "run status: success" (issue 20). Earlier failed tries are counted.
+    # summary must not show "FAILED" beside "run status: success". Earlier failed tries are counted.
     checks = [{"suite": r[0], "success": r[1], "evaluated": r[2], "failed": r[3], "tries": r[4],
                "failed_tries": r[5]} for r in conn.execute(
         """SELECT suite, success, evaluated, failed, tries, failed_tries FROM (

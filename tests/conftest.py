@@ -16,7 +16,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("DGWH_SHARED_DIR", REPO.parent / "shared"))
 BOOKS = SHARED / "data" / "budget_bill_fy2565"
-# Tests write landing files and load them at once: no settle window unless a test sets one (issue 20).
+# Tests write landing files and load them at once: no settle window unless a test sets one.
 os.environ.setdefault("DGWH_SETTLE_S", "0")
 
 

@@ -1,4 +1,4 @@
-"""The analysts' first questions (issue 17), each answered by one SQL query against the marts as
+"""The analysts' first questions, each answered by one SQL query against the marts as
 ``bi_reader``, checked against answers computed here, independently of dbt, from the record-level
 data: ``raw`` rows, the file ledger (the newest file per agency and year, or per budget book, wins)
 and the reference seeds, with the Python name key (``ground.thai``) and agency registry."""

@@ -1,4 +1,4 @@
-"""Issue 18: one GX run over many files' rows gives each file exactly the result it gets alone.
+"""One GX run over many files' rows gives each file exactly the result it gets alone.
 
 The gate validates a night's files of a source together (``Gate.validate_many``); row- and file-level
 rejection must not change by it. Checked on every file of the bad-file corpus, the good files and a

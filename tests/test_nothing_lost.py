@@ -1,4 +1,4 @@
-"""Issue 20, "Nothing lost, nothing twice": each numbered case of the issue, reproduced on a real warehouse.
+"""Nothing lost, nothing twice: each numbered case of the fault probes, reproduced on a real warehouse.
 
 Wrong settings never invent data (case 1); a poison workbook is refused without allocating, and a reader
 that dies anyway is quarantined and the night goes on (2); a file being written is loaded once, whole (3);

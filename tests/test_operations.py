@@ -1,4 +1,4 @@
-"""What an operator of a production Airflow expects (issue 15 §4-5), against real Airflow and PostgreSQL:
+"""What an operator of a production Airflow expects, against real Airflow and PostgreSQL:
 the warehouse pool sized by configuration; a failed run alerting through a local SMTP sink and a local
 HTTP sink; the 06:00 Bangkok deadline alert; the run-lock sensor rescheduling (worker slot given back)
 rather than blocking; warn-only dbt source freshness in the summary; make run's progress lines; make docs.

@@ -1,4 +1,4 @@
-"""Issue 18: typing a file column by column (each distinct value read once) gives exactly what reading
+"""Typing a file column by column (each distinct value read once) gives exactly what reading
 every cell on its own gives, on every sample file, every test-corpus file and the real budget books."""
 
 from __future__ import annotations

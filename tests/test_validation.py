@@ -207,7 +207,7 @@ def test_data_docs_list_the_suites_and_the_nights_validations(corpus_run):
     validated = [o for o in corpus_run.outcomes.values() if o.status == "loaded" or
                  (o.reason or "").startswith("validation.")]
     pages = list((index.parent / "validations").rglob("*.html"))
-    # One GX run per load batch and source (issue 18), not one per file; each names its first file.
+    # One GX run per load batch and source, not one per file; each names its first file.
     sources = {o.source for o in validated}
     assert len(sources) <= len(pages) < len(validated)
     assert sum(html.count(o.path.replace("/", "__")) > 0 for o in validated) >= len(sources)

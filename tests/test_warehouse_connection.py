@@ -1,4 +1,4 @@
-"""The warehouse as the Airflow connection ``dg_warehouse`` (issue 15, section 4): the dbt tasks' profile is
+"""The warehouse as the Airflow connection ``dg_warehouse``: the dbt tasks' profile is
 mapped from it by Cosmos (no profiles file with credentials), the pipeline's own tasks resolve it, and a real
 dbt task run through Airflow gets its credentials from it alone, with no password in any file or log."""
 

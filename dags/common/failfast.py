@@ -1,4 +1,4 @@
-"""Failures not worth retrying fail the task at once (issue 20).
+"""Failures not worth retrying fail the task at once.
 
 A task retried after ``make stop`` stopped the embedded warehouse would only fail again minutes later
 (before, its reconnect even started the server again and undid the stop). ``fail_fast`` turns such an

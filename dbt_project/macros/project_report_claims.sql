@@ -1,5 +1,5 @@
 {#
-  Cross-agency duplicate project codes (issue 20). current_rows: the newest file's rows per agency and
+  Cross-agency duplicate project codes. current_rows: the newest file's rows per agency and
   reporting year (newest_file_rows). claims: per plan, reporting year and project code, how many of those
   current files report it, and how many of them are the project's lead agency's (seed plan_projects).
   A code reported by more than one file is a conflict: the lead agency's row stays when exactly one of

@@ -1,4 +1,4 @@
--- The file ledger, renamed for dbt (issue 20 for the two changes below).
+-- The file ledger, renamed for dbt (the two changes below).
 -- received_at: when the pipeline received the file, which decides supersession: the file's modification
 -- time, but never earlier than the end of the last run before the run that loaded it, so a correction
 -- copied with an older mtime (cp -p, rsync -t) still supersedes what earlier runs loaded (ledger order);
