@@ -91,10 +91,12 @@ def _decision(ti: Any, dag: Any) -> dict:
 def _selection(ti: Any, dag: Any, run_id: str, params: dict) -> tuple[list[str], list[str]]:
     """``--select`` and ``--exclude`` of the night's ``dbt build``: the decision's dbt selectors (none: the
     whole project; without a decision, as in ``airflow tasks test``, the param ``dbt_select`` may name some),
-    less the reconcile and cross-model tests (they run after the group) and, on a retry, less the nodes that
-    already succeeded in this run with every test of theirs."""
-    select = list(_decision(ti, dag).get("select") or params.get("dbt_select") or [])
-    exclude = ["tag:reconcile", *cross_model_tests()]
+    less the reconcile and cross-model tests (they run after the group), what the decision leaves out (a
+    file-only night: the unit tests) and, on a retry, less the nodes that already succeeded in this run with
+    every test of theirs."""
+    decision = _decision(ti, dag)
+    select = list(decision.get("select") or params.get("dbt_select") or [])
+    exclude = ["tag:reconcile", *cross_model_tests(), *(decision.get("exclude") or [])]
     if getattr(ti, "try_number", 1) > 1:
         exclude += [f"fqn:{'.'.join(_nodes()[uid]['fqn'])}" for uid in sorted(_done_in_run(run_id))]
     return select, exclude
@@ -135,8 +137,8 @@ def _results(run_id: str) -> dict[str, tuple[str, str]]:
 def _done_in_run(run_id: str) -> set[str]:
     """Built nodes that succeeded in this run, every test of theirs recorded as passed."""
     results, tests = _results(run_id), _own_tests()
-    return {uid for uid in _nodes() if results.get(uid, ("",))[0] == "success"
-            and all(results.get(t, ("",))[0] in _OK for t in tests.get(uid, []))}
+    return {uid for uid in _nodes() if results.get(uid, ("",))[0] == "success"  # a failed unit test skips its model
+            and all(results.get(t, ("",))[0] in _OK for t in tests.get(uid, []) if not t.startswith("unit_test."))}
 
 
 def plan_nodes(decision: dict) -> list[str]:
