@@ -416,6 +416,17 @@ def test_each_dbt_node_task_shows_its_own_result_and_a_retried_build_leaves_out_
             dbt_group.node_result(tested, run_id)
         with pytest.raises(AirflowFailException, match="no result"):
             dbt_group.node_result("model.dg_warehouse.stg_budget_bill", run_id)
+        # a full build shows one task per layer, each failing with its failed nodes' names; a few nodes, one each
+        everything = dbt_group.plan_nodes({})
+        assert dbt_group.plan_tasks(everything) == ["layer:intermediate", "layer:marts", "layer:seeds",
+                                                    "layer:staging"]
+        assert dbt_group.plan_tasks([ok, tested]) == [ok, tested]
+        with pytest.raises(AirflowFailException, match="staging: 1 of 2 node\\(s\\) failed: stg_integration_plan; "
+                                                       "stg_integration_plan: error: boom"):
+            dbt_group.layer_result("staging", [ok, failing, tested], run_id)
+        assert dbt_group.layer_result("staging", [ok], run_id) == "staging: 1 of 1 node(s) built with their tests"
+        with pytest.raises(AirflowSkipException, match="none of its 1 node"):
+            dbt_group.layer_result(dbt_group._layer(child), [child], run_id)
         _, exclude = dbt_group._selection(Retry(), type("Dag", (), {"task_ids": []}), run_id, {})
         left_out = {x.removeprefix("fqn:").split(".")[-1] for x in exclude if x.startswith("fqn:")}
         assert left_out == {"stg_readiness"}
