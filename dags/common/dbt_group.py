@@ -181,11 +181,12 @@ def layer_result(layer: str, planned: list[str], run_id: str) -> str:
 
     log = logging.getLogger(__name__)
     members = [uid for uid in planned if _layer(uid) == layer]
+    results, tests = _results(run_id), _own_tests()  # read once for the layer
     failed, skipped, lines = [], [], []
     for uid in members:
         name = _nodes()[uid]["name"]
         try:
-            lines.append(node_result(uid, run_id))
+            lines.append(node_result(uid, run_id, results, tests))
         except AirflowSkipException as exc:
             skipped.append(name)
             lines.append(str(exc))
@@ -203,15 +204,17 @@ def layer_result(layer: str, planned: list[str], run_id: str) -> str:
             + (f"; not built, a node they read failed: {', '.join(skipped)}" if skipped else ""))
 
 
-def node_result(unique_id: str, run_id: str) -> str:
+def node_result(unique_id: str, run_id: str, results: dict[str, tuple[str, str]] | None = None,
+                own_tests: dict[str, list[str]] | None = None) -> str:
     """One node's outcome in the night's build, as its task shows it: a line, or an exception (failed: the
-    node or one of its tests; skipped: dbt did not build it because a parent failed)."""
+    node or one of its tests; skipped: dbt did not build it because a parent failed). ``results`` and
+    ``own_tests``: ``_results(run_id)`` and ``_own_tests()`` when the caller has them."""
     from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-    results, nodes = _results(run_id), _nodes()
+    results, nodes = results if results is not None else _results(run_id), _nodes()
     status, message = results.get(unique_id, ("", ""))
     name = nodes[unique_id]["name"] if unique_id in nodes else unique_id
-    tests = _own_tests().get(unique_id, [])
+    tests = (own_tests if own_tests is not None else _own_tests()).get(unique_id, [])
     failed = [f"{t.split('.')[2]} ({results[t][0]})" for t in tests if t in results and results[t][0] not in _OK]
     if status == "skipped":
         parents = [p.split(".")[-1] for p in nodes.get(unique_id, {}).get("depends_on", {}).get("nodes", [])
