@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -135,7 +136,6 @@ def national_phase(root: str, scale: int, limit: int | None = None) -> dict[str,
     here: each batch is one mapped ``load_files`` task, whose overhead ``make prod-check`` shows."""
     ws = Workspace(Path(root), scale)
     ws.use()
-    import os
 
     from expectations.gate import get_gate
     from ground.schema import ensure_schema
@@ -192,8 +192,13 @@ def _night(gate, run_id: str, select: list[str], state: Path, expect_files: int)
     decision = service.decide(run_id, node_key=None)
     decided = time.perf_counter()
     if decision["build"]:
-        chosen = select or (["--select", *decision["select"]] if decision["select"] is not None else [])
-        dbt = {**_built(["build", *chosen], state, run_id, decision["fingerprint"]), "select": decision["select"]}
+        # the DAG's build: its selection and exclusions, its results and night scope under the run id
+        args = ["build", *select] if select else service.build_args(decision)
+        os.environ["DGWH_RUN_ID"] = run_id
+        try:
+            dbt = {**_built(args, state, run_id, decision["fingerprint"]), "select": decision["select"]}
+        finally:
+            os.environ.pop("DGWH_RUN_ID", None)
     else:
         dbt = {"skipped": True, "reason": decision["reason"], "seconds": 0.0, "fact_rows_written": 0}
     return {"seconds": round(time.perf_counter() - start, 3), "discover_s": round(discovered - start, 3),

@@ -136,6 +136,14 @@ CREATE TABLE IF NOT EXISTS ops.landing_seen (
 ALTER TABLE ops.pipeline_runs ADD COLUMN IF NOT EXISTS dag_id text;
 ALTER TABLE ops.pipeline_runs ADD COLUMN IF NOT EXISTS reported_in text;
 """),
+    (9, "the fiscal years a file-only night's files hold, by source: the marts and tests that rebuild or test "
+        "only those years read it (dbt_project/macros/night_years.sql; nightly.transform.record_night_scope)", """
+CREATE TABLE IF NOT EXISTS ops.dbt_night_scope (
+    run_id          text        PRIMARY KEY,
+    years_by_source jsonb       NOT NULL,
+    decided_at      timestamptz NOT NULL DEFAULT now()
+);
+"""),
 )
 MIGRATIONS_TABLE = """
 CREATE SCHEMA IF NOT EXISTS ops;

@@ -36,7 +36,7 @@ from pathlib import Path
 FINISHED = {"success", "failed", "skipped", "upstream_failed", "removed"}
 STOP_GRACE_S = 5.0  # then SIGKILL: between tasks Airflow's own SIGTERM handler lets the run go on
 FILE_TASK = "load_files"  # one mapped task per load batch (nightly.pipeline.batches)
-DBT_NODE_TASK = "dbt.node"  # mapped: one per node the night builds, labelled with the node
+DBT_NODE_TASK = "dbt.node"  # mapped: one per node the night builds (per layer on a big night), labelled so
 MAX_NAMED = 3  # files not loaded named on a batch's line (the summary names them all)
 
 

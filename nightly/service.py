@@ -21,12 +21,14 @@ from ground.warehouse import connect
 from ingest.discover import LandingFile
 from nightly.pipeline import FileOutcome, batches, new_files, process_files
 from nightly.transform import (
+    FILE_NIGHT_EXCLUDE,
     DbtOutcome,
     dbt_results_for_run,
     decide_build,
     ledger_mark,
     project_fingerprint,
     record_build,
+    record_night_scope,
     run_dbt,
     selected_nodes,
 )
@@ -64,10 +66,19 @@ def decide(run_id: str, force: bool = False, node_key: str | None = "unique_id")
     with connect(autocommit=True) as conn:
         files_through = ledger_mark(conn)
         decision = decide_build(conn, run_id, fingerprint, force=force)
+        record_night_scope(conn, run_id, decision.years if decision.needed else None)
     log.info("%s", decision.reason)
     return {"build": decision.needed, "reason": decision.reason, "select": decision.select,
+            "exclude": list(FILE_NIGHT_EXCLUDE) if decision.select is not None else [],
             "fingerprint": fingerprint, "files_through": files_through,
             "nodes": selected_nodes(decision.select, node_key) if decision.select is not None and node_key else None}
+
+
+def build_args(decision: dict) -> list[str]:
+    """``dbt build``'s arguments for a decision: its selection, less what a file-only night leaves out and the
+    reconcile tests (they run once, after the build, in ``reconcile_marts``)."""
+    args = ["build"] + (["--select", *decision["select"]] if decision.get("select") else [])
+    return [*args, "--exclude", "tag:reconcile", *(decision.get("exclude") or [])]
 
 
 def build(decision: dict, run_id: str, dbt_vars: dict | None = None, indirect_selection: str | None = None
@@ -75,8 +86,7 @@ def build(decision: dict, run_id: str, dbt_vars: dict | None = None, indirect_se
     """``dbt build`` of what the decision selects, its results recorded under ``run_id`` (in Airflow: Cosmos's
     tasks, then the cross-model tests). The reconcile tests (tag ``reconcile``) are not part of it: they run
     once, after the build, in ``reconcile_marts``."""
-    args = ["build"] + (["--select", *decision["select"]] if decision.get("select") else [])
-    args += ["--exclude", "tag:reconcile"]
+    args = build_args(decision)
     if indirect_selection:  # "cautious": only the tests whose every parent is selected (Airflow's dbt.seeds)
         args += ["--indirect-selection", indirect_selection]
     if dbt_vars:

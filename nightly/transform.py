@@ -228,6 +228,8 @@ class BuildDecision:
     reason: str
     # dbt selectors of what the night's files change (issue 18); None: the whole project.
     select: list[str] | None = None
+    # On a night whose only news is files: the fiscal years they hold, by source (``night_years``).
+    years: dict[str, list[int]] | None = None
 
 
 def build_needed(conn, run_id: str, fingerprint: str | None = None, force: bool = False,
@@ -293,9 +295,41 @@ def decide_build(conn, run_id: str, fingerprint: str | None = None, force: bool 
     if received:
         select = changed_by_files(sorted({source for source, _, _ in new}))
         return BuildDecision(True, f"dbt build needed: {reasons[0]}; building what they change: {' '.join(select)}",
-                             select)
+                             select, night_years(conn, since, run_id))
     return BuildDecision(False, f"no new files and the dbt project is unchanged since run {last[0]} "
                                 f"(built {last[2]:%Y-%m-%d %H:%M %Z}): marts left as they are")
+
+
+# What a night whose only news is files leaves out of its build: the unit tests test SQL that did not change.
+FILE_NIGHT_EXCLUDE = ("resource_type:unit_test",)
+
+
+def night_years(conn, since: int, run_id: str) -> dict[str, list[int]]:
+    """The fiscal years the files received after ledger entry ``since`` (or by ``run_id``) hold, by source:
+    the years their rows and rejected rows name (a source with no readable year maps to [])."""
+    rows = conn.execute(
+        """SELECT l.source, y FROM ops.file_ledger AS l
+               LEFT JOIN LATERAL unnest(l.fiscal_years_be) AS y ON true
+           WHERE l.file_id > %(since)s OR l.run_id = %(run)s
+           UNION
+           SELECT l.source, r.fiscal_year_be FROM ops.rejected_rows AS r JOIN ops.file_ledger AS l USING (file_id)
+           WHERE (l.file_id > %(since)s OR l.run_id = %(run)s) AND r.fiscal_year_be IS NOT NULL""",
+        {"since": since, "run": run_id}).fetchall()
+    years: dict[str, set[int]] = {}
+    for source, year in rows:
+        years.setdefault(source, set()).update([year] if year is not None else [])
+    return {source: sorted(ys) for source, ys in sorted(years.items())}
+
+
+def record_night_scope(conn, run_id: str, years: dict[str, list[int]] | None) -> None:
+    """What the marts and tests scoped by ``night_years`` (dbt_project/macros/night_years.sql) read for the
+    run's build: the years of a file-only night, or no row (everything) for any other build."""
+    if years is None:
+        conn.execute("DELETE FROM ops.dbt_night_scope WHERE run_id = %s", (run_id,))
+        return
+    conn.execute("""INSERT INTO ops.dbt_night_scope (run_id, years_by_source) VALUES (%s, %s::jsonb)
+                    ON CONFLICT (run_id) DO UPDATE SET years_by_source = excluded.years_by_source,
+                        decided_at = now()""", (run_id, json.dumps(years)))
 
 
 def changed_by_files(sources: list[str]) -> list[str]:

@@ -157,8 +157,9 @@ def test_nightly_dag_run_loads_everything_and_builds_marts(airflow_wh):
     assert book_rows == 2598 + 1990 and total > Decimal(0)
     assert readiness == 4
     assert invocations == 3, "dbt started more than once for the build, the cross-model and the reconcile tests"
-    nodes = _node_states(airflow_wh, run_id)  # still one task per node in Airflow, named by it
-    assert len(nodes) > 40 and set(nodes.values()) == {"success"}, nodes
+    nodes = _node_states(airflow_wh, run_id)  # a full build: one result task per layer, named by it
+    layers = ["layer:intermediate", "layer:marts", "layer:seeds", "layer:staging"]
+    assert nodes == dict.fromkeys(layers, "success"), nodes
     assert summary["dbt"]["success"] and summary["dbt"]["tests_failed"] == 0
     assert Path(summary["report"]).is_file()
     assert "=== Nightly summary" in airflow_wh.first_run_log
@@ -384,7 +385,7 @@ def test_each_dbt_node_task_shows_its_own_result_and_a_retried_build_leaves_out_
     airflow_wh.use()
     nodes, tests = dbt_group._nodes(), dbt_group._own_tests()
     failing = "model.dg_warehouse.stg_integration_plan"
-    child = next(uid for uid, n in nodes.items() if failing in n["depends_on"]["nodes"])
+    child = next(uid for uid, n in nodes.items() if failing in n["depends_on"].get("nodes", []))
     ok, tested = "model.dg_warehouse.stg_readiness", "model.dg_warehouse.dim_plan"
     assert tests[ok] and tests[tested]
     run_id = "test-node-results"
@@ -416,6 +417,17 @@ def test_each_dbt_node_task_shows_its_own_result_and_a_retried_build_leaves_out_
             dbt_group.node_result(tested, run_id)
         with pytest.raises(AirflowFailException, match="no result"):
             dbt_group.node_result("model.dg_warehouse.stg_budget_bill", run_id)
+        # a full build shows one task per layer, each failing with its failed nodes' names; a few nodes, one each
+        everything = dbt_group.plan_nodes({})
+        assert dbt_group.plan_tasks(everything) == ["layer:intermediate", "layer:marts", "layer:seeds",
+                                                    "layer:staging"]
+        assert dbt_group.plan_tasks([ok, tested]) == [ok, tested]
+        with pytest.raises(AirflowFailException, match="staging: 1 of 2 node\\(s\\) failed: stg_integration_plan; "
+                                                       "stg_integration_plan: error: boom"):
+            dbt_group.layer_result("staging", [ok, failing, tested], run_id)
+        assert dbt_group.layer_result("staging", [ok], run_id) == "staging: 1 of 1 node(s) built with their tests"
+        with pytest.raises(AirflowSkipException, match="none of its 1 node"):
+            dbt_group.layer_result(dbt_group._layer(child), [child], run_id)
         _, exclude = dbt_group._selection(Retry(), type("Dag", (), {"task_ids": []}), run_id, {})
         left_out = {x.removeprefix("fqn:").split(".")[-1] for x in exclude if x.startswith("fqn:")}
         assert left_out == {"stg_readiness"}

@@ -1,5 +1,5 @@
-"""``make backfill`` through Airflow (the ``dg_backfill`` DAG, one task per dbt model) on a warehouse whose
-full run the nightly service made: the backfill leaves the full run's marts and rebuilds only its years.
+"""``make backfill`` through Airflow (the ``dg_backfill`` DAG: one dbt build, its results per layer) on a
+warehouse whose full run the nightly service made: the backfill leaves the full run's marts and rebuilds only its years.
 
 A module of its own, so it runs beside tests/test_airflow.py instead of after it: its warehouse is built by
 ``nightly.service.run_night`` (what dg_nightly's tasks call, in one process) rather than by an Airflow night.

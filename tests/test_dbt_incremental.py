@@ -264,6 +264,53 @@ def test_marts_reflect_incremental_facts(inc):
                         ORDER BY 1""") == [(2562, 3), (2563, 3), (2564, 1)]
 
 
+# The marts a file-only night rebuilds by year (dbt_project/macros/night_years.sql: night_scoped) and their year.
+NIGHT_YEAR_MARTS = {"readiness_by_year": "survey_year_be", "readiness_by_dimension_year": "survey_year_be",
+                    "submission_coverage": "fiscal_year_be", "agency_scorecard": "fiscal_year_be"}
+
+
+def _row_versions(wh, mart: str, year: str) -> dict[int, set[str]]:
+    """Each year's row versions (xmin): a year the build did not rewrite keeps them."""
+    rows = _rows(wh, f"SELECT {year}, array_agg(xmin::text) FROM marts.{mart} GROUP BY 1")  # noqa: S608 - fixed names
+    return {y: set(v) for y, v in rows}
+
+
+def test_a_readiness_night_rebuilds_its_years_and_gets_the_full_builds_marts(inc):
+    """A night whose only file corrects an earlier survey year: the marts rebuild that year (readiness_by_year
+    every year from it: the next year's score change looks back), the data tests run on it, the unit tests
+    not at all, and every rebuilt mart then holds what a full rebuild gives."""
+    from nightly import service
+    from nightly.transform import ledger_mark, project_fingerprint, record_build
+
+    with inc.connect() as conn:
+        record_build(conn, "before-readiness-night", project_fingerprint(), ledger_mark(conn))
+    before = {mart: _row_versions(inc, mart, year) for mart, year in NIGHT_YEAR_MARTS.items()}
+    _write(inc.landing / "readiness/2563/prd_2563_corrected.csv", READINESS_HEADER, [_survey(2563, PRD, 30)],
+           _at(2023, 12, 1))
+    run_id = "readiness-night-2563"
+    assert [o.status for o in service.load(run_id)] == ["loaded"]
+    decision = service.decide(run_id)
+    assert decision["select"] is not None and decision["exclude"] == ["resource_type:unit_test"], decision
+    assert _rows(inc, "SELECT years_by_source FROM ops.dbt_night_scope WHERE run_id = %s",
+                 (run_id,)) == [({"readiness": [2563]},)]
+    assert service.build(decision, run_id).success
+    ran = dict(_rows(inc, "SELECT resource_type, count(*) FROM ops.dbt_results WHERE run_id = %s GROUP BY 1",
+                     (run_id,)))
+    assert ran.get("test", 0) > 0 and "unit_test" not in ran, ran
+    rebuilt = {mart: {y for y, v in _row_versions(inc, mart, year).items() if v != before[mart].get(y)}
+               for mart, year in NIGHT_YEAR_MARTS.items()}
+    assert rebuilt == {"readiness_by_year": {2563, 2564}, "readiness_by_dimension_year": {2563},
+                       "submission_coverage": {2563}, "agency_scorecard": {2563}}, rebuilt
+    assert _rows(inc, """SELECT overall_score FROM marts.readiness_by_year
+                        WHERE survey_year_be = 2563 AND agency_id = 'D0002'""") == [(32.5,)]
+    with inc.connect() as conn:
+        for mart in NIGHT_YEAR_MARTS:
+            conn.execute(f"CREATE TABLE scratch.{mart}_night AS TABLE marts.{mart}")  # noqa: S608 - fixed names
+    _dbt("run", "--full-refresh", "--select", *NIGHT_YEAR_MARTS)
+    assert {mart: _differences(inc, f"scratch.{mart}_night", f"marts.{mart}", _columns_of(inc, f"marts.{mart}"))
+            for mart in NIGHT_YEAR_MARTS} == dict.fromkeys(NIGHT_YEAR_MARTS, 0)
+
+
 def _relations(wh) -> list[str]:
     """Every table and view dbt builds in the staging, intermediate and marts schemas."""
     return [f"{schema}.{name}" for schema, name in _rows(wh, """

@@ -6,6 +6,8 @@ and a manifest load: most of a per-node task's time). ``dbt.plan`` lists the nod
 ``dbt build`` of that selection (dbt's own selectors, ``source:raw.<source>+``, when only new files changed)
 in-process through Cosmos; ``dbt.node`` is mapped over the plan, one small task per node named by it, which
 reads the node's result and its tests' from ``ops.dbt_results`` and succeeds, fails or skips as the node did.
+On a night that builds more than ``NODE_TASKS_UP_TO`` nodes (a full build), ``dbt.node`` is one task per layer
+(seeds, staging, intermediate, marts), which logs each node's result and fails naming its failed nodes.
 So the Airflow task starts and the dbt work follow what the night builds, and the grid still shows each node.
 
 A node that fails keeps its last good relation (dbt's table swap), dbt skips what it feeds (those nodes'
@@ -91,10 +93,12 @@ def _decision(ti: Any, dag: Any) -> dict:
 def _selection(ti: Any, dag: Any, run_id: str, params: dict) -> tuple[list[str], list[str]]:
     """``--select`` and ``--exclude`` of the night's ``dbt build``: the decision's dbt selectors (none: the
     whole project; without a decision, as in ``airflow tasks test``, the param ``dbt_select`` may name some),
-    less the reconcile and cross-model tests (they run after the group) and, on a retry, less the nodes that
-    already succeeded in this run with every test of theirs."""
-    select = list(_decision(ti, dag).get("select") or params.get("dbt_select") or [])
-    exclude = ["tag:reconcile", *cross_model_tests()]
+    less the reconcile and cross-model tests (they run after the group), what the decision leaves out (a
+    file-only night: the unit tests) and, on a retry, less the nodes that already succeeded in this run with
+    every test of theirs."""
+    decision = _decision(ti, dag)
+    select = list(decision.get("select") or params.get("dbt_select") or [])
+    exclude = ["tag:reconcile", *cross_model_tests(), *(decision.get("exclude") or [])]
     if getattr(ti, "try_number", 1) > 1:
         exclude += [f"fqn:{'.'.join(_nodes()[uid]['fqn'])}" for uid in sorted(_done_in_run(run_id))]
     return select, exclude
@@ -135,8 +139,8 @@ def _results(run_id: str) -> dict[str, tuple[str, str]]:
 def _done_in_run(run_id: str) -> set[str]:
     """Built nodes that succeeded in this run, every test of theirs recorded as passed."""
     results, tests = _results(run_id), _own_tests()
-    return {uid for uid in _nodes() if results.get(uid, ("",))[0] == "success"
-            and all(results.get(t, ("",))[0] in _OK for t in tests.get(uid, []))}
+    return {uid for uid in _nodes() if results.get(uid, ("",))[0] == "success"  # a failed unit test skips its model
+            and all(results.get(t, ("",))[0] in _OK for t in tests.get(uid, []) if not t.startswith("unit_test."))}
 
 
 def plan_nodes(decision: dict) -> list[str]:
@@ -149,15 +153,68 @@ def plan_nodes(decision: dict) -> list[str]:
     return sorted(by_fqn[f] for f in wanted if f in by_fqn)
 
 
-def node_result(unique_id: str, run_id: str) -> str:
-    """One node's outcome in the night's build, as its task shows it: a line, or an exception (failed: the
-    node or one of its tests; skipped: dbt did not build it because a parent failed)."""
+# A night that builds more nodes than this shows one result task per layer (seeds, staging, intermediate,
+# marts) instead of one per node: on a full build most of Airflow's cost would be the node tasks' starts.
+NODE_TASKS_UP_TO = 16
+LAYER = "layer:"
+
+
+def _layer(unique_id: str) -> str:
+    node = _nodes()[unique_id]
+    return "seeds" if node["resource_type"] == "seed" else node["fqn"][1] if len(node["fqn"]) > 2 else "models"
+
+
+def plan_tasks(planned: list[str]) -> list[str]:
+    """What ``dbt.node`` is mapped over: the planned nodes, one task each, on a night that builds a few; else
+    one ``layer:<name>`` per layer the nodes fall in."""
+    if len(planned) <= NODE_TASKS_UP_TO:
+        return planned
+    return sorted({LAYER + _layer(uid) for uid in planned})
+
+
+def layer_result(layer: str, planned: list[str], run_id: str) -> str:
+    """One layer's nodes' outcomes in the night's build (``node_result`` each), one line per node in the log;
+    fails naming every node that failed (or has a failed test), skips when dbt built none of them."""
+    import logging
+
     from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-    results, nodes = _results(run_id), _nodes()
+    log = logging.getLogger(__name__)
+    members = [uid for uid in planned if _layer(uid) == layer]
+    results, tests = _results(run_id), _own_tests()  # read once for the layer
+    failed, skipped, lines = [], [], []
+    for uid in members:
+        name = _nodes()[uid]["name"]
+        try:
+            lines.append(node_result(uid, run_id, results, tests))
+        except AirflowSkipException as exc:
+            skipped.append(name)
+            lines.append(str(exc))
+        except AirflowFailException as exc:
+            failed.append(name)
+            lines.append(str(exc))
+    for line in lines:
+        log.info("%s", line)
+    if failed:
+        raise AirflowFailException(f"{layer}: {len(failed)} of {len(members)} node(s) failed: {', '.join(failed)}; "
+                                   + "; ".join(line for line in lines if line.split(":", 1)[0] in failed)[:1500])
+    if members and len(skipped) == len(members):
+        raise AirflowSkipException(f"{layer}: none of its {len(members)} node(s) built, a node they read failed")
+    return (f"{layer}: {len(members) - len(skipped)} of {len(members)} node(s) built with their tests"
+            + (f"; not built, a node they read failed: {', '.join(skipped)}" if skipped else ""))
+
+
+def node_result(unique_id: str, run_id: str, results: dict[str, tuple[str, str]] | None = None,
+                own_tests: dict[str, list[str]] | None = None) -> str:
+    """One node's outcome in the night's build, as its task shows it: a line, or an exception (failed: the
+    node or one of its tests; skipped: dbt did not build it because a parent failed). ``results`` and
+    ``own_tests``: ``_results(run_id)`` and ``_own_tests()`` when the caller has them."""
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+    results, nodes = results if results is not None else _results(run_id), _nodes()
     status, message = results.get(unique_id, ("", ""))
     name = nodes[unique_id]["name"] if unique_id in nodes else unique_id
-    tests = _own_tests().get(unique_id, [])
+    tests = (own_tests if own_tests is not None else _own_tests()).get(unique_id, [])
     failed = [f"{t.split('.')[2]} ({results[t][0]})" for t in tests if t in results and results[t][0] not in _OK]
     if status == "skipped":
         parents = [p.split(".")[-1] for p in nodes.get(unique_id, {}).get("depends_on", {}).get("nodes", [])
@@ -203,8 +260,8 @@ def dbt_task_group(group_id: str, dbt_vars: dict[str, Any] | None = None, full_r
         # plan and node take no warehouse slot: plan reads no warehouse, a node one row set for milliseconds.
         @task(task_id="plan", retries=2, retry_delay=timedelta(seconds=30), execution_timeout=timedelta(minutes=5))
         def plan(dag=None, ti=None) -> list[str]:
-            """The nodes the night builds (no dbt: the decision and the manifest)."""
-            return plan_nodes(_decision(ti, dag))
+            """The nodes the night builds, or their layers on a big night (no dbt: the decision and the manifest)."""
+            return plan_tasks(plan_nodes(_decision(ti, dag)))
 
         # none_failed_min_one_success: the short circuit's skip of ``plan`` skips the build and the results.
         build = DbtBuildLocalOperator(
@@ -221,11 +278,13 @@ def dbt_task_group(group_id: str, dbt_vars: dict[str, Any] | None = None, full_r
         @task(task_id="node", map_index_template="{{ dbt_node }}", trigger_rule="all_done_min_one_success",
               retries=1, retry_delay=timedelta(seconds=30), execution_timeout=timedelta(minutes=5))
         @fail_fast
-        def node(unique_id: str, dag_run=None) -> str:
-            """One node's result in the night's build (dbt.build's log has dbt's own lines)."""
+        def node(unique_id: str, dag_run=None, dag=None, ti=None) -> str:
+            """One node's result in the night's build, or a layer's (dbt.build's log has dbt's own lines)."""
             from airflow.sdk import get_current_context
 
             get_current_context()["dbt_node"] = unique_id.split(".")[-1]
+            if unique_id.startswith(LAYER):
+                return layer_result(unique_id.removeprefix(LAYER), plan_nodes(_decision(ti, dag)), dag_run.run_id)
             return node_result(unique_id, dag_run.run_id)
 
         planned = plan()

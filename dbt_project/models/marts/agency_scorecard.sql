@@ -1,6 +1,10 @@
 -- Agency x fiscal year, for registered agencies with anything to show that year: plan projects
 -- led (from project_status), integration-plan allocation, readiness score and band, and the
--- expected submissions that arrived on time (from submission_coverage).
+-- expected submissions that arrived on time (from submission_coverage). Rebuilt by year on a night whose
+-- only files are readiness answers (macros/night_years.sql).
+{{ config(**night_years_mart_config('agency_scorecard')) }}
+{%- set years = night_years('agency_scorecard') if is_incremental() else none %}
+
 with projects as (
     select
         lead_agency_id as agency_id,
@@ -15,6 +19,7 @@ with projects as (
         coalesce(sum(cardinality(string_to_array(obstacle_categories, ';'))), 0) as obstacles_reported,
         count(*) filter (where obstacle_categories is not null) as projects_with_obstacles
     from {{ ref('project_status') }}
+    where {{ years_condition('reporting_fy_be', years) }}
     group by lead_agency_id, reporting_fy_be
 ),
 allocations as (
@@ -22,14 +27,14 @@ allocations as (
            count(*) as plan_projects
     from {{ ref('fct_budget_lines') }}
     where source = 'integration_plan' and budget_plan_code is not null
-      and agency_id is not null and fiscal_year_be is not null
+      and agency_id is not null and fiscal_year_be is not null and {{ years_condition('fiscal_year_be', years) }}
     group by agency_id, fiscal_year_be
 ),
 readiness as (
     select agency_id, survey_year_be as fiscal_year_be, overall_score, readiness_band, readiness_band_no,
            readiness_band_name_th
     from {{ ref('readiness_by_year') }}
-    where agency_id is not null
+    where agency_id is not null and {{ years_condition('survey_year_be', years) }}
 ),
 submissions as (
     select
@@ -43,6 +48,7 @@ submissions as (
             as submissions_on_time
     from {{ ref('submission_coverage') }} as c
     join {{ ref('dim_fiscal_year') }} as y on y.fiscal_year_be = c.fiscal_year_be
+    where {{ years_condition('c.fiscal_year_be', years) }}
     group by c.agency_id, c.fiscal_year_be
 ),
 keys as (

@@ -1,5 +1,8 @@
 -- Survey year x agency level x readiness dimension (pillar): responding agencies with a score on
--- the dimension, and their mean, lowest and highest score.
+-- the dimension, and their mean, lowest and highest score. Rebuilt by year on a file-only night
+-- (macros/night_years.sql).
+{{ config(**night_years_mart_config('readiness_by_dimension_year')) }}
+
 with scores as (
     select r.survey_year_be, r.agency_level, d.dimension_code, d.score
     from {{ ref('fct_readiness_responses') }} as r
@@ -13,6 +16,9 @@ with scores as (
             ('regulation', r.score_regulation)
     ) as d(dimension_code, score)
     where r.responded
+    {%- if is_incremental() %}
+        and {{ night_years_where('readiness_by_dimension_year', 'r') }}
+    {%- endif %}
 )
 select
     s.survey_year_be::integer as survey_year_be,

@@ -1,4 +1,8 @@
 -- Survey year x agency (responding agencies): scores, maturity band, rank and change.
+-- Rebuilt by year on a file-only night (macros/night_years.sql): from the earliest year the night's files
+-- hold, since the change on the year before looks back.
+{{ config(**night_years_mart_config('readiness_by_year')) }}
+
 with scored as (
     select
         r.survey_year_be,
@@ -18,7 +22,8 @@ with scored as (
     from {{ ref('fct_readiness_responses') }} as r
     left join {{ ref('agencies') }} as a on a.agency_id = r.agency_id
     where r.responded
-)
+),
+ranked as (
 select
     s.survey_year_be::integer as survey_year_be,
     s.agency_id::text as agency_id,
@@ -45,3 +50,9 @@ select
 from scored as s
 left join {{ ref('readiness_bands') }} as b
     on s.overall_score >= b.min_score and s.overall_score < b.max_score
+)
+select *
+from ranked
+{%- if is_incremental() %}
+where {{ night_years_where('readiness_by_year') }}
+{%- endif %}

@@ -1,13 +1,18 @@
 -- FY x agency x submission type: who was expected to submit, what arrived, what was rejected. A
 -- rejected file (or a rejected row of a readiness file) counts for the agency and year it was meant for.
 -- Expected: lead agencies of projects in a plan running that year (project_report), and the
--- survey's targeted agencies (readiness_survey).
+-- survey's targeted agencies (readiness_survey). Rebuilt by year on a file-only night
+-- (macros/night_years.sql): only the years the night's files hold.
+{{ config(**night_years_mart_config('submission_coverage')) }}
+{%- set years = night_years('submission_coverage') if is_incremental() else none %}
+
 with expected_reports as (
     select distinct p.lead_agency_id as agency_id, y.fy as fiscal_year_be
     from {{ ref('plan_projects') }} as p
     join {{ ref('plans') }} as pl on pl.plan_code = p.plan_code
     cross join lateral generate_series(pl.first_fy_be, pl.last_fy_be) as y(fy)
     where y.fy in (select reporting_fy_be from {{ ref('stg_project_reports') }})
+        and {{ years_condition('y.fy', years) }}
 ),
 report_files as (
     select k.agency_id, fy as fiscal_year_be, l.file_id, l.status, l.received_at
@@ -15,7 +20,7 @@ report_files as (
     cross join lateral unnest(l.agency_names) as name
     cross join lateral unnest(l.fiscal_years_be) as fy
     join {{ ref('int_agency_keys') }} as k on k.agency_key = {{ name_key('name') }}
-    where l.source = 'project_reports'
+    where l.source = 'project_reports' and {{ years_condition('fy', years) }}
 ),
 -- Rows rejected at the gate, for the agency and year they were meant for.
 rejected_rows as (
@@ -23,7 +28,7 @@ rejected_rows as (
     from {{ source('ops', 'rejected_rows') }} as rr
     join {{ ref('stg_file_ledger') }} as l on l.file_id = rr.file_id
     join {{ ref('int_agency_keys') }} as k on k.agency_key = {{ name_key('rr.agency_name') }}
-    where rr.fiscal_year_be is not null
+    where rr.fiscal_year_be is not null and {{ years_condition('rr.fiscal_year_be', years) }}
     group by l.source, rr.fiscal_year_be, k.agency_id
 ),
 reports as (
@@ -44,17 +49,19 @@ reports as (
 survey_rows as (
     select r.survey_year_be as fiscal_year_be, r.agency_key, r.file_id, r.responded, false as is_rejected
     from {{ ref('stg_readiness') }} as r
+    where {{ years_condition('r.survey_year_be', years) }}
     union all
     select rr.fiscal_year_be, {{ name_key('rr.agency_name') }}, rr.file_id, null, true
     from {{ source('ops', 'rejected_rows') }} as rr
     join {{ ref('stg_file_ledger') }} as l on l.file_id = rr.file_id
     where l.source = 'readiness' and rr.agency_name is not null and rr.fiscal_year_be is not null
+        and {{ years_condition('rr.fiscal_year_be', years) }}
     union all
     select fy, {{ name_key('name') }}, l.file_id, null, true
     from {{ ref('stg_file_ledger') }} as l
     cross join lateral unnest(l.agency_names) as name
     cross join lateral unnest(l.fiscal_years_be) as fy
-    where l.source = 'readiness' and l.status = 'rejected'
+    where l.source = 'readiness' and l.status = 'rejected' and {{ years_condition('fy', years) }}
       and not exists (select 1 from {{ source('ops', 'rejected_rows') }} as rr
                       where rr.file_id = l.file_id and rr.agency_name is not null)
 ),

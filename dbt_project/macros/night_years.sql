@@ -1,0 +1,126 @@
+{#
+  A night whose only news is files changes only the fiscal years those files hold. The nightly decision
+  records them by source in ops.dbt_night_scope under the run id (nightly.transform.record_night_scope);
+  any other build (a whole-project or full build, a backfill, dbt run by hand) has no row there, and then
+  everything is rebuilt and tested.
+
+  night_scoped() is the one list of the relations a night handles by year: their year column, the sources
+  whose files change them (reaching) and those of them whose files change only the years they hold
+  (bounded: a budget book reissued without a year changes that year too, so budget sources are not). A
+  night with a file of a reaching source that is not bounded handles the whole relation.
+    - the marts listed with onward=false/true are rebuilt by year (night_years_mart_config); onward: every
+      year from the earliest changed one (rows that look back at earlier years, e.g. the change on the
+      year before);
+    - every listed relation's own data tests run on those years only (get_where_subquery); the full tests
+      run on every other build.
+#}
+{% macro night_scoped() %}
+    {%- set readiness = {'column': 'survey_year_be', 'reaching': ['readiness'], 'bounded': ['readiness']} -%}
+    {{ return({
+        'stg_readiness': readiness,
+        'fct_readiness_responses': readiness,
+        'readiness_by_year': dict(readiness, onward=true),
+        'readiness_by_dimension_year': readiness,
+        'readiness_summary_by_year': readiness,
+        'submission_coverage': {'column': 'fiscal_year_be', 'reaching': ['readiness', 'project_reports'],
+                                'bounded': ['readiness', 'project_reports']},
+        'agency_scorecard': {'column': 'fiscal_year_be',
+                             'reaching': ['readiness', 'project_reports', 'integration_plan', 'budget_bill'],
+                             'bounded': ['readiness']},
+    }) }}
+{% endmacro %}
+
+{#- The years a file-only night changes in relation `name` (night_scoped), or none for everything. -#}
+{% macro night_years(name) %}
+    {%- set scoped = night_scoped().get(name) -%}
+    {%- if not execute or scoped is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set run_id = env_var('DGWH_RUN_ID', '') -%}
+    {%- set scope_table = adapter.get_relation(database=target.database, schema='ops',
+                                               identifier='dbt_night_scope') -%}
+    {%- if not run_id or scope_table is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set found = run_query("select years_by_source::text from " ~ scope_table
+                              ~ " where run_id = " ~ dbt.string_literal(run_id | replace("'", "''"))) -%}
+    {%- if found.rows | length == 0 -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set years = [] -%}
+    {%- for source, source_years in fromjson(found.rows[0][0]).items() if source in scoped.reaching -%}
+        {%- if source not in scoped.bounded -%}
+            {{ return(none) }}
+        {%- endif -%}
+        {%- for year in source_years if (year | int) not in years -%}
+            {%- do years.append(year | int) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(years | sort) }}
+{% endmacro %}
+
+{#- A condition on `column` for `years` (night_years): true (none: everything), false (no year changed), the
+    years, or with onward every year from the earliest of them. -#}
+{% macro years_condition(column, years, onward=false) -%}
+    {%- if years is none -%}
+        true
+    {%- elif years | length == 0 -%}
+        false
+    {%- elif onward -%}
+        {{ column }} >= {{ years[0] }}
+    {%- else -%}
+        {{ column }} in ({{ years | join(', ') }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The condition on relation `name`'s year column (unqualified, or qualified with `alias`). -#}
+{% macro night_years_where(name, alias=none) -%}
+    {%- set scoped = night_scoped()[name] -%}
+    {%- set column = (alias ~ '.' if alias else '') ~ scoped.column -%}
+    {{ years_condition(column, night_years(name), scoped.get('onward', false)) }}
+{%- endmacro %}
+
+{#-
+  The config of a mart rebuilt by year on a file-only night: a pre-hook (in the model's transaction) deletes
+  the years night_years gives and the model appends its rows for them (it filters them with
+  night_years_where); any other incremental build deletes and appends every year; a full refresh or the
+  first build makes the table. Columns added since are appended (contracted models allow only that or fail).
+-#}
+{% macro night_years_mart_config(name) %}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'append',
+        'on_schema_change': 'append_new_columns',
+        'pre_hook': "{{ delete_night_years('" ~ name ~ "') }}",
+    }) }}
+{% endmacro %}
+
+{% macro delete_night_years(name) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ night_years_where(name) }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A data test on a night_scoped relation runs on the night's years only (dbt's own where config still
+    applies on top). -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set conditions = [] -%}
+    {%- if config.get('where', '') -%}
+        {%- do conditions.append('(' ~ config.get('where') ~ ')') -%}
+    {%- endif -%}
+    {%- if relation.identifier in night_scoped() -%}
+        {%- set night = night_years_where(relation.identifier) | trim -%}
+        {%- if night != 'true' -%}
+            {%- do conditions.append(night) -%}
+        {%- endif -%}
+    {%- endif -%}
+    {%- if conditions -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ conditions | join(' and ') }}) dbt_subquery
+        {%- endset -%}
+        {{ return(filtered) }}
+    {%- endif -%}
+    {{ return(relation) }}
+{%- endmacro %}
