@@ -226,7 +226,7 @@ def last_build(conn) -> tuple[str, str, object, int] | None:
 class BuildDecision:
     needed: bool
     reason: str
-    # dbt selectors of what the night's files change (issue 18); None: the whole project.
+    # dbt selectors of what the night's files change; None: the whole project.
     select: list[str] | None = None
     # On a night whose only news is files: the fiscal years they hold, by source (``night_years``).
     years: dict[str, list[int]] | None = None

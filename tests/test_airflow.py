@@ -1,6 +1,6 @@
 """Real Airflow: DAG files import fast and cleanly, the nightly DAG runs end to end with one task per dbt
 model (beside good files: two poison workbooks, a file still being written and two agencies claiming one
-project code, issue 20), a second run waits for the first's lock, a night with nothing new skips dbt, and
+project code), a second run waits for the first's lock, a night with nothing new skips dbt, and
 the next night loads the in-flight file once. (The two-year backfill through Airflow: test_airflow_backfill.)"""
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def airflow_wh(make_warehouse, sample_files: Path, airflow_template: Path):
     for book in BOOKS.glob("*.csv"):
         (wh.landing / "budget_bill" / "2565").mkdir(parents=True, exist_ok=True)
         shutil.copy(book, wh.landing / "budget_bill" / "2565" / book.name)
-    # Issue 20 beside the good files: two agencies claim one project code; two poison workbooks (one refused
+    # Beside the good files: two agencies claim one project code; two poison workbooks (one refused
     # by its declared range, one that exhausts the reader's memory); all delivered a day ago.
     write_report(wh, "project_reports/2559/krisdika.csv", 2559, KRISDIKA,
                  [("DG2559_2561-01", "started"), ("DG2559_2561-03", "started")], 10)
@@ -325,7 +325,7 @@ def test_warehouse_down_at_start_is_retried_then_a_night_with_nothing_new_skips_
 
 def test_poison_in_flight_and_conflicting_files_beside_good_ones_and_the_next_night_loads_the_rest_once(
         airflow_wh, monkeypatch):
-    """Issue 20 end to end, on the fixture's night through Airflow: the poison workbooks are refused with
+    """End to end, on the fixture's night through Airflow: the poison workbooks are refused with
     their reasons, the file being written waits (said in the summary), the cross-agency project code is
     isolated with both files named, every good file loaded once, the night a success. The next night loads
     the in-flight file, once, and builds only the dbt nodes it reaches."""
@@ -350,7 +350,7 @@ def test_poison_in_flight_and_conflicting_files_beside_good_ones_and_the_next_ni
     run_id, status, summary, _ = _last_run(airflow_wh)
     states = _task_states(airflow_wh, run_id)
     assert status == "success" and states["publish_marts"] == "success", summary
-    # Issue 18: the one new integration-plan file builds what it reaches, through Airflow; the rest is skipped.
+    # The one new integration-plan file builds what it reaches, through Airflow; the rest is skipped.
     assert "building what they change: source:raw.integration_plan+" in summary["dbt"]["reason"]
     nodes = _node_states(airflow_wh, run_id)  # one dbt.node task per node the night builds, named by it
     reached = {"stg_integration_plan", "fct_budget_lines", "budget_by_year", "stg_file_ledger"}

@@ -326,7 +326,7 @@ NIGHT = {"readiness/2565/ocpb_2565.csv": (READINESS_HEADER, [_survey(2565, OCPB,
 
 
 def test_a_night_builds_only_what_its_files_change_and_gets_the_full_builds_marts(inc):
-    """Issue 18: after a recorded build, a night whose only news is files builds only the nodes downstream
+    """After a recorded build, a night whose only news is files builds only the nodes downstream
     of their sources (dbt's own selection), and every model then holds what a full rebuild gives."""
     from nightly import service
     from nightly.transform import ledger_mark, project_fingerprint, record_build, selected_nodes
