@@ -15,6 +15,7 @@ import json
 import shutil
 import uuid
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 
@@ -85,6 +86,8 @@ METRICS: dict[str, list[dict]] = {
            "Projects with no current report.", ONE_PLAN, ONE_RFY),
         _m("pct_started", "ร้อยละที่เริ่มแล้ว · % started", _pct("sum(started)", "sum(projects_planned)"), PCT,
            "Started / planned, 0-100, one plan and one year.", ONE_PLAN, ONE_RFY),
+        _m("latest_reporting_fy", "ปีที่รายงานล่าสุด · latest reporting year", "max(reporting_fy_be)", "d",
+           "The latest reporting year (a maximum, never a sum): the plan filter opens at the plan reported last."),
     ],
     "project_status": [
         _m("projects", "โครงการ · projects", "count(*)", COUNT, "Projects, one plan and one reporting year.",
@@ -153,6 +156,9 @@ METRICS: dict[str, list[dict]] = {
     "agency_scorecard": [
         _m("projects_led", "โครงการที่เป็นเจ้าภาพ · projects led", "sum(projects_led)", COUNT,
            "Projects led, one fiscal year.", ONE_FY),
+        _m("peak_projects_led", "โครงการที่เป็นเจ้าภาพ (ปีที่มากที่สุด) · projects led, peak year",
+           "max(projects_led)", COUNT, "Most projects led in one fiscal year (a maximum, never a sum): the agency "
+           "profile opens at the agency with the most to show."),
         _m("allocated_million_baht", "ได้รับจัดสรร (ล้านบาท) · allocated", "sum(allocated_baht) / 1e6", MILLION,
            "Allocated, million baht, one fiscal year.", ONE_FY),
     ],
@@ -241,6 +247,20 @@ def markdown(text: str) -> dict:
     return {"markdown": text}
 
 
+class Filter(NamedTuple):
+    """A native select filter on ``column``. A required one is single-select and opens at its first value:
+    by ``sort_metric`` (a saved metric of the target dataset) or by value, descending unless ``ascending``.
+    The target (which dataset lists the values) is ``dataset``, else dim_agency or the first chart's."""
+
+    column: str
+    name: str
+    required: bool = False
+    ascending: bool = True
+    parents: tuple[str, ...] = ()
+    dataset: str | None = None
+    sort_metric: str | None = None
+
+
 AS_OF = "ข้อมูล ณ · data as of"
 # Dashboards: rows of charts (name -> chart) and notes; widths in Superset's 12-column grid.
 PROJECTS = "โครงการตามแผนพัฒนารัฐบาลดิจิทัล"
@@ -278,10 +298,10 @@ DASHBOARDS: dict[str, dict] = {
                                    "obstacle_categories_th", "obstacle_note_th"],
                 [_where("obstacle_categories IS NOT NULL")])},
         ],
-        "filters": [("plan_name_th", "แผน", True, True, []), ("reporting_fy_be", "ปีที่รายงาน (พ.ศ.)", True, False,
-                                                            ["plan_name_th"]),
-                    ("strategy_th", "ยุทธศาสตร์", False, True, []), ("ministry_name_th", "กระทรวง", False, True, []),
-                    ("agency_name_th", "หน่วยงาน", False, True, [])],
+        "filters": [Filter("plan_name_th", "แผน", True, False, sort_metric="latest_reporting_fy"),
+                    Filter("reporting_fy_be", "ปีที่รายงาน (พ.ศ.)", True, False, ("plan_name_th",)),
+                    Filter("strategy_th", "ยุทธศาสตร์"), Filter("ministry_name_th", "กระทรวง"),
+                    Filter("agency_name_th", "หน่วยงาน")],
     },
     "budget": {
         "title": "งบประมาณแผนงานบูรณาการรัฐบาลดิจิทัล",
@@ -319,8 +339,8 @@ DASHBOARDS: dict[str, dict] = {
                                          "obligation_lines", "amount_baht"],
                 order_by=[("bill_fy_be", False)], formats={"amount_baht": ",.2f"})},
         ],
-        "filters": [("fiscal_year_be", "ปีงบประมาณ (พ.ศ.)", True, False, []),
-                    ("ministry_name_th", "กระทรวง", False, True, []), ("agency_name_th", "หน่วยงาน", False, True, [])],
+        "filters": [Filter("fiscal_year_be", "ปีงบประมาณ (พ.ศ.)", True, False), Filter("ministry_name_th", "กระทรวง"),
+                    Filter("agency_name_th", "หน่วยงาน")],
     },
     "readiness": {
         "title": "ความพร้อมรัฐบาลดิจิทัลของหน่วยงานภาครัฐ",
@@ -358,10 +378,9 @@ DASHBOARDS: dict[str, dict] = {
                                       "score_change"],
                 order_by=[("overall_score", False)], formats={"overall_score": PCT, "score_change": PCT})},
         ],
-        "filters": [("survey_year_be", "ปีที่สำรวจ (พ.ศ.)", True, False, []),
-                    ("agency_level_name_th", "ระดับหน่วยงาน", False, True, []),
-                    ("ministry_name_th", "กระทรวง", False, True, []), ("province_name_th", "จังหวัด", False, True, []),
-                    ("agency_name_th", "หน่วยงาน", False, True, [])],
+        "filters": [Filter("survey_year_be", "ปีที่สำรวจ (พ.ศ.)", True, False),
+                    Filter("agency_level_name_th", "ระดับหน่วยงาน"), Filter("ministry_name_th", "กระทรวง"),
+                    Filter("province_name_th", "จังหวัด"), Filter("agency_name_th", "หน่วยงาน")],
     },
     "agency": {
         "title": "ข้อมูลรายหน่วยงาน",
@@ -390,7 +409,8 @@ DASHBOARDS: dict[str, dict] = {
                                         "rows_rejected", "latest_received_at", "is_complete_th"],
                 order_by=[("fiscal_year_be", False)])},
         ],
-        "filters": [("agency_name_th", "หน่วยงาน", True, True, [])],
+        "filters": [Filter("agency_name_th", "หน่วยงาน", True, False, dataset="agency_scorecard",
+                           sort_metric="peak_projects_led")],
     },
 }
 
@@ -466,24 +486,27 @@ def _chart_columns(chart: dict) -> set[str]:
 
 
 def native_filters(key: str, dash: dict, charts: list[tuple[int, dict]], columns: dict[str, set[str]]) -> list[dict]:
-    """A select filter per (column, name, required, ascending, parents): required ones start at their first value
-    (ascending, or the latest year); a filter leaves out the charts whose dataset lacks the column and the trend
-    charts drawn along it."""
+    """A select filter per ``Filter``. A required one opens applied at its first value, the dashboard waiting for
+    it (Superset's ``requiredFirst``: no Apply needed), in the order of its sort metric or its values (the latest
+    year first); a filter leaves out the charts whose dataset lacks the column and the trend charts drawn along
+    it."""
     out = []
     used = [c["dataset"] for _, c in charts if "dataset" in c]
-    for column, name, required, ascending, parents in dash["filters"]:
-        target = "dim_agency" if column in columns.get("dim_agency", set()) else next(
-            d for d in used if column in columns[d])
+    for f in dash["filters"]:
+        target = f.dataset or ("dim_agency" if f.column in columns.get("dim_agency", set()) else next(
+            d for d in used if f.column in columns[d]))
         excluded = [cid for cid, c in charts
-                    if "dataset" not in c or column not in columns[c["dataset"]] or column in _chart_columns(c)]
+                    if "dataset" not in c or f.column not in columns[c["dataset"]] or f.column in _chart_columns(c)]
         out.append({
-            "id": f"NATIVE_FILTER-{key}-{column}", "name": name, "filterType": "filter_select", "type": "NATIVE_FILTER",
-            "targets": [{"datasetUuid": _uuid("dataset", target), "column": {"name": column}}],
-            "controlValues": {"enableEmptyFilter": required, "defaultToFirstItem": required,
-                              "multiSelect": not required, "searchAllOptions": False, "inverseSelection": False,
-                              "sortAscending": ascending},
+            "id": f"NATIVE_FILTER-{key}-{f.column}", "name": f.name, "filterType": "filter_select",
+            "type": "NATIVE_FILTER",
+            "targets": [{"datasetUuid": _uuid("dataset", target), "column": {"name": f.column}}],
+            "controlValues": {"enableEmptyFilter": f.required, "defaultToFirstItem": f.required,
+                              "multiSelect": not f.required, "searchAllOptions": False, "inverseSelection": False,
+                              "sortAscending": f.ascending},
+            "requiredFirst": f.required, "sortMetric": f.sort_metric,
             "defaultDataMask": {"extraFormData": {}, "filterState": {}, "ownState": {}},
-            "cascadeParentIds": [f"NATIVE_FILTER-{key}-{p}" for p in parents],
+            "cascadeParentIds": [f"NATIVE_FILTER-{key}-{p}" for p in f.parents],
             "scope": {"rootPath": ["ROOT_ID"], "excluded": excluded}, "description": "", "chartsInScope": [],
             "tabsInScope": []})
     return out
