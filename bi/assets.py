@@ -230,11 +230,13 @@ COLOURS = "supersetColors"
 
 
 def bar(dataset: str, x: dict | str, metrics: list, groupby: list | None = None, filters: list | None = None,
-        stacked: bool = False, fmt: str = COUNT) -> dict:
+        stacked: bool = False, fmt: str = COUNT, labels: bool = True) -> dict:
+    """Bars with their values on them (``labels``; off where side-by-side bars of equal height would overlap
+    theirs: the tooltip has them)."""
     return {"viz_type": "echarts_timeseries_bar", "dataset": dataset, "params": {
         "x_axis": x, "metrics": metrics, "groupby": groupby or [], "adhoc_filters": filters or [],
         "row_limit": 10000, "stack": "Stack" if stacked else None, "show_legend": True, "rich_tooltip": True,
-        "x_axis_sort_asc": True, "orientation": "vertical", "y_axis_format": fmt, "show_value": True,
+        "x_axis_sort_asc": True, "orientation": "vertical", "y_axis_format": fmt, "show_value": labels,
         "truncateXAxis": True, "xAxisLabelRotation": 0, "sort_series_type": "sum", "color_scheme": COLOURS}}
 
 
@@ -359,7 +361,8 @@ DASHBOARDS: dict[str, dict] = {
                 [DG_PLAN, PLAN_SOURCE], [("fiscal_year_be", False)], {"amount_million_baht": MILLION}),
              "แผนงานบูรณาการเทียบกับ พ.ร.บ. งบประมาณ (ล้านบาท)": bar(
                  "budget_plan_vs_bill", FY, ["allocated_million_baht", "bill_matched_million_baht",
-                                             "bill_unmatched_million_baht"], filters=[DG_PLAN], fmt=MILLION_CHART)},
+                                             "bill_unmatched_million_baht"], filters=[DG_PLAN], fmt=MILLION_CHART,
+                 labels=False)},
             {"คำของบประมาณเทียบกับที่ได้รับจัดสรร (ล้านบาท)": bar(
                 "budget_requested_allocated", FY, ["requested_million_baht", "allocated_million_baht"],
                 filters=[DG_PLAN], fmt=MILLION_CHART),
