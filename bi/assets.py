@@ -212,7 +212,7 @@ SHOWN = "_shown"
 def _shown(column: dict, blank: str) -> dict:
     """The table twin of a mart column (``mart_columns``): text, blank (or ``blank``) where the column is NULL."""
     name, numeric = column["name"], (column["type"] or "").startswith(("NUMERIC", "INTEGER", "BIGINT"))
-    text = f"to_char({name}, 'FM999,999,999,990{'' if name.endswith('_baht') else '.00'}')" if numeric else name
+    text = f"to_char({name}, 'FM999,999,999,999,990{'' if name.endswith('_baht') else '.00'}')" if numeric else name
     return {"column_name": name + SHOWN, "verbose_name": column["label"], "is_dttm": False, "is_active": True,
             "type": "TEXT", "advanced_data_type": None, "groupby": True, "filterable": True,
             "expression": f"coalesce({text}, '{blank}')", "python_date_format": None, "extra": None,
