@@ -9,8 +9,8 @@ empty mapping opens the dashboard once. The dashboard is read as it opens, nothi
 filters apply their first values themselves); the filters named are then chosen in the filter bar, typed and
 picked as a person does, and Apply pressed.
 Prints one JSON object: {slug or slug+"-filtered": {title, charts, rendered, errors, empty, thai_text,
-screenshot, texts: {chart title: text shown}, figures: {big number's title: its figure}}}. The checks on it
-are the test's (tests/test_bi.py)."""
+screenshot, texts: {chart title: text shown}, figures: {big number's title: its figure}}, "refused": [API
+calls the server refused]}. The checks on it are the test's (tests/test_bi.py)."""
 
 from __future__ import annotations
 
@@ -85,19 +85,29 @@ def _settle(page, timeout_s: float) -> list[dict]:
     state: list[dict] = []
     while time.monotonic() < deadline:
         state = page.evaluate(RENDERED_JS)
-        if page.url.rstrip("/").endswith("/login") or (
+        if _on_login_page(page) or (
                 state and all(s["drawn"] or s["error"] or s["empty"] for s in state)):
             break
         time.sleep(2)
     return state
 
 
-def _open(page, url: str, shot: Path, timeout_s: float, filters: dict[str, list] | None = None) -> dict:
+def _on_login_page(page) -> bool:
+    return page.url.split("?")[0].rstrip("/").endswith("/login")
+
+
+def _open(page, url: str, shot: Path, timeout_s: float, filters: dict[str, list] | None = None,
+          log_in=None) -> dict:
     """Open the dashboard as it opens (nothing pressed: its required filters apply their defaults themselves),
-    or set the given filters {name: [values]} and press Apply; read it."""
+    or set the given filters {name: [values]} and press Apply; read it. Sent back to the login page (a session
+    lost on a busy machine), it logs in (``log_in``) and opens the dashboard once more."""
     if url:
         page.goto(url, wait_until="domcontentloaded", timeout=180_000)
         _settle(page, timeout_s)
+        if _on_login_page(page) and log_in is not None:
+            log_in()
+            page.goto(url, wait_until="domcontentloaded", timeout=180_000)
+            _settle(page, timeout_s)
     for name, values in (filters or {}).items():
         for value in values:
             _set_filter(page, name, str(value))
@@ -123,12 +133,20 @@ def check(base: str, request: dict, out: Path, chromium: str | None, timeout_s: 
         browser = pw.chromium.launch(headless=True, executable_path=chromium or None,
                                      args=["--no-sandbox", "--disable-dev-shm-usage"])
         page = browser.new_page(viewport={"width": 1600, "height": 2200}, locale="th-TH")
-        _log_in(page, base, request["user"], request["password"], out)
+        refused: list[str] = []  # API calls the server refused the user (401, 403)
+        page.on("response", lambda r: refused.append(f"{r.request.method} {r.url.split('?')[0]} {r.status}")
+                if "/api/" in r.url and r.status in (401, 403) else None)
+        def log_in() -> None:
+            _log_in(page, base, request["user"], request["password"], out)
+
+        log_in()
         for slug, filters in request["dashboards"].items():
-            results[slug] = _open(page, f"{base}/superset/dashboard/{slug}/", out / f"{slug}.png", timeout_s)
+            results[slug] = _open(page, f"{base}/superset/dashboard/{slug}/", out / f"{slug}.png", timeout_s,
+                                  log_in=log_in)
             if filters:
                 results[f"{slug}-filtered"] = _open(page, "", out / f"{slug}-filtered.png", timeout_s, filters)
         browser.close()
+    results["refused"] = refused
     return results
 
 
