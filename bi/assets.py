@@ -15,6 +15,7 @@ import json
 import shutil
 import uuid
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 
@@ -50,7 +51,9 @@ DUE = "planned_start_fy_be <= reporting_fy_be"
 STARTED = "status IN ('started', 'started_early')"
 COUNT = ",d"
 PCT = ",.2f"
-MILLION = ",.4f"
+MILLION = ",.4f"  # million baht in headline figures and tables: as the budget documents publish them
+MILLION_CHART = ",.2f"  # million baht on chart axes and bars
+BAHT = ",.0f"
 
 
 def _m(name: str, label: str, sql: str, fmt: str, description: str, *guards: str) -> dict:
@@ -85,6 +88,8 @@ METRICS: dict[str, list[dict]] = {
            "Projects with no current report.", ONE_PLAN, ONE_RFY),
         _m("pct_started", "ร้อยละที่เริ่มแล้ว · % started", _pct("sum(started)", "sum(projects_planned)"), PCT,
            "Started / planned, 0-100, one plan and one year.", ONE_PLAN, ONE_RFY),
+        _m("latest_reporting_fy", "ปีที่รายงานล่าสุด · latest reporting year", "max(reporting_fy_be)", "d",
+           "The latest reporting year (a maximum, never a sum): the plan filter opens at the plan reported last."),
     ],
     "project_status": [
         _m("projects", "โครงการ · projects", "count(*)", COUNT, "Projects, one plan and one reporting year.",
@@ -153,6 +158,9 @@ METRICS: dict[str, list[dict]] = {
     "agency_scorecard": [
         _m("projects_led", "โครงการที่เป็นเจ้าภาพ · projects led", "sum(projects_led)", COUNT,
            "Projects led, one fiscal year.", ONE_FY),
+        _m("peak_projects_led", "โครงการที่เป็นเจ้าภาพ (ปีที่มากที่สุด) · projects led, peak year",
+           "max(projects_led)", COUNT, "Most projects led in one fiscal year (a maximum, never a sum): the agency "
+           "profile opens at the agency with the most to show."),
         _m("allocated_million_baht", "ได้รับจัดสรร (ล้านบาท) · allocated", "sum(allocated_baht) / 1e6", MILLION,
            "Allocated, million baht, one fiscal year.", ONE_FY),
     ],
@@ -190,27 +198,53 @@ LABEL_COLUMNS: dict[str, list[tuple[str, str, str, str]]] = {
 
 YEAR_COLUMNS = {"fiscal_year_be", "reporting_fy_be", "survey_year_be", "planned_start_fy_be", "actual_start_fy_be",
                 "bill_fy_be"}
+# Superset's table shows NULL as "N/A": the columns that are empty for a reason show, in tables, a twin
+# (``<column>_shown``, the column's Thai label) that is blank or says so. Numbers become text there.
+BLANKS: dict[str, dict[str, str]] = {
+    "budget_plan_vs_bill": {"nearest_name_th": "ไม่มี · none", "nearest_similarity_pct": "", "project_name_th": "",
+                            "requested_baht": "", "allocated_baht": ""},
+    "project_status": {"obstacle_note_th": ""},
+    "readiness_by_year": {"score_change": "", "province_name_th": ""},
+}
+SHOWN = "_shown"
+
+
+def _shown(column: dict, blank: str) -> dict:
+    """The table twin of a mart column (``mart_columns``): text, blank (or ``blank``) where the column is NULL."""
+    name, numeric = column["name"], (column["type"] or "").startswith(("NUMERIC", "INTEGER", "BIGINT"))
+    text = f"to_char({name}, 'FM999,999,999,999,990{'' if name.endswith('_baht') else '.00'}')" if numeric else name
+    return {"column_name": name + SHOWN, "verbose_name": column["label"], "is_dttm": False, "is_active": True,
+            "type": "TEXT", "advanced_data_type": None, "groupby": True, "filterable": True,
+            "expression": f"coalesce({text}, '{blank}')", "python_date_format": None, "extra": None,
+            "description": f"{column['description'] or name} Shown in tables: "
+                           f"{repr(blank) if blank else 'blank'} where it is null."}
+
+
 FY = _col("fiscal_year_be::text", "ปีงบประมาณ (พ.ศ.)")
 REPORTING_FY = _col("reporting_fy_be::text", "ปีที่รายงาน (พ.ศ.)")
 SURVEY_YEAR = _col("survey_year_be::text", "ปีที่สำรวจ (พ.ศ.)")
 DG_PLAN = _where("budget_plan_code = 'dg_integration'")
 PLAN_SOURCE = _where("source = 'integration_plan'")
+PROVINCE_LEVEL = _where("agency_level = 'province'")
+COLOURS = "supersetColors"
 
 
 def bar(dataset: str, x: dict | str, metrics: list, groupby: list | None = None, filters: list | None = None,
-        stacked: bool = False, fmt: str = COUNT) -> dict:
+        stacked: bool = False, fmt: str = COUNT, labels: bool = True) -> dict:
+    """Bars with their values on them (``labels``; off where side-by-side bars of equal height would overlap
+    theirs: the tooltip has them)."""
     return {"viz_type": "echarts_timeseries_bar", "dataset": dataset, "params": {
         "x_axis": x, "metrics": metrics, "groupby": groupby or [], "adhoc_filters": filters or [],
         "row_limit": 10000, "stack": "Stack" if stacked else None, "show_legend": True, "rich_tooltip": True,
-        "x_axis_sort_asc": True, "orientation": "vertical", "y_axis_format": fmt, "show_value": True,
-        "truncateXAxis": True, "xAxisLabelRotation": 0, "sort_series_type": "sum"}}
+        "x_axis_sort_asc": True, "orientation": "vertical", "y_axis_format": fmt, "show_value": labels,
+        "truncateXAxis": True, "xAxisLabelRotation": 0, "sort_series_type": "sum", "color_scheme": COLOURS}}
 
 
 def line(dataset: str, x: dict | str, metrics: list, groupby: list | None = None, fmt: str = PCT) -> dict:
     return {"viz_type": "echarts_timeseries_line", "dataset": dataset, "params": {
         "x_axis": x, "metrics": metrics, "groupby": groupby or [], "adhoc_filters": [], "row_limit": 10000,
         "show_legend": True, "rich_tooltip": True, "x_axis_sort_asc": True, "y_axis_format": fmt,
-        "markerEnabled": True, "show_value": True, "truncateXAxis": True}}
+        "markerEnabled": True, "show_value": True, "truncateXAxis": True, "color_scheme": COLOURS}}
 
 
 def big(dataset: str, metric: str, subheader: str, filters: list | None = None, fmt: str = COUNT) -> dict:
@@ -220,25 +254,53 @@ def big(dataset: str, metric: str, subheader: str, filters: list | None = None, 
 
 
 def table(dataset: str, columns: list[str], filters: list | None = None, order_by: list | None = None,
-          formats: dict[str, str] | None = None) -> dict:
-    """All rows, a page at a time from the database (server pagination), numbers with thousands separators."""
-    config = {c: {"d3NumberFormat": "d" if c in YEAR_COLUMNS else (formats or {}).get(c, ",")} for c in columns}
+          formats: dict[str, str] | None = None, long: bool = False) -> dict:
+    """Every row (loaded whole: up to 100,000), numbers with thousands separators. Not paged from the database:
+    Superset 6.1's server pagination always shows a "Search by" list of raw column names, and "Show 0 entries per
+    page" once a filter leaves fewer rows than a page. A ``long`` table shows 50 rows a page and a search box
+    over every column; any other shows all its rows on one page, no controls."""
+    shown = [c + SHOWN if c in BLANKS.get(dataset, {}) else c for c in columns]
+    config = {c: {"d3NumberFormat": "d" if c in YEAR_COLUMNS else (formats or {}).get(c, ",")}
+              for c in shown if not c.endswith(SHOWN)}
     return {"viz_type": "table", "dataset": dataset, "params": {
-        "query_mode": "raw", "all_columns": columns, "adhoc_filters": filters or [], "row_limit": 100000,
-        "order_by_cols": [json.dumps([c, asc]) for c, asc in (order_by or [])], "server_pagination": True,
-        "server_page_length": 50, "include_search": True, "table_timestamp_format": "smart_date",
+        "query_mode": "raw", "all_columns": shown, "adhoc_filters": filters or [], "row_limit": 100000,
+        "order_by_cols": [json.dumps([c, asc]) for c, asc in (order_by or [])], "server_pagination": False,
+        "page_length": 50 if long else 0, "include_search": long, "table_timestamp_format": "smart_date",
         "column_config": config, "show_totals": False}}
 
 
 def as_of() -> dict:
-    """The last successful night and the newest night's status (marts.data_as_of, one row): a compact line."""
-    chart = table("data_as_of", ["data_as_of_th", "last_run_status_th"])
-    chart["params"]["include_search"] = False
-    return {**chart, "compact": True}
+    """The last successful night and the newest night's status (marts.data_as_of, one row): one line of text."""
+    template = ("{{#each data}}**{{data_as_of_th}}** · ผลรอบล่าสุด · last night's run: {{last_run_status_th}}"
+                "{{/each}}")
+    return {"viz_type": "handlebars", "dataset": "data_as_of", "height": 14, "params": {
+        "query_mode": "raw", "all_columns": ["data_as_of_th", "last_run_status_th"], "adhoc_filters": [],
+        "row_limit": 1, "order_by_cols": [], "handlebarsTemplate": template}}
+
+
+def country_map(dataset: str, entity: str, metric: str, filters: list | None = None, fmt: str = PCT) -> dict:
+    """Superset's Thailand map (its GeoJSON keys provinces by ISO 3166-2 code), shaded by ``metric``."""
+    return {"viz_type": "country_map", "dataset": dataset, "height": 80, "params": {
+        "select_country": "thailand", "entity": entity, "metric": metric, "adhoc_filters": filters or [],
+        "row_limit": 100, "linear_color_scheme": "superset_seq_1", "number_format": fmt}}
 
 
 def markdown(text: str) -> dict:
     return {"markdown": text}
+
+
+class Filter(NamedTuple):
+    """A native select filter on ``column``. A required one is single-select and opens at its first value:
+    by ``sort_metric`` (a saved metric of the target dataset) or by value, descending unless ``ascending``.
+    The target (which dataset lists the values) is ``dataset``, else dim_agency or the first chart's."""
+
+    column: str
+    name: str
+    required: bool = False
+    ascending: bool = True
+    parents: tuple[str, ...] = ()
+    dataset: str | None = None
+    sort_metric: str | None = None
 
 
 AS_OF = "ข้อมูล ณ · data as of"
@@ -278,10 +340,10 @@ DASHBOARDS: dict[str, dict] = {
                                    "obstacle_categories_th", "obstacle_note_th"],
                 [_where("obstacle_categories IS NOT NULL")])},
         ],
-        "filters": [("plan_name_th", "แผน", True, True, []), ("reporting_fy_be", "ปีที่รายงาน (พ.ศ.)", True, False,
-                                                            ["plan_name_th"]),
-                    ("strategy_th", "ยุทธศาสตร์", False, True, []), ("ministry_name_th", "กระทรวง", False, True, []),
-                    ("agency_name_th", "หน่วยงาน", False, True, [])],
+        "filters": [Filter("plan_name_th", "แผน", True, False, sort_metric="latest_reporting_fy"),
+                    Filter("reporting_fy_be", "ปีที่รายงาน (พ.ศ.)", True, False, ("plan_name_th",)),
+                    Filter("strategy_th", "ยุทธศาสตร์"), Filter("ministry_name_th", "กระทรวง"),
+                    Filter("agency_name_th", "หน่วยงาน")],
     },
     "budget": {
         "title": "งบประมาณแผนงานบูรณาการรัฐบาลดิจิทัล",
@@ -299,28 +361,29 @@ DASHBOARDS: dict[str, dict] = {
                 [DG_PLAN, PLAN_SOURCE], [("fiscal_year_be", False)], {"amount_million_baht": MILLION}),
              "แผนงานบูรณาการเทียบกับ พ.ร.บ. งบประมาณ (ล้านบาท)": bar(
                  "budget_plan_vs_bill", FY, ["allocated_million_baht", "bill_matched_million_baht",
-                                             "bill_unmatched_million_baht"], filters=[DG_PLAN], fmt=MILLION)},
+                                             "bill_unmatched_million_baht"], filters=[DG_PLAN], fmt=MILLION_CHART,
+                 labels=False)},
             {"คำของบประมาณเทียบกับที่ได้รับจัดสรร (ล้านบาท)": bar(
                 "budget_requested_allocated", FY, ["requested_million_baht", "allocated_million_baht"],
-                filters=[DG_PLAN], fmt=MILLION),
+                filters=[DG_PLAN], fmt=MILLION_CHART),
              "ได้รับจัดสรรตามแนวทาง (ล้านบาท)": bar(
                  "budget_requested_allocated", FY, ["allocated_million_baht"], ["approach_name_th"], [DG_PLAN],
-                 stacked=True, fmt=MILLION)},
+                 stacked=True, fmt=MILLION_CHART)},
             {"ได้รับจัดสรรตามด้าน (ล้านบาท)": bar(
                 "budget_requested_allocated", FY, ["allocated_million_baht"], ["focus_area_name_th"], [DG_PLAN],
-                stacked=True, fmt=MILLION),
+                stacked=True, fmt=MILLION_CHART),
              "รายการใน พ.ร.บ. ที่ไม่ตรงกับโครงการใด": table(
                  "budget_plan_vs_bill", ["fiscal_year_be", "agency_name_th", "bill_baht", "unmatched_reason_th",
                                          "nearest_name_th", "nearest_similarity_pct"],
                  [DG_PLAN, _where("project_code IS NULL")], [("bill_baht", False)],
-                 {"bill_baht": ",.2f", "nearest_similarity_pct": PCT})},
+                 {"bill_baht": BAHT})},
             {"ความครบถ้วนของ พ.ร.บ. งบประมาณ (รายเล่ม)": table(
                 "budget_bill_coverage", ["bill_fy_be", "ref_doc", "is_loaded_th", "lines_loaded", "lines_rejected",
                                          "obligation_lines", "amount_baht"],
-                order_by=[("bill_fy_be", False)], formats={"amount_baht": ",.2f"})},
+                order_by=[("bill_fy_be", False)], formats={"amount_baht": BAHT})},
         ],
-        "filters": [("fiscal_year_be", "ปีงบประมาณ (พ.ศ.)", True, False, []),
-                    ("ministry_name_th", "กระทรวง", False, True, []), ("agency_name_th", "หน่วยงาน", False, True, [])],
+        "filters": [Filter("fiscal_year_be", "ปีงบประมาณ (พ.ศ.)", True, False), Filter("ministry_name_th", "กระทรวง"),
+                    Filter("agency_name_th", "หน่วยงาน")],
     },
     "readiness": {
         "title": "ความพร้อมรัฐบาลดิจิทัลของหน่วยงานภาครัฐ",
@@ -339,7 +402,9 @@ DASHBOARDS: dict[str, dict] = {
                  "**ท้องถิ่นรูปแบบพิเศษ** คือ กรุงเทพมหานครและเมืองพัทยา: 2 หน่วยงาน "
                  "ร้อยละจึงเปลี่ยนทีละ 50 — ดูจำนวนหน่วยงาน (n) ในตารางก่อนเทียบกับระดับอื่น  \n"
                  "*Special local = Bangkok and Pattaya, two units: read their n before comparing rates.*  \n\n"
-                 "ตัวเลขทุกช่องเป็นของปีที่สำรวจที่เลือกเท่านั้น (ไม่รวมหลายปี).")},
+                 "ตัวเลขทุกช่องเป็นของปีที่สำรวจที่เลือกเท่านั้น (ไม่รวมหลายปี).  \n\n"
+                 "แผนที่รายจังหวัดแสดงหน่วยงานระดับจังหวัด กรุงเทพมหานครไม่มีหน่วยงานระดับนี้จึงไม่มีสี  \n"
+                 "*The province map shows province-level units; Bangkok has none, so it stays blank.*")},
             {"คะแนนเฉลี่ยตามระดับหน่วยงาน": bar(
                 "readiness_summary_by_year", "agency_level_name_th", ["mean_overall_score"], fmt=PCT),
              "คะแนนตามมิติ": bar(
@@ -347,21 +412,21 @@ DASHBOARDS: dict[str, dict] = {
                  fmt=PCT)},
             {"หน่วยงานตามระดับความพร้อม": bar(
                 "readiness_by_year", "readiness_band_name_th", ["agencies"], ["agency_level_name_th"], stacked=True),
-             "ความพร้อมรายจังหวัด": table(
-                 "readiness_by_year", ["survey_year_be", "province_name_th", "agency_name_th", "overall_score",
-                                       "readiness_band_name_th", "rank_in_level", "score_change"],
-                 [_where("agency_level = 'province'")], [("overall_score", False)],
-                 {"overall_score": PCT, "score_change": PCT})},
+             "คะแนนเฉลี่ยของหน่วยงานระดับจังหวัด รายจังหวัด": country_map(
+                 "readiness_by_year", "province_iso_code", "mean_overall_score", [PROVINCE_LEVEL])},
+            {"ความพร้อมรายจังหวัด": table(
+                "readiness_by_year", ["survey_year_be", "province_name_th", "agency_name_th", "overall_score",
+                                      "readiness_band_name_th", "rank_in_level", "score_change"],
+                [PROVINCE_LEVEL], [("overall_score", False)], {"overall_score": PCT}, long=True)},
             {"ผลรายหน่วยงาน": table(
                 "readiness_by_year", ["survey_year_be", "agency_name_th", "agency_level_name_th", "ministry_name_th",
                                       "province_name_th", "overall_score", "readiness_band_name_th", "rank_in_level",
                                       "score_change"],
-                order_by=[("overall_score", False)], formats={"overall_score": PCT, "score_change": PCT})},
+                order_by=[("overall_score", False)], formats={"overall_score": PCT}, long=True)},
         ],
-        "filters": [("survey_year_be", "ปีที่สำรวจ (พ.ศ.)", True, False, []),
-                    ("agency_level_name_th", "ระดับหน่วยงาน", False, True, []),
-                    ("ministry_name_th", "กระทรวง", False, True, []), ("province_name_th", "จังหวัด", False, True, []),
-                    ("agency_name_th", "หน่วยงาน", False, True, [])],
+        "filters": [Filter("survey_year_be", "ปีที่สำรวจ (พ.ศ.)", True, False),
+                    Filter("agency_level_name_th", "ระดับหน่วยงาน"), Filter("ministry_name_th", "กระทรวง"),
+                    Filter("province_name_th", "จังหวัด"), Filter("agency_name_th", "หน่วยงาน")],
     },
     "agency": {
         "title": "ข้อมูลรายหน่วยงาน",
@@ -384,13 +449,14 @@ DASHBOARDS: dict[str, dict] = {
                  "budget_plan_vs_bill", ["fiscal_year_be", "project_name_th", "requested_baht", "allocated_baht",
                                          "bill_baht", "match_rule_name_th"],
                  order_by=[("fiscal_year_be", False)],
-                 formats={"requested_baht": ",.2f", "allocated_baht": ",.2f", "bill_baht": ",.2f"})},
+                 formats={"bill_baht": BAHT})},
             {"การส่งข้อมูล": table(
                 "submission_coverage", ["fiscal_year_be", "submission_type_name_th", "files_received", "files_rejected",
                                         "rows_rejected", "latest_received_at", "is_complete_th"],
                 order_by=[("fiscal_year_be", False)])},
         ],
-        "filters": [("agency_name_th", "หน่วยงาน", True, True, [])],
+        "filters": [Filter("agency_name_th", "หน่วยงาน", True, False, dataset="agency_scorecard",
+                           sort_metric="peak_projects_led")],
     },
 }
 
@@ -431,7 +497,8 @@ def mart_columns(manifest: Path = MANIFEST) -> dict[str, list[dict]]:
 
 
 def dataset_columns(mart: str, columns: list[dict]) -> list[dict]:
-    """The dataset's columns: the mart's (Thai label and description from dbt) and the label columns above."""
+    """The dataset's columns: the mart's (Thai label and description from dbt), the label columns above and the
+    table twins of BLANKS."""
     own = {c["name"] for c in columns}
     out = [{"column_name": c["name"], "verbose_name": c["label"], "is_dttm": "TIMESTAMP" in (c["type"] or ""),
             "is_active": True, "type": c["type"], "advanced_data_type": None, "groupby": True, "filterable": True,
@@ -443,6 +510,8 @@ def dataset_columns(mart: str, columns: list[dict]) -> list[dict]:
                         "type": "TEXT", "advanced_data_type": None, "groupby": True, "filterable": True,
                         "expression": expression, "description": description, "python_date_format": None,
                         "extra": None})
+    blanks = BLANKS.get(mart, {})
+    out += [_shown(c, blanks[c["name"]]) for c in columns if c["name"] in blanks]
     return out
 
 
@@ -466,31 +535,34 @@ def _chart_columns(chart: dict) -> set[str]:
 
 
 def native_filters(key: str, dash: dict, charts: list[tuple[int, dict]], columns: dict[str, set[str]]) -> list[dict]:
-    """A select filter per (column, name, required, ascending, parents): required ones start at their first value
-    (ascending, or the latest year); a filter leaves out the charts whose dataset lacks the column and the trend
-    charts drawn along it."""
+    """A select filter per ``Filter``. A required one opens applied at its first value, the dashboard waiting for
+    it (Superset's ``requiredFirst``: no Apply needed), in the order of its sort metric or its values (the latest
+    year first); a filter leaves out the charts whose dataset lacks the column and the trend charts drawn along
+    it."""
     out = []
     used = [c["dataset"] for _, c in charts if "dataset" in c]
-    for column, name, required, ascending, parents in dash["filters"]:
-        target = "dim_agency" if column in columns.get("dim_agency", set()) else next(
-            d for d in used if column in columns[d])
+    for f in dash["filters"]:
+        target = f.dataset or ("dim_agency" if f.column in columns.get("dim_agency", set()) else next(
+            d for d in used if f.column in columns[d]))
         excluded = [cid for cid, c in charts
-                    if "dataset" not in c or column not in columns[c["dataset"]] or column in _chart_columns(c)]
+                    if "dataset" not in c or f.column not in columns[c["dataset"]] or f.column in _chart_columns(c)]
         out.append({
-            "id": f"NATIVE_FILTER-{key}-{column}", "name": name, "filterType": "filter_select", "type": "NATIVE_FILTER",
-            "targets": [{"datasetUuid": _uuid("dataset", target), "column": {"name": column}}],
-            "controlValues": {"enableEmptyFilter": required, "defaultToFirstItem": required,
-                              "multiSelect": not required, "searchAllOptions": False, "inverseSelection": False,
-                              "sortAscending": ascending},
+            "id": f"NATIVE_FILTER-{key}-{f.column}", "name": f.name, "filterType": "filter_select",
+            "type": "NATIVE_FILTER",
+            "targets": [{"datasetUuid": _uuid("dataset", target), "column": {"name": f.column}}],
+            "controlValues": {"enableEmptyFilter": f.required, "defaultToFirstItem": f.required,
+                              "multiSelect": not f.required, "searchAllOptions": False, "inverseSelection": False,
+                              "sortAscending": f.ascending},
+            "requiredFirst": f.required, "sortMetric": f.sort_metric,
             "defaultDataMask": {"extraFormData": {}, "filterState": {}, "ownState": {}},
-            "cascadeParentIds": [f"NATIVE_FILTER-{key}-{p}" for p in parents],
+            "cascadeParentIds": [f"NATIVE_FILTER-{key}-{p}" for p in f.parents],
             "scope": {"rootPath": ["ROOT_ID"], "excluded": excluded}, "description": "", "chartsInScope": [],
             "tabsInScope": []})
     return out
 
 
-def _position(title: str, rows: list[list[tuple[int, str, str | None, str]]]) -> dict:
-    """Rows of (chart id, name, chart uuid or None for a note, note text)."""
+def _position(title: str, rows: list[list[tuple[int, str, str | None, str | int]]]) -> dict:
+    """Rows of (chart id, name, chart uuid or None for a note, note text or the chart's height)."""
     pos: dict = {"DASHBOARD_VERSION_KEY": "v2",
                  "ROOT_ID": {"type": "ROOT", "id": "ROOT_ID", "children": ["GRID_ID"]},
                  "GRID_ID": {"type": "GRID", "id": "GRID_ID", "children": [], "parents": ["ROOT_ID"]},
@@ -504,8 +576,8 @@ def _position(title: str, rows: list[list[tuple[int, str, str | None, str]]]) ->
         for cid, name, chart_uuid, text in row:
             part = f"CHART-{cid}" if chart_uuid else f"MARKDOWN-{cid}"
             pos[rid]["children"].append(part)
-            meta = ({"width": width, "height": 22 if text == "big" else 60, "chartId": cid, "uuid": chart_uuid,
-                     "sliceName": name} if chart_uuid else {"width": width, "height": 60, "code": text})
+            meta = ({"width": width, "height": text, "chartId": cid, "uuid": chart_uuid, "sliceName": name}
+                    if chart_uuid else {"width": width, "height": 60, "code": text})
             pos[part] = {"type": "CHART" if chart_uuid else "MARKDOWN", "id": part, "children": [],
                          "parents": ["ROOT_ID", "GRID_ID", rid], "meta": meta}
     return pos
@@ -550,8 +622,8 @@ def write(bundle: Path = BUNDLE, manifest: Path = MANIFEST) -> Path:
                     continue
                 chart_uuid = _uuid("chart", f"{key}:{name}")
                 charts.append((n, chart))
-                compact = chart["viz_type"] == "big_number_total" or chart.get("compact")
-                placed.append((n, name, chart_uuid, "big" if compact else ""))
+                height = chart.get("height") or (22 if chart["viz_type"] == "big_number_total" else 60)
+                placed.append((n, name, chart_uuid, height))
                 params = {"viz_type": chart["viz_type"], **chart["params"]}
                 _dump(bundle / "charts" / f"{key}_{len(charts):02d}.yaml", {
                     "slice_name": name, "description": None, "certified_by": None, "certification_details": None,
@@ -562,11 +634,11 @@ def write(bundle: Path = BUNDLE, manifest: Path = MANIFEST) -> Path:
             "dashboard_title": dash["title"], "description": None, "css": "", "slug": f"dg-{key}",
             "certified_by": None, "certification_details": None, "published": True,
             "uuid": _uuid("dashboard", key), "position": _position(dash["title"], rows),
-            "metadata": {"color_scheme": "supersetColors", "refresh_frequency": 0,
+            # No dashboard colour scheme (each chart has its own): it would colour the map by category, not value.
+            "metadata": {"refresh_frequency": 0,
                          "native_filter_configuration": native_filters(key, dash, charts, columns),
                          "cross_filters_enabled": False, "timed_refresh_immune_slices": [],
-                         "expanded_slices": {}, "label_colors": {}, "shared_label_colors": [],
-                         "color_scheme_domain": []},
+                         "expanded_slices": {}, "label_colors": {}, "shared_label_colors": []},
             "version": "1.0.0"})
     return bundle
 

@@ -5,10 +5,12 @@ filters at their defaults), then with the filters a request names.
     python -m bi.browser_check <base url> <request file> <screenshot dir> [chromium path]
 
 The request file (JSON) holds ``user``, ``password`` and ``dashboards``: {slug: {filter name: [values]}}; an
-empty mapping opens the dashboard once. The dashboard opens with its required filters at their first values
-(Apply pressed); the filters named are then chosen in the filter bar, typed and picked as a person does.
+empty mapping opens the dashboard once. The dashboard is read as it opens, nothing pressed (its required
+filters apply their first values themselves); the filters named are then chosen in the filter bar, typed and
+picked as a person does, and Apply pressed.
 Prints one JSON object: {slug or slug+"-filtered": {title, charts, rendered, errors, empty, thai_text,
-screenshot, texts: {chart title: text shown}}}. The checks on it are the test's (tests/test_bi.py)."""
+screenshot, texts: {chart title: text shown}, figures: {big number's title: its figure}}, "refused": [API
+calls the server refused]}. The checks on it are the test's (tests/test_bi.py)."""
 
 from __future__ import annotations
 
@@ -19,8 +21,8 @@ import time
 from pathlib import Path
 
 THAI = re.compile("[\u0e01-\u0e5b]")
-# A chart has rendered when it is no longer loading and holds an ECharts drawing, a table with rows, or a
-# big number (notes are not charts).
+# A chart has rendered when it is no longer loading and holds an ECharts drawing, a table with rows, a big
+# number, a line of text (handlebars) or a map with its provinces drawn (notes are not charts).
 RENDERED_JS = """() => [...document.querySelectorAll('.dashboard-component-chart-holder')]
         .filter(h => h.querySelector('[data-test="editable-title"], .header-title, .editable-title')).map(h => {
     const c = h.querySelector('.chart-container, [data-test="chart-container"]') || h;
@@ -29,8 +31,10 @@ RENDERED_JS = """() => [...document.querySelectorAll('.dashboard-component-chart
     const title = (h.querySelector('[data-test="editable-title"], .header-title, .editable-title') || {}).innerText;
     return {
         title: (title || '').trim(), text: h.innerText,
+        figure: (c.querySelector('.header-line') || {}).innerText || null,
         drawn: !loading && !!c.querySelector('[_echarts_instance_] canvas, [_echarts_instance_] svg, '
-            + 'table tbody tr, .header-line, .big-number-container, [data-test="big-number"]'),
+            + 'table tbody tr, .header-line, .big-number-container, [data-test="big-number"], .handlebars p, '
+            + '.superset-legacy-chart-country-map .map-layer path'),
         error: !!c.querySelector('.alert-danger, [data-test="error-message"], .ant-alert-error'),
         empty: !loading && /No results|ไม่มีผลลัพธ์|No data/i.test(c.innerText),
     };
@@ -38,7 +42,7 @@ RENDERED_JS = """() => [...document.querySelectorAll('.dashboard-component-chart
 
 
 def _apply(page) -> None:
-    """Press the filter bar's Apply when it has changes to apply (required filters at their first values)."""
+    """Press the filter bar's Apply when it has changes to apply (the filters just set)."""
     button = page.get_by_role("button", name=re.compile("Apply filters|ใช้ตัวกรอง", re.I))
     if button.count() and button.first.is_enabled():
         button.first.click()
@@ -81,22 +85,34 @@ def _settle(page, timeout_s: float) -> list[dict]:
     state: list[dict] = []
     while time.monotonic() < deadline:
         state = page.evaluate(RENDERED_JS)
-        if page.url.rstrip("/").endswith("/login") or (
+        if _on_login_page(page) or (
                 state and all(s["drawn"] or s["error"] or s["empty"] for s in state)):
             break
         time.sleep(2)
     return state
 
 
-def _open(page, url: str, shot: Path, timeout_s: float, filters: dict[str, list] | None = None) -> dict:
-    """Open the dashboard, apply its filters' defaults, set the given filters {name: [values]}, read it."""
+def _on_login_page(page) -> bool:
+    return page.url.split("?")[0].rstrip("/").endswith("/login")
+
+
+def _open(page, url: str, shot: Path, timeout_s: float, filters: dict[str, list] | None = None,
+          log_in=None) -> dict:
+    """Open the dashboard as it opens (nothing pressed: its required filters apply their defaults themselves),
+    or set the given filters {name: [values]} and press Apply; read it. Sent back to the login page (a session
+    lost on a busy machine), it logs in (``log_in``) and opens the dashboard once more."""
     if url:
         page.goto(url, wait_until="domcontentloaded", timeout=180_000)
         _settle(page, timeout_s)
+        if _on_login_page(page) and log_in is not None:
+            log_in()
+            page.goto(url, wait_until="domcontentloaded", timeout=180_000)
+            _settle(page, timeout_s)
     for name, values in (filters or {}).items():
         for value in values:
             _set_filter(page, name, str(value))
-    _apply(page)
+    if filters:
+        _apply(page)
     state = _settle(page, timeout_s)
     time.sleep(2)  # animations settle before the screenshot
     page.screenshot(path=str(shot))  # the tall viewport holds the dashboard; full_page would re-lay it out
@@ -104,7 +120,8 @@ def _open(page, url: str, shot: Path, timeout_s: float, filters: dict[str, list]
     return {"title": page.title(), "charts": len(state), "rendered": sum(s["drawn"] for s in state),
             "errors": sum(s["error"] for s in state), "empty": sum(s["empty"] for s in state),
             "thai_text": len(THAI.findall(text)), "screenshot": str(shot),
-            "texts": {s["title"]: s["text"] for s in state}}
+            "texts": {s["title"]: s["text"] for s in state},
+            "figures": {s["title"]: s["figure"] for s in state if s["figure"] is not None}}
 
 
 def check(base: str, request: dict, out: Path, chromium: str | None, timeout_s: float = 150) -> dict:
@@ -116,12 +133,20 @@ def check(base: str, request: dict, out: Path, chromium: str | None, timeout_s: 
         browser = pw.chromium.launch(headless=True, executable_path=chromium or None,
                                      args=["--no-sandbox", "--disable-dev-shm-usage"])
         page = browser.new_page(viewport={"width": 1600, "height": 2200}, locale="th-TH")
-        _log_in(page, base, request["user"], request["password"], out)
+        refused: list[str] = []  # API calls the server refused the user (401, 403)
+        page.on("response", lambda r: refused.append(f"{r.request.method} {r.url.split('?')[0]} {r.status}")
+                if "/api/" in r.url and r.status in (401, 403) else None)
+        def log_in() -> None:
+            _log_in(page, base, request["user"], request["password"], out)
+
+        log_in()
         for slug, filters in request["dashboards"].items():
-            results[slug] = _open(page, f"{base}/superset/dashboard/{slug}/", out / f"{slug}.png", timeout_s)
+            results[slug] = _open(page, f"{base}/superset/dashboard/{slug}/", out / f"{slug}.png", timeout_s,
+                                  log_in=log_in)
             if filters:
                 results[f"{slug}-filtered"] = _open(page, "", out / f"{slug}-filtered.png", timeout_s, filters)
         browser.close()
+    results["refused"] = refused
     return results
 
 

@@ -9,7 +9,8 @@ dashboards; overwriting earlier imports, by UUID), served in-process so no serve
 the read-only roles and their logins:
 
 - ``DG Analyst`` (login ``analyst``): views dashboards, explores datasets and reads them in SQL Lab; writes
-  nothing (no chart, dashboard or dataset edits) and the marts' database allows no DML.
+  nothing shared (no chart, dashboard or dataset edits; only its own filter state and links) and the marts'
+  database allows no DML.
 - ``DG Executive`` (login ``executive``, when its password is set): views dashboards only.
 """
 
@@ -35,6 +36,10 @@ WRITES = ("can_write", "can_add", "can_edit", "can_delete", "muldelete", "can_sa
           "can_copy_dash", "can_save_dash", "can_set_embedded", "can_delete_embedded", "can_tag",
           "can_grant_guest_token")
 SQL_LAB_VIEWS = ("SQLLab", "SQL Lab", "Query", "SavedQuery", "TabStateView", "TableSchemaView", "sql_lab")
+# A viewer's own state is no shared object: the filter bar stores the filters a dashboard shows (its URL key),
+# "Share" a permalink. Without them the filters are lost on reload and every filter change is refused (403).
+OWN_STATE = ("DashboardFilterStateRestApi", "DashboardPermalinkRestApi", "ExploreFormDataRestApi",
+             "ExplorePermalinkRestApi")
 
 
 def bundle_contents(uri: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -72,10 +77,10 @@ def import_assets(app, contents: dict[str, str], passwords: dict[str, str], user
 
 
 def _read_only(security_manager, base: str, keep_sql_lab: bool) -> set:
-    """The permissions of role ``base`` (and sql_lab's, when kept) that change nothing."""
+    """The permissions of role ``base`` (and sql_lab's, when kept) that change nothing shared."""
     roles = [base, "sql_lab"] if keep_sql_lab else [base]
     perms = {p for r in roles for p in security_manager.find_role(r).permissions}
-    return {p for p in perms if p.permission.name not in WRITES
+    return {p for p in perms if (p.permission.name not in WRITES or p.view_menu.name in OWN_STATE)
             and (keep_sql_lab or p.view_menu.name not in SQL_LAB_VIEWS)}
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,11 +28,12 @@ from tests.conftest import REPO
 
 VENV = Path(os.environ.get("DGWH_SUPERSET_VENV") or REPO / ".state" / "superset" / "venv")
 SCREENSHOTS = REPO / ".state" / "bi-screenshots"
-EXPECTED = {"dg-projects": 12, "dg-budget": 11, "dg-readiness": 11, "dg-agency": 6}
+EXPECTED = {"dg-projects": 12, "dg-budget": 11, "dg-readiness": 12, "dg-agency": 6}
 REQUIRED = bool(os.environ.get("DGWH_TEST_BI"))  # .ci/run sets it: nothing here may skip
 # What a value may come from: one plan, one reporting year, one survey year, one fiscal year, one budget plan,
 # one source (the columns a dataset has of these).
 SINGLE = ("plan_code", "reporting_fy_be", "survey_year_be", "fiscal_year_be", "budget_plan_code", "source")
+RAW = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b")  # a column's own name (agency_name_th, plan_code ...)
 
 pytestmark = pytest.mark.skipif(not (VENV / "bin" / "superset").exists() and not os.environ.get("DGWH_TEST_BI"),
                                 reason="no Superset virtualenv (run make bi once, or set DGWH_TEST_BI=1)")
@@ -76,10 +78,12 @@ def _query(form_data: dict, filters: list[dict] | None = None, extra_metrics: li
     """The chart's query, as Superset's frontend builds it for these chart types."""
     where = " AND ".join(f"({f['sqlExpression']})" for f in form_data.get("adhoc_filters", []))
     viz = form_data["viz_type"]
-    if viz == "table":
+    if viz in ("table", "handlebars"):
         columns, metrics = form_data["all_columns"], []
     elif viz == "big_number_total":
         columns, metrics = [], [form_data["metric"]]
+    elif viz == "country_map":
+        columns, metrics = [form_data["entity"]], [form_data["metric"]]
     else:
         columns, metrics = [form_data["x_axis"], *form_data.get("groupby", [])], form_data["metrics"]
     return {"columns": columns, "metrics": metrics + (extra_metrics or []), "extras": {"where": where},
@@ -174,8 +178,11 @@ def test_every_chart_answers_within_one_plan_and_year_and_agrees_with_the_marts(
             fd = chart["form_data"]
             filtered = chart_data(api, chart, scoped[chart["id"]])
             seen[chart["slice_name"]] = filtered
-            if fd["viz_type"] == "table":
-                assert fd["server_pagination"] and filtered["rowcount"] < fd["row_limit"], chart["slice_name"]
+            if fd["viz_type"] == "table":  # every row: fewer than the table's limit
+                assert filtered["rowcount"] < fd["row_limit"], chart["slice_name"]
+                continue
+            if fd["viz_type"] == "handlebars":  # the data-as-of line: one row, no figure
+                assert filtered["rowcount"] == 1, chart["slice_name"]
                 continue
             # Unfiltered, each value the chart shows comes from one plan, one year, ... (else it is NULL).
             ds_id = int(str(fd["datasource"]).split("__")[0])
@@ -213,6 +220,23 @@ def test_every_chart_answers_within_one_plan_and_year_and_agrees_with_the_marts(
                     chart_data(api, next(c for c in dashboard_charts(api, "dg-projects")[0]
                                          if c["slice_name"] == "สถานะโครงการ แยกตามแผนและปีที่รายงาน"))["data"])
     assert status["rowcount"] >= 1 and stacks == status_counts
+    # The province map: every province with province-level responders, by a code Superset's Thailand map knows.
+    shaded = {r["province_iso_code"]: r["mean_overall_score"]
+              for r in seen["คะแนนเฉลี่ยของหน่วยงานระดับจังหวัด รายจังหวัด"]["data"]}
+    with sample.connect("bi_reader") as conn:
+        provinces = conn.execute("SELECT count(DISTINCT province_name_th) FROM marts.readiness_by_year "
+                                 "WHERE survey_year_be = 2563 AND agency_level = 'province'").fetchone()[0]
+    assert len(shaded) == provinces > 70 and None not in shaded and all(v is not None for v in shaded.values())
+    assert set(shaded) <= thailand_map_codes()
+
+
+def thailand_map_codes() -> set[str]:
+    """The ISO 3166-2 codes of Superset's own Thailand map (its GeoJSON among Superset's static assets)."""
+    assets = next(VENV.glob("lib/python*/site-packages/superset/static/assets"))
+    for path in assets.glob("*.geojson"):
+        if b'"TH-10"' in path.read_bytes():
+            return {f["properties"]["ISO"] for f in json.loads(path.read_text())["features"]}
+    raise AssertionError(f"no Thailand map in {assets}")
 
 
 def test_the_analyst_reads_but_cannot_edit_or_run_dml(superset, sample):
@@ -260,13 +284,22 @@ def test_the_analyst_sees_every_dashboard_and_its_headline_figures(superset, sam
     request.unlink()
     assert done.returncode == 0, done.stderr[-3000:]
     seen = json.loads(done.stdout.strip().splitlines()[-1])
+    # The analyst's filter bar keeps its filters (the dashboard's filter state, its URL key): never refused.
+    assert not [r for r in seen["refused"] if "/filter_state" in r], seen["refused"]
     for slug, count in EXPECTED.items():
-        for key in (slug, f"{slug}-filtered"):
+        headline = {c["slice_name"] for c in dashboard_charts(admin, slug)[0]
+                    if c["form_data"]["viz_type"] == "big_number_total"}
+        for key in (slug, f"{slug}-filtered"):  # as it opens (nothing pressed), and filtered
             page = seen[key]
             assert page["charts"] == count and page["errors"] == 0, (key, page)
-            assert page["rendered"] + page["empty"] == count, (key, page)
+            assert page["rendered"] + page["empty"] == count and page["rendered"] >= count - 1, (key, page)
             assert page["thai_text"] > 50 and Path(page["screenshot"]).stat().st_size > 20_000, (key, page)
-        assert seen[f"{slug}-filtered"]["rendered"] >= count - 1, seen[f"{slug}-filtered"]
+            assert set(page["figures"]) == headline, (key, page["figures"])
+            assert all(re.fullmatch(r"-?\d[\d,]*(\.\d+)?", f) for f in page["figures"].values()), (key, page)
+            for title, text in page["texts"].items():  # what people read: no code, no N/A, no "Show 0"
+                assert not RAW.search(text), (key, title, RAW.search(text).group(), text[:300])
+                assert "N/A" not in text and "0.0000" not in text, (key, title, text[:300])
+                assert not re.search(r"Show\s+0\s+entries", text), (key, title, text[:300])
 
     def shown(key: str, title: str) -> list[str]:
         """The words a chart showed on the page, in order (table cells one after another)."""
@@ -290,3 +323,5 @@ def test_the_analyst_sees_every_dashboard_and_its_headline_figures(superset, sam
     levels = shown("dg-readiness-filtered", "การตอบแบบสำรวจตามระดับหน่วยงาน")
     for figures in (["315", "292", "92.70"], ["1,609", "1,556", "96.71"], ["2", "2", "100.00"]):
         assert has_run(levels, figures), (figures, levels)
+    # An unmatched bill line with no near plan project says so instead of N/A.
+    assert "ไม่มี · none" in " ".join(shown("dg-budget-filtered", "รายการใน พ.ร.บ. ที่ไม่ตรงกับโครงการใด"))

@@ -32,6 +32,7 @@ select
     {{ label_th('agency_level', 's.agency_level') }}::text as agency_level_name_th,
     s.ministry_name_th::text as ministry_name_th,
     s.province_name_th::text as province_name_th,
+    p.province_iso_code::text as province_iso_code,
     s.overall_score::numeric(5, 2) as overall_score,
     s.score_strategy::numeric(5, 2) as score_strategy,
     s.score_public_services::numeric(5, 2) as score_public_services,
@@ -50,6 +51,7 @@ select
 from scored as s
 left join {{ ref('readiness_bands') }} as b
     on s.overall_score >= b.min_score and s.overall_score < b.max_score
+left join {{ ref('provinces') }} as p on p.province_name_th = s.province_name_th
 )
 select *
 from ranked
