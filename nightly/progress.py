@@ -124,15 +124,13 @@ def batch_line(done: int, total: int, state: str, label: str | None, files: list
     """``batch 2 of 6 loaded: <label>: 200 loaded, 0 rejected``. A file passed over (changed after it was
     listed, loaded by another run meanwhile) is not counted as loaded: the batch is ``done``, the file named
     with why; loaded + rejected + not loaded = the batch's files."""
-    what = "loaded" if state == "success" else state
+    passed = [o for o in files or [] if o["status"] not in ("loaded", "rejected")]
+    what = state if state != "success" else "done" if passed else "loaded"
     line = f"batch {done} of {total} {what}" + (f": {label}" if label else "")
     if files is None:
         return line
     loaded = sum(1 for o in files if o["status"] == "loaded")
     rejected = sum(1 for o in files if o["status"] == "rejected")
-    passed = [o for o in files if o["status"] not in ("loaded", "rejected")]
-    if passed:
-        line = line.replace(" loaded", " done", 1)
     line += f": {loaded} loaded, {rejected} rejected"
     if passed:
         named = "; ".join(f"{o.get('path')} ({_why(o)})" for o in passed[:MAX_NAMED])

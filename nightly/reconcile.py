@@ -136,9 +136,7 @@ def _run_tests(conn: psycopg.Connection, run_id: str, specs: tuple[_Spec, ...]) 
 def _stored_relation(test: str, run_id: str) -> sql.Composed | None:
     """Where dbt stored the test's failing rows (its schema and alias), from the manifest of the dbt run that just
     ran (the run's own target folder: another run's dbt never rewrites it), else the project's parsed manifest."""
-    from nightly.dbt_target import run_target
-
-    paths = [run_target(run_id) / "manifest.json", manifest_path()]
+    paths = [get_settings().dbt_run_target_dir(run_id) / "manifest.json", manifest_path()]
     path = next((p for p in paths if p.exists()), None)
     nodes = manifest(path)["nodes"].values() if path else ()
     node = next((n for n in nodes if n["resource_type"] == "test" and n["name"] == test), None)
