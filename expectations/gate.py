@@ -17,7 +17,6 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from operator import itemgetter
 from pathlib import Path
 
 import great_expectations as gx
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.base import DataContextConfig, InMemoryStoreBackendDefaults
+from pandas.core.internals.construction import convert_object_array  # from_records' typing
 
 from expectations.suites import (
     FILE_COLUMN,
@@ -110,40 +110,46 @@ def _garbled(frame: pd.DataFrame) -> pd.Series:
 def own_columns(parsed: ParsedFile) -> list[str]:
     """The columns a file's frame has (its first record's, or the source's when it has no rows), before the
     derived ones."""
-    columns = ["source_row", *dict.fromkeys(k for r in parsed.records[:1] for k in r if k != "source_sheet")]
-    if not parsed.records:
-        columns += [c.name for c in parsed.source.columns if c.name not in parsed.missing_columns]
-    return list(dict.fromkeys(columns))
+    return parsed.own_columns()
 
 
-def _rows(records: list[dict[str, object]], columns: list[str]) -> list[tuple[object, ...]]:
-    """The records as tuples in ``columns`` order, a missing key as NaN, as pandas reads a list of dicts (the
-    same typing of each column, without a dict lookup per cell in Python)."""
-    row_of = itemgetter(*columns)
-    try:
-        return list(map(row_of, records))
-    except KeyError:  # a file or sheet without some column
-        return [tuple(r.get(c, np.nan) for c in columns) for r in records]
+def _column(files: Sequence[ParsedFile], name: str) -> np.ndarray:
+    """One column of the batch's rows as an object array (NaN where a file or sheet does not have it, as
+    pandas reads a missing key of a list of dicts)."""
+    out = np.empty(sum(p.row_count for p in files), dtype=object)
+    at = 0
+    for parsed in files:
+        for part in parsed.parts:
+            n = len(part)
+            values = part.columns.get(name)
+            if values is None:
+                out[at:at + n] = np.nan
+            elif n:
+                out[at:at + n] = values
+            at += n
+    return out
 
 
 def frame_for_many(files: Sequence[ParsedFile], known_agency_keys: frozenset[str],
                    labels: Sequence[str]) -> pd.DataFrame:
     """The records of several files of one source as one DataFrame (each row labelled with its file in
-    ``file`` and numbered within it in ``record_no``), the derived columns computed once for all of them."""
+    ``file`` and numbered within it in ``record_no``), the derived columns computed once for all of them.
+    Built column by column from the files' parts: no object per row."""
     source = files[0].source
     agency_col = source.agency_column
     columns = list(dict.fromkeys(c for p in files for c in own_columns(p)))
-    records = files[0].records if len(files) == 1 else [r for p in files for r in p.records]
-    frame = pd.DataFrame.from_records(_rows(records, columns) if len(columns) > 1 else records, columns=columns)
-    sizes = [len(p.records) for p in files]
+    sizes = [p.row_count for p in files]
+    rows = np.fromiter((r for p in files for part in p.parts for r in part.rows), dtype=object, count=sum(sizes))
+    cells = [rows if name == "source_row" else _column(files, name) for name in columns]
+    # Each column typed as ``DataFrame.from_records`` types a list of rows (pandas' own inference, in C), without
+    # building the rows; Decimal amounts and scores as float64 (numpy calls float() on each, in C).
+    typed = convert_object_array(cells, dtype=None)
+    frame = pd.DataFrame(dict(zip(columns, typed, strict=True)), columns=columns, copy=False)
+    for col in columns:
+        if frame[col].dtype == object and Decimal in set(map(type, values := frame[col].to_numpy())):
+            frame[col] = np.array(values, dtype="float64")
     frame[RECORD_NO] = np.concatenate([np.arange(n, dtype="int64") for n in sizes])
     frame[FILE_COLUMN] = np.repeat(np.array(list(labels), dtype=object), sizes)
-    for col in frame.columns:  # Decimal amounts and scores as float64; only object columns can hold them
-        if frame[col].dtype != object or col == FILE_COLUMN:
-            continue
-        values = frame[col].to_numpy()
-        if Decimal in set(map(type, values)):  # numpy calls float() on each, in C
-            frame[col] = np.array(values, dtype="float64")
     if agency_col in frame.columns:
         unknown = {v for v in frame[agency_col].dropna().unique()
                    if isinstance(v, str) and name_key(v) not in known_agency_keys}
@@ -280,7 +286,7 @@ def _stands_in_batch(parsed: ParsedFile) -> bool:
     """Rows to validate and every required column: the file's table-level checks pass whatever it is
     batched with."""
     columns = own_columns(parsed)
-    return bool(parsed.records) and all(c in columns for c in parsed.source.required)
+    return parsed.row_count > 0 and all(c in columns for c in parsed.source.required)
 
 
 def _file_result(outcome, suite: str, parsed: ParsedFile, own_columns: set[str], label: str,

@@ -7,9 +7,12 @@ once: the second blocks on the first's insert and then finds the row taken.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
+from decimal import Decimal
 
 import psycopg
 from psycopg import sql
@@ -78,30 +81,84 @@ def record_validation(conn: psycopg.Connection, file_id: int | None, lf: Landing
     )
 
 
+# COPY's text format: a value's text with backslash, tab and line breaks escaped; NULL as \N.
+NULL = "\\N"
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
+COPY_BLOCK_ROWS = 20_000  # rows per block written: bounds the text held at once
+
+
+def _copy_text(values: Sequence[object]) -> list[str] | None:
+    """A column as COPY text, or None when it holds a type written here by no rule (psycopg writes it)."""
+    kinds = set(map(type, values)) - {type(None)}
+    if not kinds:
+        return [NULL] * len(values)
+    if kinds == {str}:
+        needs = _NEEDS_ESCAPE.search
+        return [NULL if v is None else v.translate(_ESCAPES) if needs(v) else v for v in values]  # type: ignore[union-attr, arg-type]
+    if kinds == {bool}:
+        return [NULL if v is None else "t" if v else "f" for v in values]
+    if kinds <= {int, Decimal}:  # a Decimal's str() is PostgreSQL numeric input, exponent and all
+        return [NULL if v is None else str(v) for v in values]
+    if kinds == {dt.date}:
+        return [NULL if v is None else v.isoformat() for v in values]  # type: ignore[union-attr]
+    return None
+
+
+def _copy_rows(copy: psycopg.Copy, parsed: ParsedFile, columns: list[str], file_id: int,
+               skip: Collection[int]) -> int:
+    """Every row of the file but those in ``skip`` (record positions), written a block of columns at a time.
+    Returns the rows written."""
+    written = 0
+    at = 0
+    for part in parsed.parts:
+        n = len(part)
+        keep = None if not skip else [i for i in range(n) if at + i not in skip]
+        at += n
+        for start in range(0, n, COPY_BLOCK_ROWS):
+            idx = range(start, min(n, start + COPY_BLOCK_ROWS)) if keep is None else \
+                [i for i in keep if start <= i < start + COPY_BLOCK_ROWS]
+            if not len(idx):
+                continue
+            block: list[list[str] | None] = []
+            for name in columns:
+                if name == "file_id":
+                    block.append([str(file_id)] * len(idx))
+                elif name == "source_row":
+                    block.append(list(map(str, map(part.rows.__getitem__, idx))))
+                elif name == "source_sheet":
+                    block.append(_copy_text([part.sheet] * len(idx)))
+                else:
+                    values = part.columns.get(name)
+                    block.append(_copy_text([None] * len(idx) if values is None else
+                                            values[idx.start:idx.stop] if isinstance(idx, range) else
+                                            list(map(values.__getitem__, idx))))
+            if any(col is None for col in block):  # a type without a text rule here: psycopg adapts each row
+                for i in idx:
+                    row = {"file_id": file_id, **part.record(i)}
+                    copy.write_row(tuple(row.get(c) for c in columns))
+            else:
+                copy.write(("\n".join(map("\t".join, zip(*block, strict=True))) + "\n").encode())
+            written += len(idx)
+    return written
+
+
 def load_file(conn: psycopg.Connection, lf: LandingFile, parsed: ParsedFile, entry: LedgerEntry,
-              run_id: str, validation: tuple[str, int, list[dict]], records: list[dict[str, object]] | None = None,
+              run_id: str, validation: tuple[str, int, list[dict]], skip: Collection[int] = (),
               rejected: list[RowIssue] | None = None) -> int | None:
     """Ledger + raw rows + rejects + validation record in one transaction; None if already there.
 
-    ``records`` are the rows that passed the gate (default: all of them); ``rejected`` the reasons of
-    the rows it rejected, one per row and failed check (structural rejects are added here)."""
+    Every row is loaded but those at the record positions in ``skip`` (the rows the gate rejected);
+    ``rejected`` are their reasons, one per row and failed check (structural rejects are added here)."""
     columns = [name for name, _ in raw_columns(parsed.source)]
-    records = parsed.records if records is None else records
     with conn.transaction():
         file_id = _insert_ledger(conn, lf, entry, run_id)
         if file_id is None:
             return None
         copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
             sql.Identifier("raw", parsed.source.name), sql.SQL(", ").join(map(sql.Identifier, columns)))
-        row_of = itemgetter(*columns)
         with conn.cursor().copy(copy_sql) as copy:
-            for rec in records:
-                rec["file_id"] = file_id
-                try:
-                    row = row_of(rec)
-                except KeyError:  # a column this file (or this sheet) does not have
-                    row = tuple(rec.get(c) for c in columns)
-                copy.write_row(row)
+            _copy_rows(copy, parsed, columns, file_id, skip)
         _insert_rejected_rows(conn, file_id, [*parsed.row_rejects, *(rejected or [])])
         record_validation(conn, file_id, lf, run_id, *validation)
     return file_id

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ground import thai
 from ground.plans import PlanRegistry, registered_plans, repair_plan_name
-from ground.rows import ParsedFile, RowIssue
+from ground.rows import ParsedFile, Part, RowIssue
 from ground.sources import BUDGET_BILL, Column, Source
 from ingest.readers import Table, read_tables
 
@@ -157,7 +157,8 @@ def _read_column(cells: Sequence[object], column: Column, multiplier: Decimal,
 
 
 def _records_by_column(table: Table, source: Source, parsed: ParsedFile, plans: PlanRegistry) -> None:
-    """``_records`` for a table's columns at once: the same records, issues and notes, in the same order."""
+    """``_records`` for a table's columns at once: the same rows, issues and notes, in the same order, as one
+    part of columns (no object per row)."""
     width = len(table.header_cells)
     kept: list[list[object]] = []
     row_numbers: list[int] = []
@@ -169,40 +170,48 @@ def _records_by_column(table: Table, source: Source, parsed: ParsedFile, plans: 
             continue
         kept.append(cells if len(cells) >= width else [*cells, *([None] * (width - len(cells)))])
         row_numbers.append(row_no)
-    first = len(parsed.records)
-    names = list(table.columns)
+    first = parsed.row_count
     by_index = list(zip(*kept, strict=False)) if kept else [() for _ in range(width)]
-    columns: list[list[object]] = []
+    del kept
+    columns: dict[str, list[object]] = {}
     issues: list[tuple[int, int, RowIssue]] = []
     for order, (name, idx) in enumerate(table.columns.items()):
-        cells = by_index[idx] if kept else []
+        cells = by_index[idx] if row_numbers else []
         values, unreadable = _read_column(cells, source.column(name), table.multipliers.get(name, Decimal(1)),
                                           source is BUDGET_BILL)
-        columns.append(values)
+        columns[name] = values
         issues += [(i, order, RowIssue(row_numbers[i], table.sheet, name, str(cells[i]), why, first + i))
                    for i, why in unreadable.items()]
-    keys = ["source_row", "source_sheet", *names]
-    sheet = [table.sheet] * len(kept)
-    records = [dict(zip(keys, values, strict=True)) for values in zip(row_numbers, sheet, *columns, strict=True)]
     parsed.value_issues += [issue for _, _, issue in sorted(issues, key=lambda t: (t[0], t[1]))]
-    if source is BUDGET_BILL:  # its columns raise nothing: the typed fields' issues come row by row, in order
+    part = Part(table.sheet, row_numbers, columns)
+    if source is BUDGET_BILL or source.name in PLAN_COLUMNS:  # typed fields and repairs row by row (small files)
+        records = [part.record(i) for i in range(len(part))]
+        _finish_records(records, source, table.sheet, parsed, plans, first)
+        part = Part.from_records(table.sheet, records) if records else part
+    parsed.parts.append(part)
+
+
+def _finish_records(records: list[dict[str, object]], source: Source, sheet: str | None, parsed: ParsedFile,
+                    plans: PlanRegistry, first: int) -> None:
+    """A bill's typed fields (their issues in row order), then damaged plan names repaired."""
+    if source is BUDGET_BILL:
         for i, rec in enumerate(records):
-            _budget_bill_record(rec, row_numbers[i], parsed.value_issues, first + i)
+            _budget_bill_record(rec, int(rec["source_row"]), parsed.value_issues, first + i)
     if source.name in PLAN_COLUMNS:
         for rec in records:
-            _repair_plan(rec, source, int(rec["source_row"]), table.sheet, plans, parsed.notes)
-    parsed.records += records
+            _repair_plan(rec, source, int(rec["source_row"]), sheet, plans, parsed.notes)
 
 
 def _records(table: Table, source: Source, parsed: ParsedFile, plans: PlanRegistry, by_column: bool) -> None:
     if by_column:
         _records_by_column(table, source, parsed, plans)
         return
-    reader = _column_reader if by_column else _cell_reader
-    columns = [(source.column(name), idx, reader(source.column(name), table.multipliers.get(name, Decimal(1))))
+    columns = [(source.column(name), idx, _cell_reader(source.column(name), table.multipliers.get(name, Decimal(1))))
                for name, idx in table.columns.items()]
     width = len(table.header_cells)
     is_bill = source is BUDGET_BILL
+    records: list[dict[str, object]] = []
+    first = parsed.row_count
     for row_no, cells in table.rows:
         parsed.rows_in += 1
         extra = [c for c in cells[width:] if not thai.is_blank(c)]
@@ -220,12 +229,14 @@ def _records(table: Table, source: Source, parsed: ParsedFile, plans: PlanRegist
             rec[column.name], why = read(raw)
             if why is not None:
                 parsed.value_issues.append(RowIssue(row_no, table.sheet, column.name, str(raw), why,
-                                                    len(parsed.records)))
+                                                    first + len(records)))
         if is_bill:
-            _budget_bill_record(rec, row_no, parsed.value_issues, len(parsed.records))
+            _budget_bill_record(rec, row_no, parsed.value_issues, first + len(records))
         if source.name in PLAN_COLUMNS:
             _repair_plan(rec, source, row_no, table.sheet, plans, parsed.notes)
-        parsed.records.append(rec)
+        records.append(rec)
+    parsed.parts.append(Part.from_records(table.sheet, records) if records else
+                        Part(table.sheet, [], {name: [] for name in table.columns}))
 
 
 def parse_file(path: Path, source: Source, plans: PlanRegistry | None = None, by_column: bool = True) -> ParsedFile:

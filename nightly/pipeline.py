@@ -208,13 +208,13 @@ def _meant_for(rec: dict[str, object], source: Source) -> tuple[str | None, int 
 
 def _ends_mid_row(path: Path, parsed: ParsedFile, failures: list[dict]) -> dict | None:
     """A CSV without a final line break whose last row fails a check: most likely cut off."""
-    if path.suffix.lower() != ".csv" or not parsed.records or path.stat().st_size == 0:
+    if path.suffix.lower() != ".csv" or not parsed.row_count or path.stat().st_size == 0:
         return None
     with open(path, "rb") as fh:
         fh.seek(-1, 2)
         if fh.read(1) in (b"\n", b"\r"):
             return None
-    last = int(parsed.records[-1]["source_row"])
+    last = next(part.rows[-1] for part in reversed(parsed.parts) if len(part))
     if not any(last in f.get("rows", []) for f in failures if f["severity"] == "critical"):
         return None
     return {"expectation": "file_ends_mid_row", "column": None, "severity": "critical", "level": "file",
@@ -280,9 +280,9 @@ def _book_from_name(name: str) -> str | None:
 def _describe(parsed: ParsedFile, name: str) -> dict[str, object]:
     """What the ledger records of a file's content: years, agencies, budget books (``name``: its landing path)."""
     year = parsed.source.year_column
-    years = sorted({r[year] for r in parsed.records if isinstance(r.get(year), int)})
-    agencies = sorted({str(r["agency_name"]) for r in parsed.records if r.get("agency_name")})
-    ref_docs = sorted({str(r["ref_doc"]) for r in parsed.records if r.get("ref_doc")})
+    years = sorted({y for y in set(parsed.column(year)) if isinstance(y, int)})
+    agencies = sorted({str(a) for a in set(parsed.column("agency_name")) if a})
+    ref_docs = sorted({str(d) for d in set(parsed.column("ref_doc")) if d})
     if parsed.source.third_party and not ref_docs:
         return {"fiscal_years_be": None, "agency_names": None, "ref_doc": _book_from_name(name)}
     return {"fiscal_years_be": years or None, "agency_names": agencies or None,
@@ -376,7 +376,7 @@ def _settle(conn: psycopg.Connection, item: _Staged, result, run_id: str, settin
     failures += [truncated] if truncated else []
     failures += _note_failures(parsed)
     validation = (result.suite, result.evaluated + (1 if truncated else 0), failures)
-    every_row_fails = bool(parsed.records) and len(result.rejected) == len(parsed.records)
+    every_row_fails = parsed.row_count > 0 and len(result.rejected) == parsed.row_count
     if result.file_level or truncated or every_row_fails:
         code = reject_code([f for f in failures if f.get("level") == "file"] or failures, source)
         en, th = _reason(code, failures, lf.source)
@@ -384,7 +384,6 @@ def _settle(conn: psycopg.Connection, item: _Staged, result, run_id: str, settin
         return _reject(conn, lf, settings, run_id, code, en, th, failures, validation, parsed.rows_in,
                        parsed, rows)
     row_issues = _rejected_rows(parsed, result, source)
-    kept = [r for i, r in enumerate(parsed.records) if i not in result.rejected]
     rows_rejected = len(parsed.row_rejects) + len(result.rejected)
     report = code = en = None
     if rows_rejected:
@@ -393,11 +392,11 @@ def _settle(conn: psycopg.Connection, item: _Staged, result, run_id: str, settin
             f"{rows_rejected} row(s) have more fields than the header", f"{rows_rejected} แถวมีจำนวนช่องเกินหัวตาราง")
         report = str(quarantine(lf, settings.quarantine_dir, code, en, th, failures, run_id, parsed.sheets,
                                 rows=(rows_rejected, parsed.rows_in, [*parsed.row_rejects, *row_issues])))
-    entry = LedgerEntry(status="loaded", rows_in=parsed.rows_in, rows_loaded=len(kept),
+    entry = LedgerEntry(status="loaded", rows_in=parsed.rows_in, rows_loaded=parsed.row_count - len(result.rejected),
                         rows_rejected=rows_rejected, warnings=len(result.warnings) + len(parsed.notes),
                         encoding=parsed.encoding, quarantine_path=report, reject_code=code, reject_reason=en,
                         **_describe(parsed, lf.relative_path))
-    file_id = load_file(conn, lf, parsed, entry, run_id, validation, kept, row_issues)
+    file_id = load_file(conn, lf, parsed, entry, run_id, validation, result.rejected.keys(), row_issues)
     if file_id is None:
         return FileOutcome(lf.relative_path, lf.source, "skipped", reason="already loaded by another run")
     if rows_rejected:
