@@ -246,7 +246,7 @@ def _csv_records(path: Path, encoding: str) -> Iterator[tuple[int, list[str]]]:
         reader = csv.reader(_lines(stream, [0]))
         try:
             for record in reader:
-                if any(cell.strip() for cell in record):
+                if any(map(str.strip, record)):  # a blank record (every cell empty or spaces) is skipped
                     if "\x00" in "".join(record):
                         raise _nul(f"line {reader.line_num}", f"บรรทัดที่ {reader.line_num}")
                     yield reader.line_num, record
