@@ -35,6 +35,7 @@ from expectations.suites import (
     build_suite,
     level,
 )
+from expectations.suites import severity as severity_of
 from ground import registry
 from ground.rows import ParsedFile
 from ground.settings import Settings, get_settings
@@ -305,7 +306,7 @@ def _file_result(outcome, suite: str, parsed: ParsedFile, own_columns: set[str],
         result.evaluated += 1
         if r.success:
             continue
-        severity = (config.meta or {}).get("severity", "critical")
+        severity = severity_of(config.severity)
         kwargs = {k: _plain(config_kwargs[k]) for k in KWARGS_KEPT if config_kwargs.get(k) is not None}
         details = r.result or {}
         every_index = [i for i in (details.get("unexpected_index_list") or []) if isinstance(i, dict)]

@@ -1,7 +1,7 @@
 """One expectation suite per source, as reviewable code, and the one place that says what each
 check rejects.
 
-Each expectation's meta carries ``severity`` and ``level``:
+Each expectation has GX's ``severity`` and, in its meta, a ``level``:
 
 - ``critical`` + ``file``: the file cannot stand as a whole (no data rows, required columns
   missing): it is quarantined with a report and nothing of it loads;
@@ -32,9 +32,10 @@ from ground.sources import SOURCES, Source
 
 FY_MIN_BE, FY_MAX_BE = plausible_fiscal_years()
 SCORE_MIN, SCORE_MAX = 0, 100
-FILE = {"severity": "critical", "level": "file"}
-ROW = {"severity": "critical", "level": "row"}
-WARNING = {"severity": "warning", "level": "row"}
+# GX's own severity (critical / warning) and, in meta, what a critical failure rejects: the file or its rows.
+FILE: dict = {"severity": "critical", "meta": {"level": "file"}}
+ROW: dict = {"severity": "critical", "meta": {"level": "row"}}
+WARNING: dict = {"severity": "warning", "meta": {"level": "row"}}
 UNREGISTERED_AGENCY = "unregistered_agency"
 GARBLED_TEXT = "garbled_text"
 FILE_COLUMN = "file"  # which file of a validated batch a row came from: its landing path (expectations.gate)
@@ -57,6 +58,11 @@ def as_read(type_: str, kwargs: dict) -> tuple[str, str | None, dict]:
     return type_, None, {**rest, "column_list": key}
 
 
+def severity(value: object) -> str:
+    """``critical`` (GX's default) or ``warning``: an expectation's severity as text."""
+    return str(getattr(value, "value", value) or "critical")
+
+
 def level(meta: dict | None) -> str:
     """``file`` or ``row`` (the default) for a failed expectation's meta."""
     return (meta or {}).get("level", "row")
@@ -64,32 +70,32 @@ def level(meta: dict | None) -> str:
 
 def _common(source: Source) -> Iterable[Expectation]:
     E = gx.expectations
-    yield E.ExpectTableRowCountToBeBetween(min_value=1, meta=FILE, notes="a file needs at least one data row")
+    yield E.ExpectTableRowCountToBeBetween(min_value=1, **FILE, notes="a file needs at least one data row")
     # One set check for all required columns (cheaper than one expectation per column); the gate
     # reports each missing column separately.
-    yield E.ExpectTableColumnsToMatchSet(column_set=list(source.required), exact_match=False, meta=FILE,
+    yield E.ExpectTableColumnsToMatchSet(column_set=list(source.required), exact_match=False, **FILE,
                                          notes="every required column must be there")
     for name in source.required:
-        yield E.ExpectColumnValuesToNotBeNull(column=name, meta=ROW)
-    yield E.ExpectColumnValuesToBeNull(column=UNREADABLE_VALUE, meta=ROW,
+        yield E.ExpectColumnValuesToNotBeNull(column=name, **ROW)
+    yield E.ExpectColumnValuesToBeNull(column=UNREADABLE_VALUE, **ROW,
                                        notes="every value must be readable as its column's kind or allowed labels")
     for column in source.columns:
         if column.kind == "year":
             yield E.ExpectColumnValuesToBeBetween(column=column.name, min_value=FY_MIN_BE, max_value=FY_MAX_BE,
-                                                  meta=ROW)
+                                                  **ROW)
         elif column.kind == "amount":
-            yield E.ExpectColumnValuesToBeBetween(column=column.name, min_value=0, meta=ROW)
+            yield E.ExpectColumnValuesToBeBetween(column=column.name, min_value=0, **ROW)
         elif column.kind == "decimal":
             yield E.ExpectColumnValuesToBeBetween(column=column.name, min_value=SCORE_MIN, max_value=SCORE_MAX,
-                                                  meta=ROW)
+                                                  **ROW)
         elif column.kind == "enum" and column.values:
-            yield E.ExpectColumnValuesToBeInSet(column=column.name, value_set=sorted(column.values), meta=ROW)
+            yield E.ExpectColumnValuesToBeInSet(column=column.name, value_set=sorted(column.values), **ROW)
     # Rows sharing a key within one file: which one is right cannot be told, so all of them are rejected.
     # Scoped by the file, so that one run can validate many files' rows (expectations.gate.validate_many);
     # a row missing a key value is rejected by its not-null check, not compared.
     yield E.ExpectCompoundColumnsToBeUnique(column_list=[FILE_COLUMN, *source.key],
-                                            ignore_row_if="any_value_is_missing", meta=ROW)
-    yield E.ExpectColumnValuesToBeNull(column=GARBLED_TEXT, meta=ROW,
+                                            ignore_row_if="any_value_is_missing", **ROW)
+    yield E.ExpectColumnValuesToBeNull(column=GARBLED_TEXT, **ROW,
                                        notes="text must be readable Thai or English (no mojibake)")
 
 
@@ -98,17 +104,17 @@ def _budget_bill_checks() -> Iterable[Expectation]:
     # FISCAL_YEAR is the instalment year: a multi-year obligation names years decades apart. Far
     # ones are flagged (and kept apart from the bill's own year in the marts), never fatal.
     yield E.ExpectColumnValuesToBeBetween(column="fiscal_year_be", min_value=FY_MIN_BE, max_value=FY_MAX_BE,
-                                          meta=WARNING, notes="instalment year outside the plausible range")
-    yield E.ExpectColumnValuesToBeBetween(column="amount_baht", min_value=0, meta=ROW)
-    yield E.ExpectColumnValuesToMatchRegex(column="ref_doc", regex=REF_DOC_PATTERN, meta=ROW,
+                                          **WARNING, notes="instalment year outside the plausible range")
+    yield E.ExpectColumnValuesToBeBetween(column="amount_baht", min_value=0, **ROW)
+    yield E.ExpectColumnValuesToMatchRegex(column="ref_doc", regex=REF_DOC_PATTERN, **ROW,
                                            notes="REF_DOC must start with the bill's year: <year>.<issue>.<book>")
-    yield E.ExpectColumnValuesToBeNull(column="debug_log", meta=WARNING, notes="the extraction logged a warning")
+    yield E.ExpectColumnValuesToBeNull(column="debug_log", **WARNING, notes="the extraction logged a warning")
 
 
 def _project_report_checks() -> Iterable[Expectation]:
     yield gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
         column_A="reporting_fy_be", column_B="actual_start_fy_be", or_equal=True,
-        ignore_row_if="either_value_is_missing", meta=ROW)
+        ignore_row_if="either_value_is_missing", **ROW)
 
 
 # A source's own checks beyond what its columns' kinds give (the suite entry of a new source, if it needs one).
@@ -121,7 +127,7 @@ SOURCE_CHECKS: dict[str, Callable[[], Iterable[Expectation]]] = {
 def _specific(source: Source) -> Iterable[Expectation]:
     yield from SOURCE_CHECKS.get(source.name, tuple)()
     yield gx.expectations.ExpectColumnValuesToBeNull(
-        column=UNREGISTERED_AGENCY, meta=WARNING, notes=f"{source.agency_column} must be in the agency alias registry")
+        column=UNREGISTERED_AGENCY, **WARNING, notes=f"{source.agency_column} must be in the agency alias registry")
 
 
 # Why a check rejects what it rejects, where its own notes do not say.
@@ -149,8 +155,7 @@ def checks(source: Source) -> list[tuple[str, str, str, str]]:
         names = [kwargs.get("column_A"), kwargs.get("column_B")] if "column_A" in kwargs else [column_name]
         listed = kwargs.get("column_list") or kwargs.get("column_set") or []
         columns = ", ".join(c for c in names if c) or ", ".join(listed)
-        meta = e.meta or {}
-        kind = "warning" if meta.get("severity") == "warning" else level(meta)
+        kind = "warning" if severity(e.severity) == "warning" else level(e.meta)
         column = source.columns_by_name.get(getattr(e, "column", None) or "")
         why = e.notes or WHY.get(e.expectation_type) or (KIND_WHY.get(column.kind, "") if column else "")
         if not why and getattr(e, "column", None) == "amount_baht":

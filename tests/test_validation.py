@@ -514,3 +514,17 @@ def test_every_cdn_asset_of_the_installed_gx_templates_is_vendored():
         assert (ASSETS_DIR / file).is_file(), file
     for package in {file.split("/", 1)[0] for file in ASSETS.values()}:
         assert list((ASSETS_DIR / package).glob("LICENSE*")), package
+
+
+def test_each_check_carries_gx_native_severity_and_its_level_in_meta():
+    """Severity is GX's own field (Data Docs and any GX tool read it); meta says only what a failure rejects."""
+    from expectations.suites import build_suite, severity
+    from ground.sources import SOURCES
+
+    for name in SOURCES:
+        for e in build_suite(name).expectations:
+            assert severity(e.severity) in ("critical", "warning"), (name, e.expectation_type)
+            assert "severity" not in (e.meta or {}), (name, e.expectation_type)
+            assert (e.meta or {}).get("level") in ("file", "row"), (name, e.expectation_type)
+        warnings = [e.expectation_type for e in build_suite(name).expectations if severity(e.severity) == "warning"]
+        assert "expect_column_values_to_be_null" in warnings  # the unregistered-agency check warns, never rejects
