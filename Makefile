@@ -53,7 +53,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	@echo "installing pinned dependencies into .venv (under a minute)..."
 	@# uv, pinned in the lock, installs the lock's wheels in parallel: seconds, where pip took a minute and a
 	@# half unpacking them one by one. It reads UV_INDEX_URL (not pip.conf) for a private index.
-	@sed -n '/^uv==/,/[^\\]$$/p' requirements.lock > $(VENV)/uv-requirement.txt
+	@$(PY) -c "from bi.venv import uv_requirement; print(uv_requirement())" > $(VENV)/uv-requirement.txt
 	@$(PY) -m pip install -qq --disable-pip-version-check --no-deps --require-hashes -r $(VENV)/uv-requirement.txt
 	@# --no-deps: the lock pins the whole environment (make lock), so there is nothing to resolve; each file is
 	@# checked against the hashes the lock holds.
