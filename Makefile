@@ -21,7 +21,7 @@ TEST_WORKERS ?= 3
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' -o -name '*.md' \) -print)
 
-.PHONY: run test test-fast superset-venv backfill warehouse-url bi-url bi bi-stop docs docs-stop stop bench lint sample manifest clean unlock withdraw prod-check help
+.PHONY: run test test-fast superset-venv backfill warehouse-url bi-url bi bi-stop docs docs-stop stop bench lint sample manifest clean unlock withdraw prod-check lock help
 
 ## make run                  set up, seed landing/ if empty, run the nightly DAG once through Airflow, print the summary
 ## make test                 ruff, SQLFluff and the whole pytest suite (real PostgreSQL, dbt, GX, Airflow)
@@ -42,6 +42,7 @@ DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f
 ## make prod-check           run docker-compose.yml's topology as processes and the operator scenarios
 ## make manifest             dbt parse: the manifest the DAGs render their dbt tasks from
 ## make lint                 ruff, the import layers (import-linter) and SQLFluff (the dbt SQL; also in .pre-commit-config.yaml)
+## make lock                 resolve the locks from pyproject.toml with every file's hash (uv): pins kept, UPGRADE=1 to move them
 ## make clean                stop, then remove .state/ and dbt's target
 ## make help                 this list
 help:
@@ -50,11 +51,13 @@ help:
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@echo "installing pinned dependencies into .venv (under a minute)..."
-	@# uv, pinned in the lock, installs the lock's 255 wheels in parallel: seconds, where pip took a minute and a
+	@# uv, pinned in the lock, installs the lock's wheels in parallel: seconds, where pip took a minute and a
 	@# half unpacking them one by one. It reads UV_INDEX_URL (not pip.conf) for a private index.
-	@$(PY) -m pip install -qq --disable-pip-version-check --no-deps "$$(grep -m1 '^uv==' requirements.lock)"
-	@# --no-deps: the lock pins the whole environment (pip freeze of it), so there is nothing to resolve.
-	@$(UV) pip install --quiet --python $(PY) --no-deps -r requirements.lock
+	@$(PY) -c "from bi.venv import uv_requirement; print(uv_requirement())" > $(VENV)/uv-requirement.txt
+	@$(PY) -m pip install -qq --disable-pip-version-check --no-deps --require-hashes -r $(VENV)/uv-requirement.txt
+	@# --no-deps: the lock pins the whole environment (make lock), so there is nothing to resolve; each file is
+	@# checked against the hashes the lock holds.
+	@$(UV) pip install --quiet --python $(PY) --no-deps --require-hashes -r requirements.lock
 	@$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	@# Bytecode on every core (pip compiles on one; a third of its time), not for the test suites some packages
 	@# ship (a sixth of the files). Like pip, skip what does not compile (Python 2 files some packages ship).
@@ -140,6 +143,17 @@ bench: $(VENV)/.installed $(MANIFEST)
 # The compose topology as processes (docs/deploying.md: "Proving the deployment"); needs Debian's redis-server.
 prod-check: $(VENV)/.installed $(MANIFEST)
 	@$(DGWH) prod-check
+
+# The locks, from pyproject.toml: requirements.lock (with the dev extra) is what .venv holds, requirements-runtime.lock
+# (the same pins, without the dev extra) what the Airflow image installs. uv keeps the versions a lock already pins
+# (it reads the file it writes) unless UPGRADE=1; the resolution is for this Python ($(PY)).
+LOCK_COMPILE = $(UV) pip compile pyproject.toml --quiet --python $(PY) --generate-hashes $(if $(UPGRADE),--upgrade)
+lock: $(VENV)/.installed
+	@$(LOCK_COMPILE) --extra dev -o requirements.lock --custom-compile-command \
+		"make lock (uv pip compile pyproject.toml --extra dev --generate-hashes -o requirements.lock)"
+	@$(LOCK_COMPILE) --constraint requirements.lock -o requirements-runtime.lock --custom-compile-command \
+		"make lock (uv pip compile pyproject.toml --constraint requirements.lock --generate-hashes -o requirements-runtime.lock)"
+	@echo "requirements.lock: $$(grep -c '^[a-zA-Z0-9]' requirements.lock) pins; requirements-runtime.lock: $$(grep -c '^[a-zA-Z0-9]' requirements-runtime.lock)"
 
 lint: $(VENV)/.installed
 	@$(PY) -m ruff check .

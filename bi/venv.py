@@ -27,10 +27,15 @@ def _digest(requirements: Path) -> str:
 
 
 def uv_requirement(lock: Path = LOCK) -> str:
-    """The project's one pin of uv (``uv==x.y.z``), from requirements.lock: the installer of both virtualenvs."""
-    for line in lock.read_text().splitlines():
+    """The project's one pin of uv with its files' hashes (``uv==x.y.z --hash=sha256:...``), from
+    requirements.lock: the installer of both virtualenvs."""
+    lines = lock.read_text().splitlines()
+    for i, line in enumerate(lines):
         if line.startswith("uv=="):
-            return line.strip()
+            entry = [line]
+            while entry[-1].rstrip().endswith("\\") and i + len(entry) < len(lines):
+                entry.append(lines[i + len(entry)])
+            return " ".join(part.strip().removesuffix("\\").strip() for part in entry)
     raise LookupError(f"{lock} pins no uv")
 
 
@@ -48,8 +53,10 @@ def ensure(venv: Path, requirements: Sequence[Path], announce: str = "") -> bool
         print(announce, flush=True)
     python, uv = venv / "bin" / "python", venv / "bin" / "uv"
     if not uv.exists():
+        pinned = venv / "uv-requirement.txt"
+        pinned.write_text(uv_requirement() + "\n")
         subprocess.run([str(python), "-m", "pip", "install", "-qq", "--disable-pip-version-check", "--no-deps",
-                        uv_requirement()], check=True)
+                        "--require-hashes", "-r", str(pinned)], check=True)
     for requirements_file in todo:
         # uv resolves and installs in parallel (seconds; pip took two minutes). Like pip --no-compile, it writes
         # no bytecode: Superset's processes compile (and cache, bi.local.superset_env) only what they import.

@@ -83,11 +83,11 @@ def dg_nightly():
 
     @task
     @fail_fast
-    def discover_new_files() -> list[list[dict]]:
+    def discover_new_files(dag_run=None) -> list[list[dict]]:
         """The new files in load batches (one source each; DGWH_LOAD_BATCH_FILES, DGWH_LOAD_BATCH_MB)."""
         from nightly.service import discover
 
-        return [[f.as_dict() for f in batch] for batch in discover()]
+        return [[f.as_dict() for f in batch] for batch in discover(run_id=dag_run.run_id)]
 
     @task(pool=WAREHOUSE_POOL, map_index_template="{{ batch_label }}")
     @fail_fast

@@ -186,7 +186,8 @@ class Known(NamedTuple):
 
 @dataclass
 class DiscoveryStats:
-    """What one discovery did: files considered, recognised by metadata, hashed, and bytes read."""
+    """What one discovery did: entries listed, files considered, recognised by metadata, hashed, bytes read."""
+    listed: int = 0
     candidates: int = 0
     recognised: int = 0
     bytes_read: int = 0
@@ -346,6 +347,7 @@ def discover(landing_zone: str, skipped: list[SkippedFile] | None = None, known:
     stats = stats if stats is not None else DiscoveryStats()
     with without_gc():
         fs, root, entries = _listing(landing_zone)
+        stats.listed = len(entries)
         found, to_hash, passed_over = _classify(fs, root, entries, skipped, known or {}, stats, return_known)
     _hash_all(fs, to_hash, found, passed_over, skipped, stats)
     _record_skips(landing_zone, sorted(passed_over, key=lambda e: e.relative_path))

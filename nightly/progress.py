@@ -33,6 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ground.text import clip
+
 FINISHED = {"success", "failed", "skipped", "upstream_failed", "removed"}
 STOP_GRACE_S = 5.0  # then SIGKILL: between tasks Airflow's own SIGTERM handler lets the run go on
 FILE_TASK = "load_files"  # one mapped task per load batch (nightly.pipeline.batches)
@@ -251,7 +253,7 @@ def record_interrupted(run_id: str | None, pid: int, dag_id: str) -> str:
                             WHERE ops.pipeline_runs.status IN ('running', 'killed')""", (run_id, dag_id))
             released = ours and release(conn, run_id)
     except Exception as exc:  # noqa: BLE001 - a stopped or unreachable warehouse: the next run takes it over
-        return f"not recorded ({' '.join(str(exc).split())[:200]})"
+        return f"not recorded ({clip(' '.join(str(exc).split()), 200)})"
     return f"run {run_id} recorded as interrupted" + (", warehouse lock released" if released else "")
 
 

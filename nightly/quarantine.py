@@ -5,8 +5,9 @@ values); ``<copy>.feedback.txt`` is the short message for the agency officer who
 what to fix, row by row. ``<copy>.report.json`` holds the same facts for machines.
 
 Values from the file are shown neutralised in all three: a cell starting with = + - @ (a
-spreadsheet formula or DDE payload, leading spaces ignored) is prefixed with a quote, and control
-characters are removed. Quarantine names are flat and at most ``MAX_NAME_BYTES`` of UTF-8, so a
+spreadsheet formula or DDE payload, leading spaces ignored) is quoted whole (``'-287'``; in the JSON,
+for machines, only prefixed with the quote), control characters are removed, and a long value is cut inside
+its quotes (``ground.text.clip``). Quarantine names are flat and at most ``MAX_NAME_BYTES`` of UTF-8, so a
 255-byte Thai file name still fits beside its reports.
 """
 
@@ -23,6 +24,7 @@ from expectations.suites import GARBLED_TEXT
 from ground.files import PRIVATE_DIR, flat_name, make_private_dirs
 from ground.rows import RowIssue
 from ground.sources import SOURCES, Source
+from ground.text import clip
 from ingest.discover import LandingFile, local_copy
 from nightly.feedback import CATEGORY_ORDER, CATEGORY_TEXT, explain, file_problem, template_headers
 
@@ -35,6 +37,7 @@ MAX_ITEMS = 10
 MAX_ROWS_SHOWN = 10
 MAX_VALUES_SHOWN = 5
 MAX_MESSAGE = 300
+MAX_VALUE = 200
 MAX_ROW_LINES = 500
 PRIVATE = 0o600  # quarantined copies and their reports hold agencies' data: the pipeline's user alone
 
@@ -55,15 +58,24 @@ def _open_private(path: Path, mode: str = "w", **kw):
 
 
 def formula_safe(value: object) -> str:
-    """The value as text that no spreadsheet will run: control characters removed, formula starts quoted."""
+    """The value as text for people that no spreadsheet will run: control characters removed, a value that
+    starts like a formula quoted whole (``'-287'``: where it ends stays plain)."""
+    text = _CONTROL.sub("", str(value))
+    return f"'{text}'" if text.lstrip()[:1] in FORMULA_START else text
+
+
+def _cell_safe(value: object) -> str:
+    """The value for the JSON report: control characters removed, a formula start prefixed with a quote (the
+    spreadsheet convention; strip one leading quote to get the value back)."""
     text = _CONTROL.sub("", str(value))
     return "'" + text if text.lstrip()[:1] in FORMULA_START else text
 
 
 def neutralise(value: object) -> str:
-    """A value from the file for the Markdown report and the feedback note (one line, at most 200 characters)."""
-    text = _CONTROL.sub("", str(value).replace("\n", " "))[:200]
-    return formula_safe(text.replace("|", "\\|"))
+    """A value from the file for the Markdown report and the feedback note (one line, at most ``MAX_VALUE``
+    characters, cut inside its quotes)."""
+    text = _CONTROL.sub("", str(value).replace("\n", " "))
+    return formula_safe(clip(text, MAX_VALUE - 2).replace("|", "\\|"))
 
 
 def _md(text: str) -> str:
@@ -136,7 +148,7 @@ def feedback_text(lf: LandingFile, source: Source, code: str, message_en: str, m
     """The sender's note: what is wrong and what to fix, in Thai then English. ``partial`` is
     (rows rejected, rows in) for a file that loaded without some of its rows."""
     name = neutralise(lf.relative_path)
-    what_en, what_th = (neutralise(m)[:MAX_MESSAGE] for m in _summary(code, message_en, message_th))
+    what_en, what_th = (clip(neutralise(m), MAX_MESSAGE) for m in _summary(code, message_en, message_th))
     where = f" (sheet {', '.join(neutralise(s) for s in sheets)})" if sheets else ""
     where_th = f" (แผ่นงาน {', '.join(neutralise(s) for s in sheets)})" if sheets else ""
     th, en = _opening(name, source, what_en, what_th, partial)
@@ -250,9 +262,9 @@ def quarantine(lf: LandingFile, quarantine_dir: Path, code: str, message_en: str
     report_json = json.dumps(
         {"file": lf.relative_path, "source": lf.source, "sha256": lf.sha256, "run_id": run_id, "code": code,
          "message_en": message_en, "message_th": message_th,
-         "failures": [{**f, "values": [formula_safe(v) for v in f.get("values") or []]} for f in failures],
+         "failures": [{**f, "values": [_cell_safe(v) for v in f.get("values") or []]} for f in failures],
          "explained": [explain(f, source).__dict__ for f in failures], "feedback": feedback,
-         "rows_rejected": [{"row": i.row, "sheet": i.sheet, "column": i.column, "value": formula_safe(i.value)
+         "rows_rejected": [{"row": i.row, "sheet": i.sheet, "column": i.column, "value": _cell_safe(i.value)
                             if i.value is not None else None, "reason": i.message} for i in (rows[2] if rows else [])]},
         ensure_ascii=False, indent=2, default=str)
     texts = {".feedback.txt": feedback,

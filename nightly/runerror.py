@@ -12,6 +12,8 @@ import re
 import sys
 from pathlib import Path
 
+from ground.text import clip
+
 # Exceptions whose message is written for people, most specific first.
 EXPLAINED = ("EmbeddedWarehouseStopped", "WarehouseUnavailable", "EmbeddedWarehouseError", "RunLocked",
              "LandingZoneError", "AirflowFailException")
@@ -42,7 +44,7 @@ def reason(log_text: str) -> str | None:
 
 def _clip(text: str) -> str:
     text = " ".join(text.replace("\\n", " ").split())
-    return text if len(text) <= _MAX else text[:_MAX - 1] + "…"
+    return clip(text, _MAX)
 
 
 def main(argv: list[str]) -> int:

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import psycopg
 
-from ground.settings import Settings
+from ground.settings import Settings, get_settings
 from ground.warehouse import connect
-from ingest.discover import LandingFile
+from ingest.discover import DiscoveryStats, LandingFile
+from nightly import listing
 from nightly.pipeline import FileOutcome, batches, new_files, process_files
 from nightly.transform import (
     FILE_NIGHT_EXCLUDE,
@@ -36,15 +37,21 @@ from nightly.transform import (
 log = logging.getLogger(__name__)
 
 
-def discover(settings: Settings | None = None) -> list[list[LandingFile]]:
-    """The night's new landing files in load batches (one source each; DGWH_LOAD_BATCH_FILES/MB)."""
-    return batches(new_files(settings))
+def discover(settings: Settings | None = None, run_id: str | None = None) -> list[list[LandingFile]]:
+    """The night's new landing files in load batches (one source each; DGWH_LOAD_BATCH_FILES/MB). With a
+    ``run_id``, what it listed is kept for the run's summary (``nightly.listing``)."""
+    settings = settings or get_settings()
+    stats = DiscoveryStats()
+    found = new_files(settings, stats)
+    if run_id is not None:
+        listing.record(settings.shared_state_dir, run_id, settings.landing_zone, stats)
+    return batches(found)
 
 
 def load(run_id: str, gate=None, settings: Settings | None = None) -> list[FileOutcome]:
     """Discover and load every new file, batch by batch (in Airflow: one mapped task per batch). Without a
     ``gate``, the process's own (``expectations.gate.get_gate``)."""
-    return [o for batch in discover(settings) for o in process_files(batch, gate, run_id, settings)]
+    return [o for batch in discover(settings, run_id) for o in process_files(batch, gate, run_id, settings)]
 
 
 def validation_docs(run_id: str) -> str:

@@ -12,6 +12,7 @@ from ground.manifest import public_marts
 from ground.registry import suggest
 from ground.settings import get_settings
 from ground.sources import SOURCES
+from ground.text import without_credentials
 from ground.warehouse import mask_url, warehouse_url
 
 
@@ -56,7 +57,38 @@ def build_summary(conn: psycopg.Connection, run_id: str, dbt: dict | None = None
     docs = data_docs_index(get_settings())
     return {"run_id": run_id, "warehouse": mask_url(warehouse_url()), "files": by_status, "rejected": rejected,
             "partial": partial, "marts": marts, "unmatched_agencies": unmatched, "dbt": dbt or {}, "checks": checks,
-            "data_docs": str(docs) if docs.exists() else None, **_skips_and_conflicts(conn), **_passed_over(run_id)}
+            "data_docs": str(docs) if docs.exists() else None, "landing": _landing(run_id),
+            **_skips_and_conflicts(conn), **_passed_over(run_id)}
+
+
+def _landing(run_id: str) -> dict:
+    """Where the run's discovery looked and what it listed (``nightly.listing``); ``listed`` None: not recorded."""
+    from nightly.listing import seen
+
+    settings = get_settings()
+    return seen(settings.shared_state_dir, run_id) or {"landing_zone": without_credentials(settings.landing_zone),
+                                                        "listed": None}
+
+
+def landing_lines(summary: dict) -> list[str]:
+    """``landing zone: <where>: N entries listed, ...``; for a zone with nothing in it (or nothing of a source),
+    what to check: a wrong LANDING_ZONE must not pass for a quiet night."""
+    seen = summary.get("landing")
+    if not seen:
+        return []
+    line = f"landing zone: {_inert(seen['landing_zone'])}"
+    listed = seen.get("listed")
+    if listed is None:
+        return [f"{line} (what discovery listed is not recorded: it did not run this night)"]
+    check = (f"  check that LANDING_ZONE is where the agencies deliver, one folder per source "
+             f"({', '.join(f'{name}/' for name in SOURCES)}), and that it is mounted; "
+             "`make sample` writes the sample files into an empty one")
+    if listed == 0:
+        return [f"{line}: 0 entries listed, nothing to load", check]
+    entries = "entry" if listed == 1 else "entries"
+    line += (f": {listed:,} {entries} listed, {seen.get('candidates', 0):,} of them files of the sources "
+             f"({seen.get('recognised', 0):,} unchanged since an earlier night, {seen.get('hashed', 0):,} read)")
+    return [line, check] if not seen.get("candidates") else [line]
 
 
 def _passed_over(run_id: str) -> dict:
@@ -115,6 +147,7 @@ def format_summary(summary: dict) -> str:
     lines = [
         f"=== Nightly summary · run {summary['run_id']} ===",
         f"warehouse: {summary['warehouse']}",
+        *landing_lines(summary),
         f"files loaded:   {loaded.get('files', 0):>5}  rows in {loaded.get('rows_in', 0):,}, "
         f"loaded {loaded.get('rows_loaded', 0):,}, rejected {loaded.get('rows_rejected', 0):,}",
         f"files rejected: {rejected.get('files', 0):>5}  rows {rejected.get('rows_in', 0):,}",

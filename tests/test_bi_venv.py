@@ -3,6 +3,7 @@ nothing reinstalled while the file reads the same."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -12,7 +13,7 @@ from tests.test_production_providers import _lock_pins
 
 
 def test_uv_is_the_locks_pin():
-    assert uv_requirement() == f"uv=={_lock_pins()['uv']}"
+    assert re.fullmatch(rf"uv=={re.escape(_lock_pins()['uv'])}( --hash=sha256:[0-9a-f]{{64}})+", uv_requirement())
     assert LOCK.name == "requirements.lock" and LOCK.exists()
 
 

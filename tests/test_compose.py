@@ -294,11 +294,11 @@ def test_dot_env_is_ignored_by_git_and_the_example_is_not():
 
 
 def lock_version(package: str) -> str:
-    for line in (REPO / "requirements.lock").read_text().splitlines():
-        name, _, version = line.partition("==")
-        if name.strip().lower() == package:
-            return version.strip()
-    raise AssertionError(f"{package} is not pinned in requirements.lock")
+    from tests.test_production_providers import _lock_pins
+
+    if (version := _lock_pins().get(package)) is None:
+        raise AssertionError(f"{package} is not pinned in requirements.lock")
+    return version
 
 
 def test_airflow_image_is_the_locked_airflow_on_python_311():
@@ -306,7 +306,10 @@ def test_airflow_image_is_the_locked_airflow_on_python_311():
     version = re.search(r"^ARG AIRFLOW_VERSION=(\S+)$", dockerfile, re.M)
     assert version and version.group(1) == lock_version("apache-airflow")
     assert re.search(r"^FROM apache/airflow:\$\{AIRFLOW_VERSION\}-python3\.11$", dockerfile, re.M)
-    assert '"apache-airflow==${AIRFLOW_VERSION}"' in dockerfile  # pip may not move Airflow itself
+    # the runtime lock, each file by its hash, nothing resolved (pip cannot move Airflow), and checked after
+    assert "pip install --no-cache-dir --no-deps --require-hashes -r /tmp/dgwh-build/requirements.txt" in dockerfile
+    assert "requirements-runtime.lock" in dockerfile and not re.search(r"\brequirements\.lock", dockerfile)
+    assert 'sys.exit(m.version("apache-airflow") != sys.argv[1])\' \\\n        "${AIRFLOW_VERSION}"' in dockerfile
     assert "pip check" in dockerfile
     requires = re.search(r'requires-python = "([^"]+)"', (REPO / "pyproject.toml").read_text())
     assert requires and ">=3.11" in requires.group(1) and "<3.12" in requires.group(1)
@@ -368,28 +371,30 @@ def test_airflow_image_copies_every_package_the_dags_import():
     assert "dbt_project" in copied  # not imported, but the DAGs run it
 
 
-def test_requirements_filter_keeps_the_lock_but_airflow_and_dev_tools():
+def test_requirements_filter_keeps_the_runtime_lock_but_airflow_core_with_every_hash():
     flt = load_module(DOCKER / "airflow" / "filter_requirements.py")
-    lock = (REPO / "requirements.lock").read_text().splitlines()
+    lock = (REPO / "requirements-runtime.lock").read_text().splitlines()
     kept = flt.image_requirements(lock)
     names = {flt.requirement_name(line) for line in kept}
     assert not names & {"apache-airflow", "apache-airflow-core", "apache-airflow-task-sdk"}  # the image's own
     assert {n for n in names if n.startswith("apache-airflow-providers-")} == flt.PRODUCTION_PROVIDERS
-    assert not names & {"pgserver", "pytest", "ruff"}
-    for needed in ("dbt-core", "dbt-postgres", "great-expectations", "astronomer-cosmos", "psycopg", "pandas"):
+    assert not names & {"pgserver", "pytest", "ruff", "sqlfluff", "moto", "uv"}
+    for needed in ("dbt-core", "dbt-postgres", "great-expectations", "astronomer-cosmos", "psycopg", "pandas", "s3fs"):
         assert needed in names, needed
-    pinned_in_lock = [line for line in lock if flt.requirement_name(line)]
-    dropped = [line for line in pinned_in_lock if line.strip() not in kept]
-    assert all(flt.EXCLUDED.match(flt.requirement_name(line)) for line in dropped)
+    assert all(re.fullmatch(r"\S+==\S+( --hash=sha256:[0-9a-f]{64})+", line) for line in kept), kept[:3]
+    every = flt.entries(lock)
+    assert len(every) == len(kept) + 4  # apache-airflow, -core, -task-sdk, pgserver
+    assert all(flt.EXCLUDED.match(flt.requirement_name(e)) for e in every if e not in kept)
 
     image = ["# image constraints", "PyYAML==5.4.1", "great_expectations==1.0.0", "hvac==2.3.0",
              'grpcio==1.70.0 ; python_version < "3.12"', "apache-airflow-providers-amazon==9.0.0"]
-    constraints = flt.image_constraints(image, names)
-    assert constraints == ["hvac==2.3.0", "apache-airflow-providers-amazon==9.0.0"]
     changes = flt.overridden(image, kept)
     assert f"pyyaml: 5.4.1 -> {lock_version('pyyaml')}" in changes
+    assert not any(c.startswith("hvac") for c in changes)
     with pytest.raises(ValueError, match="not pinned"):
         flt.image_requirements(["pandas>=2"])
+    with pytest.raises(ValueError, match="no hash"):
+        flt.image_requirements(["pandas==3.1.1"])
 
 
 def test_pip_check_fails_the_build_only_for_what_the_stack_runs(tmp_path):

@@ -134,6 +134,34 @@ def test_an_empty_configured_landing_zone_gets_no_sample_data(tmp_path):
     assert list(zone.iterdir()) == []
 
 
+def test_a_night_on_an_empty_landing_zone_names_the_zone_and_what_to_check(night, tmp_path, monkeypatch):
+    """A wrong LANDING_ZONE must not pass for a quiet night: the summary says where it looked, that it listed
+    nothing (or nothing in a source's folder), and what to check."""
+    from nightly.service import discover as discover_night
+    from nightly.summary import build_summary, format_summary
+
+    night.use()
+    zone = tmp_path / "landing"
+    zone.mkdir()
+    monkeypatch.setenv("LANDING_ZONE", str(zone))
+    assert discover_night(run_id="empty-zone") == []
+    (zone / "2566").mkdir()
+    (zone / "2566" / "plan.csv").write_text("x\n")  # the year folders of a source, without the source folder
+    assert discover_night(run_id="no-source-folder") == []
+    with night.connect() as conn:
+        ensure_schema(conn)
+        texts = {run: format_summary(build_summary(conn, run)).splitlines()
+                 for run in ("empty-zone", "no-source-folder", "never-discovered")}
+    empty = texts["empty-zone"].index(f"landing zone: {zone}: 0 entries listed, nothing to load")
+    assert "check that LANDING_ZONE is where the agencies deliver" in texts["empty-zone"][empty + 1]
+    assert "readiness/" in texts["empty-zone"][empty + 1] and "make sample" in texts["empty-zone"][empty + 1]
+    assert f"landing zone: {zone}: 1 entry listed, 0 of them files of the sources (0 unchanged since an " \
+           "earlier night, 0 read)" in texts["no-source-folder"]
+    assert any(line.startswith("  check that LANDING_ZONE") for line in texts["no-source-folder"])
+    assert f"landing zone: {zone} (what discovery listed is not recorded: it did not run this night)" \
+        in texts["never-discovered"]
+
+
 def _checkout(tmp_path: Path) -> Path:
     """A checkout's seeds, with a hand-edited alias, and no ../shared beside it."""
     root = tmp_path / "checkout"

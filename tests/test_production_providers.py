@@ -25,13 +25,11 @@ def _filter_module():
     return module
 
 
-def _lock_pins() -> dict[str, str]:
+def _lock_pins(lock: str = "requirements.lock") -> dict[str, str]:
+    """Canonical name -> pinned version of each of the lock's entries."""
     flt = _filter_module()
-    pins = {}
-    for line in (REPO / "requirements.lock").read_text().splitlines():
-        if (name := flt.requirement_name(line)) is not None:
-            pins[name] = line.split("==", 1)[1].strip()
-    return pins
+    return {flt.requirement_name(entry): flt.pinned_version(entry)
+            for entry in flt.entries((REPO / lock).read_text().splitlines())}
 
 
 @pytest.fixture()

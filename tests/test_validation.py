@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
 from decimal import Decimal
@@ -23,8 +24,9 @@ from expectations.docs import build_data_docs
 from expectations.gate import Gate, get_gate
 from ground.settings import Settings, get_settings
 from nightly.feedback import FILE_FIXES, file_problem
-from nightly.pipeline import batches, new_files, process_files
+from nightly.pipeline import process_files
 from nightly.reconcile import ReconcileResult, reconcile
+from nightly.service import discover
 from nightly.summary import build_summary, format_summary, night_outcome
 from tests.corpus import make_bad_files
 from tests.corpus.hostile import hostile_files
@@ -52,8 +54,9 @@ def corpus_run(make_warehouse):
             if source_dir.is_dir():
                 shutil.copytree(source_dir, wh.landing / source_dir.name / kind)
     wh.hostile = hostile_files(wh.landing)  # the other hostile files the project knows, in the same pass
-    wh.found = new_files()
-    wh.outcomes = {o.path: o for batch in batches(wh.found) for o in process_files(batch, run_id=RUN_ID)}
+    night_batches = discover(run_id=RUN_ID)  # as the DAG's discovery task: what it listed is kept for the summary
+    wh.found = [f for batch in night_batches for f in batch]
+    wh.outcomes = {o.path: o for batch in night_batches for o in process_files(batch, run_id=RUN_ID)}
     wh.docs = build_data_docs(run_id=RUN_ID)
     with wh.connect() as conn:
         wh.ledger = {r[0]: r[1:] for r in conn.execute(
@@ -157,7 +160,7 @@ def test_rows_in_equal_loaded_plus_rejected_for_every_ledger_row(corpus_run):
 
 @pytest.mark.parametrize("name, lines", [
     ("integration_plan/negative_amount.csv",
-     ["แถวที่ 3", "Row 3", '"งบประมาณที่ได้รับจัดสรร" (allocated_baht)', "0 baht or more", "found: '-2500000"]),
+     ["แถวที่ 3", "Row 3", '"งบประมาณที่ได้รับจัดสรร" (allocated_baht)', "0 baht or more", "found: '-2500000'"]),
     ("project_reports/unknown_status.csv",
      ["แถวที่ 2", "Row 2", '"สถานะ" (status)', "เริ่มดำเนินการแล้ว (started)", "found: รอพิจารณา"]),
     ("integration_plan/renamed_columns.csv",
@@ -230,6 +233,13 @@ def test_summary_lists_rejected_files_with_codes_and_feedback(corpus_run):
     assert "[validation.negative_amount]" in text and "feedback for the agency:" in text
     assert "feedback for the data team:" in text  # budget books are not an agency's files
     assert summary["data_docs"] == str(corpus_run.docs)
+    # where the night looked and how many entries it listed: every entry under the zone (links not followed)
+    entries = sum(len(files) + sum(os.path.islink(os.path.join(folder, d)) for d in dirs)
+                  for folder, dirs, files in os.walk(corpus_run.landing))
+    assert f"landing zone: {corpus_run.landing}: {entries:,} entries listed, " in text.splitlines()[2]
+    # a rejected value is quoted whole: the formula-like -2500000 opens and closes its quote
+    negative = next(line for line in text.splitlines() if "[validation.negative_amount]" in line)
+    assert "found '-2500000' (" in negative, negative
 
 
 def test_every_file_level_reject_code_has_its_own_fix_in_both_languages():

@@ -1,20 +1,18 @@
-"""Split requirements.lock for the Airflow image (stdlib only: it runs inside ``docker build``).
+"""The runtime lock for the Airflow image (stdlib only: it runs inside ``docker build``).
 
-The base image ``apache/airflow:<version>-python3.11`` already holds Airflow, its providers and the
-constraints they were installed with (``~/constraints.txt``). So:
-
-- requirements: the lock minus Airflow core (the image's own, same version) and
-  what production does not need (``pgserver``: the embedded warehouse; ``uv``: the installer ``make`` uses;
-  the test tools: pytest, ruff, sqlfluff, the local S3 server moto);
-- constraints: the image's constraints minus every package the lock pins, so the lock's tested
-  versions win for our packages and everything else stays as the image has it.
+``requirements-runtime.lock`` (``make lock``: pyproject.toml's dependencies, every one pinned with its hashes)
+is what production runs. The base image ``apache/airflow:<version>-python3.11`` already holds Airflow core at the
+same version, so its lines (and ``pgserver``, the embedded warehouse ``make run`` uses) are left out; the rest is
+installed with ``pip install --no-deps --require-hashes``: exactly the locked files, nothing resolved, Airflow
+not moved. The image's own constraints (``~/constraints.txt``) only serve the report of which pins differ
+from what the image had.
 
 After the install, ``check`` reads ``pip check``'s report and fails on any conflict of a package the
 stack runs: the lock's packages, Airflow itself and the providers it is configured with. Conflicts of
 providers the base image ships but nothing here uses (say, a cloud provider wanting an older protobuf)
 are printed as warnings.
 
-    python filter_requirements.py LOCK IMAGE_CONSTRAINTS OUT_REQUIREMENTS OUT_CONSTRAINTS
+    python filter_requirements.py LOCK IMAGE_CONSTRAINTS OUT_REQUIREMENTS
     python filter_requirements.py check PIP_CHECK_REPORT REQUIREMENTS
 """
 
@@ -25,8 +23,8 @@ import sys
 from pathlib import Path
 
 # Airflow itself is the image's (same version); the providers are the lock's, the versions the tests ran with.
-EXCLUDED = re.compile(r"^(apache-airflow(-core|-task-sdk)?|pgserver|uv|pytest(-xdist)?|execnet|ruff"
-                      r"|moto|responses|py-partiql-parser|sqlfluff|diff-cover|tblib|chardet|regex)$")
+# Development tools are not in the runtime lock at all (pyproject's dev extra).
+EXCLUDED = re.compile(r"^(apache-airflow(-core|-task-sdk)?|pgserver)$")
 # The providers docker-compose.yml configures (executor, auth manager, broker, databases) and the DAGs
 # use: requirements.lock pins exactly these, so the tests parse and run the DAGs with the production set
 # (tests/test_production_providers.py).
@@ -51,33 +49,47 @@ def requirement_name(line: str) -> str | None:
     return canonical(match.group(1)) if match else None
 
 
-def image_requirements(lock_lines: list[str]) -> list[str]:
-    """The lock's pins to install into the image."""
-    kept = []
+def entries(lock_lines: list[str]) -> list[str]:
+    """The lock's requirements, one line each: a pin with its ``--hash`` options (continued lines joined),
+    without comments."""
+    out, current = [], ""
     for line in lock_lines:
-        name = requirement_name(line)
+        text = line.split("#", 1)[0].strip()  # a hash is sha256:<hex>: no '#' but a comment's
+        continued = text.endswith("\\")
+        current = f"{current} {text.removesuffix(chr(92)).strip()}".strip() if text else current
+        if not continued and current:
+            out.append(current)
+            current = ""
+    return out + ([current] if current else [])
+
+
+def pinned_version(entry: str) -> str:
+    """``1.2.3`` of ``name==1.2.3 --hash=...`` (or ``name==1.2.3 ; marker``)."""
+    return re.split(r"[\s;]", entry.split("==", 1)[1].strip(), maxsplit=1)[0]
+
+
+def image_requirements(lock_lines: list[str]) -> list[str]:
+    """The lock's pins (with their hashes) to install into the image."""
+    kept = []
+    for entry in entries(lock_lines):
+        name = requirement_name(entry)
         if name is None or EXCLUDED.match(name):
             continue
-        if "==" not in line:
-            raise ValueError(f"requirements.lock: {line.strip()!r} is not pinned with ==")
-        kept.append(line.strip())
+        if "==" not in entry:
+            raise ValueError(f"requirements lock: {entry!r} is not pinned with ==")
+        if "--hash=" not in entry:
+            raise ValueError(f"requirements lock: {entry!r} has no hash (make lock writes them)")
+        kept.append(entry)
     return kept
-
-
-def image_constraints(constraint_lines: list[str], pinned: set[str]) -> list[str]:
-    """The image's constraints for every package the lock does not pin."""
-    return [line.strip() for line in constraint_lines
-            if (name := requirement_name(line)) is not None and name not in pinned]
 
 
 def overridden(constraint_lines: list[str], requirements: list[str]) -> list[str]:
     """``name: image version -> lock version`` for the pins that change what the image has."""
-    image = {requirement_name(line): line.split("==", 1)[1].split(";")[0].strip()
+    image = {requirement_name(line): pinned_version(line)
              for line in constraint_lines if requirement_name(line) and "==" in line}
     changes = []
     for line in requirements:
-        name = requirement_name(line)
-        version = line.split("==", 1)[1].split(";")[0].strip()
+        name, version = requirement_name(line), pinned_version(line)
         if name in image and image[name] != version:
             changes.append(f"{name}: {image[name]} -> {version}")
     return changes
@@ -106,20 +118,18 @@ def check(report: Path, requirements: Path) -> int:
 def main(argv: list[str]) -> int:
     if len(argv) == 3 and argv[0] == "check":
         return check(Path(argv[1]), Path(argv[2]))
-    if len(argv) != 4:
+    if len(argv) != 3:
         print("usage:\n" + "\n".join(__doc__.strip().splitlines()[-2:]), file=sys.stderr)
         return 2
-    lock, image_constraints_path, out_requirements, out_constraints = map(Path, argv)
+    lock, image_constraints_path, out_requirements = map(Path, argv)
     requirements = image_requirements(lock.read_text().splitlines())
     if image_constraints_path.exists():
         constraint_lines = image_constraints_path.read_text().splitlines()
     else:
-        print(f"WARNING: {image_constraints_path} not found: installing the lock without the image's constraints",
+        print(f"WARNING: {image_constraints_path} not found: cannot say which pins differ from the image",
               file=sys.stderr)
         constraint_lines = []
-    pinned = {n for line in requirements if (n := requirement_name(line))}
     Path(out_requirements).write_text("\n".join(requirements) + "\n")
-    Path(out_constraints).write_text("\n".join(image_constraints(constraint_lines, pinned)) + "\n")
     changes = overridden(constraint_lines, requirements)
     print(f"{len(requirements)} pins from the lock; {len(changes)} differ from the image"
           + "".join(f"\n  {c}" for c in changes))
