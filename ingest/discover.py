@@ -326,18 +326,25 @@ class _Walk:
     entries: dict[str, dict] = field(default_factory=dict)
     listed: dict[str, tuple[str, bool]] = field(default_factory=dict)
     unchanged: dict[str, Folder] = field(default_factory=dict)
-    untrusted: set[str] = field(default_factory=set)  # listed, but an entry vanished or could not be read
+    untrusted: set[str] = field(default_factory=set)  # holding an entry or folder that vanished or could not be read
 
 
 def _folder_of(rel: str) -> str:
     return rel.rsplit("/", 1)[0] if "/" in rel else ""
 
 
-def _stamp(st: os.stat_result) -> str:
+def _rules() -> str:
+    """Which entries discovery takes (the source folders and their file types): a folder listed under other
+    rules is listed again, since an entry passed over then may be taken now."""
+    rules = sorted((name, sorted(source.file_types)) for name, source in SOURCES.items())
+    return hashlib.sha256(repr(rules).encode()).hexdigest()[:12]
+
+
+def _stamp(st: os.stat_result, rules: str) -> str:
     """What changes when a folder gains, loses or renames an entry: its modification and change times (the
     change time cannot be set back, so ``rsync -t`` restoring a folder's mtime still shows), inode, size
-    and link count."""
-    return f"{st.st_mtime_ns};{st.st_ctime_ns};{st.st_ino};{st.st_size};{st.st_nlink}"
+    and link count; with the rules it was listed under."""
+    return f"{st.st_mtime_ns};{st.st_ctime_ns};{st.st_ino};{st.st_size};{st.st_nlink};{rules}"
 
 
 def _local_walk(root: str, folders: Mapping[str, Folder] | None) -> _Walk:
@@ -351,6 +358,7 @@ def _local_walk(root: str, folders: Mapping[str, Folder] | None) -> _Walk:
         if rel:
             children[_folder_of(rel)].append(rel)
     guard_ns = int(max(settle_seconds(), FOLDER_TICK_S) * 1e9)
+    rules = _rules()
     pending = [""]
     while pending:
         rel = pending.pop()
@@ -359,10 +367,11 @@ def _local_walk(root: str, folders: Mapping[str, Folder] | None) -> _Walk:
         try:
             st = os.stat(folder) if not rel else os.lstat(folder)
         except OSError:
-            continue  # gone since its parent was listed (or since the listing that named it)
-        if not stat.S_ISDIR(st.st_mode):
-            continue  # replaced by a file or a link: its parent has changed and is listed
-        stamp = _stamp(st)
+            st = None  # gone since its parent was listed (or since the listing that named it)
+        if st is None or not stat.S_ISDIR(st.st_mode):  # gone, or replaced by a file or a link
+            walk.untrusted.add(_folder_of(rel))  # its parent is listed again next run, whatever it looks like
+            continue
+        stamp = _stamp(st, rules)
         earlier = folders.get(rel) if folders is not None else None
         if earlier is not None and earlier.trusted and earlier.stamp == stamp:
             walk.unchanged[rel] = earlier
@@ -376,6 +385,7 @@ def _local_walk(root: str, folders: Mapping[str, Folder] | None) -> _Walk:
         except OSError as exc:
             log.warning("landing folder %s cannot be listed (%s): its files are not seen this run", folder,
                         exc.strerror or exc)
+            walk.untrusted.add(_folder_of(rel))  # its parent is listed again next run, and so it is tried again
             continue
         walk.listed[rel] = (stamp, still)
         with listing:
@@ -482,7 +492,7 @@ def _folders_after(walk: _Walk, stats: DiscoveryStats, problems: list[SkippedFil
                for rel, (stamp, still) in walk.listed.items()}
     again: list[str] = []
     for rel, folder in walk.unchanged.items():
-        records[rel] = folder
+        records[rel] = folder if rel not in unsure else dataclasses.replace(folder, trusted=False)
         stats.candidates += folder.files
         stats.recognised += folder.files
         again += [f"{rel}/{name}" if rel else name for name in folder.ignored]

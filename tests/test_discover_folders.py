@@ -4,6 +4,7 @@ file they hashed as known, as if the ledger held it), as ``ingest.seen.discover_
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -179,3 +180,44 @@ def test_entries_passed_over_are_reported_and_retried_as_before(nights, caplog):
 def test_folders_are_only_for_the_nightly_discovery(tmp_path):
     with pytest.raises(ValueError, match="return_known=False"):
         discover(str(tmp_path), folders={})
+
+
+def test_a_folder_that_cannot_be_listed_is_tried_again_every_night_until_it_can(nights, monkeypatch, caplog):
+    folder = nights.zone / "readiness/2566/a"
+    write(folder / "new.csv", "sent while the folder was locked\n")
+    nights.settle()
+    if os.geteuid() != 0:
+        folder.chmod(0)
+    else:  # root lists whatever the mode says: the folder's listing fails as a lost share's would
+        real = os.scandir
+
+        def scandir(path):
+            if str(path) == str(folder):
+                raise PermissionError(13, "Permission denied", str(path))
+            return real(path)
+
+        monkeypatch.setattr(discovery.os, "scandir", scandir)
+    for _ in range(2):  # its parent is listed again each night, so the folder is tried again
+        caplog.clear()
+        stats, hashed, _ = nights.run()
+        assert hashed == [] and "readiness/2566/a cannot be listed" in caplog.text
+        assert stats.recognised == 15
+    folder.chmod(0o755)
+    monkeypatch.undo()
+    monkeypatch.setattr(discovery, "FOLDER_TICK_S", TICK)
+    stats, hashed, _ = nights.run()
+    assert hashed == ["readiness/2566/a/new.csv"] and stats.recognised == 20
+
+
+def test_a_folder_listed_under_other_rules_is_listed_again(nights, monkeypatch):
+    """An entry passed over under the old rules (here a type not accepted then) is taken once accepted."""
+    write(nights.zone / "readiness/2565/b/sheet.xls", "x\n")
+    nights.run()
+    nights.settle()
+    nights.run()
+    assert nights.run()[0].folders_listed == 0
+    readiness = discovery.SOURCES["readiness"]
+    monkeypatch.setitem(discovery.SOURCES, "readiness",
+                        dataclasses.replace(readiness, file_types=(*readiness.file_types, ".xls")))
+    stats, hashed, _ = nights.run()
+    assert hashed == ["readiness/2565/b/sheet.xls"] and stats.folders_unchanged == 0
