@@ -11,6 +11,7 @@ and ``ops.landing_passes`` when every folder was last listed, whatever it looked
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 
 import psycopg
@@ -26,6 +27,8 @@ from ingest.discover import (
     without_gc,
 )
 
+log = logging.getLogger(__name__)
+
 
 def discover_known(conn: psycopg.Connection, landing_zone: str, stats: DiscoveryStats) -> None:
     """One discovery of the landing zone with what earlier runs recorded: the files it hashes go to
@@ -40,6 +43,9 @@ def discover_known(conn: psycopg.Connection, landing_zone: str, stats: Discovery
         record_folders(conn, zone, before, stats.folders)
         if full:
             record_full_pass(conn, zone)
+        log.info("discovery%s: %d folders listed, %d unchanged and not listed; %d files recognised, %d hashed "
+                 "(%d bytes read)", " (full pass)" if full else "", stats.folders_listed, stats.folders_unchanged,
+                 stats.recognised, len(stats.hashed), stats.bytes_read)
 
 
 def known_files(conn: psycopg.Connection, landing_zone: str, paths: Sequence[str] | None = None) -> dict[str, Known]:
