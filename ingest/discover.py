@@ -327,6 +327,17 @@ class _Walk:
     listed: dict[str, tuple[str, bool]] = field(default_factory=dict)
     unchanged: dict[str, Folder] = field(default_factory=dict)
     untrusted: set[str] = field(default_factory=set)  # holding an entry or folder that vanished or could not be read
+    misnamed: list[str] = field(default_factory=list)  # folders whose names are not UTF-8 text, as shown
+
+
+def _unprintable(rel: str) -> str | None:
+    """None for a name that is UTF-8 text; else the name as shown, its undecodable bytes as U+FFFD (such a
+    name cannot be recorded, logged as is, or opened by every tool: the sender renames it)."""
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return None
 
 
 def _folder_of(rel: str) -> str:
@@ -392,7 +403,12 @@ def _local_walk(root: str, folders: Mapping[str, Folder] | None) -> _Walk:
             for entry in listing:
                 try:
                     if entry.is_dir(follow_symlinks=False):
-                        pending.append(f"{rel}/{entry.name}" if rel else entry.name)
+                        child = f"{rel}/{entry.name}" if rel else entry.name
+                        if _unprintable(child) is not None:
+                            walk.misnamed.append(_unprintable(child) or child)
+                            walk.untrusted.add(rel)
+                        else:
+                            pending.append(child)
                         continue
                     st = entry.stat(follow_symlinks=False)
                 except OSError:
@@ -461,9 +477,12 @@ def discover(landing_zone: str, skipped: list[SkippedFile] | None = None,
     with without_gc():
         fs, root, entries, walk = _listing(landing_zone, folders)
         if callable(known):
-            known = known([rel for _, rel, _ in entries if _why_ignored(rel) is None])
+            known = known([rel for _, rel, _ in entries if _unprintable(rel) is None and _why_ignored(rel) is None])
         found, to_hash, problems, ignored, recognised = _classify(fs, root, entries, skipped, known or {}, stats,
                                                                   return_known)
+        for shown in walk.misnamed if walk is not None else ():
+            _skip(shown, MISNAMED_FOLDER, skipped)
+            problems.append(SkippedFile(shown, MISNAMED_FOLDER))
     _hash_all(fs, to_hash, found, problems, skipped, stats)
     if walk is not None:
         ignored += _folders_after(walk, stats, problems, ignored, recognised, to_hash)
@@ -473,6 +492,9 @@ def discover(landing_zone: str, skipped: list[SkippedFile] | None = None,
 
 
 _ToHash = tuple[str, str, dict, str | None]  # path, path under the zone, listing info, fingerprint
+MISNAMED = "has a name that is not UTF-8 text (its undecodable bytes shown as \ufffd): rename it"
+MISNAMED_FOLDER = ("is a folder with a name that is not UTF-8 text (its undecodable bytes shown as \ufffd): its files "
+                   "are not seen; rename it")
 
 
 def _folders_after(walk: _Walk, stats: DiscoveryStats, problems: list[SkippedFile], ignored: list[str],
@@ -519,6 +541,11 @@ def _classify(fs: fsspec.AbstractFileSystem, root: str, entries: list[tuple[str,
     found: list[LandingFile] = []
     to_hash: list[_ToHash] = []
     for path, rel, info in entries:
+        shown = _unprintable(rel)
+        if shown is not None:
+            _skip(shown, MISNAMED, skipped)
+            problems.append(SkippedFile(shown, MISNAMED))
+            continue
         if _why_ignored(rel) is not None:
             ignored.append(rel)
             continue

@@ -221,3 +221,21 @@ def test_a_folder_listed_under_other_rules_is_listed_again(nights, monkeypatch):
                         dataclasses.replace(readiness, file_types=(*readiness.file_types, ".xls")))
     stats, hashed, _ = nights.run()
     assert hashed == ["readiness/2565/b/sheet.xls"] and stats.folders_unchanged == 0
+
+
+def test_a_name_that_is_not_utf8_is_skipped_by_name_and_the_rest_go_on(nights):
+    """Such a name can be neither recorded nor shown as is: the file (or folder) is named with its bytes
+    shown as U+FFFD, skipped until renamed, and its folder listed again each night meanwhile."""
+    folder = os.fsencode(nights.zone / "readiness/2566/a")
+    with open(folder + b"/bad\xff.csv", "w") as fh:
+        fh.write("x\n")
+    os.makedirs(folder + b"/sub\xfe/deeper")
+    write(nights.zone / "readiness/2566/a/good.csv", "fine\n")
+    for _ in range(2):
+        stats, hashed, skipped = nights.run()
+        assert {s.relative_path: s.reason.split(" ")[0] for s in skipped} == \
+            {"readiness/2566/a/bad\ufffd.csv": "has", "readiness/2566/a/sub\ufffd": "is"}
+        assert {"readiness/2566/a/bad\ufffd.csv", "readiness/2566/a/sub\ufffd"} <= \
+            {s.relative_path for s in last_skips(str(nights.zone))}
+    assert nights.folders["readiness/2566/a"].trusted is False and stats.recognised == 21
+    assert hashed == [] and "readiness/2566/a/good.csv" in nights.known

@@ -164,10 +164,14 @@ def test_a_night_lists_only_the_folders_that_changed(ingest_wh, tmp_path, monkey
                     "integration_plan/2566/agency_0": True, "integration_plan/2566/agency_1": True}
 
     fresh = write_csv(zone / "integration_plan/2566/agency_1/new.csv", [row("N-1")])
+    misnamed = os.fsencode(zone / "integration_plan/2566/agency_1") + b"/x\xff.csv"  # not UTF-8: named, not kept
+    shutil.copy(fresh, misnamed)
     arrived = night()
     assert arrived.new == ["integration_plan/2566/agency_1/new.csv"] and arrived.bytes_read == fresh.stat().st_size
     assert arrived.folders_listed == 1
+    assert "integration_plan/2566/agency_1/x\ufffd.csv" in {s.relative_path for s in last_skips(str(zone))}
     fresh.unlink()
+    os.unlink(misnamed)
     time.sleep(0.25)
     night()
 
