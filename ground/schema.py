@@ -144,6 +144,23 @@ CREATE TABLE IF NOT EXISTS ops.dbt_night_scope (
     decided_at      timestamptz NOT NULL DEFAULT now()
 );
 """),
+    (10, "each local landing folder as discovery last listed it, and when every folder was last listed: a folder "
+         "unchanged since is not listed again (ingest/discover.py)", """
+CREATE TABLE IF NOT EXISTS ops.landing_folders (
+    landing_zone text        NOT NULL,
+    path         text        NOT NULL,
+    stamp        text        NOT NULL,
+    trusted      boolean     NOT NULL,
+    files        integer     NOT NULL,
+    ignored      text[]      NOT NULL,
+    listed_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (landing_zone, path)
+);
+CREATE TABLE IF NOT EXISTS ops.landing_passes (
+    landing_zone text        PRIMARY KEY,
+    full_at      timestamptz NOT NULL
+);
+"""),
 )
 MIGRATIONS_TABLE = """
 CREATE SCHEMA IF NOT EXISTS ops;

@@ -5,6 +5,13 @@ stored checksum) matches what an earlier run hashed is not read again: ``known``
 changed files are read, by a bounded pool of threads; a renamed or touched file is hashed and so still
 recognised by its content.
 
+On local disk and network shares a folder is not even listed while it is as an earlier listing left it
+(``folders``: its stat, modification and change time to the nanosecond, unchanged, and every file in it then
+recognised): adding, removing or renaming an entry changes its folder's times, so a night's listing follows
+what arrived, not what is kept. A file rewritten in place (or only touched) leaves its folder's times alone:
+the periodic full pass (``full_pass_hours``) lists every folder and finds it. Object storage has no folder
+times: every night lists the whole prefix there.
+
 A file that cannot be read (no permission, a broken link, a pipe or device, a link pointing
 outside the landing zone) is skipped with a warning naming it and the reason, and tried again the
 next run: one bad entry never stops the others, nothing is recorded for it, and nothing outside
@@ -22,7 +29,9 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator, Mapping
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,6 +46,8 @@ from ground.sources import SOURCES
 CHUNK = 1 << 20
 DEFAULT_SETTLE_S = 60.0
 DEFAULT_HASH_THREADS = 4
+DEFAULT_FULL_EVERY_HOURS = 168.0
+FOLDER_TICK_S = 2.0  # coarser than any folder-time granularity in use (FAT's 2 s, a share's clock step)
 log = logging.getLogger(__name__)
 
 
@@ -125,6 +136,18 @@ def settle_seconds() -> float:
     return float(os.environ.get("DGWH_SETTLE_S") or DEFAULT_SETTLE_S)
 
 
+def full_pass_hours() -> float:
+    """How often discovery lists every folder, however unchanged it looks (DGWH_DISCOVERY_FULL_EVERY_HOURS,
+    default a week; 0: every run): the pass that finds a file rewritten in place under its old name."""
+    value = os.environ.get("DGWH_DISCOVERY_FULL_EVERY_HOURS")
+    return max(0.0, float(value)) if value not in (None, "") else DEFAULT_FULL_EVERY_HOURS
+
+
+def full_pass_forced() -> bool:
+    """DGWH_DISCOVERY_FULL=1: this run lists every folder (an operator who knows files were rewritten in place)."""
+    return (os.environ.get("DGWH_DISCOVERY_FULL") or "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def _has_mtime(info: dict) -> bool:
     return any(info.get(key) is not None for key in ("mtime", "LastModified", "last_modified", "created"))
 
@@ -184,14 +207,31 @@ class Known(NamedTuple):
     sha256: str
 
 
+@dataclass(frozen=True)
+class Folder:
+    """A local landing folder as a listing left it: its stat (``stamp``), and whether that listing can stand
+    while the stat is unchanged (``trusted``: the folder had been still for the settle window, and every file
+    in it was recognised, its bytes in the ledger, with nothing to retry). ``files``: its files recognised
+    then; ``ignored``: names of the entries passed over then (hidden, other types...), for the summary."""
+    stamp: str
+    trusted: bool
+    files: int = 0
+    ignored: tuple[str, ...] = ()
+
+
 @dataclass
 class DiscoveryStats:
-    """What one discovery did: entries listed, files considered, recognised by metadata, hashed, bytes read."""
+    """What one discovery did: entries seen (``listed``: those listed, and those of folders taken as unchanged),
+    files considered, recognised by metadata, hashed, and bytes read; on local disk, folders listed and folders
+    taken as unchanged, and every folder's record (``folders``)."""
     listed: int = 0
     candidates: int = 0
     recognised: int = 0
     bytes_read: int = 0
     hashed: list[tuple[LandingFile, str | None]] = field(default_factory=list)  # with their fingerprints
+    folders_listed: int = 0
+    folders_unchanged: int = 0
+    folders: dict[str, Folder] | None = None
 
 
 def _unusable(path: str, real_root: str, info: dict | None = None) -> str | None:
@@ -264,48 +304,130 @@ def without_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _listing(landing_zone: str) -> tuple[fsspec.AbstractFileSystem, str, list[tuple[str, str, dict]]]:
-    """The landing zone's entries, sorted, as (path, path under the zone, listing info): one listing."""
+def _listing(landing_zone: str, folders: Mapping[str, Folder] | None = None,
+             ) -> tuple[fsspec.AbstractFileSystem, str, list[tuple[str, str, dict]], _Walk | None]:
+    """The landing zone's entries, sorted, as (path, path under the zone, listing info): one listing. On local
+    disk, ``folders`` (an earlier listing's) leaves out the files of folders unchanged since; the walk says
+    which folders were listed and which were not."""
     fs, root = _fs(landing_zone)
     fs.invalidate_cache()  # object-store listings are cached per process; a long-lived worker must see new files
-    entries = _local_find(root) if _is_local(fs) else fs.find(root, detail=True)
+    walk = None
+    if _is_local(fs):
+        walk = _local_walk(root, folders)
+        entries = walk.entries
+    else:
+        entries = fs.find(root, detail=True)
     return fs, root, [(path, path[len(root) + 1:] if path.startswith(root) else path, info)
-                      for path, info in sorted(entries.items())]
+                      for path, info in sorted(entries.items())], walk
 
 
-def _local_find(root: str) -> dict[str, dict]:
+@dataclass
+class _Walk:
+    """A local listing: the files of the folders listed, those folders (their stamp, and whether they were
+    still long enough to be trusted), and the folders taken as unchanged, unlisted."""
+    entries: dict[str, dict] = field(default_factory=dict)
+    listed: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    unchanged: dict[str, Folder] = field(default_factory=dict)
+    untrusted: set[str] = field(default_factory=set)  # holding an entry or folder that vanished or could not be read
+    misnamed: list[str] = field(default_factory=list)  # folders whose names are not UTF-8 text, as shown
+
+
+def _unprintable(rel: str) -> str | None:
+    """None for a name that is UTF-8 text; else the name as shown, its undecodable bytes as U+FFFD (such a
+    name cannot be recorded, logged as is, or opened by every tool: the sender renames it)."""
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return None
+
+
+def _folder_of(rel: str) -> str:
+    return rel.rsplit("/", 1)[0] if "/" in rel else ""
+
+
+def _rules() -> str:
+    """Which entries discovery takes (the source folders and their file types): a folder listed under other
+    rules is listed again, since an entry passed over then may be taken now."""
+    rules = sorted((name, sorted(source.file_types)) for name, source in SOURCES.items())
+    return hashlib.sha256(repr(rules).encode()).hexdigest()[:12]
+
+
+def _stamp(st: os.stat_result, rules: str) -> str:
+    """What changes when a folder gains, loses or renames an entry: its modification and change times (the
+    change time cannot be set back, so ``rsync -t`` restoring a folder's mtime still shows), inode, size
+    and link count; with the rules it was listed under."""
+    return f"{st.st_mtime_ns};{st.st_ctime_ns};{st.st_ino};{st.st_size};{st.st_nlink};{rules}"
+
+
+def _local_walk(root: str, folders: Mapping[str, Folder] | None) -> _Walk:
     """fsspec's local ``find(detail=True)`` (the same entries and info keys: linked folders are not entered, a
-    link's size is its target's), in a third of its time: a landing zone kept for years holds 100k files."""
-    out: dict[str, dict] = {}
-    folders = [root]
-    while folders:
-        folder = folders.pop()
+    link's size is its target's), in a third of its time; with ``folders``, a folder whose stamp is that of a
+    trusted earlier listing is not listed (its files stand as they were), and its subfolders, known from
+    that listing, are visited still: a folder's times do not change when a grandchild changes."""
+    walk = _Walk()
+    children: dict[str, list[str]] = defaultdict(list)
+    for rel in folders or ():
+        if rel:
+            children[_folder_of(rel)].append(rel)
+    guard_ns = int(max(settle_seconds(), FOLDER_TICK_S) * 1e9)
+    rules = _rules()
+    pending = [""]
+    while pending:
+        rel = pending.pop()
+        folder = f"{root}/{rel}" if rel else root
+        before = time.time_ns()
+        try:
+            st = os.stat(folder) if not rel else os.lstat(folder)
+        except OSError:
+            st = None  # gone since its parent was listed (or since the listing that named it)
+        if st is None or not stat.S_ISDIR(st.st_mode):  # gone, or replaced by a file or a link
+            walk.untrusted.add(_folder_of(rel))  # its parent is listed again next run, whatever it looks like
+            continue
+        stamp = _stamp(st, rules)
+        earlier = folders.get(rel) if folders is not None else None
+        if earlier is not None and earlier.trusted and earlier.stamp == stamp:
+            walk.unchanged[rel] = earlier
+            pending.extend(children.get(rel, ()))
+            continue
+        # Trusted only once still for the settle window (and a few folder-time ticks): a change made in the
+        # same tick as this listing, after it, would otherwise leave the stamp as recorded.
+        still = max(st.st_mtime_ns, st.st_ctime_ns) <= before - guard_ns
         try:
             listing = os.scandir(folder)
         except OSError as exc:
             log.warning("landing folder %s cannot be listed (%s): its files are not seen this run", folder,
                         exc.strerror or exc)
+            walk.untrusted.add(_folder_of(rel))  # its parent is listed again next run, and so it is tried again
             continue
+        walk.listed[rel] = (stamp, still)
         with listing:
             for entry in listing:
                 try:
                     if entry.is_dir(follow_symlinks=False):
-                        folders.append(entry.path)
+                        child = f"{rel}/{entry.name}" if rel else entry.name
+                        if _unprintable(child) is not None:
+                            walk.misnamed.append(_unprintable(child) or child)
+                            walk.untrusted.add(rel)
+                        else:
+                            pending.append(child)
                         continue
                     st = entry.stat(follow_symlinks=False)
                 except OSError:
+                    walk.untrusted.add(rel)
                     continue  # gone since the folder was listed
                 link = stat.S_ISLNK(st.st_mode)
                 size = st.st_size
                 if link:
+                    walk.untrusted.add(rel)  # its target may change in another folder: listed every run
                     try:
                         size = os.stat(entry.path).st_size
                     except OSError:
                         size = 0
-                out[entry.path] = {"name": entry.path, "size": size, "islink": link, "mode": st.st_mode,
-                                   "type": "file" if stat.S_ISREG(st.st_mode) else "other",
-                                   "mtime": st.st_mtime, "created": st.st_ctime, "ino": st.st_ino}
-    return out
+                walk.entries[entry.path] = {"name": entry.path, "size": size, "islink": link, "mode": st.st_mode,
+                                            "type": "file" if stat.S_ISREG(st.st_mode) else "other",
+                                            "mtime": st.st_mtime, "created": st.st_ctime, "ino": st.st_ino}
+    return walk
 
 
 def _why_ignored(rel: str) -> str | None:
@@ -318,7 +440,7 @@ def landing_skips(landing_zone: str, limit: int = 200) -> list[SkippedFile]:
     nightly summary (nothing vanishes without a word). Empty if the zone cannot be listed."""
     try:
         check_landing_zone(landing_zone)
-        fs, root, entries = _listing(landing_zone)
+        fs, root, entries, _ = _listing(landing_zone)
     except (LandingZoneError, OSError):
         return []
     real_root = os.path.realpath(root) if _is_local(fs) else None
@@ -335,49 +457,106 @@ def landing_skips(landing_zone: str, limit: int = 200) -> list[SkippedFile]:
     return skips
 
 
-def discover(landing_zone: str, skipped: list[SkippedFile] | None = None, known: Mapping[str, Known] | None = None,
-             stats: DiscoveryStats | None = None, return_known: bool = True) -> list[LandingFile]:
+Lookup = Callable[[Sequence[str]], Mapping[str, Known]]
+
+
+def discover(landing_zone: str, skipped: list[SkippedFile] | None = None,
+             known: Mapping[str, Known] | Lookup | None = None, stats: DiscoveryStats | None = None,
+             return_known: bool = True, folders: Mapping[str, Folder] | None = None) -> list[LandingFile]:
     """Every readable file of a known source and type, oldest first (the order of supersession).
 
     Entries that cannot be read are logged and appended to ``skipped`` (when given), not returned. A file
     whose path is in ``known`` with the same fingerprint is returned with the hash recorded there, unread;
     every other file is read (in parallel, ``hash_threads``) and hashed; ``return_known`` False leaves the
-    recognised files out. ``stats`` (when given) counts what was read."""
+    recognised files out. ``known`` may be a look-up, called once with the paths listed. ``stats`` (when
+    given) counts what was read and, on local disk, receives this listing's folders (``stats.folders``).
+    ``folders`` (with ``return_known`` False): an earlier listing's; a folder trusted there and unchanged
+    since is not listed, and its files count as recognised."""
+    if folders is not None and return_known:
+        raise ValueError("the files of folders not listed cannot be returned: give folders with return_known=False")
     check_landing_zone(landing_zone)
     stats = stats if stats is not None else DiscoveryStats()
     with without_gc():
-        fs, root, entries = _listing(landing_zone)
+        fs, root, entries, walk = _listing(landing_zone, folders)
         stats.listed = len(entries)
-        found, to_hash, passed_over = _classify(fs, root, entries, skipped, known or {}, stats, return_known)
-    _hash_all(fs, to_hash, found, passed_over, skipped, stats)
+        if callable(known):
+            known = known([rel for _, rel, _ in entries if _unprintable(rel) is None and _why_ignored(rel) is None])
+        found, to_hash, problems, ignored, recognised = _classify(fs, root, entries, skipped, known or {}, stats,
+                                                                  return_known)
+        for shown in walk.misnamed if walk is not None else ():
+            _skip(shown, MISNAMED_FOLDER, skipped)
+            problems.append(SkippedFile(shown, MISNAMED_FOLDER))
+    _hash_all(fs, to_hash, found, problems, skipped, stats)
+    if walk is not None:
+        ignored += _folders_after(walk, stats, problems, ignored, recognised, to_hash)
+    passed_over = [SkippedFile(rel, _why_ignored(rel) or "") for rel in sorted(ignored)[:200]] + problems
     _record_skips(landing_zone, sorted(passed_over, key=lambda e: e.relative_path))
     return sorted(found, key=lambda f: (f.received_at, f.relative_path))
 
 
 _ToHash = tuple[str, str, dict, str | None]  # path, path under the zone, listing info, fingerprint
+MISNAMED = "has a name that is not UTF-8 text (its undecodable bytes shown as \ufffd): rename it"
+MISNAMED_FOLDER = ("is a folder with a name that is not UTF-8 text (its undecodable bytes shown as \ufffd): its files "
+                   "are not seen; rename it")
+
+
+def _folders_after(walk: _Walk, stats: DiscoveryStats, problems: list[SkippedFile], ignored: list[str],
+                   recognised: list[str], to_hash: list[_ToHash]) -> list[str]:
+    """This listing's folders into ``stats``: a folder listed is trusted when it was still and every file in
+    it recognised, with nothing to retry; a folder not listed keeps its record, and its files count as
+    recognised. The entries those unlisted folders passed over before, to report again."""
+    unsure = {*walk.untrusted, *(_folder_of(p.relative_path) for p in problems),
+              *(_folder_of(rel) for _, rel, _, _ in to_hash)}
+    files: dict[str, int] = defaultdict(int)
+    for rel in recognised:
+        files[_folder_of(rel)] += 1
+    names: dict[str, list[str]] = defaultdict(list)
+    for rel in ignored:
+        names[_folder_of(rel)].append(rel.rsplit("/", 1)[-1])
+    records = {rel: Folder(stamp, still and rel not in unsure, files.get(rel, 0), tuple(sorted(names[rel])[:200]))
+               for rel, (stamp, still) in walk.listed.items()}
+    again: list[str] = []
+    for rel, folder in walk.unchanged.items():
+        records[rel] = folder if rel not in unsure else dataclasses.replace(folder, trusted=False)
+        stats.candidates += folder.files
+        stats.recognised += folder.files
+        stats.listed += folder.files + len(folder.ignored)
+        again += [f"{rel}/{name}" if rel else name for name in folder.ignored]
+    stats.folders = records
+    stats.folders_listed += len(walk.listed)
+    stats.folders_unchanged += len(walk.unchanged)
+    return again
 
 
 def _classify(fs: fsspec.AbstractFileSystem, root: str, entries: list[tuple[str, str, dict]],
               skipped: list[SkippedFile] | None, known: Mapping[str, Known], stats: DiscoveryStats,
-              return_known: bool) -> tuple[list[LandingFile], list[_ToHash], list[SkippedFile]]:
-    """Each entry passed over (with why), recognised by its fingerprint, or to be hashed."""
+              return_known: bool,
+              ) -> tuple[list[LandingFile], list[_ToHash], list[SkippedFile], list[str], list[str]]:
+    """Each entry recognised by its fingerprint, to be hashed, skipped with why (a problem: retried next
+    run), or passed over (hidden, Excel lock, '_' such as _quarantine, other folders and types); with the
+    paths of those passed over and of those recognised."""
     settle = timedelta(seconds=settle_seconds())
     now = datetime.now(UTC)
     local = _is_local(fs)
     real_root = os.path.realpath(root) if local else None
-    passed_over: list[SkippedFile] = []
+    problems: list[SkippedFile] = []
+    ignored: list[str] = []
+    recognised: list[str] = []
     found: list[LandingFile] = []
     to_hash: list[_ToHash] = []
     for path, rel, info in entries:
-        ignored = _why_ignored(rel)  # hidden, Excel lock, '_' (e.g. _quarantine), other folders and types
-        if ignored is not None:
-            if len(passed_over) < 200:
-                passed_over.append(SkippedFile(rel, ignored))
+        shown = _unprintable(rel)
+        if shown is not None:
+            _skip(shown, MISNAMED, skipped)
+            problems.append(SkippedFile(shown, MISNAMED))
+            continue
+        if _why_ignored(rel) is not None:
+            ignored.append(rel)
             continue
         problem = _unusable(path, real_root, info) if real_root is not None else None
         if problem is not None:
             _skip(rel, problem, skipped)
-            passed_over.append(SkippedFile(rel, problem))
+            problems.append(SkippedFile(rel, problem))
             continue
         stats.candidates += 1
         try:
@@ -387,16 +566,17 @@ def _classify(fs: fsspec.AbstractFileSystem, root: str, entries: list[tuple[str,
         seen = known.get(rel)
         if print_ is not None and seen is not None and seen.fingerprint == print_:
             stats.recognised += 1
+            recognised.append(rel)
             if return_known:
                 found.append(_landing_file(fs, path, rel, info, local, seen.sha256))
             continue
         problem = _unsettled(info, now, settle)
         if problem is not None:
             _skip(rel, problem, skipped)
-            passed_over.append(SkippedFile(rel, problem))
+            problems.append(SkippedFile(rel, problem))
             continue
         to_hash.append((path, rel, info, print_))
-    return found, to_hash, passed_over
+    return found, to_hash, problems, ignored, recognised
 
 
 def _hash_all(fs: fsspec.AbstractFileSystem, to_hash: list[_ToHash], found: list[LandingFile],

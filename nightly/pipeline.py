@@ -23,11 +23,11 @@ from ground.schema import ensure_schema
 from ground.settings import Settings, get_settings
 from ground.sources import SOURCES, Source
 from ground.warehouse import connect
-from ingest.discover import DiscoveryStats, FileChanged, LandingFile, discover, local_copy, snapshot
+from ingest.discover import DiscoveryStats, FileChanged, LandingFile, local_copy, snapshot
 from ingest.isolate import parse_many_isolated
 from ingest.load import LedgerEntry, load_file, reject_file
 from ingest.readers import FileRejected, detect_encoding
-from ingest.seen import in_ledger, known_files, record_hashed
+from ingest.seen import discover_known, in_ledger, record_hashed
 from ingest.staging import clear_stale, process_dir
 from nightly.passed_over import note, record_duplicates
 from nightly.quarantine import formula_safe, quarantine
@@ -65,8 +65,7 @@ def new_files(settings: Settings | None = None, stats: DiscoveryStats | None = N
     stats = stats if stats is not None else DiscoveryStats()
     with connect(autocommit=True) as conn:
         ensure_schema(conn)
-        known = known_files(conn, zone.rstrip("/"))
-        discover(zone, known=known, stats=stats, return_known=False)
+        discover_known(conn, zone, stats)
         hashed = sorted((lf for lf, _ in stats.hashed), key=lambda f: (f.received_at, f.relative_path))
         held = in_ledger(conn, hashed)
         record_hashed(conn, zone.rstrip("/"), stats.hashed)

@@ -9,7 +9,9 @@ import csv
 import logging
 import os
 import shutil
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from openpyxl import Workbook
@@ -102,10 +104,12 @@ def test_second_run_loads_nothing_and_reads_no_file_again(ingest_wh, caplog):
     after = DiscoveryStats()
     assert new_files(stats=after) == [] and after.bytes_read == 0 and after.recognised == 6
 
-    # Touched (same bytes, a new mtime): read again, recognised by its hash, not loaded twice.
+    # Touched (same bytes, a new mtime): read again by the full pass, recognised by its hash, not loaded twice.
     os.utime(base / "tis620.csv")
     touched = DiscoveryStats()
-    assert new_files(stats=touched) == [] and touched.bytes_read == (base / "tis620.csv").stat().st_size
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DGWH_DISCOVERY_FULL", "1")
+        assert new_files(stats=touched) == [] and touched.bytes_read == (base / "tis620.csv").stat().st_size
 
     # A new file within the settle window is neither read nor remembered; settled, it is read every night
     # until the ledger holds its bytes (its load failed, or it changed while being loaded).
@@ -122,6 +126,65 @@ def test_second_run_loads_nothing_and_reads_no_file_again(ingest_wh, caplog):
         assert settled.bytes_read == fresh.stat().st_size
     fresh.unlink()
     Path(copy).unlink()
+
+
+def test_a_night_lists_only_the_folders_that_changed(ingest_wh, tmp_path, monkeypatch):
+    """``new_files`` against the warehouse: folders recorded in ``ops.landing_folders``, the unchanged ones not
+    listed; the full pass when due (first night, ``DGWH_DISCOVERY_FULL_EVERY_HOURS``) or forced
+    (``DGWH_DISCOVERY_FULL=1``) lists them all and finds a file rewritten in place."""
+    import ingest.discover as discovery
+
+    ingest_wh.use()
+    monkeypatch.setattr(discovery, "FOLDER_TICK_S", 0.15)
+    zone = tmp_path / "zone"
+    monkeypatch.setenv("LANDING_ZONE", str(zone))
+    loaded = ingest_wh.landing / "integration_plan"
+    for i, name in enumerate(("utf8.csv", "bom.csv")):  # bytes the ledger holds, under other names
+        (zone / f"integration_plan/2566/agency_{i}").mkdir(parents=True)
+        shutil.copy(loaded / name, zone / f"integration_plan/2566/agency_{i}/{name}")
+
+    def night(**env: str) -> SimpleNamespace:
+        stats = DiscoveryStats()
+        with pytest.MonkeyPatch.context() as mp:
+            for key, value in env.items():
+                mp.setenv(key, value)
+            new = [f.relative_path for f in new_files(stats=stats)]
+        return SimpleNamespace(new=new, **stats.__dict__)
+
+    time.sleep(0.25)  # sent a while ago: the folders have been still for longer than the guard
+    first = night()  # the first night is a full pass: nothing recorded yet
+    assert first.new == [] and len(first.hashed) == 2 and first.folders_unchanged == 0
+    assert night().folders_listed == 2  # the two folders whose files were hashed: seen again, now known
+    quiet = night()
+    assert (quiet.folders_listed, quiet.folders_unchanged, quiet.bytes_read, quiet.recognised) == (0, 5, 0, 2)
+    with ingest_wh.connect() as conn:
+        rows = dict(conn.execute("SELECT path, trusted FROM ops.landing_folders WHERE landing_zone = %s",
+                                 (str(zone),)).fetchall())
+    assert rows == {"": True, "integration_plan": True, "integration_plan/2566": True,
+                    "integration_plan/2566/agency_0": True, "integration_plan/2566/agency_1": True}
+
+    fresh = write_csv(zone / "integration_plan/2566/agency_1/new.csv", [row("N-1")])
+    misnamed = os.fsencode(zone / "integration_plan/2566/agency_1") + b"/x\xff.csv"  # not UTF-8: named, not kept
+    shutil.copy(fresh, misnamed)
+    arrived = night()
+    assert arrived.new == ["integration_plan/2566/agency_1/new.csv"] and arrived.bytes_read == fresh.stat().st_size
+    assert arrived.folders_listed == 1
+    assert "integration_plan/2566/agency_1/x\ufffd.csv" in {s.relative_path for s in last_skips(str(zone))}
+    fresh.unlink()
+    os.unlink(misnamed)
+    time.sleep(0.25)
+    night()
+
+    # Rewritten in place under its old name: its folder's times do not change, so only a full pass sees it.
+    rewritten = zone / "integration_plan/2566/agency_0/utf8.csv"
+    with open(rewritten, "a", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerow(row("R-1"))
+    assert night().new == []
+    assert night(DGWH_DISCOVERY_FULL="1").new == ["integration_plan/2566/agency_0/utf8.csv"]
+    assert night().new == ["integration_plan/2566/agency_0/utf8.csv"]  # every night until it is loaded
+    # A full pass is due when the last one is older than DGWH_DISCOVERY_FULL_EVERY_HOURS (0: every night).
+    assert night().folders_unchanged > 0
+    assert night(DGWH_DISCOVERY_FULL_EVERY_HOURS="0").folders_unchanged == 0
 
 
 def test_the_sample_survey_runs_every_year_since_2558_and_files_arrive_within_its_window(sample_files):
