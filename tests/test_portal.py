@@ -1,0 +1,151 @@
+"""The agencies' submission page through its HTTP interface (FastAPI's TestClient) on a real warehouse: sign-in,
+CSRF, a check's verdict and Thai message naming row and column, a submission into the agency's own landing folder
+with its receipt, the night's load step then showing its fate, and what another agency, a hostile name or an
+oversized upload can and cannot do."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ground.schema import ensure_schema
+from nightly.pipeline import batches, new_files, process_files
+from tests.conftest import REPO
+
+BAD = (REPO / "tests" / "corpus" / "bad" / "project_reports" / "year_out_of_range.csv").read_bytes()
+GOOD = BAD.replace(b",2656,", b",2566,")  # the same report with its bad year corrected
+AGENCY_A, AGENCY_B = "D0023", "D0026"  # the Comptroller General's Department (the file's agency), the Revenue Dept.
+
+
+@pytest.fixture(scope="module")
+def portal(make_warehouse):
+    from portal.accounts import AGENCY, OPERATOR, add_user
+    from portal.app import create_app
+
+    wh = make_warehouse("portal")
+    wh.use()
+    with wh.connect() as conn:
+        ensure_schema(conn)
+        wh.passwords = {name: add_user(conn, name, role, agency)[1] for name, role, agency in (
+            ("cgd", AGENCY, AGENCY_A), ("rd", AGENCY, AGENCY_B), ("ops", OPERATOR, None))}
+    wh.app = create_app()
+    return wh
+
+
+def _client(portal, name: str | None = None) -> TestClient:
+    portal.use()
+    client = TestClient(portal.app)
+    if name:
+        r = client.post("/login", data={"username": name, "password": portal.passwords[name],
+                                        "csrf": _csrf(client.get("/login").text)})
+        assert r.status_code == 200 and "ไฟล์ที่ส่งแล้ว" in r.text, r.text[:500]
+    return client
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def _send(client: TestClient, content: bytes, name: str = "report.csv", action: str = "check", **fields):
+    csrf = _csrf(client.get("/").text)
+    return client.post("/check", data={"csrf": csrf, "source": "project_reports", "action": action, **fields},
+                       files={"file": (name, content, "text/csv")})
+
+
+def _landed(portal) -> list[Path]:
+    return sorted(p for p in portal.landing.rglob("*") if p.is_file())
+
+
+def test_sign_in_refuses_a_wrong_password_and_a_form_without_its_token(portal):
+    client = _client(portal)
+    assert client.get("/", follow_redirects=False).status_code == 303
+    page = client.get("/login").text
+    wrong = client.post("/login", data={"username": "cgd", "password": "not-it-at-all", "csrf": _csrf(page)})
+    assert wrong.status_code == 401 and "รหัสผ่านไม่ถูกต้อง" in wrong.text
+    forged = client.post("/login", data={"username": "cgd", "password": portal.passwords["cgd"], "csrf": "x" * 43})
+    assert forged.status_code == 403
+    assert client.get("/", follow_redirects=False).status_code == 303  # still signed out
+    signed = _client(portal, "cgd")
+    no_token = signed.post("/check", data={"source": "project_reports", "action": "submit"},
+                           files={"file": ("r.csv", GOOD, "text/csv")})
+    assert no_token.status_code == 403 and not _landed(portal)
+    with portal.connect() as conn:  # never in clear
+        hashes = [h for (h,) in conn.execute("SELECT password_hash FROM ops.portal_users")]
+    assert all(h.startswith("scrypt:") and portal.passwords["cgd"] not in h for h in hashes)
+
+
+def test_a_check_names_row_and_column_in_thai_highlights_the_cell_and_keeps_nothing(portal):
+    client = _client(portal, "cgd")
+    r = _send(client, BAD, "รายงาน 2566.csv")
+    assert r.status_code == 200
+    assert "นำเข้าได้ ยกเว้นบางแถว" in r.text  # the night loads it without the bad row
+    text = html.unescape(r.text)
+    assert re.search(r'แถวที่ 3 คอลัมน์ "ปีงบประมาณที่รายงาน" \(reporting_fy_be\)', text), text
+    assert 'Row 3, column "ปีงบประมาณที่รายงาน" (reporting_fy_be)' in text and "2656" in text
+    bad_row = re.search(r'<tr class="bad-row" data-row="3">(.*?)</tr>', r.text, re.S).group(1)
+    assert re.search(r'<td class="bad" title="[^"]+">2656</td>', bad_row)
+    assert 'data-row="2"' in r.text and '<tr class="" data-row="2">' in r.text  # the good row, not marked
+    assert not _landed(portal)
+    assert not list((portal.state / "portal" / "uploads").iterdir())
+    with portal.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM ops.portal_submissions").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM ops.file_ledger").fetchone()[0] == 0
+
+
+def test_submit_lands_in_the_agency_folder_with_a_receipt_and_the_night_loads_it(portal):
+    client = _client(portal, "cgd")
+    refused = _send(client, BAD, action="submit")  # rows would be rejected: not without the officer's say
+    assert refused.status_code == 422 and not _landed(portal)
+    r = _send(client, GOOD, "../../../etc/cron.d/x;rm -rf ~.csv", action="submit")
+    assert r.status_code == 200, r.text[:1000]
+    (landed,) = _landed(portal)
+    assert landed.parent == portal.landing / "project_reports" / AGENCY_A
+    assert re.fullmatch(r"portal-\d{8}T\d{6}Z-[0-9a-f]{8}\.csv", landed.name)
+    sha = hashlib.sha256(GOOD).hexdigest()
+    assert landed.read_bytes() == GOOD and sha in r.text
+    receipt = html.unescape(r.text.split('id="receipt"')[1].split("</table>")[0])
+    assert "x;rm -rf ~.csv" in receipt and "../" not in receipt
+    again = _send(client, GOOD, "copy.csv", action="submit")
+    assert again.status_code == 409 and len(_landed(portal)) == 1
+    submission = re.search(r'href="/submissions/(\d+)"', r.text).group(1)
+    assert 'data-fate="waiting"' in client.get(f"/submissions/{submission}").text
+
+    outcomes = [o for batch in batches(new_files()) for o in process_files(batch, run_id="test-portal")]
+    assert [(o.path, o.status, o.rows_loaded) for o in outcomes] == [
+        (f"project_reports/{AGENCY_A}/{landed.name}", "loaded", 2)]
+    page = client.get(f"/submissions/{submission}").text
+    assert 'data-fate="loaded"' in page and "นำเข้าแล้ว" in page
+    assert "fate-loaded" in client.get("/").text
+
+
+def test_another_agency_sees_and_touches_nothing_of_the_first(portal):
+    with portal.connect() as conn:
+        (first,) = conn.execute("SELECT submission_id FROM ops.portal_submissions WHERE agency_id = %s",
+                                (AGENCY_A,)).fetchone()
+    other = _client(portal, "rd")
+    assert other.get(f"/submissions/{first}").status_code == 404
+    assert other.get("/submissions/999999").status_code == 404  # the same answer as another agency's
+    home = other.get("/").text
+    assert "/submissions/" not in home and "นำเข้าแล้ว" not in home
+    before = _landed(portal)
+    forged = _send(other, GOOD.replace(b"DG63-30", b"DG63-40"), action="submit", agency_id=AGENCY_A)
+    assert forged.status_code == 403 and _landed(portal) == before
+    operator = _client(portal, "ops")
+    assert operator.get(f"/submissions/{first}").status_code == 200
+    assert f"/submissions/{first}" in operator.get("/").text
+
+
+def test_an_upload_over_the_nights_file_limit_is_refused_with_its_message(portal, monkeypatch):
+    monkeypatch.setenv("DGWH_MAX_FILE_MB", "0.2")
+    client = _client(portal, "cgd")
+    before = _landed(portal)
+    r = _send(client, GOOD + b"x" * 400_000, action="submit")
+    assert r.status_code == 413 and "เกินขนาดสูงสุด 0.2 MB ต่อไฟล์" in r.text and "at most 0.2 MB" in r.text
+    assert _landed(portal) == before
+    small = _send(client, GOOD.replace(b"2566,", b"2566,", 1) + b"\n" * 10, action="check")
+    assert small.status_code == 200
