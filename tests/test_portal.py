@@ -149,3 +149,104 @@ def test_an_upload_over_the_nights_file_limit_is_refused_with_its_message(portal
     assert _landed(portal) == before
     small = _send(client, GOOD.replace(b"2566,", b"2566,", 1) + b"\n" * 10, action="check")
     assert small.status_code == 200
+
+
+class _Tab:
+    """One Chromium tab over the DevTools protocol: navigate, run JavaScript, attach a file to an input."""
+
+    def __init__(self, browser) -> None:
+        import httpx
+        from websockets.sync.client import connect
+
+        target = httpx.put(f"http://127.0.0.1:{browser.port}/json/new?about:blank", timeout=30).json()
+        self.ws = connect(target["webSocketDebuggerUrl"], max_size=None, open_timeout=30)
+        self.ids = iter(range(1, 100_000))
+        self.call("Page.enable")
+
+    def call(self, method: str, **params) -> dict:
+        import json
+
+        n = next(self.ids)
+        self.ws.send(json.dumps({"id": n, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv(timeout=90))
+            if message.get("id") == n:
+                assert "error" not in message, message
+                return message.get("result", {})
+
+    def loaded(self) -> None:
+        """Wait for the next page load (a navigation or a form's answer)."""
+        import json
+
+        while json.loads(self.ws.recv(timeout=90)).get("method") != "Page.loadEventFired":
+            pass
+
+    def js(self, expression: str) -> object:
+        return self.call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
+
+    def go(self, url: str) -> None:
+        self.call("Page.navigate", url=url)
+        self.loaded()
+
+    def click(self, selector: str) -> None:
+        self.js(f"document.querySelector({selector!r}).click()")
+        self.loaded()
+
+    def attach(self, selector: str, path: Path) -> None:
+        root = self.call("DOM.getDocument")["root"]["nodeId"]
+        node = self.call("DOM.querySelector", nodeId=root, selector=selector)["nodeId"]
+        self.call("DOM.setFileInputFiles", files=[str(path)], nodeId=node)
+
+
+def test_in_a_browser_an_officer_reads_the_thai_message_fixes_the_row_and_submits(portal, tmp_path):
+    """Headless Chromium (every outside host blocked): sign in, upload a report with a bad year, read the Thai
+    message naming row and column, upload the corrected file, submit it, see the receipt and, once the night's
+    load step ran, the file loaded."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from tests.offline_browser import OfflineChromium
+
+    portal.use()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(portal.app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    bad, good = tmp_path / "รายงานสถานะ 2566.csv", tmp_path / "รายงานสถานะ 2566 แก้ไข.csv"
+    bad.write_bytes(BAD.replace(b"DG63-30", b"DG63-50"))
+    good.write_bytes(GOOD.replace(b"DG63-30", b"DG63-50"))
+    browser = OfflineChromium()
+    try:
+        tab = _Tab(browser)
+        base = f"http://127.0.0.1:{port}"
+        tab.go(f"{base}/login")
+        tab.js(f"document.querySelector('[name=username]').value = 'cgd';"
+               f"document.querySelector('[name=password]').value = {portal.passwords['cgd']!r}")
+        tab.click("#sign-in")
+        tab.attach("input[type=file]", bad)
+        tab.click("#check")
+        text = tab.js("document.body.innerText")
+        assert 'แถวที่ 3 คอลัมน์ "ปีงบประมาณที่รายงาน" (reporting_fy_be) ต้องการ: ปี พ.ศ. ระหว่าง' in text, text
+        assert tab.js("document.querySelector('tr.bad-row td.bad').innerText") == "2656"
+        tab.attach("input[type=file]", good)
+        tab.click("#submit")
+        text = tab.js("document.body.innerText")
+        assert "ใบรับไฟล์" in text and hashlib.sha256(good.read_bytes()).hexdigest() in text, text
+        tab.click("#receipt ~ p a")
+        assert tab.js("document.getElementById('fate').dataset.fate") == "waiting"
+        outcomes = [o for batch in batches(new_files()) for o in process_files(batch, run_id="test-portal-browser")]
+        assert [o.status for o in outcomes] == ["loaded"]
+        tab.go(tab.js("location.href"))
+        assert tab.js("document.getElementById('fate').dataset.fate") == "loaded"
+        tab.ws.close()
+    finally:
+        browser.close()
+        server.should_exit = True
+        thread.join(30)
