@@ -32,7 +32,7 @@ from starlette.templating import Jinja2Templates
 
 from ground.files import private_dir
 from ground.registry import official_names
-from ground.settings import Settings, get_settings
+from ground.settings import Settings, get_settings, plausible_fiscal_years
 from ground.sources import SOURCES, Source
 from ground.warehouse import connect
 from ingest.readers import FileLimits, FileRejected
@@ -170,16 +170,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """What an account may send: an agency's own sources (not the budget books others extract)."""
         return [s for s in SOURCES.values() if user.is_operator or not s.third_party]
 
-    def home(request: Request, user: accounts.User, status: int = 200, **context) -> HTMLResponse:
+    def home(request: Request, user: accounts.User, status: int = 200, fiscal_year: int | None = None,
+             **context) -> HTMLResponse:
         context.setdefault("refusal", None)
         scope = None if user.is_operator else user.agency_id
-        today = datetime.now(BANGKOK).date()
-        fiscal_year = follow.fiscal_year_be(today)
+        current = follow.fiscal_year_be(datetime.now(BANGKOK).date())
+        first, _last = plausible_fiscal_years()
+        fiscal_year = fiscal_year if fiscal_year and first <= fiscal_year <= current else current
         with connect(autocommit=True) as conn:
             subs = follow.submissions(conn, scope)
             owed = follow.coverage(conn, scope, fiscal_year)
         return page(request, "home.html.j2", status, user=user, submissions=subs, owed=owed, fiscal_year=fiscal_year,
-                    sources=sources_for(user), types=follow.SUBMISSION_TYPES, **context)
+                    years=range(current, first - 1, -1), sources=sources_for(user), types=follow.SUBMISSION_TYPES,
+                    **context)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
@@ -215,11 +218,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return RedirectResponse("/login", status_code=303)
 
     @app.get("/", response_class=HTMLResponse, response_model=None)
-    def index(request: Request) -> Response:
+    def index(request: Request, fy: int | None = None) -> Response:
         user = current_user(request)
         if user is None:
             return RedirectResponse("/login", status_code=303)
-        return home(request, user)
+        return home(request, user, fiscal_year=fy)
 
     @app.get("/submissions/{submission_id}", response_class=HTMLResponse, response_model=None)
     def submission(request: Request, submission_id: int) -> Response:

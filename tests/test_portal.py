@@ -151,6 +151,33 @@ def test_an_upload_over_the_nights_file_limit_is_refused_with_its_message(portal
     assert small.status_code == 200
 
 
+
+def test_a_zip_bomb_a_flood_and_a_traversing_agency_id_get_nowhere(portal, tmp_path, monkeypatch):
+    from portal.app import create_app
+    from tests.corpus.hostile import lying_zip_bomb
+
+    operator = _client(portal, "ops")
+    before = _landed(portal)
+    bomb = lying_zip_bomb(tmp_path / "plan.xlsx").read_bytes()
+    csrf = _csrf(operator.get("/").text)
+    r = operator.post("/check", data={"csrf": csrf, "source": "integration_plan", "action": "submit",
+                                      "agency_id": AGENCY_A}, files={"file": ("plan.xlsx", bomb)})
+    assert r.status_code == 422 and "larger than its declared uncompressed size" in html.unescape(r.text)
+    for agency in ("../../etc", f"{AGENCY_A}/../{AGENCY_B}", ""):
+        r = _send(operator, GOOD.replace(b"DG63-30", b"DG63-60"), action="submit", agency_id=agency)
+        assert r.status_code == 400, agency
+    assert _landed(portal) == before
+
+    monkeypatch.setenv("DGWH_PORTAL_CHECKS_PER_MINUTE", "2")
+    portal.app, app = create_app(), portal.app
+    try:
+        client = _client(portal, "rd")
+        assert [_send(client, GOOD).status_code for _ in range(3)] == [200, 200, 429]
+        assert _send(_client(portal, "cgd"), GOOD).status_code == 200  # the limit is per account
+    finally:
+        portal.app = app
+
+
 class _Tab:
     """One Chromium tab over the DevTools protocol: navigate, run JavaScript, attach a file to an input."""
 
