@@ -11,7 +11,6 @@ function that both can call.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -140,11 +139,3 @@ def check_file(path: Path, source_name: str, label: str | None = None, gate=None
         parsed.sheets, partial)
     return CheckResult(label, source, sha, size, verdict, note, parsed, parsed.sheets)
 
-
-def as_dict(result: CheckResult) -> dict[str, object]:
-    """The check's facts for machines (the page's JSON answer)."""
-    v = result.verdict
-    return {"file": result.label, "source": result.source.name, "sha256": result.sha256,
-            "status": v.status, "code": v.code, "message_en": v.message_en, "message_th": v.message_th,
-            "rows_in": v.rows_in, "rows_rejected": v.rows_rejected, "feedback": result.feedback,
-            "rows": [dataclasses.asdict(i) for i in v.row_issues]}
