@@ -31,9 +31,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.templating import Jinja2Templates
 
 from ground.files import private_dir
-from ground.registry import official_names
+from ground.registry import alias_keys, official_names
 from ground.settings import Settings, get_settings, plausible_fiscal_years
 from ground.sources import SOURCES, Source
+from ground.thai import name_key
 from ground.warehouse import connect
 from ingest.readers import FileLimits, FileRejected
 from nightly.check import ACCEPTED, REJECTED, ROWS_REJECTED, CheckResult, check_file
@@ -235,7 +236,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 return page(request, "missing.html.j2", 404, user=user)
             sub = found[0]
             rows = follow.rejected_rows(conn, sub.file_id) if sub.file_id else []
-        return page(request, "submission.html.j2", user=user, sub=sub, rows=rows)
+        return page(request, "submission.html.j2", user=user, sub=sub, rows=rows, note=follow.night_note(sub))
 
     @app.post("/check", response_model=None)
     async def check(request: Request) -> Response:
@@ -301,7 +302,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             held = (None, *held[1:])  # another agency's path is not this agency's to see
         return page(request, "check.html.j2", status, user=user, result=result, table=_table(result),
                     verdicts=VERDICTS, agency_id=agency_id, held=held, note=note,
-                    sources=sources_for(user))
+                    sources=sources_for(user), others=_other_agencies(result, agency_id))
 
     def submit(request: Request, user: accounts.User, agency_id: str | None, result: CheckResult, path: Path,
                suffix: str, confirmed: bool) -> HTMLResponse:
@@ -346,6 +347,16 @@ def _shown_name(filename: str) -> str:
     name = filename.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(c for c in name if c.isprintable())[:200].strip()
     return name or "file"
+
+
+def _other_agencies(result: CheckResult, agency_id: str | None) -> list[str]:
+    """Registered agencies other than ``agency_id`` that rows of the file name (as the file writes them)."""
+    if result.parsed is None or not agency_id:
+        return []
+    keys = alias_keys()
+    column = result.source.agency_column
+    names = {str(r[column]) for r in result.parsed.records if r.get(column)}
+    return sorted(n for n in names if keys.get(name_key(n), agency_id) != agency_id)[:20]
 
 
 def _table(result: CheckResult) -> dict | None:

@@ -45,6 +45,7 @@ class Submission:
     reason: str | None
     processed_at: datetime | None
     withdrawn_reason: str | None
+    quarantine_path: str | None
 
 
 # The ledger row of each submission (same source and bytes), whether it was withdrawn, and whether a later loaded
@@ -53,6 +54,7 @@ _SUBMISSIONS = """
 SELECT s.submission_id, s.agency_id, s.source, s.original_name, s.landing_path, s.content_sha256, s.size_bytes,
        s.verdict, s.rows_in, s.rows_rejected, s.night_of, s.submitted_at, u.username,
        l.file_id, l.status, l.rows_loaded, l.rows_rejected, l.reject_reason, l.processed_at, w.reason,
+       l.quarantine_path,
        EXISTS (SELECT 1 FROM ops.file_ledger l2
                WHERE l2.source = l.source AND l2.status = 'loaded' AND l2.file_id > l.file_id
                  AND l2.agency_names && l.agency_names AND l2.fiscal_years_be && l.fiscal_years_be
@@ -85,10 +87,22 @@ def submissions(conn: psycopg.Connection, agency_id: str | None, submission_id: 
     rows = conn.execute(_SUBMISSIONS, {"agency": agency_id, "id": submission_id}).fetchall()
     out = []
     for r in rows:
-        status, superseded, withdrawn = r[14], r[20], r[19]
+        status, withdrawn, superseded = r[14], r[19], r[21]
         out.append(Submission(*r[:13], r[13], _fate(status, r[16], superseded, withdrawn), r[15], r[16], r[17],
-                              r[18], withdrawn))
+                              r[18], withdrawn, r[20]))
     return out
+
+
+def night_note(sub: Submission, max_chars: int = 20_000) -> str | None:
+    """The note the night wrote for the agency beside the quarantined copy (``*.feedback.txt``, Thai then
+    English), when this process can read it."""
+    if not sub.quarantine_path:
+        return None
+    try:
+        with open(f"{sub.quarantine_path}.feedback.txt", encoding="utf-8") as fh:
+            return fh.read(max_chars)
+    except OSError:
+        return None
 
 
 def rejected_rows(conn: psycopg.Connection, file_id: int, limit: int = 200) -> list[tuple]:

@@ -122,6 +122,19 @@ def test_submit_lands_in_the_agency_folder_with_a_receipt_and_the_night_loads_it
     assert 'data-fate="loaded"' in page and "นำเข้าแล้ว" in page
     assert "fate-loaded" in client.get("/").text
 
+    # the bad report sent on purpose, without its bad row: it loads partly and supersedes the good one
+    partly = _send(client, BAD, "รายงาน.csv", action="submit", confirm="yes")
+    assert partly.status_code == 200 and "ใบรับไฟล์" in partly.text
+    later = re.search(r'href="/submissions/(\d+)"', partly.text).group(1)
+    outcomes = [o for batch in batches(new_files()) for o in process_files(batch, run_id="test-portal-2")]
+    assert [(o.status, o.rows_loaded, o.rows_rejected) for o in outcomes] == [("loaded", 1, 1)]
+    page = html.unescape(client.get(f"/submissions/{later}").text)
+    assert 'data-fate="loaded_partly"' in page
+    rejected = page.split('id="rejected"')[1].split("</table>")[0]
+    assert "<td>3</td>" in rejected and "reporting_fy_be" in rejected and "2656" in rejected
+    assert re.search(r'แถวที่ 3 คอลัมน์ "ปีงบประมาณที่รายงาน"', page.split('id="night-note"')[1])
+    assert 'data-fate="superseded"' in client.get(f"/submissions/{submission}").text
+
 
 def test_another_agency_sees_and_touches_nothing_of_the_first(portal):
     with portal.connect() as conn:
@@ -132,6 +145,8 @@ def test_another_agency_sees_and_touches_nothing_of_the_first(portal):
     assert other.get("/submissions/999999").status_code == 404  # the same answer as another agency's
     home = other.get("/").text
     assert "/submissions/" not in home and "นำเข้าแล้ว" not in home
+    named = html.unescape(_send(other, GOOD).text)  # a check of a file about the first agency says so
+    assert "ระบุหน่วยงานอื่น: กรมบัญชีกลาง" in named.split('id="others"')[1].split("</div>")[0]
     before = _landed(portal)
     forged = _send(other, GOOD.replace(b"DG63-30", b"DG63-40"), action="submit", agency_id=AGENCY_A)
     assert forged.status_code == 403 and _landed(portal) == before
