@@ -103,26 +103,52 @@ class UploadLimit:
         await self.app(scope, limited, send)
 
 
-class Flood:
-    """At most ``per_minute`` checks per account in any minute (``DGWH_PORTAL_CHECKS_PER_MINUTE``, default 20) and
-    ``DGWH_PORTAL_CHECKS_AT_ONCE`` (default 2) checks running at once in this process."""
+class Window:
+    """At most ``limit`` events per key in any ``seconds`` (this process's memory)."""
 
-    def __init__(self) -> None:
-        self.per_minute = int(os.environ.get("DGWH_PORTAL_CHECKS_PER_MINUTE") or 20)
-        self.running = threading.BoundedSemaphore(int(os.environ.get("DGWH_PORTAL_CHECKS_AT_ONCE") or 2))
-        self.recent: dict[int, deque[float]] = defaultdict(deque)
+    def __init__(self, limit: int, seconds: float) -> None:
+        self.limit, self.seconds = limit, seconds
+        self.recent: dict[object, deque[float]] = defaultdict(deque)
         self.lock = threading.Lock()
 
-    def allow(self, user_id: int) -> bool:
+    def _recent(self, key: object, now: float) -> deque[float]:
+        times = self.recent[key]
+        while times and now - times[0] > self.seconds:
+            times.popleft()
+        return times
+
+    def full(self, key: object) -> bool:
+        with self.lock:
+            return len(self._recent(key, time.monotonic())) >= self.limit
+
+    def allow(self, key: object) -> bool:
+        """Count one event, unless the window is full (then False)."""
         now = time.monotonic()
         with self.lock:
-            times = self.recent[user_id]
-            while times and now - times[0] > 60:
-                times.popleft()
-            if len(times) >= self.per_minute:
+            times = self._recent(key, now)
+            if len(times) >= self.limit:
                 return False
             times.append(now)
             return True
+
+
+class Flood(Window):
+    """At most ``DGWH_PORTAL_CHECKS_PER_MINUTE`` checks per account in any minute (default 20) and
+    ``DGWH_PORTAL_CHECKS_AT_ONCE`` (default 2) checks running at once in this process."""
+
+    def __init__(self) -> None:
+        super().__init__(int(os.environ.get("DGWH_PORTAL_CHECKS_PER_MINUTE") or 20), 60)
+        self.running = threading.BoundedSemaphore(int(os.environ.get("DGWH_PORTAL_CHECKS_AT_ONCE") or 2))
+
+
+# Sent with every page: nothing from another origin, no script, no framing, nothing cached.
+SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; "
+                               "frame-ancestors 'none'; base-uri 'none'",
+    "x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer",
+    "cache-control": "no-store",
+}
+FAILED_LOGINS = (10, 900)  # per user name: at most 10 failed sign-ins in 15 minutes
 
 
 def _environment() -> jinja2.Environment:
@@ -142,6 +168,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(UploadLimit)
     templates = Jinja2Templates(env=_environment())
     flood = Flood()
+    failed_logins = Window(*FAILED_LOGINS)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
     uploads = settings.state_dir / "portal" / "uploads"
 
     def csrf_token(request: Request) -> str:
@@ -198,7 +232,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         form = await request.form(max_files=0, max_fields=5)
         if not csrf_ok(request, form):
             return page(request, "login.html.j2", 403, error="csrf")
-        username, password = str(form.get("username") or ""), str(form.get("password") or "")
+        username, password = str(form.get("username") or "")[:64], str(form.get("password") or "")[:256]
+        if failed_logins.full(username.strip()):
+            return page(request, "login.html.j2", 429, error="throttled")
 
         def check() -> accounts.User | None:
             with connect(autocommit=True) as conn:
@@ -206,6 +242,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         user = await run_in_threadpool(check)
         if user is None:
+            failed_logins.allow(username.strip())
             return page(request, "login.html.j2", 401, error="login")
         request.session.clear()  # a new session on sign-in: nothing from before carries over
         request.session.update({"user_id": user.user_id, "csrf": secrets.token_urlsafe(32)})
@@ -240,9 +277,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post("/check", response_model=None)
     async def check(request: Request) -> Response:
-        user = current_user(request)
-        if user is None:
-            return RedirectResponse("/login", status_code=303)
+        """The form is read here (its size counted as it arrives); everything else runs in a worker thread."""
         limits = FileLimits.from_env()
         declared = request.headers.get("content-length", "")
         try:
@@ -251,46 +286,56 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             form = await request.form(max_files=1, max_fields=10)
         except TooLarge as exc:
             refused = _too_large(exc.size, limits)
-            return home(request, user, 413, refusal=(refused.message_th, refused.message_en,
-                                                      *reversed(file_problem(refused.code))))
+            return await run_in_threadpool(refuse, request, 413, (refused.message_th, refused.message_en,
+                                                                  *reversed(file_problem(refused.code))))
         try:
-            if not csrf_ok(request, form):
-                return home(request, user, 403, refusal=("คำขอไม่ถูกต้อง กรุณาโหลดหน้าใหม่แล้วลองอีกครั้ง",
-                                                          "The form expired or was not sent from this page: reload "
-                                                          "the page and try again", None, None))
-            source_name = str(form.get("source") or "")
-            agency_id = str(form.get("agency_id") or "") if user.is_operator else user.agency_id
-            if not user.is_operator and form.get("agency_id") not in (None, "", user.agency_id):
-                return page(request, "missing.html.j2", 403, user=user)
-            upload = form.get("file")
-            if source_name not in {s.name for s in sources_for(user)} or not isinstance(upload, UploadFile):
-                return home(request, user, 400, refusal=("กรุณาเลือกประเภทข้อมูลและไฟล์", "Choose a submission type "
-                                                          "and a file", None, None))
-            suffix = Path(upload.filename or "").suffix.lower()
-            if suffix not in SOURCES[source_name].file_types:
-                en, th = file_problem("file_type")
-                return home(request, user, 400, refusal=(th, en, None, None))
-            if not flood.allow(user.user_id):
-                return home(request, user, 429, refusal=("ส่งไฟล์ตรวจบ่อยเกินไป กรุณารอสักครู่แล้วลองใหม่",
-                                                          "Too many checks in a minute: wait a moment and try again",
-                                                          None, None))
-            work = Path(tempfile.mkdtemp(prefix="check-", dir=private_dir(uploads)))
-            try:
-                path = work / f"upload{suffix}"
-                with open(path, "wb") as out:
-                    shutil.copyfileobj(upload.file, out, 1 << 20)
-                label = _shown_name(upload.filename or "")
-                with flood.running:
-                    result = await run_in_threadpool(check_file, path, source_name, label, None, settings)
-                action = str(form.get("action") or "check")
-                if action == "submit":
-                    return await run_in_threadpool(submit, request, user, agency_id, result, path, suffix,
-                                                   form.get("confirm") == "yes")
-                return checked(request, user, result, agency_id)
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
+            return await run_in_threadpool(check_form, request, form)
         finally:
             await form.close()
+
+    def refuse(request: Request, status: int, refusal: tuple) -> Response:
+        user = current_user(request)
+        if user is None:
+            return RedirectResponse("/login", status_code=303)
+        return home(request, user, status, refusal=refusal)
+
+    def check_form(request: Request, form) -> Response:
+        user = current_user(request)
+        if user is None:
+            return RedirectResponse("/login", status_code=303)
+        if not csrf_ok(request, form):
+            return home(request, user, 403, refusal=("คำขอไม่ถูกต้อง กรุณาโหลดหน้าใหม่แล้วลองอีกครั้ง",
+                                                      "The form expired or was not sent from this page: reload "
+                                                      "the page and try again", None, None))
+        source_name = str(form.get("source") or "")
+        agency_id = str(form.get("agency_id") or "") if user.is_operator else user.agency_id
+        if not user.is_operator and form.get("agency_id") not in (None, "", user.agency_id):
+            return page(request, "missing.html.j2", 403, user=user)
+        upload = form.get("file")
+        if source_name not in {s.name for s in sources_for(user)} or not isinstance(upload, UploadFile):
+            return home(request, user, 400, refusal=("กรุณาเลือกประเภทข้อมูลและไฟล์", "Choose a submission type "
+                                                      "and a file", None, None))
+        suffix = Path(upload.filename or "").suffix.lower()
+        if suffix not in SOURCES[source_name].file_types:
+            en, th = file_problem("file_type")
+            return home(request, user, 400, refusal=(th, en, None, None))
+        if not flood.allow(user.user_id):
+            return home(request, user, 429, refusal=("ส่งไฟล์ตรวจบ่อยเกินไป กรุณารอสักครู่แล้วลองใหม่",
+                                                      "Too many checks in a minute: wait a moment and try again",
+                                                      None, None))
+        work = Path(tempfile.mkdtemp(prefix="check-", dir=private_dir(uploads)))
+        try:
+            path = work / f"upload{suffix}"
+            with open(path, "wb") as out:
+                upload.file.seek(0)
+                shutil.copyfileobj(upload.file, out, 1 << 20)
+            with flood.running:
+                result = check_file(path, source_name, _shown_name(upload.filename or ""), None, settings)
+            if str(form.get("action") or "check") == "submit":
+                return submit(request, user, agency_id, result, path, suffix, form.get("confirm") == "yes")
+            return checked(request, user, result, agency_id)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
     def checked(request: Request, user: accounts.User, result: CheckResult, agency_id: str | None,
                 status: int = 200, note: tuple[str, str] | None = None) -> HTMLResponse:

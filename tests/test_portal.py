@@ -74,6 +74,12 @@ def test_sign_in_refuses_a_wrong_password_and_a_form_without_its_token(portal):
     no_token = signed.post("/check", data={"source": "project_reports", "action": "submit"},
                            files={"file": ("r.csv", GOOD, "text/csv")})
     assert no_token.status_code == 403 and not _landed(portal)
+    assert "default-src 'none'" in wrong.headers["content-security-policy"]
+    assert wrong.headers["x-frame-options"] == "DENY" and wrong.headers["cache-control"] == "no-store"
+    for _ in range(10):  # ten failed sign-ins for a name in 15 minutes: the next one waits
+        client.post("/login", data={"username": "nobody", "password": "guess", "csrf": _csrf(page)})
+    assert client.post("/login", data={"username": "nobody", "password": "guess",
+                                       "csrf": _csrf(page)}).status_code == 429
     with portal.connect() as conn:  # never in clear
         hashes = [h for (h,) in conn.execute("SELECT password_hash FROM ops.portal_users")]
     assert all(h.startswith("scrypt:") and portal.passwords["cgd"] not in h for h in hashes)
