@@ -319,6 +319,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if suffix not in SOURCES[source_name].file_types:
             en, th = file_problem("file_type")
             return home(request, user, 400, refusal=(th, en, None, None))
+        submitting = str(form.get("action") or "check") == "submit"
+        if submitting and (not agency_id or agency_id not in official_names()):
+            return home(request, user, 400, refusal=("กรุณาเลือกหน่วยงานที่จะส่งไฟล์ให้",
+                                                      "Choose the agency the file is for", None, None))
         if not flood.allow(user.user_id):
             return home(request, user, 429, refusal=("ส่งไฟล์ตรวจบ่อยเกินไป กรุณารอสักครู่แล้วลองใหม่",
                                                       "Too many checks in a minute: wait a moment and try again",
@@ -331,7 +335,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 shutil.copyfileobj(upload.file, out, 1 << 20)
             with flood.running:
                 result = check_file(path, source_name, _shown_name(upload.filename or ""), None, settings)
-            if str(form.get("action") or "check") == "submit":
+            if submitting:
                 return submit(request, user, agency_id, result, path, suffix, form.get("confirm") == "yes")
             return checked(request, user, result, agency_id)
         finally:
@@ -349,11 +353,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     verdicts=VERDICTS, agency_id=agency_id, held=held, note=note,
                     sources=sources_for(user), others=_other_agencies(result, agency_id))
 
-    def submit(request: Request, user: accounts.User, agency_id: str | None, result: CheckResult, path: Path,
+    def submit(request: Request, user: accounts.User, agency_id: str, result: CheckResult, path: Path,
                suffix: str, confirmed: bool) -> HTMLResponse:
-        if not agency_id or agency_id not in official_names():
-            return checked(request, user, result, agency_id, 400,
-                           ("กรุณาเลือกหน่วยงาน", "Choose the agency the file is for"))
         if result.status == REJECTED:
             return checked(request, user, result, agency_id, 422,
                            ("ไฟล์นี้ไม่ผ่านการตรวจสอบ จึงยังไม่ได้ส่ง กรุณาแก้ไขแล้วตรวจอีกครั้ง",

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from ground.schema import ensure_schema
 from nightly.pipeline import batches, new_files, process_files
+from nightly.withdraw import withdraw
 from tests.conftest import REPO
 
 BAD = (REPO / "tests" / "corpus" / "bad" / "project_reports" / "year_out_of_range.csv").read_bytes()
@@ -140,6 +141,11 @@ def test_submit_lands_in_the_agency_folder_with_a_receipt_and_the_night_loads_it
     assert "<td>3</td>" in rejected and "reporting_fy_be" in rejected and "2656" in rejected
     assert re.search(r'แถวที่ 3 คอลัมน์ "ปีงบประมาณที่รายงาน"', page.split('id="night-note"')[1])
     assert 'data-fate="superseded"' in client.get(f"/submissions/{submission}").text
+    with portal.connect() as conn:  # what `make withdraw` records (its rebuild of the marts aside)
+        withdraw(conn, outcomes[0].path, "ส่งผิดไฟล์ sent by mistake")
+    page = html.unescape(client.get(f"/submissions/{later}").text)
+    assert 'data-fate="withdrawn"' in page and "ส่งผิดไฟล์ sent by mistake" in page
+    assert 'data-fate="loaded"' in client.get(f"/submissions/{submission}").text  # no longer superseded
 
 
 def test_another_agency_sees_and_touches_nothing_of_the_first(portal):
@@ -291,8 +297,17 @@ def test_in_a_browser_an_officer_reads_the_thai_message_fixes_the_row_and_submit
         assert tab.js("document.getElementById('fate').dataset.fate") == "waiting"
         outcomes = [o for batch in batches(new_files()) for o in process_files(batch, run_id="test-portal-browser")]
         assert [o.status for o in outcomes] == ["loaded"]
-        tab.go(tab.js("location.href"))
+        mine = tab.js("location.href")
+        tab.go(mine)
         assert tab.js("document.getElementById('fate').dataset.fate") == "loaded"
+        tab.click("header form button")  # sign out; the second agency signs in and tries the same address
+        tab.js(f"document.querySelector('[name=username]').value = 'rd';"
+               f"document.querySelector('[name=password]').value = {portal.passwords['rd']!r}")
+        tab.click("#sign-in")
+        assert "กรมสรรพากร" in tab.js("document.querySelector('header').innerText")
+        tab.go(mine)
+        assert tab.js("document.getElementById('fate')") is None
+        assert "ไม่พบรายการนี้" in tab.js("document.body.innerText")
         tab.ws.close()
     finally:
         browser.close()
