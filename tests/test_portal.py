@@ -17,6 +17,7 @@ from ground.schema import ensure_schema
 from nightly.pipeline import batches, new_files, process_files
 from nightly.withdraw import withdraw
 from tests.conftest import REPO
+from tests.test_landing_object_storage import s3_server  # noqa: F401 - the fixture, shared
 
 BAD = (REPO / "tests" / "corpus" / "bad" / "project_reports" / "year_out_of_range.csv").read_bytes()
 GOOD = BAD.replace(b",2656,", b",2566,")  # the same report with its bad year corrected
@@ -313,3 +314,26 @@ def test_in_a_browser_an_officer_reads_the_thai_message_fixes_the_row_and_submit
         browser.close()
         server.should_exit = True
         thread.join(30)
+
+
+@pytest.mark.usefixtures("s3_server")
+def test_a_submission_into_object_storage_is_what_the_night_discovers(portal, monkeypatch, tmp_path):
+    """LANDING_ZONE as an S3 URL (moto's server, as tests/test_landing_object_storage.py): the file lands in one
+    put under the agency's folder and discovery lists it with the receipt's hash."""
+    import uuid
+
+    import boto3
+
+    from ingest.discover import discover
+    from portal.landing import store
+
+    bucket = f"dgwh-portal-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    monkeypatch.setenv("LANDING_ZONE", f"s3://{bucket}/landing")
+    path = tmp_path / "upload.csv"
+    path.write_bytes(GOOD)
+    receipt = store(path, "project_reports", AGENCY_A, ".csv", hashlib.sha256(GOOD).hexdigest())
+    (found,) = discover(f"s3://{bucket}/landing")
+    assert (found.relative_path, found.sha256, found.source) == (
+        receipt.relative_path, receipt.sha256, "project_reports")
+    assert found.relative_path.startswith(f"project_reports/{AGENCY_A}/portal-")
