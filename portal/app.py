@@ -405,6 +405,14 @@ def _other_agencies(result: CheckResult, agency_id: str | None) -> list[str]:
     return sorted(n for n in names if keys.get(name_key(n), agency_id) != agency_id)[:20]
 
 
+def _as_written(source: Source, name: str, value: object) -> object:
+    """A parsed value as a person reads it: a code of a list (enum) as its first Thai spelling."""
+    spellings = source.columns_by_name[name].values if name in source.columns_by_name else None
+    if not spellings or value is None:
+        return value
+    return "; ".join(spellings[code][0] if spellings.get(code) else code for code in str(value).split(";"))
+
+
 def _table(result: CheckResult) -> dict | None:
     """The rows to show (failing ones first, at most ``MAX_TABLE_ROWS``) with each failing cell's reason."""
     parsed = result.parsed
@@ -439,7 +447,7 @@ def _table(result: CheckResult) -> dict | None:
             break
         cells = []
         for name in columns:
-            value = shown_value.get((row, name), rec.get(name))
+            value = shown_value.get((row, name), _as_written(source, name, rec.get(name)))
             cells.append({"value": "" if value is None else str(value), "bad": (row, name) in bad,
                           "why": "; ".join(dict.fromkeys(bad.get((row, name), [])))})
         rows.append({"row": row, "sheet": rec.get("source_sheet"), "bad": row in bad_rows, "cells": cells})

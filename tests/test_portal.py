@@ -98,6 +98,7 @@ def test_a_check_names_row_and_column_in_thai_highlights_the_cell_and_keeps_noth
     bad_row = re.search(r'<tr class="bad-row" data-row="3">(.*?)</tr>', r.text, re.S).group(1)
     assert re.search(r'<td class="bad" title="[^"]+">2656</td>', bad_row)
     assert 'data-row="2"' in r.text and '<tr class="" data-row="2">' in r.text  # the good row, not marked
+    assert "<td>เริ่มดำเนินการแล้ว</td>" in r.text and "<td>started</td>" not in r.text  # labels, not codes
     assert not _landed(portal)
     assert not list((portal.state / "portal" / "uploads").iterdir())
     with portal.connect() as conn:
@@ -216,6 +217,7 @@ class _Tab:
         target = httpx.put(f"http://127.0.0.1:{browser.port}/json/new?about:blank", timeout=30).json()
         self.ws = connect(target["webSocketDebuggerUrl"], max_size=None, open_timeout=30)
         self.ids = iter(range(1, 100_000))
+        self.loads = 0  # page loads seen and not yet waited for (one may arrive before a call's answer)
         self.call("Page.enable")
 
     def call(self, method: str, **params) -> dict:
@@ -225,6 +227,7 @@ class _Tab:
         self.ws.send(json.dumps({"id": n, "method": method, "params": params}))
         while True:
             message = json.loads(self.ws.recv(timeout=90))
+            self.loads += message.get("method") == "Page.loadEventFired"
             if message.get("id") == n:
                 assert "error" not in message, message
                 return message.get("result", {})
@@ -233,8 +236,9 @@ class _Tab:
         """Wait for the next page load (a navigation or a form's answer)."""
         import json
 
-        while json.loads(self.ws.recv(timeout=90)).get("method") != "Page.loadEventFired":
-            pass
+        while not self.loads:
+            self.loads += json.loads(self.ws.recv(timeout=90)).get("method") == "Page.loadEventFired"
+        self.loads -= 1
 
     def js(self, expression: str) -> object:
         return self.call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
