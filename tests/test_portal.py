@@ -87,6 +87,19 @@ def test_sign_in_refuses_a_wrong_password_and_a_form_without_its_token(portal):
     assert all(h.startswith("scrypt:") and portal.passwords["cgd"] not in h for h in hashes)
 
 
+def test_the_add_user_command_prints_a_password_once_that_signs_in(portal, capsys):
+    from dgwh.cli import main
+
+    assert main(["portal", "add-user", "rd-second", "--agency", AGENCY_B]) == 0
+    printed = capsys.readouterr().out
+    password = re.search(r"password: (\S+)", printed).group(1)
+    portal.passwords["rd-second"] = password
+    assert "กรมสรรพากร" in _client(portal, "rd-second").get("/").text
+    assert main(["portal", "add-user", "rd-second", "--agency", AGENCY_B]) == 1  # exists: --reset to replace
+    with portal.connect() as conn:
+        stored = conn.execute("SELECT password_hash FROM ops.portal_users WHERE username = 'rd-second'").fetchone()[0]
+    assert password not in stored
+
 def test_a_check_names_row_and_column_in_thai_highlights_the_cell_and_keeps_nothing(portal):
     client = _client(portal, "cgd")
     r = _send(client, BAD, "รายงาน 2566.csv")
