@@ -12,6 +12,7 @@ function that both can call.
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +37,9 @@ from nightly.pipeline import (
 from nightly.quarantine import feedback_text
 
 ACCEPTED, ROWS_REJECTED, REJECTED = "accepted", "rows_rejected", "rejected"
+# A web server checks files in several threads: each reads in its own child process, but the process's one GX
+# context validates one file at a time (the night validates in one thread per process).
+_GATE_LOCK = threading.Lock()
 
 
 @dataclass
@@ -131,7 +135,8 @@ def check_file(path: Path, source_name: str, label: str | None = None, gate=None
         from expectations.gate import get_gate
 
         gate = get_gate(settings or get_settings())
-    (result,) = gate.validate_many([parsed], None, [label])  # no run id: nothing stored
+    with _GATE_LOCK:
+        (result,) = gate.validate_many([parsed], None, [label])  # no run id: nothing stored
     verdict = judge(path, parsed, result)
     partial = (verdict.rows_rejected, parsed.rows_in) if verdict.status == ROWS_REJECTED else None
     note = "" if verdict.status == ACCEPTED else feedback_text(
