@@ -21,7 +21,7 @@ TEST_WORKERS ?= 3
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' -o -name '*.md' \) -print)
 
-.PHONY: run test test-fast superset-venv backfill warehouse-url bi-url bi bi-stop docs docs-stop stop bench lint sample manifest clean unlock withdraw prod-check lock help
+.PHONY: run test test-fast superset-venv backfill warehouse-url bi-url bi bi-stop docs docs-stop stop bench lint sample manifest clean unlock withdraw prod-check lock portal help
 
 ## make run                  set up, seed landing/ if empty, run the nightly DAG once through Airflow, print the summary
 ## make test                 ruff, SQLFluff and the whole pytest suite (real PostgreSQL, dbt, GX, Airflow)
@@ -34,6 +34,7 @@ DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f
 ## make superset-venv        install Superset's own virtualenv now (make bi does it when missing; make test too, with DGWH_TEST_BI=1)
 ## make docs                 serve the nightly report, GX Data Docs and dbt docs read-only on 127.0.0.1 (prints the URL)
 ## make docs-stop            stop the server make docs started (or Ctrl-C it)
+## make portal               the agencies' submission page (check, submit, follow up); prints the URL and an operator login
 ## make sample               write the sample landing zone into an empty landing zone
 ## make withdraw FILE= REASON=  withdraw a loaded file (recorded in the ledger); the marts rebuild without it
 ## make unlock               release a run lock whose holder is gone (FORCE=1 while it still runs)
@@ -116,6 +117,9 @@ docs: $(VENV)/.installed
 
 docs-stop:
 	@$(DGWH) docs stop
+
+portal: $(VENV)/.installed
+	@$(DGWH) portal
 
 stop:
 	@if [ -x $(DGWH) ]; then $(DGWH) warehouse stop; else echo "nothing to stop"; fi

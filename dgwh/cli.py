@@ -191,6 +191,40 @@ def bi_stop() -> None:
     _exit(_main_of("bi.local")(["stop"]))
 
 
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def portal(ctx: click.Context) -> None:
+    """The agencies' submission page: `dgwh portal` serves it (prints the URL and the first operator login)."""
+    if ctx.invoked_subcommand is None:
+        _exit(_main_of("portal.serve")([]))
+
+
+@portal.command("add-user")
+@click.argument("username")
+@click.option("--agency", "agency_id", metavar="AGENCY_ID", help="the agency the account sends for (e.g. D0013)")
+@click.option("--operator", is_flag=True, help="an operator: sees every agency")
+@click.option("--password-stdin", is_flag=True, help="read the password from stdin (else one is generated and "
+                                                     "printed once)")
+@click.option("--reset", is_flag=True, help="give an existing account a new password (and this role)")
+def portal_add_user(username: str, agency_id: str | None, operator: bool, password_stdin: bool, reset: bool) -> None:
+    """Create a portal account for one agency (--agency) or an operator (--operator)."""
+    from ground.warehouse import connect
+    from portal.accounts import AGENCY, OPERATOR, AccountError, add_user
+
+    if operator == bool(agency_id):
+        raise click.UsageError("give exactly one of --agency AGENCY_ID or --operator")
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    try:
+        with connect(autocommit=True) as conn:
+            user, generated = add_user(conn, username, OPERATOR if operator else AGENCY, agency_id, password, reset)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    who = "operator" if user.is_operator else f"agency {user.agency_id}"
+    click.echo(f"portal user {user.username} ({who}) {'updated' if reset else 'created'}")
+    if generated:
+        click.echo(f"password: {generated}  (shown once; stored hashed only)")
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="dgwh", standalone_mode=True)

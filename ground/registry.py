@@ -55,3 +55,9 @@ def suggest(name: str, n: int = 1) -> list[str]:
     keys, names = alias_keys(seeds_dir), _official(seeds_dir, fingerprint(seeds_dir))
     found = dict.fromkeys(keys[k] for k in difflib.get_close_matches(name_key(name), list(keys), n=n, cutoff=0.8))
     return [f"{names.get(agency_id, agency_id)} ({agency_id})" for agency_id in found]
+
+
+def official_names(seeds_dir: Path | None = None) -> dict[str, str]:
+    """agency_id -> the agency's official Thai name (the ``agencies`` seed)."""
+    seeds_dir = seeds_dir or get_settings().seeds_dir
+    return _official(seeds_dir, fingerprint(seeds_dir))

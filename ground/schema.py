@@ -161,6 +161,35 @@ CREATE TABLE IF NOT EXISTS ops.landing_passes (
     full_at      timestamptz NOT NULL
 );
 """),
+    (11, "the agencies' submission page: its accounts and every file submitted through it (portal/)", """
+CREATE TABLE IF NOT EXISTS ops.portal_users (
+    user_id       bigserial   PRIMARY KEY,
+    username      text        NOT NULL UNIQUE,
+    role          text        NOT NULL CHECK (role IN ('agency', 'operator')),
+    agency_id     text,
+    password_hash text        NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    disabled      boolean     NOT NULL DEFAULT false,
+    CONSTRAINT agency_has_one CHECK ((role = 'agency') = (agency_id IS NOT NULL))
+);
+CREATE TABLE IF NOT EXISTS ops.portal_submissions (
+    submission_id  bigserial   PRIMARY KEY,
+    user_id        bigint      NOT NULL REFERENCES ops.portal_users (user_id),
+    agency_id      text        NOT NULL,
+    source         text        NOT NULL,
+    original_name  text        NOT NULL,
+    landing_path   text        NOT NULL,
+    content_sha256 text        NOT NULL,
+    size_bytes     bigint      NOT NULL,
+    verdict        text        NOT NULL,
+    rows_in        integer     NOT NULL DEFAULT 0,
+    rows_rejected  integer     NOT NULL DEFAULT 0,
+    night_of       date        NOT NULL,
+    submitted_at   timestamptz NOT NULL DEFAULT now(),
+    client_addr    text
+);
+CREATE INDEX IF NOT EXISTS portal_submissions_agency_idx ON ops.portal_submissions (agency_id, submitted_at);
+"""),
 )
 MIGRATIONS_TABLE = """
 CREATE SCHEMA IF NOT EXISTS ops;

@@ -123,6 +123,24 @@ def test_bad_file_is_quarantined_with_its_reason(corpus_run, case):
             assert "Rejected rows · แถวที่ไม่ได้นำเข้า" in report
 
 
+def test_a_check_without_loading_gives_the_nights_verdict_and_words(corpus_run):
+    """nightly.check (the agencies' submission page) on each bad file: the night's reject code, rows rejected and
+    the very feedback note the night wrote beside the quarantined copy; it writes nothing."""
+    from nightly.check import REJECTED, check_file
+
+    ledger_rows = len(corpus_run.ledger)
+    for case in EXPECTED:
+        path = _landing_path("bad", case["file"])
+        status, code, _reason, quarantine, rows_in, _loaded, rejected, _id = corpus_run.ledger[path]
+        checked = check_file(corpus_run.landing / path, case["file"].split("/")[0], label=path)
+        assert (checked.verdict.code, checked.verdict.rows_in, checked.verdict.rows_rejected) == (
+            code, rows_in, rejected), path
+        assert (checked.status == REJECTED) == (status == "rejected"), path
+        assert checked.feedback == Path(f"{quarantine}.feedback.txt").read_text(encoding="utf-8"), path
+    with corpus_run.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM ops.file_ledger").fetchone()[0] == ledger_rows
+
+
 def test_every_hostile_file_ends_loaded_or_rejected_with_its_reason(corpus_run):
     """Every hostile workbook and CSV the project knows (tests/corpus/hostile.py; the committed corpus above)
     ends loaded or rejected with its reject code and a ledger row in the one pass: none fails its load batch."""
