@@ -16,7 +16,7 @@ from packaging.utils import canonicalize_name
 from tests.conftest import REPO
 from tests.test_production_providers import _lock_pins
 
-RUNTIME = ("ground", "ingest", "expectations", "nightly", "reporting", "bi", "sampledata", "dgwh", "dags",
+RUNTIME = ("ground", "ingest", "expectations", "nightly", "reporting", "bi", "portal", "sampledata", "dgwh", "dags",
            "docker/airflow")
 DEVELOPMENT = ("bench", "prodcheck", "tests", "docker/generate_env.py")
 # Imported by modules that run in Superset's own virtualenv (bi/venv.py), pinned in its requirements.
