@@ -89,6 +89,30 @@ def test_nightly_dag_shape(tmp_path, monkeypatch):
     assert dag.params["force_build"] is False, "operators need a way to build on a night with nothing new"
 
 
+def test_lineage_datasets_of_a_dbt_build_and_of_landing_files(monkeypatch):
+    """From the manifest: a full build reads only what it does not build (the raw tables, the ledger) and
+    writes every mart; a build of one staging model reads its raw table and writes that model alone. Landing
+    files by path (Thai names percent-encoded) or their object store's URL."""
+    monkeypatch.syspath_prepend(str(REPO / "dags"))
+    monkeypatch.delenv("WAREHOUSE_URL", raising=False)
+    from common.dbt_group import _nodes, manifest
+    from common.lineage import dbt_lineage, file_uri
+
+    nodes, sources = _nodes(), manifest()["sources"]
+    marts = {n["name"] for n in nodes.values() if n["schema"] == "marts" and n["resource_type"] == "model"}
+    inputs, outputs = dbt_lineage(nodes, sources, nodes)
+    assert {u.rsplit("/", 1)[1] for u in outputs if "/marts/" in u} == marts
+    raw = {f"postgres://warehouse:5432/warehouse/raw/{s['identifier']}" for s in sources.values()
+           if s["schema"] == "raw"}
+    assert raw <= set(inputs) and not set(inputs) & set(outputs)
+    staged = [uid for uid, n in nodes.items() if n["name"] == "stg_budget_bill"]
+    inputs, outputs = dbt_lineage(nodes, sources, staged)
+    assert "postgres://warehouse:5432/warehouse/raw/budget_bill" in inputs
+    assert outputs == ["postgres://warehouse:5432/warehouse/staging/stg_budget_bill"]
+    assert file_uri("/srv/landing/งบ 2567.csv") == "file:///srv/landing/%E0%B8%87%E0%B8%9A%202567.csv"
+    assert file_uri("s3://bucket/budget_bill/2567/a.csv") == "s3://bucket/budget_bill/2567/a.csv"
+
+
 def _airflow(wh, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "AIRFLOW_HOME": str(wh.state / "airflow"), **(extra_env or {})}
     return subprocess.run([str(REPO / "scripts" / "airflow.sh"), *args], env=env, capture_output=True, text=True,
