@@ -183,6 +183,9 @@ def test_lineage_goes_to_a_file_on_the_shared_volume_metrics_are_off_and_flower_
     assert flower["environment"]["AIRFLOW__CELERY__BROKER_URL"] == services["airflow-worker"]["environment"][
         "AIRFLOW__CELERY__BROKER_URL"]
     assert all(not s.get("profiles") for n, s in services.items() if n != "flower"), "only Flower is optional"
+    example = env_entries(ENV_EXAMPLE)
+    assert flower["environment"]["AIRFLOW__CELERY__FLOWER_BASIC_AUTH"] == \
+        f"{example['FLOWER_USER']}:{example['FLOWER_PASSWORD']}", "Flower can stop workers: never without a login"
 
 
 def test_compose_data_lives_in_named_volumes(example_env):
