@@ -3,8 +3,9 @@
 The OpenLineage provider turns what a task reports to Airflow's hook lineage collector into the inputs and
 outputs of the task's event (scripts/airflow.sh and compose set the transport; ``AIRFLOW__OPENLINEAGE__DISABLED``
 turns it off, and then the collector ignores what it is given). A load batch reports the landing files it
-loaded (``file://`` paths, or the object store's URL) and the raw table they went to; ``dbt.build`` reports
-the relations it built (the marts among them) and what they read that it did not build (the raw tables).
+loaded (``file://`` paths, or the object store's URL: see docs/deploying.md) and the raw table they went to;
+``dbt.build`` reports the relations it built (the marts among them) and what they read that it did not build
+(the raw tables).
 Tables are ``postgres://host:port/database/schema/table`` Assets, under the warehouse identity the mart
 Assets use (common.assets), so an event's datasets and the Assets name one table alike: namespace
 ``postgres://host:port``, name ``database.schema.table``.
@@ -18,14 +19,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from common.assets import warehouse_authority
+from common.assets import table_uri
 
 RAW_SCHEMA = "raw"
-
-
-def table_uri(schema: str, table: str) -> str:
-    host, port, database = warehouse_authority()
-    return f"postgres://{host}:{port}/{database}/{schema}/{table}"
 
 
 def file_uri(location: str) -> str:
