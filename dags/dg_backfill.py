@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Param, dag, task
-from common import run_lock
+from common import lineage, run_lock
 from common.assets import MARTS
 from common.dbt_group import cross_model_tests, dbt_task_group, run_cross_model_tests
 from common.failfast import fail_fast
@@ -35,7 +35,8 @@ def _on_failure(context) -> None:
     max_active_runs=1,
     params={"fy_from": Param(2559, type="integer", minimum=FY_MIN, maximum=FY_MAX),
             "fy_to": Param(2568, type="integer", minimum=FY_MIN, maximum=FY_MAX)},
-    default_args={"retries": 1, "retry_delay": timedelta(minutes=1), "execution_timeout": timedelta(hours=2)},
+    default_args={"retries": 1, "retry_delay": timedelta(minutes=1), "execution_timeout": timedelta(hours=2),
+                  "on_execute_callback": lineage.forget},
     on_failure_callback=[alerts.FailureAlert(), _on_failure],
     tags=["dg-warehouse"],
     doc_md=__doc__,

@@ -16,7 +16,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference, Param, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
-from common import run_lock
+from common import lineage, run_lock
 from common.assets import MARTS
 from common.dbt_group import cross_model_tests, dbt_task_group, run_cross_model_tests
 from common.failfast import fail_fast
@@ -58,7 +58,7 @@ def _on_failure(context) -> None:
     max_active_runs=1,
     default_args={"retries": 2, "retry_delay": timedelta(seconds=float(os.environ.get("DGWH_RETRY_DELAY_S", 120))),
                   "retry_exponential_backoff": 2.0,
-                  "execution_timeout": timedelta(minutes=30)},
+                  "execution_timeout": timedelta(minutes=30), "on_execute_callback": lineage.forget},
     on_failure_callback=[alerts.FailureAlert(), _on_failure],
     # Late: not finished by 06:00 Asia/Bangkok (four hours after the 02:00 start); the triggerer sends it.
     # `airflow dags test` (make run, make backfill, the tests) has no scheduler to watch a deadline, and Airflow
@@ -99,9 +99,13 @@ def dg_nightly():
         from ingest.discover import LandingFile
         from nightly.pipeline import batch_label, process_files
 
-        get_current_context()["batch_label"] = batch_label(batch)  # the UI's name for the batch
+        context = get_current_context()
+        context["batch_label"] = batch_label(batch)  # the UI's name for the batch
         run_lock.still_ours(dag_run.run_id)
-        return [o.as_dict() for o in process_files([LandingFile.from_dict(f) for f in batch], run_id=dag_run.run_id)]
+        files = [LandingFile.from_dict(f) for f in batch]
+        outcomes = [o.as_dict() for o in process_files(files, run_id=dag_run.run_id)]
+        lineage.report_loads(context["ti"], batch, outcomes)
+        return outcomes
 
     @task(trigger_rule="all_done")
     @fail_fast

@@ -14,6 +14,14 @@ export AIRFLOW__COSMOS__ENABLE_TELEMETRY=False DO_NOT_TRACK=1
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 # The state folder holds agencies' data (Airflow's database and logs among it): the owner's alone from its creation.
 (umask 077 && mkdir -p "$STATE")
+# OpenLineage: each task's event (the landing files, raw tables and marts it read and wrote: dags/common/lineage.py)
+# as one JSON line in $STATE/lineage/events.jsonl, unless a transport is given (Marquez, any HTTP endpoint:
+# docs/deploying.md); AIRFLOW__OPENLINEAGE__DISABLED=true sends none.
+export AIRFLOW__OPENLINEAGE__NAMESPACE="${AIRFLOW__OPENLINEAGE__NAMESPACE:-dg_warehouse}"
+if [ -z "${AIRFLOW__OPENLINEAGE__TRANSPORT:-}" ] && [ -z "${AIRFLOW__OPENLINEAGE__CONFIG_PATH:-}" ]; then
+  (umask 077 && mkdir -p "$STATE/lineage")
+  export AIRFLOW__OPENLINEAGE__TRANSPORT="{\"type\": \"file\", \"log_file_path\": \"$STATE/lineage/events.jsonl\", \"append\": true}"
+fi
 mkdir -p "$AIRFLOW_HOME"
 if [ ! -f "$AIRFLOW_HOME/.migrated" ]; then
   "$ROOT/.venv/bin/airflow" db migrate >"$AIRFLOW_HOME/migrate.log" 2>&1 || { cat "$AIRFLOW_HOME/migrate.log"; exit 1; }

@@ -17,7 +17,7 @@ import threading
 import time
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import pytest
 
@@ -87,6 +87,30 @@ def test_nightly_dag_shape(tmp_path, monkeypatch):
         assert task.execution_timeout is not None, task.task_id
     assert dag.get_task("take_run_lock").retries >= 3, "a warehouse down at start must be retried"
     assert dag.params["force_build"] is False, "operators need a way to build on a night with nothing new"
+
+
+def test_lineage_datasets_of_a_dbt_build_and_of_landing_files(monkeypatch):
+    """From the manifest: a full build reads only what it does not build (the raw tables, the ledger) and
+    writes every mart; a build of one staging model reads its raw table and writes that model alone. Landing
+    files by path (Thai names percent-encoded) or their object store's URL."""
+    monkeypatch.syspath_prepend(str(REPO / "dags"))
+    monkeypatch.delenv("WAREHOUSE_URL", raising=False)
+    from common.dbt_group import _nodes, manifest
+    from common.lineage import dbt_lineage, file_uri
+
+    nodes, sources = _nodes(), manifest()["sources"]
+    marts = {n["name"] for n in nodes.values() if n["schema"] == "marts" and n["resource_type"] == "model"}
+    inputs, outputs = dbt_lineage(nodes, sources, nodes)
+    assert {u.rsplit("/", 1)[1] for u in outputs if "/marts/" in u} == marts
+    raw = {f"postgres://warehouse:5432/warehouse/raw/{s['identifier']}" for s in sources.values()
+           if s["schema"] == "raw"}
+    assert raw <= set(inputs) and not set(inputs) & set(outputs)
+    staged = [uid for uid, n in nodes.items() if n["name"] == "stg_budget_bill"]
+    inputs, outputs = dbt_lineage(nodes, sources, staged)
+    assert "postgres://warehouse:5432/warehouse/raw/budget_bill" in inputs
+    assert outputs == ["postgres://warehouse:5432/warehouse/staging/stg_budget_bill"]
+    assert file_uri("/srv/landing/งบ 2567.csv") == "file:///srv/landing/%E0%B8%87%E0%B8%9A%202567.csv"
+    assert file_uri("s3://bucket/budget_bill/2567/a.csv") == "s3://bucket/budget_bill/2567/a.csv"
 
 
 def _airflow(wh, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -163,6 +187,51 @@ def test_nightly_dag_run_loads_everything_and_builds_marts(airflow_wh):
     assert summary["dbt"]["success"] and summary["dbt"]["tests_failed"] == 0
     assert Path(summary["report"]).is_file()
     assert "=== Nightly summary" in airflow_wh.first_run_log
+
+
+def _lineage_events(wh, run_id: str) -> list[dict]:
+    """The night's OpenLineage task events (COMPLETE) that scripts/airflow.sh's file transport wrote."""
+    events = []
+    for line in (wh.state / "lineage" / "events.jsonl").read_text().splitlines():
+        event = json.loads(line)
+        airflow = event.get("run", {}).get("facets", {}).get("airflow", {})
+        if event.get("eventType") == "COMPLETE" and airflow.get("dagRun", {}).get("run_id") == run_id:
+            events.append(event)
+    return events
+
+
+def test_the_nights_lineage_links_landing_files_to_raw_tables_to_marts(airflow_wh):
+    """The first night's events, read back: a load batch read landing files and wrote their raw table,
+    dbt.build read that raw table and wrote marts; table names as the mart Assets name them."""
+    with airflow_wh.connect() as conn:
+        run_id = conn.execute("SELECT run_id FROM ops.pipeline_runs ORDER BY started_at LIMIT 1").fetchone()[0]
+        loaded = {path for (path,) in conn.execute("SELECT path FROM ops.file_ledger WHERE status = 'loaded'")}
+    events = _lineage_events(airflow_wh, run_id)
+    assert events, "no OpenLineage event of the night"
+    names = {"postgres://warehouse:5432"}
+
+    def datasets(event: dict, side: str) -> set[tuple[str, str]]:
+        return {(d["namespace"], d["name"]) for d in event.get(side, [])}
+
+    loads = [e for e in events if e["job"]["name"].endswith(".load_files")]
+    raw_from_files: dict[str, set[str]] = {}
+    for event in loads:
+        for namespace, name in datasets(event, "outputs"):
+            assert namespace in names and name.startswith("warehouse.raw."), (namespace, name)
+            files = {n for ns, n in datasets(event, "inputs") if ns == "file"}
+            raw_from_files.setdefault(name, set()).update(files)
+    landings = tuple(f"{p}/" for p in {str(airflow_wh.landing), str(airflow_wh.landing.resolve())})
+    read = {next((f.removeprefix(p) for p in landings if f.startswith(p)), f)
+            for files in raw_from_files.values() for f in map(unquote, files)}
+    assert read == loaded, "the load events' inputs are exactly the files the ledger holds as loaded"
+    assert {"warehouse.raw.budget_bill", "warehouse.raw.readiness"} <= set(raw_from_files)
+    (build,) = [e for e in events if e["job"]["name"].endswith(".dbt.build")]
+    inputs, outputs = datasets(build, "inputs"), datasets(build, "outputs")
+    assert {("postgres://warehouse:5432", name) for name in raw_from_files} <= inputs, inputs
+    assert ("postgres://warehouse:5432", "warehouse.marts.budget_by_year") in outputs, outputs
+    assert not {n for _, n in outputs} & {n for _, n in inputs}, "what the build wrote is not among what it read"
+    others = [e for e in events if not e["job"]["name"].endswith((".load_files", ".dbt.build"))]
+    assert not [e["job"]["name"] for e in others if e.get("inputs")], "a later task carries a load's datasets"
 
 
 def test_second_run_waits_for_the_lock_then_gives_up_clearly(airflow_wh):

@@ -160,6 +160,34 @@ def test_compose_services_have_healthchecks_restarts_and_ordered_starts(example_
     needs("superset", "superset-init", "service_completed_successfully")
 
 
+def test_lineage_goes_to_a_file_on_the_shared_volume_metrics_are_off_and_flower_is_a_monitoring_profile(
+        example_env):
+    """OpenLineage by default to a file transport writing on the shared volume (another transport: .env);
+    Airflow's metrics are off until switched on; Flower starts only with its profile."""
+    services = compose_config(example_env)["services"]
+    for name in AIRFLOW_SERVICES:
+        env = services[name]["environment"]
+        assert env["AIRFLOW__OPENLINEAGE__DISABLED"] == "false" and env["AIRFLOW__OPENLINEAGE__NAMESPACE"]
+        assert env["AIRFLOW__METRICS__OTEL_ON"] == "false", name
+    worker = services["airflow-worker"]["environment"]
+    assert (worker["OPENLINEAGE__TRANSPORT__TYPE"], worker["OPENLINEAGE__TRANSPORT__APPEND"]) == ("file", "true")
+    assert worker["OPENLINEAGE__TRANSPORT__LOG_FILE_PATH"].startswith(worker["DGWH_SHARED_STATE_DIR"] + "/lineage/")
+    assert '"$DGWH_SHARED_STATE_DIR/lineage"' in (DOCKER / "airflow" / "init.sh").read_text(), \
+        "airflow-init makes the events' folder"
+    assert env_entries(ENV_EXAMPLE)["OPENLINEAGE_TRANSPORT"] == "file"  # "http" and OPENLINEAGE_URL: Marquez
+
+    flower = services["flower"]
+    assert flower["profiles"] == ["monitoring"]
+    assert flower["command"] in ("celery flower", ["celery", "flower"])
+    assert flower["build"]["dockerfile"] == "docker/airflow/Dockerfile"
+    assert flower["environment"]["AIRFLOW__CELERY__BROKER_URL"] == services["airflow-worker"]["environment"][
+        "AIRFLOW__CELERY__BROKER_URL"]
+    assert all(not s.get("profiles") for n, s in services.items() if n != "flower"), "only Flower is optional"
+    example = env_entries(ENV_EXAMPLE)
+    assert flower["environment"]["AIRFLOW__CELERY__FLOWER_BASIC_AUTH"] == \
+        f"{example['FLOWER_USER']}:{example['FLOWER_PASSWORD']}", "Flower can stop workers: never without a login"
+
+
 def test_compose_data_lives_in_named_volumes(example_env):
     config = compose_config(example_env)
     named = set(config["volumes"])

@@ -29,9 +29,14 @@ def warehouse_authority(url: str | None = None) -> tuple[str, int, str]:
     return (parts.hostname or DEFAULT_AUTHORITY[0], parts.port or 5432, database)
 
 
-def mart_uri(name: str, url: str | None = None) -> str:
+def table_uri(schema: str, table: str, url: str | None = None) -> str:
+    """A warehouse table's Asset URI (the marts', and the raw and staging tables' in lineage events)."""
     host, port, database = warehouse_authority(url)
-    return f"postgres://{host}:{port}/{database}/marts/{name}"
+    return f"postgres://{host}:{port}/{database}/{schema}/{table}"
+
+
+def mart_uri(name: str, url: str | None = None) -> str:
+    return table_uri("marts", name, url)
 
 
 MARTS = [Asset(mart_uri(name)) for name in mart_names()]

@@ -79,10 +79,21 @@ def _warehouse_env(context: Any) -> None:
 def _thaw(context: Any, result: Any = None) -> None:
     """post_execute hook: what _warehouse_env froze is collectable again (in `dags test` one process runs every
     task, so cyclic garbage frozen at a task's start would otherwise stay for the whole run). A failed task
-    skips this; its process ends with the task under a scheduler, and a `dags test` run at the run's end."""
+    skips this; its process ends with the task under a scheduler, and a `dags test` run at the run's end.
+    Then the build's lineage: what it built in this run and what that read (common.lineage)."""
     import gc
+    import logging
+
+    from common.lineage import dbt_lineage, report
 
     gc.unfreeze()
+    try:
+        built = [uid for uid, (status, _) in _results(str(context["run_id"])).items() if status == "success"]
+        inputs, outputs = dbt_lineage(_nodes(), manifest()["sources"], built)
+    except Exception as exc:  # the build stands; only its lineage is missing
+        logging.getLogger(__name__).warning("dbt.build's lineage not reported: %s", exc)
+        return
+    report(context["ti"], inputs, outputs)
 
 
 def _decision(ti: Any, dag: Any) -> dict:

@@ -24,6 +24,8 @@ for dir in "$DGWH_STATE_DIR" "$DGWH_SHARED_STATE_DIR"; do
     exit 1
   fi
 done
+# Where the default OpenLineage transport writes (OPENLINEAGE__TRANSPORT__LOG_FILE_PATH in docker-compose.yml).
+mkdir -p "$DGWH_SHARED_STATE_DIR/lineage"
 airflow db migrate
 # The warehouse pool, sized by DGWH_WAREHOUSE_POOL_SLOTS (the same module scripts/airflow.sh runs locally).
 python -m nightly.pools
