@@ -49,7 +49,7 @@ SOURCES[WEBSITE_ASSESSMENT.name] = WEBSITE_ASSESSMENT
 SUITE_ENTRY = f'''
 
 def _website_checks():
-    yield gx.expectations.ExpectColumnValuesToBeInSet(column="uses_https", value_set=[True], meta=WARNING,
+    yield gx.expectations.ExpectColumnValuesToBeInSet(column="uses_https", value_set=[True], **WARNING,
                                                       notes="a government website should use HTTPS")
 
 
