@@ -144,6 +144,10 @@ CREATE TABLE IF NOT EXISTS ops.dbt_night_scope (
     decided_at      timestamptz NOT NULL DEFAULT now()
 );
 """),
+    (10, "the ledger entries of a file-only night's files: the readiness fact looks only at their partitions "
+         "(dbt_project/macros/night_years.sql: night_files)", """
+ALTER TABLE ops.dbt_night_scope ADD COLUMN IF NOT EXISTS file_ids bigint[];
+"""),
 )
 MIGRATIONS_TABLE = """
 CREATE SCHEMA IF NOT EXISTS ops;
