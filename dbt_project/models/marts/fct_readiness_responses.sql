@@ -11,7 +11,7 @@ with
 {%- if night_files is not none %}
 -- A file-only night: only the partitions of the night's files can change (macros/night_years.sql).
 pending_files as (
-    select file_id from ({{ night_files }}) as n
+    {{ night_files }}
 ),
 {%- elif is_incremental() %}
 -- Files whose rows the fact does not all hold: new files, files superseded in some partition and files

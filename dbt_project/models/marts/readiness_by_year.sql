@@ -6,9 +6,9 @@
 
 with responses as (
     select
-        r.survey_year_be, r.agency_id, r.agency_name, r.agency_level, r.province_name, r.partition_key, r.overall_score,
-        r.score_strategy, r.score_public_services, r.score_infrastructure, r.score_data, r.score_personnel,
-        r.score_regulation
+        r.survey_year_be, r.agency_id, r.agency_name, r.agency_level, r.province_name, r.partition_key,
+        r.overall_score, r.score_strategy, r.score_public_services, r.score_infrastructure, r.score_data,
+        r.score_personnel, r.score_regulation
     from {{ ref('fct_readiness_responses') }} as r
     where r.responded
     {%- if years %}
@@ -16,16 +16,16 @@ with responses as (
     union all
     -- each agency's latest answer before those years: the change on the year before of its first row looks
     -- back at it (its own rows are filtered out below)
-    select prior.*
+    select earlier.*
     from (
         select distinct on (r.partition_key)
-            r.survey_year_be, r.agency_id, r.agency_name, r.agency_level, r.province_name, r.partition_key, r.overall_score,
-            r.score_strategy, r.score_public_services, r.score_infrastructure, r.score_data, r.score_personnel,
-            r.score_regulation
+            r.survey_year_be, r.agency_id, r.agency_name, r.agency_level, r.province_name, r.partition_key,
+            r.overall_score, r.score_strategy, r.score_public_services, r.score_infrastructure, r.score_data,
+            r.score_personnel, r.score_regulation
         from {{ ref('fct_readiness_responses') }} as r
         where r.responded and r.survey_year_be < {{ years[0] }}
         order by r.partition_key asc, r.survey_year_be desc
-    ) as prior
+    ) as earlier
     {%- endif %}
 ),
 scored as (
