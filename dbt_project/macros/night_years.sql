@@ -71,7 +71,9 @@
     {{ return(years | sort) }}
 {% endmacro %}
 
-{#- A query of the ledger entries of a file-only night's files (column file_id), or none on any other build.
+{#- An array expression (a scalar subquery, cast so that any() reads it as an array, not as a set) of the ledger
+    entries of a file-only night's files, or none on any other build; as file_id = any(...) PostgreSQL reads the
+    rows through an index, before any other condition on them.
     The build before the night left every model right for every earlier file (a file-only night follows a
     successful build of the same project), so only partitions these files hold can change. -#}
 {% macro night_files() %}
@@ -79,8 +81,8 @@
     {%- if row is none or row[1] != 'true' -%}
         {{ return(none) }}
     {%- endif -%}
-    {{ return("select unnest(file_ids) as file_id from ops.dbt_night_scope where run_id = "
-              ~ dbt.string_literal(env_var('DGWH_RUN_ID') | replace("'", "''"))) }}
+    {{ return("(select file_ids from ops.dbt_night_scope where run_id = "
+              ~ dbt.string_literal(env_var('DGWH_RUN_ID') | replace("'", "''")) ~ ")::bigint[]") }}
 {% endmacro %}
 
 {#- A condition on `column` for `years` (night_years): true (none: everything), false (no year changed), the
@@ -137,7 +139,7 @@
     {%- set scoped = night_scoped().get(relation.identifier) -%}
     {%- set files = night_files() if scoped is not none and scoped.get('by_file', false) else none -%}
     {%- if files is not none -%}
-        {%- do conditions.append('file_id in (' ~ files ~ ')') -%}
+        {%- do conditions.append('file_id = any(' ~ files ~ ')') -%}
     {%- elif scoped is not none -%}
         {%- set night = night_years_where(relation.identifier) | trim -%}
         {%- if night != 'true' -%}

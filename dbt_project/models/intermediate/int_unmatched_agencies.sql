@@ -1,6 +1,7 @@
 -- Names in current data that the alias registry does not know: reported each night, never guessed.
 -- Every staging model's agency_key is name_key(agency_name): rows are counted by name first and each
--- distinct name keyed once (most rows repeat a name: one per agency per year).
+-- distinct name keyed once (most rows repeat a name: one per agency per year), looked up when the registry
+-- writes it so (int_agency_names).
 with names as (
     select 'project_reports' as source, agency_name, file_id from {{ ref('stg_project_reports') }}
     union all
@@ -25,10 +26,11 @@ keyed as (
     select
         c.source,
         c.agency_name,
-        {{ name_key('c.agency_name') }} as agency_key,
+        coalesce(r.agency_key, {{ name_key('c.agency_name') }}) as agency_key,
         c.row_count,
         c.first_file_id
     from counted as c
+    left join {{ ref('int_agency_names') }} as r on r.agency_name = c.agency_name
 )
 select
     n.source,

@@ -66,9 +66,11 @@ survey_rows as (
       and not exists (select 1 from {{ source('ops', 'rejected_rows') }} as rr
                       where rr.file_id = l.file_id and rr.agency_name is not null)
 ),
-survey_names as (
-    select n.agency_name, {{ name_key('n.agency_name') }} as agency_key
+-- materialized: each name keyed once, not once per row joined to it; looked up when the registry writes it so
+survey_names as materialized (
+    select n.agency_name, coalesce(r.agency_key, {{ name_key('n.agency_name') }}) as agency_key
     from (select distinct agency_name from survey_rows) as n
+    left join {{ ref('int_agency_names') }} as r on r.agency_name = n.agency_name
 ),
 survey as (
     select
