@@ -190,6 +190,10 @@ CREATE TABLE IF NOT EXISTS ops.portal_submissions (
 );
 CREATE INDEX IF NOT EXISTS portal_submissions_agency_idx ON ops.portal_submissions (agency_id, submitted_at);
 """),
+    (12, "the ledger entries of a file-only night's files: the readiness fact looks only at their partitions "
+         "(dbt_project/macros/night_years.sql: night_files)", """
+ALTER TABLE ops.dbt_night_scope ADD COLUMN IF NOT EXISTS file_ids bigint[];
+"""),
 )
 MIGRATIONS_TABLE = """
 CREATE SCHEMA IF NOT EXISTS ops;

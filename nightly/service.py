@@ -73,7 +73,7 @@ def decide(run_id: str, force: bool = False, node_key: str | None = "unique_id")
     with connect(autocommit=True) as conn:
         files_through = ledger_mark(conn)
         decision = decide_build(conn, run_id, fingerprint, force=force)
-        record_night_scope(conn, run_id, decision.years if decision.needed else None)
+        record_night_scope(conn, run_id, decision.years if decision.needed else None, decision.files)
     log.info("%s", decision.reason)
     return {"build": decision.needed, "reason": decision.reason, "select": decision.select,
             "exclude": list(FILE_NIGHT_EXCLUDE) if decision.select is not None else [],

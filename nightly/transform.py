@@ -228,8 +228,10 @@ class BuildDecision:
     reason: str
     # dbt selectors of what the night's files change; None: the whole project.
     select: list[str] | None = None
-    # On a night whose only news is files: the fiscal years they hold, by source (``night_years``).
+    # On a night whose only news is files: the fiscal years they hold, by source (``night_years``), and their
+    # ledger entries (``night_files``).
     years: dict[str, list[int]] | None = None
+    files: list[int] | None = None
 
 
 def build_needed(conn, run_id: str, fingerprint: str | None = None, force: bool = False,
@@ -295,7 +297,7 @@ def decide_build(conn, run_id: str, fingerprint: str | None = None, force: bool 
     if received:
         select = changed_by_files(sorted({source for source, _, _ in new}))
         return BuildDecision(True, f"dbt build needed: {reasons[0]}; building what they change: {' '.join(select)}",
-                             select, night_years(conn, since, run_id))
+                             select, night_years(conn, since, run_id), night_files(conn, since, run_id))
     return BuildDecision(False, f"no new files and the dbt project is unchanged since run {last[0]} "
                                 f"(built {last[2]:%Y-%m-%d %H:%M %Z}): marts left as they are")
 
@@ -321,15 +323,23 @@ def night_years(conn, since: int, run_id: str) -> dict[str, list[int]]:
     return {source: sorted(ys) for source, ys in sorted(years.items())}
 
 
-def record_night_scope(conn, run_id: str, years: dict[str, list[int]] | None) -> None:
-    """What the marts and tests scoped by ``night_years`` (dbt_project/macros/night_years.sql) read for the
-    run's build: the years of a file-only night, or no row (everything) for any other build."""
+def night_files(conn, since: int, run_id: str) -> list[int]:
+    """The ledger entries of the files received after ledger entry ``since`` (or by ``run_id``): the same files
+    as ``night_years``'."""
+    return [file_id for (file_id,) in conn.execute(
+        "SELECT file_id FROM ops.file_ledger WHERE file_id > %s OR run_id = %s ORDER BY file_id", (since, run_id))]
+
+
+def record_night_scope(conn, run_id: str, years: dict[str, list[int]] | None, files: list[int] | None = None) -> None:
+    """What the models and tests scoped by ``night_years`` and ``night_files`` (dbt_project/macros/night_years.sql)
+    read for the run's build: the years and files of a file-only night, or no row (everything) for any other
+    build. Without ``files``, the models that look only at the night's files look at every file."""
     if years is None:
         conn.execute("DELETE FROM ops.dbt_night_scope WHERE run_id = %s", (run_id,))
         return
-    conn.execute("""INSERT INTO ops.dbt_night_scope (run_id, years_by_source) VALUES (%s, %s::jsonb)
+    conn.execute("""INSERT INTO ops.dbt_night_scope (run_id, years_by_source, file_ids) VALUES (%s, %s::jsonb, %s)
                     ON CONFLICT (run_id) DO UPDATE SET years_by_source = excluded.years_by_source,
-                        decided_at = now()""", (run_id, json.dumps(years)))
+                        file_ids = excluded.file_ids, decided_at = now()""", (run_id, json.dumps(years), files))
 
 
 def changed_by_files(sources: list[str]) -> list[str]:

@@ -293,6 +293,9 @@ def test_a_readiness_night_rebuilds_its_years_and_gets_the_full_builds_marts(inc
     assert decision["select"] is not None and decision["exclude"] == ["resource_type:unit_test"], decision
     assert _rows(inc, "SELECT years_by_source FROM ops.dbt_night_scope WHERE run_id = %s",
                  (run_id,)) == [({"readiness": [2563]},)]
+    # the files the fact looks at: the night's own, not every file whose rows it does not all hold
+    assert _rows(inc, "SELECT file_ids FROM ops.dbt_night_scope WHERE run_id = %s", (run_id,)) == _rows(
+        inc, "SELECT array_agg(file_id ORDER BY file_id) FROM ops.file_ledger WHERE run_id = %s", (run_id,))
     assert service.build(decision, run_id).success
     ran = dict(_rows(inc, "SELECT resource_type, count(*) FROM ops.dbt_results WHERE run_id = %s GROUP BY 1",
                      (run_id,)))
@@ -336,6 +339,10 @@ def test_a_night_builds_only_what_its_files_change_and_gets_the_full_builds_mart
         record_build(conn, f"before-{len(NIGHT)}-{sorted(NIGHT)[0]}", fingerprint, ledger_mark(conn))
     for i, (rel, (header, rows)) in enumerate(sorted(NIGHT.items())):
         _write(inc.landing / rel, header, rows, _at(2024, 1, 10 + i))
+    # and PRD's 2563 answer sent again with an old mtime: a later run's file supersedes all the same (stg_file_ledger's
+    # received_at), and readiness_by_year is rebuilt from 2563 on
+    _write(inc.landing / "readiness/2563/prd_2563_again.csv", READINESS_HEADER, [_survey(2563, PRD, 5)],
+           _at(2020, 12, 1))
     sources = {rel.split("/")[0] for rel in NIGHT}
     run_id = f"selective-{'-'.join(sorted(sources))}"
     outcomes = service.load(run_id)
@@ -348,6 +355,11 @@ def test_a_night_builds_only_what_its_files_change_and_gets_the_full_builds_mart
     others = {"readiness", "project_reports", "integration_plan", "budget_bill"} - sources
     assert not any(f"stg_{name}" in uid for uid in chosen for name in others), chosen
     assert service.build(decision, run_id).success
+    # OCPB answered 2562, 2563 and now 2565: its change looks back over the year it skipped
+    assert _rows(inc, """SELECT score_change FROM marts.readiness_by_year
+                        WHERE survey_year_be = 2565 AND agency_id = 'D0003'""") == [(5,)]
+    assert _rows(inc, """SELECT f.score_strategy FROM marts.fct_readiness_responses AS f
+                        WHERE survey_year_be = 2563 AND agency_id = 'D0002'""") == [(5,)]
     relations = _relations(inc)
     with inc.connect() as conn:
         conn.execute("DROP SCHEMA IF EXISTS selective CASCADE")

@@ -75,8 +75,9 @@ true
     {#- Two builds of one fact at once (a nightly and a backfill) would both re-insert the partitions
         they deleted; the lock makes the second wait and then see the first's result. -#}
     select pg_advisory_xact_lock(hashtext({{ dbt.string_literal(this | string) }}));
-    {%- if is_incremental() -%}
-        {%- set range = fy_range() -%}
+    {#- A file-only night follows a successful build of the same project, seeds included: no stale match. -#}
+    {%- set range = fy_range() -%}
+    {%- if is_incremental() and (range or night_files() is none) -%}
         delete from {{ this }} as t
         using (
             select distinct d.{{ fy_column }} as partition_fy_be, d.partition_key
@@ -90,9 +91,14 @@ true
     {%- endif -%}
 {% endmacro %}
 
-{#- Post-hook: fresh statistics for the next incremental run and the marts built from the fact. -#}
+{#- Post-hook: fresh statistics for the next incremental run and the marts built from the fact; a file-only
+    night changes the partitions of its files only, and leaves them to autovacuum. -#}
 {% macro analyze_this() -%}
-    analyze {{ this }}
+    {%- if night_files() is none -%}
+        analyze {{ this }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
 {%- endmacro %}
 
 {#- The build that wrote a row: compare across runs to see which partitions a run rebuilt. -#}

@@ -12,12 +12,13 @@
       year from the earliest changed one (rows that look back at earlier years, e.g. the change on the
       year before);
     - every listed relation's own data tests run on those years only (get_where_subquery); the full tests
-      run on every other build.
+      run on every other build. A relation listed with by_file=true (a view over raw rows, which a night only
+      adds to) is tested on the rows of the night's files (night_files) instead.
 #}
 {% macro night_scoped() %}
     {%- set readiness = {'column': 'survey_year_be', 'reaching': ['readiness'], 'bounded': ['readiness']} -%}
     {{ return({
-        'stg_readiness': readiness,
+        'stg_readiness': dict(readiness, by_file=true),
         'fct_readiness_responses': readiness,
         'readiness_by_year': dict(readiness, onward=true),
         'readiness_by_dimension_year': readiness,
@@ -30,25 +31,36 @@
     }) }}
 {% endmacro %}
 
-{#- The years a file-only night changes in relation `name` (night_scoped), or none for everything. -#}
-{% macro night_years(name) %}
-    {%- set scoped = night_scoped().get(name) -%}
-    {%- if not execute or scoped is none -%}
+{#- The run's row of ops.dbt_night_scope as text (years_by_source, then whether file_ids is set), or none: not a
+    file-only night. -#}
+{% macro night_scope_row() %}
+    {#- env_var only when executing: read while parsing, it would make dbt parse the models again each run -#}
+    {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set run_id = env_var('DGWH_RUN_ID', '') -%}
-    {%- set scope_table = adapter.get_relation(database=target.database, schema='ops',
-                                               identifier='dbt_night_scope') -%}
-    {%- if not run_id or scope_table is none -%}
+    {%- if not run_id -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set found = run_query("select years_by_source::text from " ~ scope_table
+    {%- set scope_table = adapter.get_relation(database=target.database, schema='ops',
+                                               identifier='dbt_night_scope') -%}
+    {%- if scope_table is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set found = run_query("select years_by_source::text, (file_ids is not null)::text from " ~ scope_table
                               ~ " where run_id = " ~ dbt.string_literal(run_id | replace("'", "''"))) -%}
-    {%- if found.rows | length == 0 -%}
+    {{ return(found.rows[0] if found.rows | length > 0 else none) }}
+{% endmacro %}
+
+{#- The years a file-only night changes in relation `name` (night_scoped), or none for everything. -#}
+{% macro night_years(name) %}
+    {%- set scoped = night_scoped().get(name) -%}
+    {%- set row = night_scope_row() if scoped is not none else none -%}
+    {%- if row is none -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set years = [] -%}
-    {%- for source, source_years in fromjson(found.rows[0][0]).items() if source in scoped.reaching -%}
+    {%- for source, source_years in fromjson(row[0]).items() if source in scoped.reaching -%}
         {%- if source not in scoped.bounded -%}
             {{ return(none) }}
         {%- endif -%}
@@ -57,6 +69,20 @@
         {%- endfor -%}
     {%- endfor -%}
     {{ return(years | sort) }}
+{% endmacro %}
+
+{#- An array expression (a scalar subquery, cast so that any() reads it as an array, not as a set) of the ledger
+    entries of a file-only night's files, or none on any other build; as file_id = any(...) PostgreSQL reads the
+    rows through an index, before any other condition on them.
+    The build before the night left every model right for every earlier file (a file-only night follows a
+    successful build of the same project), so only partitions these files hold can change. -#}
+{% macro night_files() %}
+    {%- set row = night_scope_row() -%}
+    {%- if row is none or row[1] != 'true' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return("(select file_ids from ops.dbt_night_scope where run_id = "
+              ~ dbt.string_literal(env_var('DGWH_RUN_ID') | replace("'", "''")) ~ ")::bigint[]") }}
 {% endmacro %}
 
 {#- A condition on `column` for `years` (night_years): true (none: everything), false (no year changed), the
@@ -110,7 +136,11 @@
     {%- if config.get('where', '') -%}
         {%- do conditions.append('(' ~ config.get('where') ~ ')') -%}
     {%- endif -%}
-    {%- if relation.identifier in night_scoped() -%}
+    {%- set scoped = night_scoped().get(relation.identifier) -%}
+    {%- set files = night_files() if scoped is not none and scoped.get('by_file', false) else none -%}
+    {%- if files is not none -%}
+        {%- do conditions.append('file_id = any(' ~ files ~ ')') -%}
+    {%- elif scoped is not none -%}
         {%- set night = night_years_where(relation.identifier) | trim -%}
         {%- if night != 'true' -%}
             {%- do conditions.append(night) -%}

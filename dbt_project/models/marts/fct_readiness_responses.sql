@@ -5,9 +5,10 @@
 -- macros/partitioned_fact_config.sql; vars fy_from/fy_to), looking only at the partitions of files whose
 -- rows it does not all hold.
 {{ config(**partitioned_fact_config('survey_year_be', ['agency_match_changed'])) }}
+{%- set night_files = night_files() if is_incremental() and fy_range() is none else none %}
 
 with
-{%- if is_incremental() %}
+{%- if is_incremental() and night_files is none %}
 -- Files whose rows the fact does not all hold: new files, files superseded in some partition and files
 -- whose partitions the pre-hook deleted. Only their partitions can need a rebuild, so a night's work
 -- follows what arrived, not the history (every row of a held file is in the fact: one per partition).
@@ -35,7 +36,10 @@ staged as (
     from {{ ref('stg_readiness') }} as s
     join {{ ref('stg_file_ledger') }} as l on l.file_id = s.file_id
     left join {{ ref('int_agency_keys') }} as k on k.agency_key = s.agency_key
-    {%- if is_incremental() %}
+    {%- if night_files is not none %}
+    -- a file-only night: only the partitions of the night's files can change (macros/night_years.sql)
+    where s.file_id = any({{ night_files }})
+    {%- elif is_incremental() %}
     where s.file_id in (select file_id from pending_files)
     {%- endif %}
 ),

@@ -2,8 +2,33 @@
 -- Rebuilt by year on a file-only night (macros/night_years.sql): from the earliest year the night's files
 -- hold, since the change on the year before looks back.
 {{ config(**night_years_mart_config('readiness_by_year')) }}
+{%- set years = night_years('readiness_by_year') if is_incremental() else none %}
 
-with scored as (
+with responses as (
+    select
+        r.survey_year_be, r.agency_id, r.agency_name, r.agency_level, r.province_name, r.partition_key,
+        r.overall_score, r.score_strategy, r.score_public_services, r.score_infrastructure, r.score_data,
+        r.score_personnel, r.score_regulation
+    from {{ ref('fct_readiness_responses') }} as r
+    where r.responded
+    {%- if years %}
+        and r.survey_year_be >= {{ years[0] }}
+    union all
+    -- each agency's latest answer before those years: the change on the year before of its first row looks
+    -- back at it (its own rows are filtered out below)
+    select earlier.*
+    from (
+        select distinct on (r.partition_key)
+            r.survey_year_be, r.agency_id, r.agency_name, r.agency_level, r.province_name, r.partition_key,
+            r.overall_score, r.score_strategy, r.score_public_services, r.score_infrastructure, r.score_data,
+            r.score_personnel, r.score_regulation
+        from {{ ref('fct_readiness_responses') }} as r
+        where r.responded and r.survey_year_be < {{ years[0] }}
+        order by r.partition_key asc, r.survey_year_be desc
+    ) as earlier
+    {%- endif %}
+),
+scored as (
     select
         r.survey_year_be,
         r.agency_id,
@@ -19,9 +44,8 @@ with scored as (
         r.score_data,
         r.score_personnel,
         r.score_regulation
-    from {{ ref('fct_readiness_responses') }} as r
+    from responses as r
     left join {{ ref('agencies') }} as a on a.agency_id = r.agency_id
-    where r.responded
 ),
 ranked as (
 select

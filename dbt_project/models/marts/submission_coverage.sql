@@ -45,25 +45,32 @@ reports as (
     group by e.fiscal_year_be, e.agency_id
 ),
 -- Every survey row meant for an agency and year: loaded, rejected alone (ops.rejected_rows says for
--- whom), or in a file rejected whole before its rows could be told apart (the ledger's names).
+-- whom), or in a file rejected whole before its rows could be told apart (the ledger's names). By name as
+-- written: each distinct name is keyed once below (survey_names).
 survey_rows as (
-    select r.survey_year_be as fiscal_year_be, r.agency_key, r.file_id, r.responded, false as is_rejected
+    select r.survey_year_be as fiscal_year_be, r.agency_name, r.file_id, r.responded, false as is_rejected
     from {{ ref('stg_readiness') }} as r
     where {{ years_condition('r.survey_year_be', years) }}
     union all
-    select rr.fiscal_year_be, {{ name_key('rr.agency_name') }}, rr.file_id, null, true
+    select rr.fiscal_year_be, rr.agency_name, rr.file_id, null, true
     from {{ source('ops', 'rejected_rows') }} as rr
     join {{ ref('stg_file_ledger') }} as l on l.file_id = rr.file_id
     where l.source = 'readiness' and rr.agency_name is not null and rr.fiscal_year_be is not null
         and {{ years_condition('rr.fiscal_year_be', years) }}
     union all
-    select fy, {{ name_key('name') }}, l.file_id, null, true
+    select fy, name, l.file_id, null, true
     from {{ ref('stg_file_ledger') }} as l
     cross join lateral unnest(l.agency_names) as name
     cross join lateral unnest(l.fiscal_years_be) as fy
     where l.source = 'readiness' and l.status = 'rejected' and {{ years_condition('fy', years) }}
       and not exists (select 1 from {{ source('ops', 'rejected_rows') }} as rr
                       where rr.file_id = l.file_id and rr.agency_name is not null)
+),
+-- materialized: each name keyed once, not once per row joined to it; looked up when the registry writes it so
+survey_names as materialized (
+    select n.agency_name, coalesce(r.agency_key, {{ name_key('n.agency_name') }}) as agency_key
+    from (select distinct agency_name from survey_rows) as n
+    left join {{ ref('int_agency_names') }} as r on r.agency_name = n.agency_name
 ),
 survey as (
     select
@@ -75,7 +82,8 @@ survey as (
         max(l.received_at) as latest_received_at,
         coalesce(bool_or(s.responded), false) as is_complete
     from survey_rows as s
-    join {{ ref('int_agency_keys') }} as k on k.agency_key = s.agency_key
+    join survey_names as n on n.agency_name = s.agency_name
+    join {{ ref('int_agency_keys') }} as k on k.agency_key = n.agency_key
     join {{ ref('stg_file_ledger') }} as l on l.file_id = s.file_id
     group by s.fiscal_year_be, k.agency_id
 ),
