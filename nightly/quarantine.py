@@ -162,26 +162,31 @@ def feedback_text(lf: LandingFile, source: Source, code: str, message_en: str, m
             headers = "; ".join(template_headers(source))
             th.append(f"- หัวคอลัมน์บังคับ: {headers}")
             en.append(f"- Required column headers: {headers}")
-    for i, failure in enumerate(critical[:MAX_ITEMS], 1):
+    items: list[tuple[str, str]] = []  # (Thai, English) of each thing to fix, each said once
+    for failure in critical[:MAX_ITEMS]:
         x = explain(failure, source)
         rows_en, rows_th = _rows(failure.get("rows", []), int(failure.get("unexpected_count") or 0))
         found_en = found_th = _found(failure)
         if failure["expectation"] == "expect_column_values_to_not_be_null" and not found_en:
             found_en, found_th = "an empty cell", "ช่องว่าง"
         if failure["expectation"] == "expect_table_columns_to_match_set":
-            th.append(f"{i}. ไม่มีคอลัมน์ {x.column_th} ต้องการ: {x.expected_th}"
-                      + (f"; หัวตารางในไฟล์ที่ไม่รู้จัก: {found_th}" if found_th else ""))
-            en.append(f"{i}. Column {x.column_en} is missing: expected {x.expected_en}"
-                      + (f"; headers in your file we do not recognise: {found_en}" if found_en else ""))
-            continue
-        has_column = failure.get("column") is not None
-        place_th = " ".join(p for p in (rows_th + where_th, f"คอลัมน์ {x.column_th}" if has_column else "") if p)
-        place_en = ", ".join(p for p in (rows_en + where, f"column {x.column_en}" if has_column else "") if p)
-        place_en = place_en[:1].upper() + place_en[1:]
-        th.append(f"{i}. {place_th + ' ' if place_th else ''}ต้องการ: {x.expected_th}"
-                  + (f"; พบ: {found_th}" if found_th else ""))
-        en.append(f"{i}. {place_en + ': ' if place_en else ''}expected {x.expected_en}"
-                  + (f"; found: {found_en}" if found_en else ""))
+            item = (f"ไม่มีคอลัมน์ {x.column_th} ต้องการ: {x.expected_th}"
+                    + (f"; หัวตารางในไฟล์ที่ไม่รู้จัก: {found_th}" if found_th else ""),
+                    f"Column {x.column_en} is missing: expected {x.expected_en}"
+                    + (f"; headers in your file we do not recognise: {found_en}" if found_en else ""))
+        else:
+            has_column = failure.get("column") is not None
+            place_th = " ".join(p for p in (rows_th + where_th, f"คอลัมน์ {x.column_th}" if has_column else "") if p)
+            place_en = ", ".join(p for p in (rows_en + where, f"column {x.column_en}" if has_column else "") if p)
+            place_en = place_en[:1].upper() + place_en[1:]
+            item = (f"{place_th + ' ' if place_th else ''}ต้องการ: {x.expected_th}" + (f"; พบ: {found_th}" if found_th else ""),
+                    f"{place_en + ': ' if place_en else ''}expected {x.expected_en}"
+                    + (f"; found: {found_en}" if found_en else ""))
+        if item not in items:  # a value that cannot be read and the empty required cell it leaves: one thing to fix
+            items.append(item)
+    for i, (item_th, item_en) in enumerate(items, 1):
+        th.append(f"{i}. {item_th}")
+        en.append(f"{i}. {item_en}")
     if len(critical) > MAX_ITEMS:
         th.append(f"... และอีก {len(critical) - MAX_ITEMS} รายการ (ดูรายงานฉบับเต็ม)")
         en.append(f"... and {len(critical) - MAX_ITEMS} more (see the full report)")

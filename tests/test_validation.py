@@ -216,6 +216,11 @@ def test_every_rejected_file_has_feedback_in_thai_and_english(corpus_run):
     for path, quarantine in rejected:
         feedback = Path(f"{quarantine}.feedback.txt").read_text(encoding="utf-8")
         assert f'File "{path}" was not loaded' in feedback and f'ไฟล์ "{path}" ยังไม่ได้นำเข้าระบบ' in feedback
+        items = [line.split(". ", 1)[1] for line in feedback.splitlines() if re.match(r"\d+\. ", line)]
+        assert len(items) == len(set(items)), (path, feedback)  # each thing to fix said once
+    unknown = Path(f"{corpus_run.ledger['project_reports/bad/unknown_status.csv'][3]}.feedback.txt")
+    assert sum(line.startswith("1. ") or line.startswith("2. ") for line in unknown.read_text(encoding="utf-8")
+               .splitlines()) == 2  # one item, in Thai and in English: the unreadable status, not also its empty cell
 
 
 def test_data_docs_list_the_suites_and_the_nights_validations(corpus_run):
