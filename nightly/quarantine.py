@@ -179,7 +179,8 @@ def feedback_text(lf: LandingFile, source: Source, code: str, message_en: str, m
             place_th = " ".join(p for p in (rows_th + where_th, f"คอลัมน์ {x.column_th}" if has_column else "") if p)
             place_en = ", ".join(p for p in (rows_en + where, f"column {x.column_en}" if has_column else "") if p)
             place_en = place_en[:1].upper() + place_en[1:]
-            item = (f"{place_th + ' ' if place_th else ''}ต้องการ: {x.expected_th}" + (f"; พบ: {found_th}" if found_th else ""),
+            item = (f"{place_th + ' ' if place_th else ''}ต้องการ: {x.expected_th}"
+                    + (f"; พบ: {found_th}" if found_th else ""),
                     f"{place_en + ': ' if place_en else ''}expected {x.expected_en}"
                     + (f"; found: {found_en}" if found_en else ""))
         if item not in items:  # a value that cannot be read and the empty required cell it leaves: one thing to fix
