@@ -5,8 +5,8 @@ run id so no result is stored), the same row- and file-level decision and the sa
 (``nightly.pipeline``'s failure helpers, ``nightly.feedback``, ``nightly.quarantine.feedback_text``). Nothing is
 written: no ledger row, no quarantine copy, no GX result. The agencies' submission page (``portal``) calls it.
 
-``judge`` is the decision of ``nightly.pipeline._settle`` (whole file rejected, or which rows), kept in one
-function that both can call.
+The decision (whole file rejected, or which rows) is ``nightly.pipeline.judge``, the one the night's
+``_settle`` acts on.
 """
 
 from __future__ import annotations
@@ -17,74 +17,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ground.rows import ParsedFile, RowIssue
+from ground.rows import ParsedFile
 from ground.settings import Settings, get_settings
 from ground.sources import SOURCES, Source
 from ingest.discover import LandingFile
 from ingest.isolate import parse_many_isolated
 from ingest.readers import FileRejected
-from nightly.feedback import reject_code
-from nightly.pipeline import (
-    _ends_mid_row,
-    _failures,
-    _note_failures,
-    _partial_reason,
-    _reason,
-    _rejected_rows,
-    _unreadable_detail,
-    _with_parse_errors,
-)
+from nightly.pipeline import ACCEPTED, REJECTED, ROWS_REJECTED, Verdict, _unreadable_detail, judge
 from nightly.quarantine import feedback_text
 
-ACCEPTED, ROWS_REJECTED, REJECTED = "accepted", "rows_rejected", "rejected"
 # A web server checks files in several threads: each reads in its own child process, but the process's one GX
 # context validates one file at a time (the night validates in one thread per process).
 _GATE_LOCK = threading.Lock()
-
-
-@dataclass
-class Verdict:
-    """What the night would do with a file: load it whole (``accepted``), load it without some rows
-    (``rows_rejected``) or reject it whole (``rejected``), with the reason and the rows that fail."""
-
-    status: str
-    code: str | None = None
-    message_en: str | None = None
-    message_th: str | None = None
-    failures: list[dict] = field(default_factory=list)
-    row_issues: list[RowIssue] = field(default_factory=list)
-    rows_in: int = 0
-    rows_rejected: int = 0
-    rejected_records: set[int] = field(default_factory=set)  # positions in ParsedFile.records
-
-
-def judge(path: Path, parsed: ParsedFile, result) -> Verdict:
-    """The night's decision for a parsed and validated file (``result``: its ``GateResult``)."""
-    source = parsed.source
-    failures = _with_parse_errors(_failures(result), parsed)
-    truncated = _ends_mid_row(path, parsed, failures)
-    failures += [truncated] if truncated else []
-    failures += _note_failures(parsed)
-    every_row_fails = bool(parsed.records) and len(result.rejected) == len(parsed.records)
-    if result.file_level or truncated or every_row_fails:
-        code = reject_code([f for f in failures if f.get("level") == "file"] or failures, source)
-        en, th = _reason(code, failures, source.name)
-        rows = [] if result.file_level or truncated else _rejected_rows(parsed, result, source)
-        return Verdict(REJECTED, code, en, th, failures, [*rows, *parsed.row_rejects], parsed.rows_in,
-                       parsed.rows_in, set(result.rejected))
-    row_issues = _rejected_rows(parsed, result, source)
-    rows_rejected = len(parsed.row_rejects) + len(result.rejected)
-    if not rows_rejected:
-        return Verdict(ACCEPTED, failures=failures, rows_in=parsed.rows_in)
-    if result.rejected:
-        code = reject_code(failures, source)
-        en, th = _partial_reason(code, rows_rejected, parsed.rows_in, failures, source.name)
-    else:
-        code = "row_structure"
-        en, th = (f"{rows_rejected} row(s) have more fields than the header",
-                  f"{rows_rejected} แถวมีจำนวนช่องเกินหัวตาราง")
-    return Verdict(ROWS_REJECTED, code, en, th, failures, [*parsed.row_rejects, *row_issues], parsed.rows_in,
-                   rows_rejected, set(result.rejected))
 
 
 @dataclass

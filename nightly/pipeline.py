@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -33,6 +33,7 @@ from nightly.passed_over import note, record_duplicates
 from nightly.quarantine import formula_safe, quarantine
 
 log = logging.getLogger(__name__)
+TRUNCATED = "file_ends_mid_row"  # the check a CSV cut off in its last row fails
 BOOK_NAME = re.compile(r"((?:19|20|25)\d\d)[-._](\d{1,2})[-._](\d{1,3})")
 
 
@@ -216,7 +217,7 @@ def _ends_mid_row(path: Path, parsed: ParsedFile, failures: list[dict]) -> dict 
     last = next(part.rows[-1] for part in reversed(parsed.parts) if len(part))
     if not any(last in f.get("rows", []) for f in failures if f["severity"] == "critical"):
         return None
-    return {"expectation": "file_ends_mid_row", "column": None, "severity": "critical", "level": "file",
+    return {"expectation": TRUNCATED, "column": None, "severity": "critical", "level": "file",
             "unexpected_count": 1,
             "rows": [last], "values": ["no line break at the end of the file · ไม่มีการขึ้นบรรทัดใหม่ท้ายไฟล์"], "kwargs": {},
             "notes": "the file ends in the middle of its last row: it looks truncated"}
@@ -364,38 +365,82 @@ def process_files(files: Sequence[LandingFile], gate=None, run_id: str = "manual
     return [outcomes[position] for position in range(len(files))]
 
 
-def _settle(conn: psycopg.Connection, item: _Staged, result, run_id: str, settings: Settings) -> FileOutcome:
-    """Load or quarantine one validated file (its rows that failed a check are rejected, the rest load)."""
+ACCEPTED, ROWS_REJECTED, REJECTED = "accepted", "rows_rejected", "rejected"
+
+
+@dataclass
+class Verdict:
+    """What the night would do with a file: load it whole (``accepted``), load it without some rows
+    (``rows_rejected``) or reject it whole (``rejected``), with the reason and the rows that fail."""
+
+    status: str
+    code: str | None = None
+    message_en: str | None = None
+    message_th: str | None = None
+    failures: list[dict] = field(default_factory=list)
+    row_issues: list[RowIssue] = field(default_factory=list)
+    rows_in: int = 0
+    rows_rejected: int = 0
+    rejected_records: set[int] = field(default_factory=set)  # positions in ParsedFile.records
+
+
+def judge(path: Path, parsed: ParsedFile, result) -> Verdict:
+    """The night's decision for a parsed and validated file (``result``: its ``GateResult``): what ``_settle``
+    does with it, and what a check without loading (``nightly.check``) says it would do."""
     from nightly.feedback import reject_code
 
-    lf, path, parsed = item.lf, item.path, item.parsed
-    source = SOURCES[lf.source]
+    source = parsed.source
     failures = _with_parse_errors(_failures(result), parsed)
     truncated = _ends_mid_row(path, parsed, failures)
     failures += [truncated] if truncated else []
     failures += _note_failures(parsed)
-    validation = (result.suite, result.evaluated + (1 if truncated else 0), failures)
     every_row_fails = parsed.row_count > 0 and len(result.rejected) == parsed.row_count
     if result.file_level or truncated or every_row_fails:
         code = reject_code([f for f in failures if f.get("level") == "file"] or failures, source)
-        en, th = _reason(code, failures, lf.source)
-        rows = None if result.file_level or truncated else _rejected_rows(parsed, result, source)
-        return _reject(conn, lf, settings, run_id, code, en, th, failures, validation, parsed.rows_in,
-                       parsed, rows)
+        en, th = _reason(code, failures, source.name)
+        rows = [] if result.file_level or truncated else _rejected_rows(parsed, result, source)
+        return Verdict(REJECTED, code, en, th, failures, [*rows, *parsed.row_rejects], parsed.rows_in,
+                       parsed.rows_in, set(result.rejected))
     row_issues = _rejected_rows(parsed, result, source)
     rows_rejected = len(parsed.row_rejects) + len(result.rejected)
-    report = code = en = None
-    if rows_rejected:
-        code = reject_code(failures, source) if result.rejected else "row_structure"
-        en, th = _partial_reason(code, rows_rejected, parsed.rows_in, failures, lf.source) if result.rejected else (
-            f"{rows_rejected} row(s) have more fields than the header", f"{rows_rejected} แถวมีจำนวนช่องเกินหัวตาราง")
+    if not rows_rejected:
+        return Verdict(ACCEPTED, failures=failures, rows_in=parsed.rows_in)
+    if result.rejected:
+        code = reject_code(failures, source)
+        en, th = _partial_reason(code, rows_rejected, parsed.rows_in, failures, source.name)
+    else:
+        code = "row_structure"
+        en, th = (f"{rows_rejected} row(s) have more fields than the header",
+                  f"{rows_rejected} แถวมีจำนวนช่องเกินหัวตาราง")
+    return Verdict(ROWS_REJECTED, code, en, th, failures, [*parsed.row_rejects, *row_issues], parsed.rows_in,
+                   rows_rejected, set(result.rejected))
+
+
+
+def _settle(conn: psycopg.Connection, item: _Staged, result, run_id: str, settings: Settings) -> FileOutcome:
+    """Load or quarantine one validated file as ``judge`` decides (its rows that failed a check are rejected, the
+    rest load)."""
+    lf, path, parsed = item.lf, item.path, item.parsed
+    source = SOURCES[lf.source]
+    verdict = judge(path, parsed, result)
+    code, en, th, failures = verdict.code, verdict.message_en, verdict.message_th, verdict.failures
+    truncated = any(f["expectation"] == TRUNCATED for f in failures)
+    validation = (result.suite, result.evaluated + (1 if truncated else 0), failures)
+    if verdict.status == REJECTED:
+        rows = None if result.file_level or truncated else _rejected_rows(parsed, result, source)
+        return _reject(conn, lf, settings, run_id, code or "", en or "", th or "", failures, validation,
+                       parsed.rows_in, parsed, rows)
+    rows_rejected = verdict.rows_rejected
+    report = None
+    if verdict.status == ROWS_REJECTED:
         report = str(quarantine(lf, settings.quarantine_dir, code, en, th, failures, run_id, parsed.sheets,
-                                rows=(rows_rejected, parsed.rows_in, [*parsed.row_rejects, *row_issues])))
+                                rows=(rows_rejected, parsed.rows_in, verdict.row_issues)))
     entry = LedgerEntry(status="loaded", rows_in=parsed.rows_in, rows_loaded=parsed.row_count - len(result.rejected),
                         rows_rejected=rows_rejected, warnings=len(result.warnings) + len(parsed.notes),
                         encoding=parsed.encoding, quarantine_path=report, reject_code=code, reject_reason=en,
                         **_describe(parsed, lf.relative_path))
-    file_id = load_file(conn, lf, parsed, entry, run_id, validation, result.rejected.keys(), row_issues)
+    file_id = load_file(conn, lf, parsed, entry, run_id, validation, result.rejected.keys(),
+                        _rejected_rows(parsed, result, source))
     if file_id is None:
         return FileOutcome(lf.relative_path, lf.source, "skipped", reason="already loaded by another run")
     if rows_rejected:
