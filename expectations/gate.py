@@ -108,12 +108,6 @@ def _garbled(frame: pd.DataFrame) -> pd.Series:
     return found
 
 
-def own_columns(parsed: ParsedFile) -> list[str]:
-    """The columns a file's frame has (its first record's, or the source's when it has no rows), before the
-    derived ones."""
-    return parsed.own_columns()
-
-
 def _column(files: Sequence[ParsedFile], name: str) -> np.ndarray:
     """One column of the batch's rows as an object array (NaN where a file or sheet does not have it, as
     pandas reads a missing key of a list of dicts)."""
@@ -138,7 +132,7 @@ def frame_for_many(files: Sequence[ParsedFile], known_agency_keys: frozenset[str
     Built column by column from the files' parts: no object per row."""
     source = files[0].source
     agency_col = source.agency_column
-    columns = list(dict.fromkeys(c for p in files for c in own_columns(p)))
+    columns = list(dict.fromkeys(c for p in files for c in p.own_columns()))
     sizes = [p.row_count for p in files]
     rows = np.fromiter((r for p in files for part in p.parts for r in part.rows), dtype=object, count=sum(sizes))
     cells = [rows if name == "source_row" else _column(files, name) for name in columns]
@@ -275,7 +269,7 @@ class Gate:
                                  run_time=dt.datetime.now(dt.UTC)) if run_id else None,
         )
         derived = {RECORD_NO, FILE_COLUMN, UNREGISTERED_AGENCY, GARBLED_TEXT, UNREADABLE_VALUE}
-        return {i: _file_result(outcome, definition.suite.name, files[i], set(own_columns(files[i])) | derived,
+        return {i: _file_result(outcome, definition.suite.name, files[i], set(files[i].own_columns()) | derived,
                                 labels[i], len(group)) for i in group}
 
 
@@ -286,7 +280,7 @@ class _NotSplittable(Exception):
 def _stands_in_batch(parsed: ParsedFile) -> bool:
     """Rows to validate and every required column: the file's table-level checks pass whatever it is
     batched with."""
-    columns = own_columns(parsed)
+    columns = parsed.own_columns()
     return parsed.row_count > 0 and all(c in columns for c in parsed.source.required)
 
 
